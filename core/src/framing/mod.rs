@@ -1,0 +1,1 @@
+//! Incremental byte decoders for the wire framings providers stream in.

@@ -1,0 +1,4 @@
+//! onellm-core: the sans-IO protocol core of OneLLM.
+#![forbid(unsafe_code)]
+
+pub mod framing;
