@@ -1,0 +1,205 @@
+//! Provider adapters: one per wire protocol, all behind the object-safe [`Provider`] trait.
+//!
+//! An adapter turns an OpenAI-format request into an `http::Request<Bytes>` for its
+//! provider, and the provider's response (whole, or streamed bytes through a
+//! [`ChatStreamDecoder`]) back into OpenAI-format values. It never does I/O.
+//!
+//! The OpenAI-compatible providers are rows of one table ([`profiles`]), not modules.
+
+use std::fmt;
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+
+use crate::error::Error;
+use crate::types::{
+    ChatCompletion, ChatCompletionChunk, ChatRequest, CompletionRequest, CompletionResponse,
+    EmbeddingRequest, EmbeddingResponse,
+};
+
+pub mod openai;
+pub mod profiles;
+mod sse_stream;
+
+pub(crate) use sse_stream::{SseChatStream, SseEventHandler, StreamFlow};
+
+/// What a provider can do, so a request it cannot serve fails before it is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    pub streaming: bool,
+    pub tools: bool,
+    pub vision: bool,
+    pub json_mode: bool,
+    pub embeddings: bool,
+    pub completions: bool,
+}
+
+/// One provider's wire protocol. Object-safe: the registry holds `Arc<dyn Provider>`, and
+/// users can register their own.
+///
+/// `model` arguments are the provider's model name (the part after `provider/`); the
+/// request's own `model` field is ignored, so the same request can be re-targeted to a
+/// fallback model.
+pub trait Provider: Send + Sync + fmt::Debug {
+    /// The provider name used in model ids (`openai`, `anthropic`, …).
+    fn name(&self) -> &str;
+
+    /// What this provider supports.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Builds the chat request. `stream` selects the streaming endpoint or flag.
+    fn build_chat(
+        &self,
+        model: &str,
+        request: &ChatRequest,
+        stream: bool,
+    ) -> Result<http::Request<Bytes>, Error>;
+
+    /// Parses a whole (non-streaming) chat response, error statuses included.
+    fn parse_chat(&self, response: &http::Response<Bytes>) -> Result<ChatCompletion, Error>;
+
+    /// A decoder for a streamed chat response body (after a 2xx head).
+    fn chat_stream_decoder(&self, model: &str) -> Box<dyn ChatStreamDecoder>;
+
+    /// The error an error response (non-2xx) means.
+    fn parse_error(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error;
+
+    /// Builds an embeddings request.
+    fn build_embeddings(
+        &self,
+        _model: &str,
+        _request: &EmbeddingRequest,
+    ) -> Result<http::Request<Bytes>, Error> {
+        Err(Error::unsupported(format!(
+            "{} does not offer embeddings",
+            self.name()
+        )))
+    }
+
+    /// Parses an embeddings response.
+    fn parse_embeddings(
+        &self,
+        _response: &http::Response<Bytes>,
+    ) -> Result<EmbeddingResponse, Error> {
+        Err(Error::unsupported(format!(
+            "{} does not offer embeddings",
+            self.name()
+        )))
+    }
+
+    /// Builds a legacy completions request.
+    fn build_completions(
+        &self,
+        _model: &str,
+        _request: &CompletionRequest,
+    ) -> Result<http::Request<Bytes>, Error> {
+        Err(Error::unsupported(format!(
+            "{} does not offer legacy completions",
+            self.name()
+        )))
+    }
+
+    /// Parses a legacy completions response.
+    fn parse_completions(
+        &self,
+        _response: &http::Response<Bytes>,
+    ) -> Result<CompletionResponse, Error> {
+        Err(Error::unsupported(format!(
+            "{} does not offer legacy completions",
+            self.name()
+        )))
+    }
+}
+
+/// An incremental decoder of one streamed chat response body.
+///
+/// Feed bytes with [`push`](Self::push) as they arrive, in any split; pull chunks with
+/// [`next_chunk`](Self::next_chunk); call [`finish`](Self::finish) at end of body. Items come
+/// out in wire order. An error is the last item: after it `next_chunk` returns `None` and
+/// further input is ignored (sticky, like h11). A body that ends without the protocol's
+/// terminal marker yields a `Truncated` error after its last chunk.
+pub trait ChatStreamDecoder: Send + fmt::Debug {
+    /// Feeds body bytes.
+    fn push(&mut self, bytes: &[u8]);
+
+    /// Marks the end of the body.
+    fn finish(&mut self);
+
+    /// The next decoded chunk or error, if one is complete.
+    fn next_chunk(&mut self) -> Option<Result<ChatCompletionChunk, Error>>;
+
+    /// Whether the terminal marker has been seen (the stream completed normally).
+    fn is_complete(&self) -> bool;
+}
+
+/// Checks a non-streaming response's status and hands 2xx bodies to `parse`; other statuses
+/// go to the provider's error parser. Shared by every adapter.
+pub(crate) fn parse_whole<T>(
+    provider: &dyn Provider,
+    response: &http::Response<Bytes>,
+    parse: impl FnOnce(&[u8]) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let status = response.status();
+    if !status.is_success() {
+        return Err(provider.parse_error(status, response.headers(), response.body()));
+    }
+    parse(response.body())
+}
+
+/// Builds a JSON POST request, turning header and URL problems into `Configuration` errors
+/// instead of panics.
+pub(crate) fn json_post(
+    url: &str,
+    headers: &[(&str, &str)],
+    extra_headers: &[(String, String)],
+    body: Vec<u8>,
+) -> Result<http::Request<Bytes>, Error> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| Error::configuration(format!("invalid URL {url:?}: {e}")))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+        return Err(Error::configuration(format!(
+            "invalid URL {url:?}: want http:// or https:// with a host"
+        )));
+    }
+    let mut builder =
+        http::Request::post(uri).header(http::header::CONTENT_TYPE, "application/json");
+    let request_headers = builder
+        .headers_mut()
+        .ok_or_else(|| Error::configuration("invalid request"))?;
+    let all = headers
+        .iter()
+        .map(|(n, v)| (*n, *v))
+        .chain(extra_headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+    for (name, value) in all {
+        let name = http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| Error::configuration(format!("invalid header name {name:?}")))?;
+        // The value may be a key: never quote it.
+        let mut value = http::HeaderValue::from_str(value).map_err(|_| {
+            Error::configuration(format!(
+                "invalid value for header {name}: control characters or non-ASCII"
+            ))
+        })?;
+        if matches!(
+            name.as_str(),
+            "authorization" | "x-api-key" | "api-key" | "x-goog-api-key"
+        ) {
+            value.set_sensitive(true);
+        }
+        request_headers.insert(name, value);
+    }
+    builder
+        .body(Bytes::from(body))
+        .map_err(|e| Error::configuration(format!("invalid request: {e}")))
+}
+
+/// Serializes a request body; serialization of our own types cannot fail in practice but a
+/// user's `extra` map could hold odd floats, so it is an error, not a panic.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(value).map_err(|e| {
+        Error::new(
+            crate::ErrorKind::InvalidRequest,
+            format!("cannot serialize request: {e}"),
+        )
+    })
+}

@@ -1,0 +1,176 @@
+//! The OpenAI chat-completions protocol, spoken by OpenAI and every OpenAI-compatible host
+//! (one [`Profile`] row each).
+
+mod error;
+mod request;
+mod response;
+mod stream;
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+
+use super::profiles::Profile;
+use super::{Capabilities, ChatStreamDecoder, Provider, SseChatStream};
+use crate::error::Error;
+use crate::settings::{ApiKey, ProviderSettings};
+use crate::types::{
+    ChatCompletion, ChatRequest, CompletionRequest, CompletionResponse, EmbeddingRequest,
+    EmbeddingResponse,
+};
+
+/// An OpenAI-compatible provider: the profile plus its resolved settings.
+#[derive(Debug, Clone)]
+pub struct OpenAiCompatible {
+    profile: Profile,
+    base_url: String,
+    api_key: Option<ApiKey>,
+    headers: Vec<(String, String)>,
+}
+
+impl OpenAiCompatible {
+    /// An adapter for `profile` with `settings` (base URL and key override the profile's).
+    pub fn new(profile: Profile, settings: &ProviderSettings) -> Result<Self, Error> {
+        let Some(base_url) = settings
+            .base_url
+            .clone()
+            .or_else(|| profile.base_url.clone())
+        else {
+            let upper = profile.name.to_ascii_uppercase();
+            return Err(Error::configuration(format!(
+                "provider {} has no base URL: set {upper}_BASE_URL or ONELLM_PROVIDERS__{upper}__API_BASE",
+                profile.name
+            )));
+        };
+        let mut headers = profile.headers.clone();
+        headers.extend(settings.headers.iter().cloned());
+        Ok(OpenAiCompatible {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            api_key: settings.api_key.clone(),
+            headers,
+            profile,
+        })
+    }
+
+    /// The profile this adapter was made from.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    fn post(&self, path: &str, body: Vec<u8>, stream: bool) -> Result<http::Request<Bytes>, Error> {
+        let url = format!("{}/{path}", self.base_url);
+        let bearer = self
+            .api_key
+            .as_ref()
+            .map(|key| format!("Bearer {}", key.expose()));
+        let accept = if stream {
+            "text/event-stream"
+        } else {
+            "application/json"
+        };
+        let mut headers = vec![("accept", accept)];
+        if let Some(bearer) = &bearer {
+            headers.push(("authorization", bearer.as_str()));
+        }
+        super::json_post(&url, &headers, &self.headers, body)
+    }
+
+    fn redact(&self, error: Error) -> Error {
+        match &self.api_key {
+            Some(key) => error.redact(key.expose()),
+            None => error,
+        }
+    }
+}
+
+impl Provider for OpenAiCompatible {
+    fn name(&self) -> &str {
+        &self.profile.name
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            streaming: true,
+            tools: true,
+            vision: true,
+            json_mode: true,
+            embeddings: self.profile.embeddings,
+            completions: self.profile.completions,
+        }
+    }
+
+    fn build_chat(
+        &self,
+        model: &str,
+        request: &ChatRequest,
+        stream: bool,
+    ) -> Result<http::Request<Bytes>, Error> {
+        let body = request::chat_body(&self.profile, model, request, stream)?;
+        self.post("chat/completions", body, stream)
+    }
+
+    fn parse_chat(&self, response: &http::Response<Bytes>) -> Result<ChatCompletion, Error> {
+        super::parse_whole(self, response, response::parse_chat).map_err(|error| self.redact(error))
+    }
+
+    fn chat_stream_decoder(&self, _model: &str) -> Box<dyn ChatStreamDecoder> {
+        Box::new(SseChatStream::new(stream::OpenAiEvents::default()))
+    }
+
+    fn parse_error(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
+        self.redact(error::parse_error(status, headers, body))
+    }
+
+    fn build_embeddings(
+        &self,
+        model: &str,
+        request: &EmbeddingRequest,
+    ) -> Result<http::Request<Bytes>, Error> {
+        if !self.profile.embeddings {
+            return Err(Error::unsupported(format!(
+                "{} does not offer embeddings",
+                self.profile.name
+            )));
+        }
+        let mut body = request.clone();
+        model.clone_into(&mut body.model);
+        body.fallback_models = None;
+        body.retries = None;
+        self.post("embeddings", super::to_json(&body)?, false)
+    }
+
+    fn parse_embeddings(
+        &self,
+        response: &http::Response<Bytes>,
+    ) -> Result<EmbeddingResponse, Error> {
+        super::parse_whole(self, response, response::parse_embeddings)
+            .map_err(|error| self.redact(error))
+    }
+
+    fn build_completions(
+        &self,
+        model: &str,
+        request: &CompletionRequest,
+    ) -> Result<http::Request<Bytes>, Error> {
+        if !self.profile.completions {
+            return Err(Error::unsupported(format!(
+                "{} does not offer legacy completions",
+                self.profile.name
+            )));
+        }
+        let mut body = request.clone();
+        model.clone_into(&mut body.model);
+        body.fallback_models = None;
+        body.retries = None;
+        body.stream = None;
+        body.stream_options = None;
+        self.post("completions", super::to_json(&body)?, false)
+    }
+
+    fn parse_completions(
+        &self,
+        response: &http::Response<Bytes>,
+    ) -> Result<CompletionResponse, Error> {
+        super::parse_whole(self, response, response::parse_completions)
+            .map_err(|error| self.redact(error))
+    }
+}

@@ -1,0 +1,36 @@
+//! Building the chat-completions body: the caller's request with the provider's model name,
+//! OneLLM's own fields removed and the profile's quirks applied.
+
+use crate::error::Error;
+use crate::provider::profiles::{Profile, TokenField};
+use crate::types::{ChatRequest, StreamOptions};
+
+pub(super) fn chat_body(
+    profile: &Profile,
+    model: &str,
+    request: &ChatRequest,
+    stream: bool,
+) -> Result<Vec<u8>, Error> {
+    let mut body = request.clone();
+    model.clone_into(&mut body.model);
+    body.fallback_models = None;
+    body.retries = None;
+    body.stream = stream.then_some(true);
+    if !stream {
+        body.stream_options = None;
+    } else if profile.stream_usage && body.stream_options.is_none() {
+        body.stream_options = Some(StreamOptions {
+            include_usage: Some(true),
+            ..Default::default()
+        });
+    }
+    match profile.token_field {
+        TokenField::MaxCompletionTokens => {
+            body.max_completion_tokens = body.max_completion_tokens.or(body.max_tokens.take());
+        }
+        TokenField::MaxTokens => {
+            body.max_tokens = body.max_tokens.or(body.max_completion_tokens.take());
+        }
+    }
+    crate::provider::to_json(&body)
+}

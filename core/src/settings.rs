@@ -1,0 +1,383 @@
+//! Provider settings and the registry that turns a model id into a configured adapter.
+//!
+//! Settings never come from `std::env` here: the transports pass a lookup closure
+//! (`|name| std::env::var(name).ok()`), tests pass a map. For a provider `P` (upper-cased,
+//! e.g. `OPENAI`, `LLAMA_CPP`) these variables are read, first found wins:
+//!
+//! | setting | variables |
+//! |---|---|
+//! | API key | `ONELLM_PROVIDERS__P__API_KEY`, `P_API_KEY` (plus per-provider aliases) |
+//! | base URL | `ONELLM_PROVIDERS__P__API_BASE`, `P_BASE_URL`, `P_API_BASE` |
+//! | timeout (seconds) | `ONELLM_PROVIDERS__P__TIMEOUT` |
+//! | retries | `ONELLM_PROVIDERS__P__MAX_RETRIES` |
+//!
+//! and `ONELLM_TIMEOUT` (seconds) for the total deadline of every call. Settings given
+//! explicitly ([`Registry::set_api_key`], …) beat the environment.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::model::ModelId;
+use crate::provider::openai::OpenAiCompatible;
+use crate::provider::profiles::{self, Profile};
+use crate::provider::Provider;
+
+/// An API key. Its `Debug` never shows it, it has no `Display`, and it is only read through
+/// [`ApiKey::expose`] when a request header is built.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Wraps a key.
+    pub fn new(key: impl Into<String>) -> Self {
+        ApiKey(key.into())
+    }
+
+    /// The key itself, for building the auth header.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey([REDACTED])")
+    }
+}
+
+impl From<&str> for ApiKey {
+    fn from(key: &str) -> Self {
+        ApiKey::new(key)
+    }
+}
+
+impl From<String> for ApiKey {
+    fn from(key: String) -> Self {
+        ApiKey(key)
+    }
+}
+
+/// One provider's settings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProviderSettings {
+    pub api_key: Option<ApiKey>,
+    /// Base URL (with the SDK's conventional path: OpenAI's ends in `/v1`).
+    pub base_url: Option<String>,
+    /// Per-provider total deadline for a call.
+    pub timeout: Option<Duration>,
+    /// Per-provider extra attempts on retryable errors.
+    pub max_retries: Option<u32>,
+    /// Extra headers on every request.
+    pub headers: Vec<(String, String)>,
+}
+
+/// How the registry makes an adapter for a provider name.
+#[derive(Clone)]
+#[allow(dead_code)] // Builtin: the non-OpenAI adapters register through it.
+enum Spec {
+    OpenAiCompatible(Profile),
+    Builtin {
+        key_required: bool,
+        key_aliases: &'static [&'static str],
+        build: fn(&str, &ProviderSettings) -> Result<Arc<dyn Provider>, Error>,
+    },
+    Instance(Arc<dyn Provider>),
+}
+
+impl fmt::Debug for Spec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Spec::OpenAiCompatible(profile) => write!(f, "OpenAiCompatible({})", profile.name),
+            Spec::Builtin { .. } => f.write_str("Builtin"),
+            Spec::Instance(provider) => write!(f, "Instance({})", provider.name()),
+        }
+    }
+}
+
+/// Known providers and their settings; resolves `provider/model` ids to adapters.
+///
+/// ```
+/// use onellm_core::{ModelId, Registry};
+///
+/// let env = |name: &str| (name == "OPENAI_API_KEY").then(|| "sk-test".to_owned());
+/// let registry = Registry::from_lookup(env);
+/// let provider = registry.resolve(&ModelId::parse("openai/gpt-4o-mini").unwrap()).unwrap();
+/// assert_eq!(provider.name(), "openai");
+/// // A provider without a key says which variable to set.
+/// let error = registry.resolve(&ModelId::parse("groq/llama-3.3-70b").unwrap()).unwrap_err();
+/// assert!(error.to_string().contains("GROQ_API_KEY"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Registry {
+    specs: BTreeMap<String, Spec>,
+    settings: BTreeMap<String, ProviderSettings>,
+    timeout: Option<Duration>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Registry {
+    /// The built-in providers with no settings.
+    pub fn new() -> Self {
+        let mut specs = BTreeMap::new();
+        for profile in profiles::builtin() {
+            specs.insert(profile.name.clone(), Spec::OpenAiCompatible(profile));
+        }
+        Registry {
+            specs,
+            settings: BTreeMap::new(),
+            timeout: None,
+        }
+    }
+
+    /// The built-in providers with settings read through `lookup` (see the module docs).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let mut registry = Self::new();
+        registry.apply_lookup(lookup);
+        registry
+    }
+
+    /// Fills every setting not yet set from `lookup`, for every registered provider.
+    /// Register custom providers before calling this so their variables are read too.
+    pub fn apply_lookup(&mut self, lookup: impl Fn(&str) -> Option<String>) {
+        let read = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        if self.timeout.is_none() {
+            self.timeout = read("ONELLM_TIMEOUT").and_then(|v| parse_seconds(&v));
+        }
+        let names: Vec<(String, &'static [&'static str])> = self
+            .specs
+            .iter()
+            .map(|(name, spec)| (name.clone(), spec_key_aliases(spec)))
+            .collect();
+        for (name, aliases) in names {
+            let upper = name.to_ascii_uppercase().replace('-', "_");
+            let prefixed = |field: &str| format!("ONELLM_PROVIDERS__{upper}__{field}");
+            let settings = self.settings.entry(name).or_default();
+            if settings.api_key.is_none() {
+                let mut candidates = vec![prefixed("API_KEY"), format!("{upper}_API_KEY")];
+                candidates.extend(aliases.iter().map(|alias| (*alias).to_owned()));
+                settings.api_key = candidates.iter().find_map(|v| read(v)).map(ApiKey);
+            }
+            if settings.base_url.is_none() {
+                settings.base_url = [
+                    prefixed("API_BASE"),
+                    format!("{upper}_BASE_URL"),
+                    format!("{upper}_API_BASE"),
+                ]
+                .iter()
+                .find_map(|v| read(v));
+            }
+            if settings.timeout.is_none() {
+                settings.timeout = read(&prefixed("TIMEOUT")).and_then(|v| parse_seconds(&v));
+            }
+            if settings.max_retries.is_none() {
+                settings.max_retries = read(&prefixed("MAX_RETRIES")).and_then(|v| v.parse().ok());
+            }
+        }
+    }
+
+    /// Sets a provider's API key (beats the environment).
+    pub fn set_api_key(&mut self, provider: &str, key: impl Into<ApiKey>) -> &mut Self {
+        self.settings_mut(provider).api_key = Some(key.into());
+        self
+    }
+
+    /// Sets a provider's base URL (beats the environment).
+    pub fn set_base_url(&mut self, provider: &str, base_url: impl Into<String>) -> &mut Self {
+        self.settings_mut(provider).base_url = Some(base_url.into());
+        self
+    }
+
+    /// Adds a header sent on every request to a provider.
+    pub fn add_header(
+        &mut self,
+        provider: &str,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> &mut Self {
+        self.settings_mut(provider)
+            .headers
+            .push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the total deadline for every call (beats `ONELLM_TIMEOUT`).
+    pub fn set_timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The total deadline for calls, if configured.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// A provider's settings, created empty if absent.
+    pub fn settings_mut(&mut self, provider: &str) -> &mut ProviderSettings {
+        self.settings
+            .entry(provider.to_ascii_lowercase())
+            .or_default()
+    }
+
+    /// A provider's settings, if any were given.
+    pub fn settings(&self, provider: &str) -> Option<&ProviderSettings> {
+        self.settings.get(provider)
+    }
+
+    /// Registers (or replaces) an OpenAI-compatible provider described by a profile.
+    pub fn register_openai_compatible(&mut self, profile: Profile) -> &mut Self {
+        self.specs
+            .insert(profile.name.clone(), Spec::OpenAiCompatible(profile));
+        self
+    }
+
+    /// Registers (or replaces) a provider implemented by the caller.
+    pub fn register(&mut self, provider: Arc<dyn Provider>) -> &mut Self {
+        self.specs.insert(
+            provider.name().to_ascii_lowercase(),
+            Spec::Instance(provider),
+        );
+        self
+    }
+
+    /// The names of all known providers, sorted.
+    pub fn provider_names(&self) -> Vec<&str> {
+        self.specs.keys().map(String::as_str).collect()
+    }
+
+    /// The adapter for a model id's provider, configured with its settings.
+    pub fn resolve(&self, id: &ModelId) -> Result<Arc<dyn Provider>, Error> {
+        let name = id.provider();
+        let Some(spec) = self.specs.get(name) else {
+            return Err(Error::configuration(format!(
+                "unknown provider {name:?} in model id {id}; known providers: {}",
+                self.provider_names().join(", ")
+            )));
+        };
+        let empty = ProviderSettings::default();
+        let settings = self.settings.get(name).unwrap_or(&empty);
+        let key_required = match spec {
+            Spec::OpenAiCompatible(profile) => profile.key_required,
+            Spec::Builtin { key_required, .. } => *key_required,
+            Spec::Instance(_) => false,
+        };
+        if key_required && settings.api_key.is_none() {
+            let upper = name.to_ascii_uppercase();
+            let mut vars = vec![format!("{upper}_API_KEY")];
+            vars.extend(spec_key_aliases(spec).iter().map(|a| (*a).to_owned()));
+            vars.push(format!("ONELLM_PROVIDERS__{upper}__API_KEY"));
+            return Err(Error::configuration(format!(
+                "no API key for provider {name}: set {} or configure one on the client",
+                vars.join(" or ")
+            ))
+            .with_origin(name, id.model()));
+        }
+        match spec {
+            Spec::OpenAiCompatible(profile) => {
+                Ok(Arc::new(OpenAiCompatible::new(profile.clone(), settings)?))
+            }
+            Spec::Builtin { build, .. } => build(name, settings),
+            Spec::Instance(provider) => Ok(provider.clone()),
+        }
+    }
+}
+
+fn spec_key_aliases(spec: &Spec) -> &'static [&'static str] {
+    match spec {
+        Spec::Builtin { key_aliases, .. } => key_aliases,
+        _ => &[],
+    }
+}
+
+fn parse_seconds(text: &str) -> Option<Duration> {
+    let seconds: f64 = text.parse().ok()?;
+    (seconds.is_finite() && seconds > 0.0)
+        .then(|| Duration::try_from_secs_f64(seconds).ok())
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn env_precedence_and_explicit_override() {
+        let mut registry = Registry::from_lookup(lookup(&[
+            ("OPENAI_API_KEY", "sk-env"),
+            ("ONELLM_PROVIDERS__OPENAI__API_KEY", "sk-onellm"),
+            ("OPENAI_API_BASE", "http://b/v1"),
+            ("GROQ_BASE_URL", "http://g/v1"),
+            ("ONELLM_TIMEOUT", "2.5"),
+            ("ONELLM_PROVIDERS__GROQ__MAX_RETRIES", "4"),
+        ]));
+        let openai = registry.settings("openai").unwrap();
+        assert_eq!(openai.api_key.as_ref().unwrap().expose(), "sk-onellm");
+        assert_eq!(openai.base_url.as_deref(), Some("http://b/v1"));
+        assert_eq!(registry.timeout(), Some(Duration::from_millis(2500)));
+        assert_eq!(registry.settings("groq").unwrap().max_retries, Some(4));
+        registry.set_api_key("openai", "sk-explicit");
+        assert_eq!(
+            registry
+                .settings("openai")
+                .unwrap()
+                .api_key
+                .as_ref()
+                .unwrap()
+                .expose(),
+            "sk-explicit"
+        );
+    }
+
+    #[test]
+    fn unknown_provider_lists_known_ones() {
+        let error = Registry::new()
+            .resolve(&ModelId::parse("nope/x").unwrap())
+            .unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::Configuration);
+        assert!(error.message().contains("groq"));
+        assert!(error.message().contains("openai"));
+    }
+
+    #[test]
+    fn local_servers_need_no_key_and_custom_needs_a_base_url() {
+        let registry = Registry::new();
+        assert!(registry
+            .resolve(&ModelId::parse("ollama/llama3.2").unwrap())
+            .is_ok());
+        let error = registry
+            .resolve(&ModelId::parse("custom/my-model").unwrap())
+            .unwrap_err();
+        assert!(error.message().contains("CUSTOM_BASE_URL"), "{error}");
+    }
+
+    #[test]
+    fn api_key_debug_is_redacted() {
+        let registry = Registry::from_lookup(lookup(&[("OPENAI_API_KEY", "sk-canary-123")]));
+        let shown = format!("{registry:?}");
+        assert!(!shown.contains("sk-canary-123"));
+        let provider = registry
+            .resolve(&ModelId::parse("openai/gpt-4o").unwrap())
+            .unwrap();
+        assert!(!format!("{provider:?}").contains("sk-canary-123"));
+    }
+}

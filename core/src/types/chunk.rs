@@ -1,0 +1,203 @@
+//! Streamed chat-completion chunks.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::message::{optional_arguments_as_text, Role};
+use super::response::{FinishReason, Usage};
+use super::Extra;
+
+/// One streamed piece of a chat completion, in OpenAI's shape.
+///
+/// Tolerant of what OpenAI-compatible servers really send: `choices` may be empty (the final
+/// usage chunk), `usage` may be on any chunk, tool-call deltas may lack `index`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatCompletionChunk {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default = "chunk_object")]
+    pub object: String,
+    #[serde(default)]
+    pub created: u64,
+    #[serde(default)]
+    pub model: String,
+    #[serde(default)]
+    pub choices: Vec<ChunkChoice>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_fingerprint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+fn chunk_object() -> String {
+    "chat.completion.chunk".to_owned()
+}
+
+impl ChatCompletionChunk {
+    /// An empty chunk with id, model and creation time set; adapters fill in choices.
+    pub fn new(id: impl Into<String>, model: impl Into<String>, created: u64) -> Self {
+        ChatCompletionChunk {
+            id: id.into(),
+            object: chunk_object(),
+            created,
+            model: model.into(),
+            choices: Vec::new(),
+            usage: None,
+            system_fingerprint: None,
+            service_tier: None,
+            extra: Extra::new(),
+        }
+    }
+
+    /// A chunk carrying one choice delta (choice `index`).
+    pub fn with_delta(mut self, index: u32, delta: Delta) -> Self {
+        self.choices.push(ChunkChoice {
+            index,
+            delta,
+            finish_reason: None,
+            logprobs: None,
+            extra: Extra::new(),
+        });
+        self
+    }
+
+    /// Whether this chunk carries content a caller sees: text, reasoning, a refusal or a
+    /// tool call. A role-only or usage-only chunk does not; retry and fallback stay allowed
+    /// until the first chunk that does.
+    pub fn has_content(&self) -> bool {
+        self.choices.iter().any(|choice| choice.delta.has_content())
+    }
+
+    /// The text of the first choice's delta, if any.
+    pub fn text(&self) -> Option<&str> {
+        self.choices.first()?.delta.content.as_deref()
+    }
+}
+
+/// One choice's delta within a chunk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChunkChoice {
+    #[serde(default)]
+    pub index: u32,
+    #[serde(default)]
+    pub delta: Delta,
+    #[serde(default)]
+    pub finish_reason: Option<FinishReason>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logprobs: Option<Value>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// What a chunk adds to one choice's message.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Delta {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<Vec<ToolCallDelta>>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl Delta {
+    /// A text delta.
+    pub fn text(text: impl Into<String>) -> Self {
+        Delta {
+            content: Some(text.into()),
+            ..Default::default()
+        }
+    }
+
+    /// A reasoning delta.
+    pub fn reasoning(text: impl Into<String>) -> Self {
+        Delta {
+            reasoning_content: Some(text.into()),
+            ..Default::default()
+        }
+    }
+
+    /// Whether the delta carries anything but a role.
+    pub fn has_content(&self) -> bool {
+        let non_empty = |text: &Option<String>| text.as_deref().is_some_and(|t| !t.is_empty());
+        non_empty(&self.content)
+            || non_empty(&self.reasoning_content)
+            || non_empty(&self.refusal)
+            || self
+                .tool_calls
+                .as_ref()
+                .is_some_and(|calls| !calls.is_empty())
+    }
+}
+
+/// A fragment of a tool call. The first fragment of a call has `id` and `function.name`;
+/// later ones append to `function.arguments`. Fragments of the same call share `index`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToolCallDelta {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<FunctionCallDelta>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A fragment of a function call.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FunctionCallDelta {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "optional_arguments_as_text"
+    )]
+    pub arguments: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn usage_only_chunk_and_role_only_chunk_have_no_content() {
+        let usage: ChatCompletionChunk = serde_json::from_value(json!({
+            "id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+        }))
+        .unwrap();
+        assert!(!usage.has_content());
+        let role: ChatCompletionChunk = serde_json::from_value(json!({
+            "id": "c", "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
+            "finish_reason": null}]
+        }))
+        .unwrap();
+        assert!(!role.has_content());
+        let tool: ChatCompletionChunk = serde_json::from_value(json!({
+            "choices": [{"delta": {"tool_calls": [{"function": {"arguments": {"a": 1}}}]}}]
+        }))
+        .unwrap();
+        assert!(tool.has_content());
+        let call = &tool.choices[0].delta.tool_calls.as_ref().unwrap()[0];
+        assert_eq!(call.index, None);
+        assert_eq!(
+            call.function.as_ref().unwrap().arguments.as_deref(),
+            Some("{\"a\":1}")
+        );
+    }
+}

@@ -1,0 +1,358 @@
+//! Chat messages: roles, content (text or parts) and tool calls.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+use super::{open_string_enum, Extra};
+
+open_string_enum! {
+    /// Who wrote a message. Open: a role this version does not know is kept as `Other`.
+    Role {
+        /// Instructions from the application.
+        System => "system",
+        /// OpenAI's newer name for system instructions (o-series models).
+        Developer => "developer",
+        /// The end user.
+        User => "user",
+        /// The model.
+        Assistant => "assistant",
+        /// A tool result.
+        Tool => "tool",
+        /// Legacy function result.
+        Function => "function",
+    }
+}
+
+/// One message of a conversation, in OpenAI's shape.
+///
+/// The same type serves requests and responses: a response message is an assistant message
+/// whose `content` may be `null` when it only calls tools.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    /// Text or content parts; `null` for an assistant message that only calls tools.
+    #[serde(default)]
+    pub content: Option<Content>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<Vec<ToolCall>>,
+    /// For `role: tool`: which call this result answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    /// Model reasoning (DeepSeek, Anthropic thinking, Gemini thoughts), the ecosystem's
+    /// extension field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl Message {
+    /// A message with the given role and text.
+    pub fn new(role: Role, text: impl Into<String>) -> Self {
+        Message {
+            role,
+            content: Some(Content::Text(text.into())),
+            name: None,
+            tool_calls: None,
+            tool_call_id: None,
+            reasoning_content: None,
+            refusal: None,
+            extra: Extra::new(),
+        }
+    }
+
+    /// A system message.
+    pub fn system(text: impl Into<String>) -> Self {
+        Self::new(Role::System, text)
+    }
+
+    /// A user message.
+    pub fn user(text: impl Into<String>) -> Self {
+        Self::new(Role::User, text)
+    }
+
+    /// A user message made of parts (text and images, say).
+    pub fn user_parts(parts: Vec<ContentPart>) -> Self {
+        Message {
+            content: Some(Content::Parts(parts)),
+            ..Self::new(Role::User, "")
+        }
+    }
+
+    /// An assistant message.
+    pub fn assistant(text: impl Into<String>) -> Self {
+        Self::new(Role::Assistant, text)
+    }
+
+    /// A tool result answering the call with id `tool_call_id`.
+    pub fn tool(tool_call_id: impl Into<String>, text: impl Into<String>) -> Self {
+        Message {
+            tool_call_id: Some(tool_call_id.into()),
+            ..Self::new(Role::Tool, text)
+        }
+    }
+
+    /// The message's text: the string content, or its text parts joined. Empty when none.
+    pub fn text(&self) -> String {
+        self.content.as_ref().map(Content::text).unwrap_or_default()
+    }
+}
+
+/// Message content: a plain string or a list of typed parts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Content {
+    Text(String),
+    Parts(Vec<ContentPart>),
+}
+
+impl Content {
+    /// The text of this content; text parts are concatenated, other parts skipped.
+    pub fn text(&self) -> String {
+        match self {
+            Content::Text(text) => text.clone(),
+            Content::Parts(parts) => parts
+                .iter()
+                .filter_map(|part| match part {
+                    ContentPart::Text { text } => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<String> for Content {
+    fn from(text: String) -> Self {
+        Content::Text(text)
+    }
+}
+
+impl From<&str> for Content {
+    fn from(text: &str) -> Self {
+        Content::Text(text.to_owned())
+    }
+}
+
+/// One typed part of a message's content.
+///
+/// A part whose `type` this version does not know (or whose known type is malformed) is kept
+/// as [`ContentPart::Other`] with its JSON, so a request is forwarded rather than refused; an
+/// adapter that cannot translate it says so with an `Unsupported` error.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContentPart {
+    Text { text: String },
+    ImageUrl { image_url: ImageUrl },
+    InputAudio { input_audio: AudioInput },
+    File { file: FileInput },
+    Refusal { refusal: String },
+    Other(Value),
+}
+
+impl ContentPart {
+    /// A text part.
+    pub fn text(text: impl Into<String>) -> Self {
+        ContentPart::Text { text: text.into() }
+    }
+
+    /// An image by URL (`https://…` or a `data:image/png;base64,…` URL).
+    pub fn image_url(url: impl Into<String>) -> Self {
+        ContentPart::ImageUrl {
+            image_url: ImageUrl {
+                url: url.into(),
+                detail: None,
+            },
+        }
+    }
+}
+
+/// The known part shapes, as OpenAI tags them.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum KnownPart {
+    Text { text: String },
+    ImageUrl { image_url: ImageUrl },
+    InputAudio { input_audio: AudioInput },
+    File { file: FileInput },
+    Refusal { refusal: String },
+}
+
+impl Serialize for ContentPart {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let known = match self.clone() {
+            ContentPart::Text { text } => KnownPart::Text { text },
+            ContentPart::ImageUrl { image_url } => KnownPart::ImageUrl { image_url },
+            ContentPart::InputAudio { input_audio } => KnownPart::InputAudio { input_audio },
+            ContentPart::File { file } => KnownPart::File { file },
+            ContentPart::Refusal { refusal } => KnownPart::Refusal { refusal },
+            ContentPart::Other(value) => return value.serialize(serializer),
+        };
+        known.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for ContentPart {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Ok(match KnownPart::deserialize(&value) {
+            Ok(KnownPart::Text { text }) => ContentPart::Text { text },
+            Ok(KnownPart::ImageUrl { image_url }) => ContentPart::ImageUrl { image_url },
+            Ok(KnownPart::InputAudio { input_audio }) => ContentPart::InputAudio { input_audio },
+            Ok(KnownPart::File { file }) => ContentPart::File { file },
+            Ok(KnownPart::Refusal { refusal }) => ContentPart::Refusal { refusal },
+            Err(_) => ContentPart::Other(value),
+        })
+    }
+}
+
+/// An image reference: an `https` URL or a `data:` URL with base64 bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageUrl {
+    pub url: String,
+    /// `auto`, `low` or `high`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Base64 audio input (`wav`, `mp3`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AudioInput {
+    pub data: String,
+    pub format: String,
+}
+
+/// A file input: inline base64 data (`file_data`, usually a data URL) or an uploaded file id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+}
+
+/// A tool call made by the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    #[serde(default)]
+    pub id: String,
+    /// Always `function` today; kept open.
+    #[serde(rename = "type", default = "function_type")]
+    pub kind: String,
+    pub function: FunctionCall,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+pub(crate) fn function_type() -> String {
+    "function".to_owned()
+}
+
+impl ToolCall {
+    /// A function call with the given id, name and JSON arguments text.
+    pub fn function(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+    ) -> Self {
+        ToolCall {
+            id: id.into(),
+            kind: function_type(),
+            function: FunctionCall {
+                name: name.into(),
+                arguments: arguments.into(),
+            },
+            extra: Extra::new(),
+        }
+    }
+}
+
+/// The function a tool call invokes, with its arguments as JSON text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionCall {
+    #[serde(default)]
+    pub name: String,
+    /// JSON text. Some providers send an object, `null` or nothing; those are normalized to
+    /// text (`""` for absent) so callers always parse one form.
+    #[serde(default, deserialize_with = "arguments_as_text")]
+    pub arguments: String,
+}
+
+/// Accepts tool-call arguments as a string, an object (re-serialized) or null.
+pub(crate) fn arguments_as_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<String, D::Error> {
+    Ok(match Value::deserialize(deserializer)? {
+        Value::String(text) => text,
+        Value::Null => String::new(),
+        other => other.to_string(),
+    })
+}
+
+/// Like [`arguments_as_text`] for optional fields (stream deltas).
+pub(crate) fn optional_arguments_as_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(deserializer)? {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(text),
+        Some(other) => Some(other.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn content_parts_round_trip_and_unknown_kept() {
+        let raw = json!([
+            {"type": "text", "text": "hi"},
+            {"type": "image_url", "image_url": {"url": "https://x/y.png", "detail": "low"}},
+            {"type": "input_audio", "input_audio": {"data": "AAA", "format": "wav"}},
+            {"type": "file", "file": {"file_id": "file-1"}},
+            {"type": "hologram", "beam": 3},
+        ]);
+        let parts: Vec<ContentPart> = serde_json::from_value(raw.clone()).unwrap();
+        assert!(matches!(parts[4], ContentPart::Other(_)));
+        assert_eq!(serde_json::to_value(&parts).unwrap(), raw);
+    }
+
+    #[test]
+    fn arguments_accept_object_string_null_and_absent() {
+        for (raw, want) in [
+            (json!({"name": "f", "arguments": "{\"a\":1}"}), "{\"a\":1}"),
+            (json!({"name": "f", "arguments": {"a": 1}}), "{\"a\":1}"),
+            (json!({"name": "f", "arguments": ""}), ""),
+            (json!({"name": "f", "arguments": null}), ""),
+            (json!({"name": "f"}), ""),
+        ] {
+            let call: FunctionCall = serde_json::from_value(raw).unwrap();
+            assert_eq!(call.arguments, want);
+        }
+    }
+
+    #[test]
+    fn roles_are_open() {
+        let role: Role = serde_json::from_value(json!("critic")).unwrap();
+        assert_eq!(role, Role::Other("critic".into()));
+        assert_eq!(serde_json::to_value(&role).unwrap(), json!("critic"));
+        let role: Role = serde_json::from_value(json!("developer")).unwrap();
+        assert_eq!(role, Role::Developer);
+    }
+
+    #[test]
+    fn null_content_and_unknown_fields_kept() {
+        let raw = json!({"role": "assistant", "content": null, "annotations": [],
+            "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]});
+        let message: Message = serde_json::from_value(raw.clone()).unwrap();
+        assert_eq!(message.content, None);
+        assert_eq!(serde_json::to_value(&message).unwrap(), raw);
+    }
+}

@@ -1,0 +1,407 @@
+//! The chat-completions request, with every OpenAI parameter and OneLLM's own
+//! `fallback_models` and `retries`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+use super::message::{Content, ContentPart, Message, Role};
+use super::Extra;
+
+/// A chat-completions request in OpenAI's shape.
+///
+/// `model` is a OneLLM model id, `provider/model` (`openai/gpt-4o-mini`,
+/// `anthropic/claude-sonnet-4-5`, `openrouter/anthropic/claude-3.5-sonnet`): everything after
+/// the first `/` is passed to the provider verbatim.
+///
+/// ```
+/// use onellm_core::ChatRequest;
+///
+/// let request = ChatRequest::new("openai/gpt-4o-mini")
+///     .system("Answer in one word.")
+///     .user("Capital of France?")
+///     .max_tokens(5)
+///     .fallback_models(["anthropic/claude-3-5-haiku-latest"]);
+/// assert_eq!(request.messages.len(), 2);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChatRequest {
+    pub model: String,
+    pub messages: Vec<Message>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_completion_tokens: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<Stop>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence_penalty: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency_penalty: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logit_bias: Option<BTreeMap<String, f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logprobs: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_logprobs: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_options: Option<StreamOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<Tool>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<ToolChoice>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel_tool_calls: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_format: Option<ResponseFormat>,
+    /// `minimal`, `low`, `medium`, `high` (kept as text: providers add levels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_effort: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<String>,
+    /// OneLLM: models to try, in order, when this one fails in a way another model may not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_models: Option<Vec<String>>,
+    /// OneLLM: extra attempts per model on retryable errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    /// Parameters this version does not model, forwarded verbatim to OpenAI-format providers.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl ChatRequest {
+    /// An empty request for `model` (a `provider/model` id).
+    pub fn new(model: impl Into<String>) -> Self {
+        ChatRequest {
+            model: model.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Appends a message.
+    pub fn message(mut self, message: Message) -> Self {
+        self.messages.push(message);
+        self
+    }
+
+    /// Appends a system message.
+    pub fn system(self, text: impl Into<String>) -> Self {
+        self.message(Message::system(text))
+    }
+
+    /// Appends a user message.
+    pub fn user(self, text: impl Into<String>) -> Self {
+        self.message(Message::user(text))
+    }
+
+    /// Appends a user message with text and an image (URL or `data:` URL).
+    pub fn user_with_image(self, text: impl Into<String>, image_url: impl Into<String>) -> Self {
+        self.message(Message::user_parts(vec![
+            ContentPart::text(text),
+            ContentPart::image_url(image_url),
+        ]))
+    }
+
+    /// Appends an assistant message.
+    pub fn assistant(self, text: impl Into<String>) -> Self {
+        self.message(Message::assistant(text))
+    }
+
+    /// Sets `max_tokens`.
+    pub fn max_tokens(mut self, max_tokens: u32) -> Self {
+        self.max_tokens = Some(max_tokens);
+        self
+    }
+
+    /// Sets `temperature`.
+    pub fn temperature(mut self, temperature: f64) -> Self {
+        self.temperature = Some(temperature);
+        self
+    }
+
+    /// Adds a function tool.
+    pub fn tool(mut self, tool: Tool) -> Self {
+        self.tools.get_or_insert_with(Vec::new).push(tool);
+        self
+    }
+
+    /// Sets `tool_choice`.
+    pub fn tool_choice(mut self, choice: ToolChoice) -> Self {
+        self.tool_choice = Some(choice);
+        self
+    }
+
+    /// Sets `response_format`.
+    pub fn response_format(mut self, format: ResponseFormat) -> Self {
+        self.response_format = Some(format);
+        self
+    }
+
+    /// Asks for a JSON object reply (`response_format: {"type": "json_object"}`).
+    pub fn json_mode(self) -> Self {
+        self.response_format(ResponseFormat::JsonObject)
+    }
+
+    /// Sets the fallback models, tried in order.
+    pub fn fallback_models<I, S>(mut self, models: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.fallback_models = Some(models.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets the extra attempts per model.
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = Some(retries);
+        self
+    }
+
+    /// Whether the caller asked for a stream.
+    pub fn is_stream(&self) -> bool {
+        self.stream == Some(true)
+    }
+
+    /// The system and developer messages' text, joined by blank lines (for providers that
+    /// take instructions outside the message list).
+    pub fn system_text(&self) -> Option<String> {
+        let texts: Vec<String> = self
+            .messages
+            .iter()
+            .filter(|message| matches!(message.role, Role::System | Role::Developer))
+            .map(|message| {
+                message
+                    .content
+                    .as_ref()
+                    .map(Content::text)
+                    .unwrap_or_default()
+            })
+            .collect();
+        (!texts.is_empty()).then(|| texts.join("\n\n"))
+    }
+
+    /// The token limit the caller set, whichever field they used.
+    pub fn token_limit(&self) -> Option<u32> {
+        self.max_completion_tokens.or(self.max_tokens)
+    }
+}
+
+/// `stop`: one sequence or several.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Stop {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Stop {
+    /// The sequences as a list.
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            Stop::One(one) => vec![one.clone()],
+            Stop::Many(many) => many.clone(),
+        }
+    }
+}
+
+/// `stream_options`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StreamOptions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_usage: Option<bool>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A tool the model may call. Only `function` tools exist in chat completions; other types
+/// are kept in `extra` with `kind` naming them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    #[serde(rename = "type", default = "super::message::function_type")]
+    pub kind: String,
+    pub function: FunctionDefinition,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl Tool {
+    /// A function tool with a JSON-schema `parameters` object.
+    pub fn function(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        parameters: Value,
+    ) -> Self {
+        Tool {
+            kind: super::message::function_type(),
+            function: FunctionDefinition {
+                name: name.into(),
+                description: Some(description.into()),
+                parameters: Some(parameters),
+                strict: None,
+                extra: Extra::new(),
+            },
+            extra: Extra::new(),
+        }
+    }
+}
+
+/// A function's name, description and JSON-schema parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionDefinition {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `tool_choice`: a mode string or one named function.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToolChoice {
+    /// Never call tools.
+    None,
+    /// The model decides.
+    Auto,
+    /// The model must call at least one tool.
+    Required,
+    /// The model must call this function.
+    Function(String),
+    /// A form this version does not know, kept verbatim.
+    Other(Value),
+}
+
+impl Serialize for ToolChoice {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ToolChoice::None => serializer.serialize_str("none"),
+            ToolChoice::Auto => serializer.serialize_str("auto"),
+            ToolChoice::Required => serializer.serialize_str("required"),
+            ToolChoice::Function(name) => serde_json::json!({
+                "type": "function",
+                "function": {"name": name},
+            })
+            .serialize(serializer),
+            ToolChoice::Other(value) => value.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ToolChoice {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Ok(match value.as_str() {
+            Some("none") => ToolChoice::None,
+            Some("auto") => ToolChoice::Auto,
+            Some("required") => ToolChoice::Required,
+            _ => match value.pointer("/function/name").and_then(Value::as_str) {
+                Some(name) if value.get("type").and_then(Value::as_str) == Some("function") => {
+                    ToolChoice::Function(name.to_owned())
+                }
+                _ => ToolChoice::Other(value),
+            },
+        })
+    }
+}
+
+/// `response_format`: plain text, any JSON object, or JSON matching a schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ResponseFormat {
+    Text,
+    JsonObject,
+    JsonSchema { json_schema: JsonSchemaFormat },
+}
+
+/// The schema of a `json_schema` response format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JsonSchemaFormat {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn full_openai_body_round_trips() {
+        let raw = json!({
+            "model": "openai/gpt-4o",
+            "messages": [
+                {"role": "developer", "content": "be brief"},
+                {"role": "user", "content": [{"type": "text", "text": "hi"}], "name": "ann"},
+                {"role": "assistant", "content": null, "tool_calls": [
+                    {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+                {"role": "tool", "content": "42", "tool_call_id": "c1"}
+            ],
+            "temperature": 0.5, "top_p": 0.9, "max_tokens": 10, "max_completion_tokens": 20,
+            "stop": ["x", "y"], "n": 2, "seed": 7, "presence_penalty": 0.1,
+            "frequency_penalty": 0.2, "logit_bias": {"50256": -100.0}, "logprobs": true,
+            "top_logprobs": 3, "user": "u1", "stream": true,
+            "stream_options": {"include_usage": true},
+            "tools": [{"type": "function", "function": {"name": "f", "description": "d",
+                "parameters": {"type": "object"}, "strict": true}}],
+            "tool_choice": {"type": "function", "function": {"name": "f"}},
+            "parallel_tool_calls": false,
+            "response_format": {"type": "json_schema", "json_schema": {"name": "s",
+                "schema": {"type": "object"}, "strict": true}},
+            "reasoning_effort": "low", "metadata": {"k": "v"}, "service_tier": "auto",
+            "fallback_models": ["anthropic/claude-3-5-haiku-latest"], "retries": 1,
+            "prediction": {"type": "content", "content": "x"}
+        });
+        let request: ChatRequest = serde_json::from_value(raw.clone()).unwrap();
+        assert_eq!(
+            request.tool_choice,
+            Some(ToolChoice::Function("f".to_owned()))
+        );
+        assert!(request.extra.contains_key("prediction"));
+        assert_eq!(serde_json::to_value(&request).unwrap(), raw);
+    }
+
+    #[test]
+    fn tool_choice_modes() {
+        for mode in ["none", "auto", "required"] {
+            let choice: ToolChoice = serde_json::from_value(json!(mode)).unwrap();
+            assert_eq!(serde_json::to_value(choice).unwrap(), json!(mode));
+        }
+        let odd: ToolChoice = serde_json::from_value(json!({"type": "any"})).unwrap();
+        assert_eq!(odd, ToolChoice::Other(json!({"type": "any"})));
+    }
+
+    #[test]
+    fn builder_and_system_text() {
+        let request = ChatRequest::new("anthropic/claude")
+            .system("a")
+            .message(Message::new(Role::Developer, "b"))
+            .user("hi");
+        assert_eq!(request.system_text().as_deref(), Some("a\n\nb"));
+        assert_eq!(ChatRequest::new("x").user("q").system_text(), None);
+    }
+}

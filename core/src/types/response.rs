@@ -1,0 +1,193 @@
+//! The non-streaming chat completion, finish reasons and token usage.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::message::Message;
+use super::{open_string_enum, Extra};
+
+/// A chat completion in OpenAI's shape, whichever provider produced it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatCompletion {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default = "chat_completion_object")]
+    pub object: String,
+    #[serde(default)]
+    pub created: u64,
+    #[serde(default)]
+    pub model: String,
+    #[serde(default)]
+    pub choices: Vec<Choice>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_fingerprint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+fn chat_completion_object() -> String {
+    "chat.completion".to_owned()
+}
+
+impl ChatCompletion {
+    /// The first choice's text (what most callers want). Empty when there is none.
+    pub fn text(&self) -> String {
+        self.choices
+            .first()
+            .map(|choice| choice.message.text())
+            .unwrap_or_default()
+    }
+
+    /// The first choice's message, if any.
+    pub fn message(&self) -> Option<&Message> {
+        self.choices.first().map(|choice| &choice.message)
+    }
+}
+
+/// One alternative of a completion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    #[serde(default)]
+    pub index: u32,
+    pub message: Message,
+    #[serde(default)]
+    pub finish_reason: Option<FinishReason>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logprobs: Option<Value>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+open_string_enum! {
+    /// Why the model stopped. Open: other providers' reasons that have no OpenAI equivalent
+    /// are kept as `Other`.
+    FinishReason {
+        /// Natural end or a stop sequence.
+        Stop => "stop",
+        /// The token limit.
+        Length => "length",
+        /// The model called tools.
+        ToolCalls => "tool_calls",
+        /// Output was withheld by a safety filter.
+        ContentFilter => "content_filter",
+        /// Legacy function call.
+        FunctionCall => "function_call",
+    }
+}
+
+/// Token usage. Other providers' counts are mapped here: cached prompt tokens into
+/// `prompt_tokens_details.cached_tokens`, reasoning/thinking tokens into
+/// `completion_tokens_details.reasoning_tokens`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    #[serde(default)]
+    pub prompt_tokens: u64,
+    #[serde(default)]
+    pub completion_tokens: u64,
+    #[serde(default)]
+    pub total_tokens: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_tokens_details: Option<PromptTokensDetails>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_tokens_details: Option<CompletionTokensDetails>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Breakdown of prompt tokens.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PromptTokensDetails {
+    /// Tokens read from the provider's prompt cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_tokens: Option<u64>,
+    /// Tokens written to the prompt cache (Anthropic, Bedrock); an extension field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_creation_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_tokens: Option<u64>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Breakdown of completion tokens.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CompletionTokensDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_prediction_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected_prediction_tokens: Option<u64>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl Usage {
+    /// Usage with the three totals set (total = prompt + completion).
+    pub fn new(prompt_tokens: u64, completion_tokens: u64) -> Self {
+        Usage {
+            prompt_tokens,
+            completion_tokens,
+            total_tokens: prompt_tokens + completion_tokens,
+            ..Default::default()
+        }
+    }
+
+    /// Cached prompt tokens, 0 when not reported.
+    pub fn cached_tokens(&self) -> u64 {
+        self.prompt_tokens_details
+            .as_ref()
+            .and_then(|details| details.cached_tokens)
+            .unwrap_or(0)
+    }
+
+    /// Reasoning tokens, 0 when not reported.
+    pub fn reasoning_tokens(&self) -> u64 {
+        self.completion_tokens_details
+            .as_ref()
+            .and_then(|details| details.reasoning_tokens)
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn openai_completion_round_trips() {
+        let raw = json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1700000000,
+            "model": "gpt-4o-2024-08-06",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi",
+                "refusal": null, "annotations": []}, "logprobs": null, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6,
+                "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                    "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}},
+            "service_tier": "default", "system_fingerprint": "fp_1"
+        });
+        let completion: ChatCompletion = serde_json::from_value(raw).unwrap();
+        assert_eq!(completion.text(), "Hi");
+        assert_eq!(
+            completion.choices[0].finish_reason,
+            Some(FinishReason::Stop)
+        );
+        let again = serde_json::to_value(&completion).unwrap();
+        let back: ChatCompletion = serde_json::from_value(again).unwrap();
+        assert_eq!(back, completion);
+    }
+
+    #[test]
+    fn finish_reason_is_open() {
+        let reason: FinishReason = serde_json::from_value(json!("eos")).unwrap();
+        assert_eq!(reason, FinishReason::Other("eos".into()));
+    }
+}
