@@ -1,1 +1,7 @@
 //! Incremental byte decoders for the wire framings providers stream in.
+
+mod error;
+mod sse;
+
+pub use error::FramingError;
+pub use sse::{SseDecoder, SseEvent, SseLimits};
