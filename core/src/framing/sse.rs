@@ -353,11 +353,10 @@ impl SseDecoder {
                 self.event_type.clear();
                 self.event_type.push_str(&String::from_utf8_lossy(value));
             }
-            b"id" => {
-                if memchr::memchr(0, value).is_none() {
-                    self.last_id.clear();
-                    self.last_id.push_str(&String::from_utf8_lossy(value));
-                }
+            // An id containing NUL is ignored entirely.
+            b"id" if memchr::memchr(0, value).is_none() => {
+                self.last_id.clear();
+                self.last_id.push_str(&String::from_utf8_lossy(value));
             }
             b"retry" => {
                 if let Some(ms) = parse_retry(value) {
@@ -933,8 +932,7 @@ data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\" \xf0\x9f\x98\x80\"}
             max_line_bytes: 100,
             max_event_bytes: 10,
         };
-        // "abcd\nefgh\n" joined data is 4 + 1 + 4 + 1 = 10... minus the
-        // trailing LF: "abcd\nefg\nx" is exactly 10 bytes.
+        // Joined data "abcd\nefg\nx" is exactly 10 bytes.
         let ok = b"data: abcd\ndata: efg\ndata: x\n\n";
         let (events, _, err) = assert_split_invariant_with(limits, ok);
         assert_eq!((events, err), (vec![ev("abcd\nefg\nx")], None));
