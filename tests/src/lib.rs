@@ -14,7 +14,9 @@
 //!
 //! Routes: `POST …/chat/completions` (OpenAI chat), `POST …/messages` (Anthropic messages),
 //! `POST …/embeddings`, `POST …/completions`. A request body with `"stream": true` gets a
-//! streamed reply (SSE over chunked transfer encoding).
+//! streamed reply (SSE over chunked transfer encoding). With no reply queued the server echoes
+//! the last user message, except for a model named `fail-NNN` (e.g. `openai/fail-401`), which
+//! gets HTTP status NNN with the route's usual error body.
 //!
 //! The server stops when the [`FakeProvider`] is dropped. Every loop in it is bounded: the
 //! accept loop and each connection check a stop flag at least every 50 ms, idle connections

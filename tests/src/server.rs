@@ -256,7 +256,10 @@ fn serve_connection(stream: &TcpStream, shared: &Shared) -> io::Result<()> {
                 body: String::from_utf8_lossy(&request.body).into_owned(),
                 had_key,
             });
-            state.replies.pop_front().unwrap_or_else(Reply::echo)
+            state
+                .replies
+                .pop_front()
+                .unwrap_or_else(|| default_reply(&request.body))
         };
         let close = request
             .header("connection")
@@ -266,6 +269,23 @@ fn serve_connection(stream: &TcpStream, shared: &Shared) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The reply when none is queued: an echo, except that a model named `fail-NNN` (any
+/// provider prefix: `openai/fail-401`) answers with HTTP status NNN, so a program can show a
+/// fallback against the fake provider without scripting it.
+fn default_reply(body: &[u8]) -> Reply {
+    let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let status = json
+        .get("model")
+        .and_then(Value::as_str)
+        .and_then(|model| model.strip_prefix("fail-"))
+        .and_then(|code| code.parse::<u16>().ok())
+        .filter(|code| (400..=599).contains(code));
+    match status {
+        Some(status) => Reply::status(status),
+        None => Reply::echo(),
+    }
 }
 
 /// Sleeps `delay` in ticks, returning early (false) when the server stops.

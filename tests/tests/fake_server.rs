@@ -251,3 +251,17 @@ fn server_stops_on_drop_and_closes_connections() {
     assert_eq!(stream.read(&mut buffer).unwrap_or(0), 0);
     assert!(TcpStream::connect(&address).is_err());
 }
+
+#[test]
+fn fail_model_names_answer_their_status() {
+    let server = FakeProvider::start();
+    let registry = registry(&server);
+    let openai = provider(&registry, "openai/fail-401");
+    let request = ChatRequest::new("openai/fail-401").user("hi");
+    let error = openai
+        .parse_chat(&whole(
+            &openai.build_chat("fail-401", &request, false).unwrap(),
+        ))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Authentication);
+}
