@@ -25,6 +25,7 @@
 
 mod http1;
 mod render;
+pub mod replay;
 mod reply;
 mod server;
 
