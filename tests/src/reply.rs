@@ -11,6 +11,7 @@ pub struct Reply {
     pub(crate) slow_body: Duration,
     pub(crate) usage: (u64, u64),
     pub(crate) reasoning: Option<String>,
+    pub(crate) fault: Option<Fault>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -19,7 +20,6 @@ pub(crate) enum ReplyBody {
     Echo,
     ToolCall { name: String, arguments: String },
     Status { status: u16, body: Option<String> },
-    Fault(Fault),
 }
 
 /// Ways a provider or the network can fail.
@@ -52,6 +52,7 @@ impl Reply {
             slow_body: Duration::ZERO,
             usage: (10, 5),
             reasoning: None,
+            fault: None,
         }
     }
 
@@ -79,9 +80,15 @@ impl Reply {
         Self::new(ReplyBody::Status { status, body: None })
     }
 
-    /// Fail in the given way.
+    /// Fail in the given way (while echoing the prompt, for faults that send some content).
     pub fn fault(fault: Fault) -> Self {
-        Self::new(ReplyBody::Fault(fault))
+        Self::echo().with_fault(fault)
+    }
+
+    /// Sends this reply but fails in the given way, e.g. text cut off mid-stream.
+    pub fn with_fault(mut self, fault: Fault) -> Self {
+        self.fault = Some(fault);
+        self
     }
 
     /// Sets the body of a [`Reply::status`] reply.

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::http1::{self, Reader, Request};
 use crate::render::{self, Rendered, Route};
-use crate::reply::{Fault, Reply, ReplyBody};
+use crate::reply::{Fault, Reply};
 
 /// How often blocked reads and the accept loop look at the stop flag.
 const TICK: Duration = Duration::from_millis(20);
@@ -307,10 +307,7 @@ fn respond(
     request: &Request,
     reply: &Reply,
 ) -> io::Result<bool> {
-    let fault = match &reply.body {
-        ReplyBody::Fault(fault) => Some(*fault),
-        _ => None,
-    };
+    let fault = reply.fault;
     match fault {
         Some(Fault::ResetBeforeHeaders) => return Ok(false),
         Some(Fault::Hang) => {

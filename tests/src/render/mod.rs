@@ -122,10 +122,7 @@ pub(crate) fn render(route: Route, request: &Value, reply: &Reply, serial: u64) 
             body: body.into_bytes(),
         };
     }
-    let fault = match &reply.body {
-        ReplyBody::Fault(fault) => Some(*fault),
-        _ => None,
-    };
+    let fault = reply.fault;
     let rendered = match route {
         Route::OpenAiChat if stream => openai::chat_stream(&script),
         Route::OpenAiChat => openai::chat(&script),
