@@ -1,0 +1,33 @@
+//! onellm-testkit: a fake LLM provider that speaks the providers' wire formats over real
+//! HTTP on 127.0.0.1, with scripted replies and faults, so programs using OneLLM can be
+//! tested end to end without keys or network.
+//!
+//! ```
+//! use onellm_testkit::{FakeProvider, Reply};
+//!
+//! let server = FakeProvider::start();
+//! server.push(Reply::text("Hello from the fake"));
+//! // Point a client's `openai` base URL at `server.openai_base_url()` and call it; the
+//! // server answers with the scripted reply, in OpenAI's format, streamed or not as asked.
+//! assert!(server.openai_base_url().starts_with("http://127.0.0.1:"));
+//! ```
+//!
+//! Routes: `POST …/chat/completions` (OpenAI chat), `POST …/messages` (Anthropic messages),
+//! `POST …/embeddings`, `POST …/completions`. A request body with `"stream": true` gets a
+//! streamed reply (SSE over chunked transfer encoding). With no reply queued the server echoes
+//! the last user message, except for a model named `fail-NNN` (e.g. `openai/fail-401`), which
+//! gets HTTP status NNN with the route's usual error body.
+//!
+//! The server stops when the [`FakeProvider`] is dropped. Every loop in it is bounded: the
+//! accept loop and each connection check a stop flag at least every 50 ms, idle connections
+//! close after 30 s, and a hanging reply gives up after 60 s.
+#![forbid(unsafe_code)]
+
+mod http1;
+mod render;
+pub mod replay;
+mod reply;
+mod server;
+
+pub use reply::{Fault, Reply};
+pub use server::{FakeProvider, RecordedRequest};

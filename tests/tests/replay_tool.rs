@@ -1,0 +1,138 @@
+//! `onellm-replay` run as a process over the recorded corpus (OpenAI-family and Anthropic
+//! recordings), and its usage errors.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn corpus() -> Option<PathBuf> {
+    let path = std::env::var_os("ONELLM_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus"))
+        });
+    path.join("replay/manifest.jsonl").is_file().then_some(path)
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_onellm-replay"))
+        .args(args)
+        .output()
+        .expect("run onellm-replay");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn replays_openai_and_anthropic_recordings() {
+    let Some(corpus) = corpus() else {
+        println!("corpus not found (../shared/corpus or $ONELLM_CORPUS); skipping");
+        return;
+    };
+    let known = onellm_core::Registry::new();
+    let known = known.provider_names();
+    let manifest = std::fs::read_to_string(corpus.join("replay/manifest.jsonl")).unwrap();
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    for line in manifest.lines() {
+        let entry: Value = serde_json::from_str(line).unwrap();
+        let provider = entry["provider"].as_str().unwrap();
+        let endpoint = entry["endpoint"].as_str().unwrap();
+        let family = matches!(
+            provider,
+            "openai"
+                | "anthropic"
+                | "groq"
+                | "mistral"
+                | "deepseek"
+                | "openrouter"
+                | "xai"
+                | "cerebras"
+        );
+        if !family || !known.contains(&provider) || !matches!(endpoint, "chat" | "embeddings") {
+            skipped += 1;
+            continue;
+        }
+        let file = corpus.join("replay").join(entry["file"].as_str().unwrap());
+        let status = entry["status"].as_u64().unwrap().to_string();
+        let mut args = vec![
+            "--provider",
+            provider,
+            "--endpoint",
+            endpoint,
+            "--status",
+            &status,
+        ];
+        if entry["stream"] == true {
+            args.push("--stream");
+        }
+        let headers: Vec<String> = entry["headers"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(name, value)| format!("{name}: {}", value.as_str().unwrap_or("")))
+            .collect();
+        for header in &headers {
+            args.extend(["--header", header.as_str()]);
+        }
+        let file = file.to_string_lossy().into_owned();
+        args.push(&file);
+        let (code, stdout, stderr) = run(&args);
+        let verdict: Value = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
+        let is_error_status = entry["status"].as_u64().unwrap() >= 400;
+        let ok = code == 0
+            && stdout.trim().lines().count() == 1
+            && match verdict["ok"].as_bool() {
+                Some(true) => !is_error_status,
+                // An error verdict: for error statuses it must carry that status; a 2xx
+                // stream may legitimately end in an in-stream error event.
+                Some(false) => {
+                    let kind = verdict["error"]["kind"].as_str().unwrap_or("");
+                    if is_error_status {
+                        verdict["error"]["status"] == entry["status"]
+                    } else {
+                        entry["stream"] == true && kind != "decode" && kind != "truncated"
+                    }
+                }
+                None => false,
+            };
+        if ok {
+            passed += 1;
+        } else {
+            failed += 1;
+            println!("FAIL {file}: exit {code}, stdout {stdout:.300}, stderr {stderr:.300}");
+        }
+    }
+    println!("onellm-replay over the corpus: {passed} passed, {failed} failed, {skipped} skipped");
+    assert!(passed > 0);
+    assert_eq!(failed, 0);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(run(&[]).0, 2);
+    assert_eq!(run(&["--provider", "openai"]).0, 2);
+    assert_eq!(run(&["--provider", "openai", "/nonexistent/file"]).0, 2);
+    assert_eq!(run(&["--provider", "nope", "Cargo.toml"]).0, 2);
+    assert_eq!(
+        run(&["--provider", "openai", "--status", "abc", "Cargo.toml"]).0,
+        2
+    );
+    let (code, stdout, _) = run(&[
+        "--provider",
+        "openai",
+        "--status",
+        "429",
+        "--header",
+        "retry-after: 3",
+        "Cargo.toml",
+    ]);
+    assert_eq!(code, 0);
+    let verdict: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(verdict["ok"], false);
+    assert_eq!(verdict["error"]["kind"], "rate_limit");
+    assert_eq!(verdict["error"]["retry_after_ms"], 3000);
+}
