@@ -230,6 +230,11 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
+    /// A builder with no settings: the same as [`Client::builder`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
     /// Also reads settings from the environment at [`build`](Self::build), for every
     /// setting not given explicitly: API keys, base URLs, per-provider timeouts and retries,
     /// `ONELLM_TIMEOUT` (see [`Registry`]).

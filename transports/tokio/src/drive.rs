@@ -112,6 +112,22 @@ impl Driver {
             stream = outgoing.stream,
             "sending request"
         );
+        if let Some(previous) = self.call.attempts().last() {
+            let what = if previous.model == outgoing.model {
+                "retrying the same model"
+            } else {
+                "falling back to the next model"
+            };
+            tracing::info!(
+                target: "onellm",
+                attempt = outgoing.number,
+                model = %outgoing.model,
+                previous_model = %previous.model,
+                previous_error = previous.kind().map(ErrorKind::as_str),
+                previous_status = previous.status,
+                "{what}"
+            );
+        }
         // Replacing a previous attempt's exchange drops it, which closes its connection.
         self.exchange = Some(Exchange {
             attempt: outgoing.attempt,
