@@ -74,6 +74,9 @@ pub struct ProviderSettings {
     pub headers: Vec<(String, String)>,
 }
 
+/// Makes a built-in adapter from its name and settings.
+type BuildProvider = fn(&str, &ProviderSettings) -> Result<Arc<dyn Provider>, Error>;
+
 /// How the registry makes an adapter for a provider name.
 #[derive(Clone)]
 #[allow(dead_code)] // Builtin: the non-OpenAI adapters register through it.
@@ -82,7 +85,7 @@ enum Spec {
     Builtin {
         key_required: bool,
         key_aliases: &'static [&'static str],
-        build: fn(&str, &ProviderSettings) -> Result<Arc<dyn Provider>, Error>,
+        build: BuildProvider,
     },
     Instance(Arc<dyn Provider>),
 }
