@@ -622,7 +622,7 @@ pub fn request_id(headers: &HeaderMap) -> Option<String> {
     ["x-request-id", "request-id", "x-amzn-requestid"]
         .iter()
         .find_map(|name| headers.get(*name)?.to_str().ok())
-        .map(|id| bounded(id))
+        .map(bounded)
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::model::ModelId;
+use crate::provider::anthropic::Anthropic;
 use crate::provider::openai::OpenAiCompatible;
 use crate::provider::profiles::{self, Profile};
 use crate::provider::Provider;
@@ -74,15 +75,17 @@ pub struct ProviderSettings {
     pub headers: Vec<(String, String)>,
 }
 
+/// Makes a built-in adapter from its provider name and settings.
+type BuildFn = fn(&str, &ProviderSettings) -> Result<Arc<dyn Provider>, Error>;
+
 /// How the registry makes an adapter for a provider name.
 #[derive(Clone)]
-#[allow(dead_code)] // Builtin: the non-OpenAI adapters register through it.
 enum Spec {
     OpenAiCompatible(Profile),
     Builtin {
         key_required: bool,
         key_aliases: &'static [&'static str],
-        build: fn(&str, &ProviderSettings) -> Result<Arc<dyn Provider>, Error>,
+        build: BuildFn,
     },
     Instance(Arc<dyn Provider>),
 }
@@ -130,6 +133,14 @@ impl Registry {
         for profile in profiles::builtin() {
             specs.insert(profile.name.clone(), Spec::OpenAiCompatible(profile));
         }
+        specs.insert(
+            "anthropic".to_owned(),
+            Spec::Builtin {
+                key_required: true,
+                key_aliases: &[],
+                build: |_, settings| Ok(Arc::new(Anthropic::new(settings))),
+            },
+        );
         Registry {
             specs,
             settings: BTreeMap::new(),
@@ -356,6 +367,7 @@ mod tests {
         assert_eq!(error.kind(), crate::ErrorKind::Configuration);
         assert!(error.message().contains("groq"));
         assert!(error.message().contains("openai"));
+        assert!(error.message().contains("anthropic"));
     }
 
     #[test]

@@ -113,7 +113,7 @@ impl Provider for OpenAiCompatible {
     }
 
     fn chat_stream_decoder(&self, _model: &str) -> Box<dyn ChatStreamDecoder> {
-        Box::new(SseChatStream::new(stream::OpenAiEvents::default()))
+        Box::new(SseChatStream::new(stream::OpenAiEvents))
     }
 
     fn parse_error(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
