@@ -43,7 +43,9 @@ fn registry() -> Registry {
         .set_api_key("openai", "sk-openai-test")
         .set_base_url("openai", "http://openai.test/v1")
         .set_api_key("groq", "gsk-groq-test")
-        .set_base_url("groq", "http://groq.test/v1");
+        .set_base_url("groq", "http://groq.test/v1")
+        .set_api_key("anthropic", "sk-ant-test")
+        .set_base_url("anthropic", "http://anthropic.test");
     registry.register_openai_compatible(Profile::new("fake", "http://fake.test/v1"));
     registry
 }
@@ -346,6 +348,105 @@ fn server_errors_retry_with_backoff_then_fall_back() {
         ]
     );
     assert_eq!(call.attempts()[3].provider, "groq");
+}
+
+const ANTHROPIC_MESSAGE: &str = r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-x","content":[{"type":"text","text":"Bonjour"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":2}}"#;
+
+fn anthropic_event(name: &str, data: &str) -> String {
+    format!("event: {name}\ndata: {data}\n\n")
+}
+
+fn anthropic_start() -> String {
+    anthropic_event(
+        "message_start",
+        r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-x","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1}}}"#,
+    )
+}
+
+fn anthropic_text_stream(text: &str) -> String {
+    let mut body = anthropic_start();
+    body += &anthropic_event(
+        "content_block_start",
+        r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+    );
+    body += &anthropic_event(
+        "content_block_delta",
+        &format!(
+            r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"text_delta","text":"{text}"}}}}"#
+        ),
+    );
+    body += &anthropic_event(
+        "content_block_stop",
+        r#"{"type":"content_block_stop","index":0}"#,
+    );
+    body += &anthropic_event(
+        "message_delta",
+        r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":2}}"#,
+    );
+    body + &anthropic_event("message_stop", r#"{"type":"message_stop"}"#)
+}
+
+#[test]
+fn fallback_to_another_wire_protocol_translates_the_request_again() {
+    let request = chat("openai/gpt-4o")
+        .system("Answer in French.")
+        .max_tokens(50)
+        .retries(0)
+        .fallback_models(["anthropic/claude-x"]);
+    let mut call = start(request, CallOptions::default());
+    let first = expect_send(&mut call, at(0.0));
+    call.handle_response(first.attempt, response(503, &[], ""), at(0.1));
+    let second = expect_send(&mut call, at(0.1));
+    assert_eq!(second.request.uri(), "http://anthropic.test/v1/messages");
+    assert_eq!(second.request.headers()["x-api-key"], "sk-ant-test");
+    assert!(second.request.headers().get("authorization").is_none());
+    let body: serde_json::Value = serde_json::from_slice(second.request.body()).unwrap();
+    assert_eq!(body["model"], "claude-x");
+    assert_eq!(body["max_tokens"], 50);
+    assert_eq!(body["system"], "Answer in French.");
+    call.handle_response(
+        second.attempt,
+        response(200, &[], ANTHROPIC_MESSAGE),
+        at(0.2),
+    );
+    assert_eq!(chat_text(expect_done(&mut call, at(0.2))), "Bonjour");
+    assert_eq!(call.attempts()[1].provider, "anthropic");
+}
+
+#[test]
+fn anthropic_overloaded_event_before_content_is_retried_like_a_529() {
+    let mut call = start(stream_chat("anthropic/claude-x"), CallOptions::default());
+    let first = expect_send(&mut call, at(0.0));
+    let mut body = anthropic_start();
+    body += &anthropic_event(
+        "error",
+        r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+    );
+    call.handle_response(first.attempt, response(200, &[], &body), at(0.1));
+    assert!(
+        drain(&mut call).is_empty(),
+        "the held role chunk is dropped"
+    );
+    assert_eq!(
+        call.attempts()[0].kind(),
+        Some(ErrorKind::ServiceUnavailable)
+    );
+    let (second, sent, _) = next_send(&mut call, at(0.1));
+    assert_eq!(second.provider, "anthropic");
+    call.handle_response(
+        second.attempt,
+        response(200, &[], &anthropic_text_stream("Salut")),
+        sent,
+    );
+    let chunks = drain(&mut call);
+    let roles = chunks
+        .iter()
+        .filter(|c| c.choices.iter().any(|choice| choice.delta.role.is_some()))
+        .count();
+    assert_eq!(roles, 1, "one role chunk, from the second attempt");
+    let text: String = chunks.iter().filter_map(|c| c.text()).collect();
+    assert_eq!(text, "Salut");
+    assert_eq!(chat_text(expect_done(&mut call, sent)), "Salut");
 }
 
 #[test]
@@ -1131,6 +1232,12 @@ mod properties {
         "\n",
         "",
         "<html>",
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"c\",\"usage\":{\"input_tokens\":1}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"z\"}}\n\n",
+        "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+        r#"{"id":"msg","type":"message","role":"assistant","content":[{"type":"text","text":"a"}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}}"#,
     ];
 
     fn piece(n: u8) -> &'static str {
@@ -1141,7 +1248,7 @@ mod properties {
         let retries = 2;
         let models = 3;
         let mut request = chat("openai/gpt-4o")
-            .fallback_models(["groq/llama", "fake/m"])
+            .fallback_models(["groq/llama", "anthropic/claude-x"])
             .retries(retries);
         request.stream = Some(stream);
         let options = CallOptions {
