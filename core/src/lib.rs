@@ -19,6 +19,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod call;
 pub mod error;
 pub mod framing;
 pub mod model;
@@ -26,6 +27,7 @@ pub mod provider;
 pub mod settings;
 pub mod types;
 
+pub use call::{Action, AttemptId, Backoff, Call, CallOptions, Operation, Outgoing, Output};
 pub use error::{Attempt, Error, ErrorKind};
 pub use model::ModelId;
 pub use provider::{Capabilities, ChatStreamDecoder, Provider};

@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::model::ModelId;
+use crate::provider::anthropic::Anthropic;
 use crate::provider::openai::OpenAiCompatible;
 use crate::provider::profiles::{self, Profile};
 use crate::provider::Provider;
@@ -79,7 +80,6 @@ type BuildAdapter = fn(&str, &ProviderSettings) -> Result<Arc<dyn Provider>, Err
 
 /// How the registry makes an adapter for a provider name.
 #[derive(Clone)]
-#[allow(dead_code)] // Builtin: the non-OpenAI adapters register through it.
 enum Spec {
     OpenAiCompatible(Profile),
     Builtin {
@@ -133,6 +133,14 @@ impl Registry {
         for profile in profiles::builtin() {
             specs.insert(profile.name.clone(), Spec::OpenAiCompatible(profile));
         }
+        specs.insert(
+            "anthropic".to_owned(),
+            Spec::Builtin {
+                key_required: true,
+                key_aliases: &[],
+                build: |_, settings| Ok(Arc::new(Anthropic::new(settings))),
+            },
+        );
         Registry {
             specs,
             settings: BTreeMap::new(),
@@ -359,6 +367,7 @@ mod tests {
         assert_eq!(error.kind(), crate::ErrorKind::Configuration);
         assert!(error.message().contains("groq"));
         assert!(error.message().contains("openai"));
+        assert!(error.message().contains("anthropic"));
     }
 
     #[test]

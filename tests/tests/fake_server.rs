@@ -265,3 +265,68 @@ fn fail_model_names_answer_their_status() {
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Authentication);
 }
+
+#[test]
+fn anthropic_route_whole_and_streamed_agree() {
+    let server = FakeProvider::start();
+    let mut registry = registry(&server);
+    registry
+        .set_api_key("anthropic", "sk-ant-canary")
+        .set_base_url("anthropic", server.anthropic_base_url());
+    let anthropic = provider(&registry, "anthropic/claude-sonnet-4-5");
+    let request = ChatRequest::new("anthropic/claude-sonnet-4-5")
+        .system("s")
+        .user("hello there");
+    server.push(
+        Reply::tool_call("lookup", r#"{"q":"x y"}"#)
+            .reasoning("hmm, a tool")
+            .usage(9, 4),
+    );
+    let whole_reply = anthropic
+        .parse_chat(&whole(
+            &anthropic
+                .build_chat("claude-sonnet-4-5", &request, false)
+                .unwrap(),
+        ))
+        .unwrap();
+    server.push(
+        Reply::tool_call("lookup", r#"{"q":"x y"}"#)
+            .reasoning("hmm, a tool")
+            .usage(9, 4),
+    );
+    let (status, _, body, clean) = exchange(
+        &anthropic
+            .build_chat("claude-sonnet-4-5", &request, true)
+            .unwrap(),
+    );
+    assert_eq!((status, clean), (200, true));
+    let mut decoder = anthropic.chat_stream_decoder("claude-sonnet-4-5");
+    let mut acc = ChunkAccumulator::new();
+    for piece in body.chunks(3) {
+        decoder.push(piece);
+        while let Some(chunk) = decoder.next_chunk() {
+            acc.push(&chunk.unwrap());
+        }
+    }
+    decoder.finish();
+    assert!(decoder.next_chunk().is_none());
+    let streamed = acc.completion();
+    for completion in [&whole_reply, &streamed] {
+        let message = completion.message().unwrap();
+        assert_eq!(message.reasoning_content.as_deref(), Some("hmm, a tool"));
+        let call = &message.tool_calls.as_ref().unwrap()[0];
+        let arguments: serde_json::Value = serde_json::from_str(&call.function.arguments).unwrap();
+        assert_eq!(arguments, serde_json::json!({"q": "x y"}));
+        assert_eq!(completion.usage.as_ref().unwrap().total_tokens, 13);
+    }
+    assert_eq!(server.requests()[0].path, "/v1/messages");
+    assert_eq!(server.requests()[0].header("x-api-key"), Some("[REDACTED]"));
+    let echo = anthropic
+        .parse_chat(&whole(
+            &anthropic
+                .build_chat("claude-sonnet-4-5", &request, false)
+                .unwrap(),
+        ))
+        .unwrap();
+    assert_eq!(echo.text(), "hello there");
+}

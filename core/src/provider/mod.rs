@@ -17,6 +17,7 @@ use crate::types::{
     EmbeddingRequest, EmbeddingResponse,
 };
 
+pub mod anthropic;
 pub mod openai;
 pub mod profiles;
 mod sse_stream;

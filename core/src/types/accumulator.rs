@@ -24,6 +24,10 @@ use super::Extra;
 ///   field of the same name (Anthropic `thinking_blocks`, OpenAI `annotations`); other values
 ///   replace it.
 /// - `logprobs` arrays (`content`, `refusal`) are concatenated.
+/// - Unknown chunk-level fields (Groq `x_groq`, OpenRouter `provider`, OpenAI `moderation`)
+///   are kept on the completion: objects are merged key by key, arrays appended, other values
+///   replaced. OpenAI's per-chunk `obfuscation` padding is dropped: it means nothing once
+///   the chunks are joined.
 ///
 /// ```
 /// use onellm_core::{ChatCompletionChunk, ChunkAccumulator, Delta};
@@ -42,6 +46,7 @@ pub struct ChunkAccumulator {
     service_tier: Option<String>,
     usage: Option<Usage>,
     choices: BTreeMap<u32, ChoiceState>,
+    extra: Extra,
     chunks: usize,
 }
 
@@ -98,6 +103,11 @@ impl ChunkAccumulator {
         if let Some(usage) = &chunk.usage {
             self.usage = Some(usage.clone());
         }
+        for (key, value) in &chunk.extra {
+            if key != "obfuscation" {
+                merge_extra(&mut self.extra, key, value);
+            }
+        }
         for choice in &chunk.choices {
             self.choices.entry(choice.index).or_default().push(choice);
         }
@@ -119,7 +129,7 @@ impl ChunkAccumulator {
             usage: self.usage.clone(),
             system_fingerprint: self.system_fingerprint.clone(),
             service_tier: self.service_tier.clone(),
-            extra: Extra::new(),
+            extra: self.extra.clone(),
         }
     }
 
@@ -160,14 +170,7 @@ impl ChoiceState {
             merge_logprobs(&mut self.logprobs, logprobs);
         }
         for (key, value) in &delta.extra {
-            match (self.extra.get_mut(key), value) {
-                (Some(Value::Array(existing)), Value::Array(more)) => {
-                    existing.extend(more.iter().cloned())
-                }
-                _ => {
-                    self.extra.insert(key.clone(), value.clone());
-                }
-            }
+            merge_extra(&mut self.extra, key, value);
         }
     }
 
@@ -239,6 +242,22 @@ impl ChoiceState {
             finish_reason: self.finish_reason.clone(),
             logprobs: self.logprobs.clone(),
             extra: Extra::new(),
+        }
+    }
+}
+
+/// Folds one unknown field into the accumulated ones: arrays are appended, objects merged
+/// key by key, anything else replaced.
+fn merge_extra(extra: &mut Extra, key: &str, value: &Value) {
+    match (extra.get_mut(key), value) {
+        (Some(Value::Array(existing)), Value::Array(more)) => existing.extend(more.iter().cloned()),
+        (Some(Value::Object(existing)), Value::Object(more)) => {
+            for (inner_key, inner_value) in more {
+                existing.insert(inner_key.clone(), inner_value.clone());
+            }
+        }
+        _ => {
+            extra.insert(key.to_owned(), value.clone());
         }
     }
 }

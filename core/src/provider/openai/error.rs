@@ -48,14 +48,43 @@ pub(crate) fn error_from_value(
         .find(|c| ErrorKind::from_error_code(c).is_some())
         .or_else(|| candidates.iter().flatten().next())
         .cloned();
-    // In-stream errors carry their would-be status (Groq: `status_code`).
+    // In-stream errors carry their would-be status: Groq as `status_code`, OpenRouter as a
+    // numeric `code` (its error objects mirror the HTTP status there).
     let status = status.or_else(|| {
-        error
-            .get("status_code")
-            .or_else(|| error.get("status"))
-            .and_then(Value::as_u64)
+        ["status_code", "status", "code"]
+            .iter()
+            .find_map(|name| error.get(*name).and_then(Value::as_u64))
             .and_then(|s| u16::try_from(s).ok())
+            .filter(|s| (400..=599).contains(s))
             .and_then(|s| StatusCode::from_u16(s).ok())
     });
     Error::from_http(status, headers, code.as_deref(), message.as_deref(), body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn in_stream(value: Value) -> Error {
+        error_from_value(None, &HeaderMap::new(), &value, b"")
+    }
+
+    #[test]
+    fn in_stream_errors_use_the_status_they_name() {
+        let groq = in_stream(json!({"error": {"message": "Tool call validation failed",
+            "type": "invalid_request_error", "code": "tool_use_failed", "status_code": 400}}));
+        assert_eq!(groq.kind(), ErrorKind::InvalidRequest);
+        assert_eq!(groq.status(), Some(400));
+        let openrouter =
+            in_stream(json!({"error": {"code": 429, "message": "Provider returned error"}}));
+        assert_eq!(openrouter.kind(), ErrorKind::RateLimit);
+        assert_eq!(openrouter.status(), Some(429));
+        let overloaded = in_stream(json!({"error": {"code": 502, "message": "upstream failed"}}));
+        assert_eq!(overloaded.kind(), ErrorKind::ServiceUnavailable);
+        // A number that is no HTTP error status is only a code.
+        let odd = in_stream(json!({"error": {"code": 7, "message": "?"}}));
+        assert_eq!(odd.status(), None);
+        assert_eq!(odd.kind(), ErrorKind::ServiceUnavailable);
+    }
 }

@@ -5,7 +5,10 @@ use serde_json::Value;
 
 use super::error::error_from_value;
 use crate::error::Error;
-use crate::types::{ChatCompletion, CompletionResponse, Delta, EmbeddingResponse, Extra, Message};
+use crate::types::{
+    ChatCompletion, CompletionResponse, Content, ContentPart, Delta, EmbeddingResponse, Extra,
+    Message,
+};
 
 /// Some compatible hosts (Groq, OpenRouter) name the reasoning text `reasoning`; it is moved
 /// to the ecosystem's `reasoning_content` so callers read one field.
@@ -20,6 +23,93 @@ pub(super) fn normalize_reasoning(extra: &mut Extra, reasoning_content: &mut Opt
 
 pub(super) fn normalize_message(message: &mut Message) {
     normalize_reasoning(&mut message.extra, &mut message.reasoning_content);
+    normalize_thinking_parts(message);
+}
+
+/// `content` as typed parts, split the way OneLLM reports it.
+///
+/// Mistral's reasoning models (Magistral, and others asked for `reasoning_effort`) send the
+/// assistant's `content` as parts: `{"type":"thinking","thinking":[{"type":"text","text":…}]}`
+/// and `{"type":"text","text":…}`, in whole responses and in every stream delta. The thinking
+/// text is reasoning (`reasoning_content`), the text parts joined are the content, and any
+/// other part (a `reference`, say) is kept, in order, in the extension field `content_parts`
+/// so nothing is lost.
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct SplitContent {
+    pub(super) text: Option<String>,
+    pub(super) thinking: Option<String>,
+    pub(super) other: Vec<Value>,
+}
+
+pub(super) fn split_content_parts(parts: &[Value]) -> SplitContent {
+    let mut split = SplitContent::default();
+    for part in parts {
+        match part.get("type").and_then(Value::as_str) {
+            Some("text") if part.get("text").is_some_and(Value::is_string) => {
+                let text = part.get("text").and_then(Value::as_str).unwrap_or_default();
+                split.text.get_or_insert_with(String::new).push_str(text);
+            }
+            Some("thinking") => match part.get("thinking") {
+                Some(Value::String(text)) => {
+                    split
+                        .thinking
+                        .get_or_insert_with(String::new)
+                        .push_str(text);
+                }
+                Some(Value::Array(inner)) => {
+                    let thinking = split.thinking.get_or_insert_with(String::new);
+                    for item in inner {
+                        match item.get("text").and_then(Value::as_str) {
+                            Some(text)
+                                if item.get("type").and_then(Value::as_str) == Some("text") =>
+                            {
+                                thinking.push_str(text)
+                            }
+                            _ => split.other.push(item.clone()),
+                        }
+                    }
+                }
+                _ => split.other.push(part.clone()),
+            },
+            _ => split.other.push(part.clone()),
+        }
+    }
+    split
+}
+
+/// Applies [`split_content_parts`] to a whole message whose parts include thinking; parts
+/// from other hosts (no thinking part) are left as they are.
+fn normalize_thinking_parts(message: &mut Message) {
+    let Some(Content::Parts(parts)) = &message.content else {
+        return;
+    };
+    let is_thinking = |part: &ContentPart| {
+        matches!(part, ContentPart::Other(value)
+            if value.get("type").and_then(Value::as_str) == Some("thinking"))
+    };
+    if !parts.iter().any(is_thinking) {
+        return;
+    }
+    let Ok(values) = parts
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<Value>, _>>()
+    else {
+        return;
+    };
+    let split = split_content_parts(&values);
+    message.content = split.text.map(Content::Text);
+    if let Some(thinking) = split.thinking {
+        message
+            .reasoning_content
+            .get_or_insert_with(String::new)
+            .push_str(&thinking);
+    }
+    if !split.other.is_empty() {
+        message
+            .extra
+            .insert("content_parts".to_owned(), Value::Array(split.other));
+    }
 }
 
 pub(super) fn normalize_delta(delta: &mut Delta) {
@@ -74,4 +164,50 @@ pub(super) fn parse_completions(body: &[u8]) -> Result<CompletionResponse, Error
         return Err(Error::decode("completion", "no choices", body));
     }
     Ok(completion)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn mistral_thinking_parts_become_reasoning() {
+        // The shape of a recorded magistral-medium reply (pydantic-ai cassette), shortened.
+        let body = json!({
+            "id": "c", "object": "chat.completion", "created": 1, "model": "magistral-medium-latest",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant",
+                "tool_calls": null, "content": [
+                    {"type": "thinking", "thinking": [{"type": "text", "text": "**Crossing** a river"}]},
+                    {"type": "text", "text": "Find a "},
+                    {"type": "reference", "reference_ids": [1]},
+                    {"type": "text", "text": "bridge."}]}}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+        });
+        let completion = parse_chat(body.to_string().as_bytes()).unwrap();
+        let message = completion.message().unwrap();
+        assert_eq!(
+            message.content,
+            Some(Content::Text("Find a bridge.".into()))
+        );
+        assert_eq!(
+            message.reasoning_content.as_deref(),
+            Some("**Crossing** a river")
+        );
+        assert_eq!(
+            message.extra["content_parts"],
+            json!([{"type": "reference", "reference_ids": [1]}])
+        );
+    }
+
+    #[test]
+    fn other_content_parts_are_left_alone() {
+        let body = json!({"choices": [{"message": {"role": "assistant",
+            "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}}]});
+        let completion = parse_chat(body.to_string().as_bytes()).unwrap();
+        assert!(matches!(
+            completion.message().unwrap().content,
+            Some(Content::Parts(ref parts)) if parts.len() == 2
+        ));
+    }
 }

@@ -1,0 +1,950 @@
+//! The retry and fallback state machine: one call, many attempts, no I/O.
+//!
+//! A [`Call`] decides *what to send next* — the same model again after a wait, the next
+//! fallback model, or nothing because the call is over — and turns response bytes into the
+//! result. It never touches a socket or a clock: the transport tells it the time (`now`),
+//! sends what it asks, and feeds back what came in. So the same machine runs under the
+//! blocking transport, the async one, a WASM fetch, a fuzzer or a test with a virtual clock,
+//! and the same inputs (and seed) always give the same decisions.
+//!
+//! # The drive loop
+//!
+//! A transport is a thin loop over [`Call::poll`]:
+//!
+//! ```text
+//! loop {
+//!     while let Some(chunk) = call.poll_chunk() { give chunk to the caller }   // streams only
+//!     match call.poll(now()) {
+//!         Send(outgoing)  => start sending outgoing.request (bounded by outgoing.deadline);
+//!                            remember outgoing.attempt
+//!         Receive { attempt, deadline } =>
+//!                            wait for the next thing that happens to `attempt`, at most
+//!                            until `deadline`, and feed it in:
+//!                              the response head       -> handle_head(attempt, status, headers, now)
+//!                              body bytes              -> handle_body(attempt, bytes, now)
+//!                              end of body             -> handle_eof(attempt, now)
+//!                              connect/read failure    -> handle_transport_error(attempt, error, now)
+//!                              `deadline` passed       -> handle_timeout(attempt, now)
+//!                            (a client that only has whole responses calls
+//!                             handle_response(attempt, response, now) instead)
+//!         Wait(until)     => sleep until `until` (always later than `now`)
+//!         Done(output)    => return output
+//!         Failed(error)   => return error (kind, message, and error.attempts())
+//!     }
+//! }
+//! ```
+//!
+//! `poll` is idempotent while the machine waits for input: it says `Receive` (with the same
+//! deadline) again rather than sending twice. When it sees a deadline passed it handles the
+//! timeout itself, so a transport may also just poll again after `deadline`. An attempt that
+//! the machine gave up on (timed out, cancelled, superseded) may still produce input in the
+//! transport; input for any attempt but the current one is ignored, so the transport need not
+//! race to stop it, though it should drop the connection.
+//!
+//! Streamed chunks are handed out by [`Call::poll_chunk`], in order. `poll` may return `Done`
+//! or `Failed` while chunks are still queued; the transport drains `poll_chunk` before it
+//! acts on the terminal action (the loop above drains before every `poll`, so it does), and
+//! `poll_chunk` keeps working after the call ended.
+//!
+//! # Example
+//!
+//! Driving a call by hand, the way a transport does, with a response made up in place:
+//!
+//! ```
+//! use std::time::Instant;
+//!
+//! use bytes::Bytes;
+//! use onellm_core::call::{Action, Call, CallOptions, Operation, Output};
+//! use onellm_core::{ChatRequest, Registry};
+//!
+//! let mut registry = Registry::new();
+//! registry.set_api_key("openai", "sk-test");
+//! let request = ChatRequest::new("openai/gpt-4o-mini").user("Say hello");
+//! let mut call = Call::new(&registry, Operation::Chat(request), CallOptions::default(), 7, Instant::now());
+//!
+//! let completion = loop {
+//!     while let Some(_chunk) = call.poll_chunk() {}
+//!     match call.poll(Instant::now()) {
+//!         Action::Send(outgoing) => {
+//!             assert_eq!(outgoing.request.uri(), "https://api.openai.com/v1/chat/completions");
+//!             // A real transport sends `outgoing.request` here.
+//!             let response = http::Response::builder()
+//!                 .status(200)
+//!                 .header("content-type", "application/json")
+//!                 .body(Bytes::from_static(br#"{"id": "chatcmpl-1", "object": "chat.completion",
+//!                     "created": 1, "model": "gpt-4o-mini", "choices": [{"index": 0,
+//!                     "message": {"role": "assistant", "content": "Hello!"},
+//!                     "finish_reason": "stop"}]}"#))
+//!                 .unwrap();
+//!             call.handle_response(outgoing.attempt, response, Instant::now());
+//!         }
+//!         Action::Receive { .. } => unreachable!("the whole response was fed in"),
+//!         Action::Wait(until) => std::thread::sleep(until.saturating_duration_since(Instant::now())),
+//!         Action::Done(Output::Chat(completion)) => break completion,
+//!         Action::Done(other) => unreachable!("a chat call ends in a chat completion: {other:?}"),
+//!         Action::Failed(error) => panic!("{error}"),
+//!     }
+//! };
+//! assert_eq!(completion.text(), "Hello!");
+//! assert_eq!(call.attempts().len(), 1);
+//! ```
+//!
+//! # Rules
+//!
+//! - Every model (the request's, then its fallbacks) is resolved through the registry up
+//!   front. A model that does not resolve (unknown provider, missing key) is recorded as a
+//!   failed attempt with its `Configuration` error, no request is sent, and the call moves on.
+//! - After a failed attempt one decision table (`call/decision.rs`) picks what follows:
+//!
+//!   | the failed attempt's error | decision |
+//!   |---|---|
+//!   | retryable ([`Error::is_retryable`]: connection, timeout, 408, 409, 429, 5xx, 529, or `x-should-retry: true`), retries left | retry the same model after its `Retry-After`, else after a jittered backoff |
+//!   | retryable, but `Retry-After` > `max_retry_after`, or no retries left | next model |
+//!   | not retryable but [`Error::should_fallback`] (authentication, permission, not found, context window, content filter, …) | next model at once |
+//!   | neither (other invalid requests) | fail now |
+//!
+//!   A `Retry-After` *replaces* the backoff (it is not a floor). Moving on resets the
+//!   per-model retry count, and the request is built again by the next model's adapter.
+//! - A wait that would end at or past the total deadline is not started: the call fails with
+//!   `Timeout`, carrying the attempts. The deadline also bounds each attempt.
+//! - The final error: with one model tried, that attempt's own error; with more, `AllFailed`.
+//!   Either way [`Error::attempts`] lists every attempt.
+//! - Streaming (a chat request with `stream: true`): chunks without content (role-only,
+//!   usage-only) are held back until the attempt's first content chunk and released with it;
+//!   if the attempt fails first they are dropped and the next attempt streams from the start,
+//!   so nothing reaches the caller twice. Once content was released, the call is committed to
+//!   that attempt: any failure ends the call with `StreamInterrupted` carrying the partial
+//!   completion ([`Error::partial_completion`]).
+//! - Terminal states are sticky, `now` going backwards is treated as the latest `now` seen,
+//!   and every `Wait` is strictly later than the `now` it was polled with.
+
+mod decision;
+mod jitter;
+mod options;
+mod stream;
+#[cfg(test)]
+mod tests;
+
+use std::mem;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+
+use self::decision::{decide, Decision};
+use self::jitter::Jitter;
+pub use self::options::{Backoff, CallOptions};
+use self::stream::StreamOutput;
+use crate::error::{Attempt, Error, ErrorKind};
+use crate::model::ModelId;
+use crate::provider::{ChatStreamDecoder, Provider};
+use crate::settings::Registry;
+use crate::types::{
+    ChatCompletion, ChatCompletionChunk, ChatRequest, CompletionRequest, CompletionResponse,
+    EmbeddingRequest, EmbeddingResponse,
+};
+
+/// What a call asks for. A chat request with `stream: true` is streamed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operation {
+    Chat(ChatRequest),
+    Embeddings(EmbeddingRequest),
+    Completions(CompletionRequest),
+}
+
+impl Operation {
+    /// Whether the call streams (a chat request with `stream: true`).
+    pub fn is_stream(&self) -> bool {
+        matches!(self, Operation::Chat(request) if request.is_stream())
+    }
+
+    fn model(&self) -> &str {
+        match self {
+            Operation::Chat(request) => &request.model,
+            Operation::Embeddings(request) => &request.model,
+            Operation::Completions(request) => &request.model,
+        }
+    }
+
+    fn fallback_models(&self) -> Option<&[String]> {
+        match self {
+            Operation::Chat(request) => request.fallback_models.as_deref(),
+            Operation::Embeddings(request) => request.fallback_models.as_deref(),
+            Operation::Completions(request) => request.fallback_models.as_deref(),
+        }
+    }
+
+    fn retries(&self) -> Option<u32> {
+        match self {
+            Operation::Chat(request) => request.retries,
+            Operation::Embeddings(request) => request.retries,
+            Operation::Completions(request) => request.retries,
+        }
+    }
+}
+
+impl From<ChatRequest> for Operation {
+    fn from(request: ChatRequest) -> Self {
+        Operation::Chat(request)
+    }
+}
+
+impl From<EmbeddingRequest> for Operation {
+    fn from(request: EmbeddingRequest) -> Self {
+        Operation::Embeddings(request)
+    }
+}
+
+impl From<CompletionRequest> for Operation {
+    fn from(request: CompletionRequest) -> Self {
+        Operation::Completions(request)
+    }
+}
+
+/// Names one attempt of a call, so input for an attempt the call has given up on is
+/// recognized and ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AttemptId(u64);
+
+/// A request the transport should send now.
+#[derive(Debug)]
+pub struct Outgoing {
+    /// Feed everything about this request's response back with this id.
+    pub attempt: AttemptId,
+    /// The request, built by the model's provider adapter.
+    pub request: http::Request<Bytes>,
+    /// The latest moment this attempt may still be running: the earlier of the call's total
+    /// deadline and the per-attempt timeout. `None`: unbounded.
+    pub deadline: Option<Instant>,
+    /// The model id (`provider/model`) as given in the request or fallback list.
+    pub model: String,
+    /// The provider name.
+    pub provider: String,
+    /// This attempt's position in [`Call::attempts`], 1-based (models that failed to
+    /// resolve count too).
+    pub number: u32,
+    /// Whether the response is a stream, to be fed in piece by piece as it arrives.
+    pub stream: bool,
+}
+
+/// What a successful call produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// A chat completion; for a streamed call, the chunks folded together.
+    Chat(ChatCompletion),
+    Embeddings(EmbeddingResponse),
+    Completions(CompletionResponse),
+}
+
+/// What the transport should do next; see the [module docs](self) for the loop.
+#[derive(Debug)]
+pub enum Action {
+    /// Send this request.
+    Send(Outgoing),
+    /// Await what happens next to the attempt's response (its head, body bytes, its end or a
+    /// failure) and feed it in with `handle_head`, `handle_body`, `handle_eof` or
+    /// `handle_transport_error`; if nothing arrives by `deadline` call `handle_timeout`.
+    Receive {
+        attempt: AttemptId,
+        deadline: Option<Instant>,
+    },
+    /// Sleep until this moment, then poll again.
+    Wait(Instant),
+    /// The call succeeded.
+    Done(Output),
+    /// The call failed; [`Error::attempts`] says what was tried.
+    Failed(Error),
+}
+
+/// One call (chat, streamed chat, embeddings or completions) with its retries and fallbacks.
+/// See the [module docs](self).
+#[derive(Debug)]
+pub struct Call {
+    operation: Operation,
+    stream: bool,
+    options: CallOptions,
+    targets: Vec<Target>,
+    jitter: Jitter,
+    total_timeout: Option<Duration>,
+    total_deadline: Option<Instant>,
+    /// The latest `now` seen; earlier ones are clamped to it.
+    latest: Instant,
+    /// Index in `targets` of the model being tried.
+    target: usize,
+    /// Attempts started on that model.
+    tries_on_target: u32,
+    /// How many distinct models got an attempt.
+    models_tried: usize,
+    next_id: u64,
+    attempts: Vec<Attempt>,
+    state: State,
+    chunks: StreamOutput,
+}
+
+/// One model of the call, resolved once in [`Call::new`].
+#[derive(Debug)]
+struct Target {
+    /// The model id as given.
+    id: String,
+    resolved: Result<Resolved, Error>,
+}
+
+#[derive(Debug)]
+struct Resolved {
+    provider: Arc<dyn Provider>,
+    /// The provider's model name (after `provider/`).
+    model: String,
+    retries: u32,
+    attempt_timeout: Option<Duration>,
+}
+
+#[derive(Debug)]
+enum State {
+    /// The next attempt (on `targets[target]`) goes out at `at`, after a wait of `waited`.
+    Ready {
+        at: Instant,
+        waited: Duration,
+    },
+    InFlight(Box<InFlight>),
+    Done(Box<Output>),
+    Failed(Error),
+}
+
+/// The attempt whose request is out.
+#[derive(Debug)]
+struct InFlight {
+    id: AttemptId,
+    provider: Arc<dyn Provider>,
+    model: String,
+    waited: Duration,
+    sent_at: Instant,
+    attempt_timeout: Option<Duration>,
+    status: Option<StatusCode>,
+    headers: HeaderMap,
+    body: Body,
+    body_len: usize,
+    last_bytes: Option<Instant>,
+}
+
+#[derive(Debug)]
+enum Body {
+    /// A whole body to parse at its end (non-streaming replies, and error replies to a
+    /// streaming request).
+    Buffer(Vec<u8>),
+    /// A stream body after a 2xx head.
+    Stream(Box<dyn ChatStreamDecoder>),
+}
+
+/// Which limit a timeout hit, for its message.
+#[derive(Debug, Clone, Copy)]
+enum Limit {
+    Total(Duration),
+    Attempt(Duration),
+    FirstByte(Duration),
+    Idle(Duration),
+}
+
+impl Limit {
+    fn error(self) -> Error {
+        let message = match self {
+            Limit::Total(limit) => format!("the call's total deadline of {limit:?} passed"),
+            Limit::Attempt(limit) => format!("the attempt took longer than {limit:?}"),
+            Limit::FirstByte(limit) => {
+                format!("no response bytes within the first-byte timeout of {limit:?}")
+            }
+            Limit::Idle(limit) => format!("the stream was silent for {limit:?} (idle timeout)"),
+        };
+        Error::new(ErrorKind::Timeout, message)
+    }
+}
+
+impl Call {
+    /// Starts a call at `now`. Nothing is sent until [`poll`](Self::poll).
+    ///
+    /// - Models: the request's `model`, then its `fallback_models` if it has that field
+    ///   (even empty), else `options.fallback_models`.
+    /// - Retries per model: the request's `retries`, else the provider's `max_retries`
+    ///   setting, else `options.retries`.
+    /// - Total deadline: `options.total_timeout`, else the registry's timeout
+    ///   (`ONELLM_TIMEOUT`), counted from `now`.
+    /// - Per-attempt timeout: `options.attempt_timeout`, else the provider's timeout setting.
+    /// - `seed` drives the backoff jitter: the same seed gives the same waits.
+    pub fn new(
+        registry: &Registry,
+        operation: Operation,
+        options: CallOptions,
+        seed: u64,
+        now: Instant,
+    ) -> Call {
+        let fallbacks = operation
+            .fallback_models()
+            .unwrap_or(&options.fallback_models);
+        let ids = std::iter::once(operation.model()).chain(fallbacks.iter().map(String::as_str));
+        let targets = ids
+            .map(|id| Target {
+                id: id.to_owned(),
+                resolved: resolve(registry, id, operation.retries(), &options),
+            })
+            .collect();
+        let total_timeout = options.total_timeout.or(registry.timeout());
+        Call {
+            stream: operation.is_stream(),
+            operation,
+            options,
+            targets,
+            jitter: Jitter::new(seed),
+            total_timeout,
+            total_deadline: total_timeout.and_then(|timeout| now.checked_add(timeout)),
+            latest: now,
+            target: 0,
+            tries_on_target: 0,
+            models_tried: 0,
+            next_id: 1,
+            attempts: Vec::new(),
+            state: State::Ready {
+                at: now,
+                waited: Duration::ZERO,
+            },
+            chunks: StreamOutput::default(),
+        }
+    }
+
+    /// What to do next. Handles passed deadlines itself; see the [module docs](self).
+    pub fn poll(&mut self, now: Instant) -> Action {
+        let now = self.clamp(now);
+        loop {
+            match &self.state {
+                State::Done(output) => return Action::Done(Output::clone(output)),
+                State::Failed(error) => return Action::Failed(error.clone()),
+                State::Ready { at, .. } if now < *at => return Action::Wait(*at),
+                State::Ready { waited, .. } => {
+                    let waited = *waited;
+                    if let Some(outgoing) = self.start_attempt(waited, now) {
+                        return Action::Send(outgoing);
+                    }
+                }
+                State::InFlight(flight) => match self.next_limit(flight) {
+                    Some((deadline, limit)) if now >= deadline => {
+                        self.attempt_failed(limit.error(), now);
+                    }
+                    next => {
+                        return Action::Receive {
+                            attempt: flight.id,
+                            deadline: next.map(|(deadline, _)| deadline),
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    /// A whole response: the same as [`handle_head`](Self::handle_head),
+    /// [`handle_body`](Self::handle_body) and [`handle_eof`](Self::handle_eof).
+    pub fn handle_response(
+        &mut self,
+        attempt: AttemptId,
+        response: http::Response<Bytes>,
+        now: Instant,
+    ) {
+        let (head, body) = response.into_parts();
+        self.handle_head(attempt, head.status, head.headers, now);
+        self.handle_body(attempt, &body, now);
+        self.handle_eof(attempt, now);
+    }
+
+    /// The response head arrived. A second head for the same attempt is ignored.
+    pub fn handle_head(
+        &mut self,
+        attempt: AttemptId,
+        status: StatusCode,
+        headers: HeaderMap,
+        now: Instant,
+    ) {
+        self.clamp(now);
+        let stream = self.stream;
+        let Some(flight) = self.flight_mut(attempt) else {
+            return;
+        };
+        if flight.status.is_some() {
+            return;
+        }
+        if stream && status.is_success() {
+            flight.body = Body::Stream(flight.provider.chat_stream_decoder(&flight.model));
+        }
+        flight.status = Some(status);
+        flight.headers = headers;
+    }
+
+    /// Body bytes arrived, in any split. Bytes before the head are ignored (a transport
+    /// always has the head first).
+    pub fn handle_body(&mut self, attempt: AttemptId, bytes: &[u8], now: Instant) {
+        let now = self.clamp(now);
+        let limit = self.options.max_body_bytes;
+        let Some(flight) = self.flight_mut(attempt) else {
+            return;
+        };
+        let Some(status) = flight.status else {
+            return;
+        };
+        if bytes.is_empty() {
+            return;
+        }
+        flight.last_bytes = Some(now);
+        flight.body_len = flight.body_len.saturating_add(bytes.len());
+        if flight.body_len > limit {
+            let error = Error::new(
+                ErrorKind::Decode,
+                format!("body too large: more than {limit} bytes"),
+            )
+            .with_status(status.as_u16());
+            self.attempt_failed(error, now);
+            return;
+        }
+        match &mut flight.body {
+            Body::Buffer(buffer) => buffer.extend_from_slice(bytes),
+            Body::Stream(decoder) => {
+                decoder.push(bytes);
+                self.drain_stream(now);
+            }
+        }
+    }
+
+    /// The body ended. Before any head this is a connection failure; a stream that ends
+    /// without its terminal marker is `Truncated`.
+    pub fn handle_eof(&mut self, attempt: AttemptId, now: Instant) {
+        let now = self.clamp(now);
+        let Some(flight) = self.flight_mut(attempt) else {
+            return;
+        };
+        let Some(status) = flight.status else {
+            let error = Error::new(
+                ErrorKind::Connection,
+                "the connection closed before a response head arrived",
+            );
+            self.attempt_failed(error, now);
+            return;
+        };
+        let body = match &mut flight.body {
+            Body::Stream(decoder) => {
+                decoder.finish();
+                self.drain_stream(now);
+                if self.flight_mut(attempt).is_some() {
+                    // The decoder should have said so itself; never end a stream as success
+                    // without its terminal marker.
+                    let error = Error::truncated("stream ended without its terminal marker")
+                        .with_status(status.as_u16());
+                    self.attempt_failed(error, now);
+                }
+                return;
+            }
+            Body::Buffer(buffer) => mem::take(buffer),
+        };
+        let headers = mem::take(&mut flight.headers);
+        let provider = flight.provider.clone();
+        match self.parse(provider.as_ref(), status, headers, body) {
+            Ok(output) => self.attempt_succeeded(output),
+            Err(error) => self.attempt_failed(error.with_status(status.as_u16()), now),
+        }
+    }
+
+    /// Sending or receiving failed in the transport (`Connection`, or `Timeout` when its own
+    /// timer fired).
+    pub fn handle_transport_error(&mut self, attempt: AttemptId, error: Error, now: Instant) {
+        let now = self.clamp(now);
+        if self.flight_mut(attempt).is_some() {
+            self.attempt_failed(error, now);
+        }
+    }
+
+    /// The attempt's [`Receive`](Action::Receive) deadline passed with nothing new.
+    pub fn handle_timeout(&mut self, attempt: AttemptId, now: Instant) {
+        let now = self.clamp(now);
+        let Some(flight) = self.flight_ref(attempt) else {
+            return;
+        };
+        // Name the limit that ran out, or the earliest one if the transport's own timer fired
+        // first.
+        let error = match self.next_limit(flight) {
+            Some((_, limit)) => limit.error(),
+            None => Error::new(ErrorKind::Timeout, "the transport timed out"),
+        };
+        self.attempt_failed(error, now);
+    }
+
+    /// Ends the call with `Cancelled` (carrying the attempts, and the partial completion if
+    /// content was streamed). Does nothing once the call has ended.
+    pub fn cancel(&mut self) {
+        if self.is_terminal() {
+            return;
+        }
+        let cancelled = Error::new(ErrorKind::Cancelled, "the call was cancelled");
+        if let State::InFlight(flight) = &self.state {
+            let attempt = self.record(flight, Some(cancelled.clone()));
+            self.attempts.push(attempt);
+        }
+        let mut error = cancelled.with_attempts(self.attempts.clone());
+        if self.chunks.committed {
+            error = error.with_partial(self.chunks.accumulator.completion());
+        }
+        self.chunks.held.clear();
+        self.state = State::Failed(error);
+    }
+
+    /// The next streamed chunk for the caller, in order. Keeps yielding queued chunks after
+    /// the call ended.
+    pub fn poll_chunk(&mut self) -> Option<ChatCompletionChunk> {
+        self.chunks.ready.pop_front()
+    }
+
+    /// Every finished attempt so far, in order.
+    pub fn attempts(&self) -> &[Attempt] {
+        &self.attempts
+    }
+
+    /// Whether the call is over (`poll` returns `Done` or `Failed` from now on).
+    pub fn is_terminal(&self) -> bool {
+        matches!(self.state, State::Done(_) | State::Failed(_))
+    }
+
+    fn clamp(&mut self, now: Instant) -> Instant {
+        if now > self.latest {
+            self.latest = now;
+        }
+        self.latest
+    }
+
+    fn flight_ref(&self, attempt: AttemptId) -> Option<&InFlight> {
+        match &self.state {
+            State::InFlight(flight) if flight.id == attempt => Some(flight),
+            _ => None,
+        }
+    }
+
+    fn flight_mut(&mut self, attempt: AttemptId) -> Option<&mut InFlight> {
+        match &mut self.state {
+            State::InFlight(flight) if flight.id == attempt => Some(flight),
+            _ => None,
+        }
+    }
+
+    /// The earliest limit on the attempt: the total deadline, the per-attempt timeout, and
+    /// for streams the first-byte or idle timeout.
+    fn next_limit(&self, flight: &InFlight) -> Option<(Instant, Limit)> {
+        let after = |from: Instant, limit: Option<Duration>, kind: fn(Duration) -> Limit| {
+            let limit = limit?;
+            Some((from.checked_add(limit)?, kind(limit)))
+        };
+        let total = self
+            .total_deadline
+            .zip(self.total_timeout)
+            .map(|(deadline, limit)| (deadline, Limit::Total(limit)));
+        let attempt = after(flight.sent_at, flight.attempt_timeout, Limit::Attempt);
+        let quiet = if !self.stream {
+            None
+        } else if let Some(last) = flight.last_bytes {
+            after(last, self.options.idle_timeout, Limit::Idle)
+        } else {
+            after(
+                flight.sent_at,
+                self.options.first_byte_timeout,
+                Limit::FirstByte,
+            )
+        };
+        [total, attempt, quiet]
+            .into_iter()
+            .flatten()
+            .min_by_key(|(deadline, _)| *deadline)
+    }
+
+    /// Sends the next attempt on the current model, or records why it cannot be sent and
+    /// moves the machine on (then returns `None`).
+    fn start_attempt(&mut self, waited: Duration, now: Instant) -> Option<Outgoing> {
+        if self.total_deadline.is_some_and(|deadline| now >= deadline) {
+            self.fail_deadline("another attempt");
+            return None;
+        }
+        let Some(target) = self.targets.get(self.target) else {
+            // Unreachable: the machine never becomes Ready past the last model.
+            self.state = State::Failed(
+                Error::new(ErrorKind::AllFailed, "no model left to try")
+                    .with_attempts(self.attempts.clone()),
+            );
+            return None;
+        };
+        if self.tries_on_target == 0 {
+            self.models_tried += 1;
+        }
+        self.tries_on_target = self.tries_on_target.saturating_add(1);
+        let number = u32::try_from(self.attempts.len() + 1).unwrap_or(u32::MAX);
+        let resolved = match &target.resolved {
+            Ok(resolved) => resolved,
+            Err(error) => {
+                let error = error.clone();
+                self.attempts.push(Attempt {
+                    model: target.id.clone(),
+                    provider: error.provider().unwrap_or_default().to_owned(),
+                    error: Some(error.clone()),
+                    status: None,
+                    waited,
+                });
+                self.next_model(error, now);
+                return None;
+            }
+        };
+        let provider = resolved.provider.clone();
+        let built = match &self.operation {
+            Operation::Chat(request) => provider.build_chat(&resolved.model, request, self.stream),
+            Operation::Embeddings(request) => provider.build_embeddings(&resolved.model, request),
+            Operation::Completions(request) => provider.build_completions(&resolved.model, request),
+        };
+        let request = match built {
+            Ok(request) => request,
+            Err(error) => {
+                let error = error.with_origin(provider.name(), &resolved.model);
+                self.attempts.push(Attempt {
+                    model: target.id.clone(),
+                    provider: provider.name().to_owned(),
+                    error: Some(error.clone()),
+                    status: None,
+                    waited,
+                });
+                self.after_failure(error, now);
+                return None;
+            }
+        };
+        let id = AttemptId(self.next_id);
+        self.next_id = self.next_id.wrapping_add(1);
+        let attempt_deadline = resolved
+            .attempt_timeout
+            .and_then(|timeout| now.checked_add(timeout));
+        let deadline = match (self.total_deadline, attempt_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let outgoing = Outgoing {
+            attempt: id,
+            request,
+            deadline,
+            model: target.id.clone(),
+            provider: provider.name().to_owned(),
+            number,
+            stream: self.stream,
+        };
+        self.state = State::InFlight(Box::new(InFlight {
+            id,
+            model: resolved.model.clone(),
+            attempt_timeout: resolved.attempt_timeout,
+            provider,
+            waited,
+            sent_at: now,
+            status: None,
+            headers: HeaderMap::new(),
+            body: Body::Buffer(Vec::new()),
+            body_len: 0,
+            last_bytes: None,
+        }));
+        Some(outgoing)
+    }
+
+    /// Decodes what the stream decoder has ready; ends the attempt on an error or the
+    /// terminal marker.
+    fn drain_stream(&mut self, now: Instant) {
+        loop {
+            let next = match &mut self.state {
+                State::InFlight(flight) => match &mut flight.body {
+                    Body::Stream(decoder) => decoder.next_chunk(),
+                    Body::Buffer(_) => None,
+                },
+                _ => None,
+            };
+            match next {
+                Some(Ok(chunk)) => self.chunks.push(chunk),
+                Some(Err(error)) => {
+                    self.attempt_failed(error, now);
+                    return;
+                }
+                None => break,
+            }
+        }
+        let complete = match &self.state {
+            State::InFlight(flight) => {
+                matches!(&flight.body, Body::Stream(decoder) if decoder.is_complete())
+            }
+            _ => false,
+        };
+        if complete {
+            // A stream that completed without content still hands out what it had.
+            self.chunks.release_held();
+            let completion = self.chunks.accumulator.completion();
+            self.attempt_succeeded(Output::Chat(completion));
+        }
+    }
+
+    /// Parses a whole body: the operation's parser, or for a streaming request (which only
+    /// buffers non-2xx replies) the provider's error parser.
+    fn parse(
+        &self,
+        provider: &dyn Provider,
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Vec<u8>,
+    ) -> Result<Output, Error> {
+        if self.stream {
+            return Err(provider.parse_error(status, &headers, &body));
+        }
+        let mut response = http::Response::new(Bytes::from(body));
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
+        match &self.operation {
+            Operation::Chat(_) => provider.parse_chat(&response).map(Output::Chat),
+            Operation::Embeddings(_) => {
+                provider.parse_embeddings(&response).map(Output::Embeddings)
+            }
+            Operation::Completions(_) => provider
+                .parse_completions(&response)
+                .map(Output::Completions),
+        }
+    }
+
+    fn record(&self, flight: &InFlight, error: Option<Error>) -> Attempt {
+        Attempt {
+            model: self
+                .targets
+                .get(self.target)
+                .map(|target| target.id.clone())
+                .unwrap_or_default(),
+            provider: flight.provider.name().to_owned(),
+            error,
+            status: flight.status.map(|status| status.as_u16()),
+            waited: flight.waited,
+        }
+    }
+
+    fn attempt_succeeded(&mut self, output: Output) {
+        if let State::InFlight(flight) = &self.state {
+            let attempt = self.record(flight, None);
+            self.attempts.push(attempt);
+        }
+        self.state = State::Done(Box::new(output));
+    }
+
+    /// Ends the in-flight attempt with `error` and decides what follows.
+    fn attempt_failed(&mut self, error: Error, now: Instant) {
+        let State::InFlight(flight) = &self.state else {
+            return;
+        };
+        let error = error.with_origin(flight.provider.name(), &flight.model);
+        let attempt = self.record(flight, Some(error.clone()));
+        self.attempts.push(attempt);
+        if self.chunks.committed {
+            let partial = self.chunks.accumulator.completion();
+            self.state = State::Failed(
+                error
+                    .with_kind(ErrorKind::StreamInterrupted)
+                    .with_partial(partial)
+                    .with_attempts(self.attempts.clone()),
+            );
+            return;
+        }
+        // Nothing of this attempt reached the caller: forget what it held back.
+        self.chunks.held.clear();
+        self.after_failure(error, now);
+    }
+
+    /// Applies the decision table to the latest failed attempt.
+    fn after_failure(&mut self, error: Error, now: Instant) {
+        let retries_allowed = match self.targets.get(self.target).map(|t| &t.resolved) {
+            Some(Ok(resolved)) => resolved.retries,
+            _ => 0,
+        };
+        let retries_used = self.tries_on_target.saturating_sub(1);
+        match decide(
+            &error,
+            retries_used,
+            retries_allowed,
+            &self.options,
+            &mut self.jitter,
+        ) {
+            Decision::RetrySameModel { wait } => match now.checked_add(wait) {
+                Some(at) if self.total_deadline.is_some_and(|deadline| at >= deadline) => {
+                    self.fail_deadline(&format!("a retry after waiting {wait:?}"));
+                }
+                Some(at) => self.state = State::Ready { at, waited: wait },
+                None => self.fail(error),
+            },
+            Decision::NextModel => self.next_model(error, now),
+            Decision::Fail => self.fail(error),
+        }
+    }
+
+    fn next_model(&mut self, last: Error, now: Instant) {
+        self.target += 1;
+        self.tries_on_target = 0;
+        if self.target < self.targets.len() {
+            self.state = State::Ready {
+                at: now,
+                waited: Duration::ZERO,
+            };
+        } else {
+            self.fail(last);
+        }
+    }
+
+    /// Ends the call with `last` (one model tried) or `AllFailed` (several).
+    fn fail(&mut self, last: Error) {
+        let attempts = self.attempts.clone();
+        let error = if self.models_tried > 1 {
+            Error::new(
+                ErrorKind::AllFailed,
+                format!(
+                    "all {} models failed ({} attempts); last error: {last}",
+                    self.models_tried,
+                    attempts.len()
+                ),
+            )
+            .with_attempts(attempts)
+        } else {
+            last.with_attempts(attempts)
+        };
+        self.state = State::Failed(error);
+    }
+
+    /// Ends the call with `Timeout`: the total deadline leaves no room for `what`.
+    fn fail_deadline(&mut self, what: &str) {
+        let limit = self.total_timeout.unwrap_or_default();
+        let mut message =
+            format!("the call's total deadline of {limit:?} leaves no time for {what}");
+        let last = self.attempts.iter().rev().find_map(|a| a.error.as_ref());
+        if let Some(last) = last {
+            message = format!("{message}; last error: {last}");
+        }
+        let mut error = Error::new(ErrorKind::Timeout, message);
+        if let Some((provider, model)) = last.and_then(|last| last.provider().zip(last.model())) {
+            error = error.with_origin(provider, model);
+        }
+        self.state = State::Failed(error.with_attempts(self.attempts.clone()));
+    }
+}
+
+/// Resolves one model id: parse, find the provider, read its settings.
+fn resolve(
+    registry: &Registry,
+    id: &str,
+    request_retries: Option<u32>,
+    options: &CallOptions,
+) -> Result<Resolved, Error> {
+    let parsed = ModelId::parse(id)?;
+    let provider = registry
+        .resolve(&parsed)
+        .map_err(|error| error.with_origin(parsed.provider(), parsed.model()))?;
+    let settings = registry.settings(parsed.provider());
+    Ok(Resolved {
+        provider,
+        model: parsed.model().to_owned(),
+        retries: request_retries
+            .or(settings.and_then(|s| s.max_retries))
+            .unwrap_or(options.retries),
+        attempt_timeout: options.attempt_timeout.or(settings.and_then(|s| s.timeout)),
+    })
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds starting corpora for the fuzz targets from the committed seeds and the recorded
+# provider responses in ../shared/corpus (copied into fuzz/corpus/, which git ignores: the
+# shared recordings are never committed here).
+set -euo pipefail
+cd "$(dirname "$0")"
+shared="${ONELLM_CORPUS:-../../shared/corpus}"
+for dir in seeds/*/; do
+  target=$(basename "$dir")
+  mkdir -p "corpus/$target"
+  cp "$dir"* "corpus/$target/"
+done
+if [ -f "$shared/replay/manifest.jsonl" ]; then
+  python3 - "$shared" <<'PY'
+import json, os, sys
+shared = sys.argv[1]
+family = {"openai": 0, "anthropic": 1, "groq": 2, "mistral": 3}
+for line in open(os.path.join(shared, "replay/manifest.jsonl")):
+    entry = json.loads(line)
+    body = open(os.path.join(shared, "replay", entry["file"]), "rb").read()
+    name = os.path.basename(entry["file"])
+    provider = entry["provider"]
+    if provider not in family:
+        continue
+    if entry["stream"]:
+        for target in ("chat_stream",):
+            open(f"corpus/{target}/{name}", "wb").write(bytes([family[provider]]) + body)
+        open(f"corpus/sse_decoder/{name}", "wb").write(b"\x07" + body)
+    else:
+        status = (entry["status"] - 100) % 500
+        open(f"corpus/parse_response/{name}", "wb").write(bytes([family[provider]]) + status.to_bytes(2, "big") + body)
+PY
+  echo "corpora built from $shared and seeds/"
+else
+  echo "no shared corpus at $shared; corpora hold the committed seeds only"
+fi
