@@ -47,11 +47,11 @@ where
 /// `https://` (plain HTTP stays allowed for local servers such as Ollama or a test server),
 /// HTTP/1.1, connections pooled per host.
 pub(crate) fn build(
-    connect_timeout: Option<Duration>,
+    connect_timeout: Duration,
     proxy: Option<&str>,
 ) -> Result<Arc<dyn HttpSend>, Error> {
     let mut tcp = HttpConnector::new();
-    tcp.set_connect_timeout(connect_timeout);
+    tcp.set_connect_timeout(Some(connect_timeout));
     tcp.set_nodelay(true);
     // The TLS layer decides the scheme; the TCP layer must accept `https://` URIs.
     tcp.enforce_http(false);

@@ -16,6 +16,7 @@ use std::task::Poll;
 use std::time::Instant;
 
 use bytes::Bytes;
+use http::HeaderValue;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body as _, Incoming};
 
@@ -28,6 +29,9 @@ use crate::connector::HttpSend;
 /// The most body bytes handed to the core at once. hyper reads in larger buffers; slicing
 /// them keeps each step's work bounded and lets streamed chunks reach the caller early.
 const READ_SIZE: usize = 16 * 1024;
+
+/// Sent unless the provider adapter or the user's headers set another.
+const USER_AGENT: &str = concat!("onellm-tokio/", env!("CARGO_PKG_VERSION"));
 
 /// What one [`Driver::step`] produced.
 pub(crate) enum Step {
@@ -128,10 +132,15 @@ impl Driver {
                 "{what}"
             );
         }
+        let mut request = outgoing.request.map(Full::new);
+        request
+            .headers_mut()
+            .entry(http::header::USER_AGENT)
+            .or_insert(HeaderValue::from_static(USER_AGENT));
         // Replacing a previous attempt's exchange drops it, which closes its connection.
         self.exchange = Some(Exchange {
             attempt: outgoing.attempt,
-            state: ExchangeState::Head(self.http.send(outgoing.request.map(Full::new))),
+            state: ExchangeState::Head(self.http.send(request)),
         });
     }
 
@@ -141,7 +150,8 @@ impl Driver {
         let Some(exchange) = self.exchange.as_mut().filter(|e| e.attempt == attempt) else {
             // The core asked about a request it never had sent: report rather than hang.
             let error = Error::new(ErrorKind::Connection, "no request in flight");
-            self.call.handle_transport_error(attempt, error, Instant::now());
+            self.call
+                .handle_transport_error(attempt, error, Instant::now());
             return;
         };
         match &mut exchange.state {
@@ -155,7 +165,8 @@ impl Driver {
                             incoming,
                             pending: Bytes::new(),
                         };
-                        self.call.handle_head(attempt, head.status, head.headers, now);
+                        self.call
+                            .handle_head(attempt, head.status, head.headers, now);
                     }
                     Some(Err(error)) => {
                         self.exchange = None;

@@ -43,12 +43,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod builder;
 mod client;
 mod connector;
 mod drive;
 mod stream;
 
-pub use client::{Client, ClientBuilder};
+pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+pub use client::Client;
 pub use connector::RequestBody;
 pub use stream::ChatStream;
 
@@ -58,4 +60,7 @@ pub use onellm_core::{ApiKey, Attempt, Error, ErrorKind, ModelId, ProviderSettin
 
 /// The protocol core, for what is not re-exported at the top: provider adapters, decoders,
 /// the `Call` state machine.
-pub use onellm_core;
+pub use onellm_core as core;
+
+/// The HTTP stack, for [`ClientBuilder::hyper_client`].
+pub use hyper_util;

@@ -1,7 +1,7 @@
 //! [`ChatStream`]: a streamed chat reply as a `futures_core::Stream` of chunks.
 
 use std::fmt;
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -65,9 +65,23 @@ impl ChatStream {
         self.completion.as_ref()
     }
 
-    /// Takes the accumulated completion out, once the stream ended successfully.
-    pub fn into_completion(self) -> Option<ChatCompletion> {
+    /// Consumes the rest of the stream and returns the accumulated completion.
+    ///
+    /// ```no_run
+    /// # async fn run(client: onellm_tokio::Client) -> Result<(), onellm_tokio::Error> {
+    /// use onellm_tokio::ChatRequest;
+    ///
+    /// let stream = client.chat_stream(ChatRequest::new("openai/gpt-4o-mini").user("Hi"));
+    /// let completion = stream.into_completion().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn into_completion(mut self) -> Result<ChatCompletion, Error> {
+        while let Some(item) = poll_fn(|cx| Pin::new(&mut self).poll_next(cx)).await {
+            item?;
+        }
         self.completion
+            .ok_or_else(|| Error::new(ErrorKind::Decode, "the stream ended without a completion"))
     }
 }
 

@@ -8,8 +8,8 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 
 use onellm_tokio::{ChatCompletion, ChatCompletionChunk};
 use serde_json::Value;
@@ -30,9 +30,19 @@ fn find_or_build() -> PathBuf {
     if !binary.exists() {
         let target_dir = profile_dir.parent().expect("target folder");
         let mut build = Command::new(env!("CARGO"));
-        build.args(["build", "-p", "onellm-tokio", "--example", "chat", "--target-dir"]);
+        build.args([
+            "build",
+            "-p",
+            "onellm-tokio",
+            "--example",
+            "chat",
+            "--target-dir",
+        ]);
         build.arg(target_dir);
-        if profile_dir.file_name().is_some_and(|name| name == "release") {
+        if profile_dir
+            .file_name()
+            .is_some_and(|name| name == "release")
+        {
             build.arg("--release");
         }
         let status = build.status().expect("run cargo build");
@@ -65,7 +75,7 @@ fn stdout(output: &Output) -> String {
 
 #[test]
 fn text_reply() {
-    let output = chat(&["--fake", "hello there"], None);
+    let output = chat(&["--fake", "hello", "there"], None);
     assert!(output.status.success(), "{output:?}");
     assert_eq!(stdout(&output), "hello there\n");
 }
@@ -79,7 +89,10 @@ fn prompt_from_standard_input() {
 
 #[test]
 fn json_reply_is_one_completion_line() {
-    let output = chat(&["--fake", "--json", "--system", "be brief", "hi json"], None);
+    let output = chat(
+        &["--fake", "--json", "--system", "be brief", "hi json"],
+        None,
+    );
     assert!(output.status.success(), "{output:?}");
     let text = stdout(&output);
     assert_eq!(text.lines().count(), 1, "{text}");
@@ -90,7 +103,10 @@ fn json_reply_is_one_completion_line() {
 
 #[test]
 fn stream_json_is_one_chunk_per_line() {
-    let output = chat(&["--fake", "--stream", "--json", "several words arrive"], None);
+    let output = chat(
+        &["--fake", "--stream", "--json", "several words arrive"],
+        None,
+    );
     assert!(output.status.success(), "{output:?}");
     let chunks: Vec<ChatCompletionChunk> = stdout(&output)
         .lines()
@@ -110,9 +126,10 @@ fn fallback_flag() {
             "--model",
             "openai/fail-503",
             "--fallback",
-            "openai/gpt-4o-mini",
+            "anthropic/claude-fake",
             "--retries",
             "0",
+            "--stream",
             "fell back",
         ],
         None,
@@ -201,10 +218,30 @@ fn error_exit_in_text_mode() {
 }
 
 #[test]
+fn request_file_with_tools_and_no_model() {
+    // The model comes from the default; the fake echoes the prompt (its tool replies are
+    // scripted only, which the example's own server is not).
+    let path = std::env::temp_dir().join(format!("onellm-tokio-tools-{}.json", std::process::id()));
+    std::fs::write(
+        &path,
+        r#"{"messages": [{"role": "user", "content": "use tools"}],
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}"#,
+    )
+    .unwrap();
+    let output = chat(&["--fake", "--request", path.to_str().unwrap()], None);
+    let _ = std::fs::remove_file(&path);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout(&output), "use tools\n");
+}
+
+#[test]
 fn usage_errors() {
     let output = chat(&["--retries", "many", "hi"], None);
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("--retries wants a whole number"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: usage: --retries wants a whole number"),
+        "{stderr}"
+    );
     assert!(stderr.contains("usage: chat"), "{stderr}");
 }

@@ -64,12 +64,17 @@ async fn plain_chat() {
     assert!(requests[0].had_key);
     assert_eq!(requests[0].json()["model"], "gpt-4o-mini");
     assert!(requests[0].json().get("stream").is_none());
+    let agent = requests[0].header("user-agent").unwrap_or_default();
+    assert!(agent.starts_with("onellm-tokio/"), "{agent}");
 }
 
 #[tokio::test]
 async fn streaming_with_tool_call_deltas() {
     let server = FakeProvider::start();
-    server.push(Reply::tool_call("get_weather", r#"{"city":"Paris","unit":"c"}"#));
+    server.push(Reply::tool_call(
+        "get_weather",
+        r#"{"city":"Paris","unit":"c"}"#,
+    ));
     let client = client(&server);
     let mut stream = client.chat_stream(ChatRequest::new("openai/gpt-4o-mini").user("Weather?"));
     let items = collect(&mut stream).await;
@@ -83,7 +88,10 @@ async fn streaming_with_tool_call_deltas() {
     let completion = stream.completion().expect("completion after the end");
     let calls = completion.message().unwrap().tool_calls.as_ref().unwrap();
     assert_eq!(calls[0].function.name, "get_weather");
-    assert_eq!(calls[0].function.arguments, r#"{"city":"Paris","unit":"c"}"#);
+    assert_eq!(
+        calls[0].function.arguments,
+        r#"{"city":"Paris","unit":"c"}"#
+    );
     assert_eq!(server.requests()[0].json()["stream"], true);
     // The stream is fused.
     assert!(next(&mut stream).await.is_none());
@@ -109,6 +117,14 @@ async fn streamed_text_matches_the_whole_reply() {
     assert_eq!(pieces, text);
     assert_eq!(stream.completion().unwrap().text(), whole.text());
     assert_eq!(stream.completion().unwrap().usage, whole.usage);
+
+    server.push(Reply::text(text));
+    let folded = client
+        .chat_stream(ChatRequest::new("openai/gpt-4o-mini").user("fox"))
+        .into_completion()
+        .await
+        .unwrap();
+    assert_eq!(folded.text(), text);
 }
 
 #[tokio::test]
@@ -125,7 +141,10 @@ async fn embeddings_and_completions() {
     assert_eq!(embeddings.data.len(), 2);
     server.push(Reply::text("once upon a time"));
     let completion = client
-        .completions(CompletionRequest::new("openai/gpt-3.5-turbo-instruct", "Tell"))
+        .completions(CompletionRequest::new(
+            "openai/gpt-3.5-turbo-instruct",
+            "Tell",
+        ))
         .await
         .unwrap();
     assert_eq!(completion.choices[0].text, "once upon a time");
@@ -174,6 +193,49 @@ async fn falls_back_to_the_next_model() {
         .map(|r| r.json()["model"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert_eq!(models, ["fail-404", "llama-fake"]);
+}
+
+#[tokio::test]
+async fn falls_back_from_openai_to_anthropic() {
+    let server = FakeProvider::start();
+    let client = builder(&server)
+        .api_key("anthropic", "sk-ant-test")
+        .base_url("anthropic", server.anthropic_base_url())
+        .build()
+        .unwrap();
+    let request = || {
+        ChatRequest::new("openai/fail-503")
+            .user("Bonjour")
+            .fallback_models(["anthropic/claude-fake"])
+    };
+    // `retries: 0` on the request: straight to the fallback after the 503.
+    let mut whole = request();
+    whole.retries = Some(0);
+    let completion = client.chat(whole).await.unwrap();
+    assert_eq!(completion.text(), "Bonjour");
+    let mut streamed = request();
+    streamed.retries = Some(0);
+    let mut stream = client.chat_stream(streamed);
+    let text: String = collect(&mut stream)
+        .await
+        .into_iter()
+        .map(|chunk| chunk.unwrap().text().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(text, "Bonjour");
+    assert_eq!(stream.completion().unwrap().text(), "Bonjour");
+    let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths,
+        [
+            "/v1/chat/completions",
+            "/v1/messages",
+            "/v1/chat/completions",
+            "/v1/messages"
+        ]
+    );
+    let anthropic = &server.requests()[1];
+    assert_eq!(anthropic.json()["model"], "claude-fake");
+    assert!(anthropic.header("anthropic-version").is_some());
 }
 
 #[tokio::test]
@@ -441,7 +503,11 @@ async fn connect_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
                     head.push(byte[0]);
                 }
                 let head = String::from_utf8_lossy(&head).into_owned();
-                let target = head.split_whitespace().nth(1).unwrap_or_default().to_owned();
+                let target = head
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned();
                 seen.lock().unwrap().push(head);
                 let Ok(mut upstream) = tokio::net::TcpStream::connect(target).await else {
                     return;
@@ -469,7 +535,11 @@ async fn http_connect_proxy() {
     let heads = heads.lock().unwrap().clone();
     assert_eq!(heads.len(), 1, "{heads:?}");
     let address = server.url().trim_start_matches("http://").to_owned();
-    assert!(heads[0].starts_with(&format!("CONNECT {address} ")), "{}", heads[0]);
+    assert!(
+        heads[0].starts_with(&format!("CONNECT {address} ")),
+        "{}",
+        heads[0]
+    );
     // base64("proxyuser:p@ss")
     assert!(
         heads[0].contains("cHJveHl1c2VyOnBAc3M="),
@@ -554,7 +624,10 @@ mod key_hygiene {
         assert!(logs.contains("model=openai/gpt-4o-mini"), "{logs}");
         for text in [&shown, &logs] {
             assert!(!text.contains(CANARY), "the key leaked: {text}");
-            assert!(!text.contains("canary-4f1c"), "part of the key leaked: {text}");
+            assert!(
+                !text.contains("canary-4f1c"),
+                "part of the key leaked: {text}"
+            );
         }
         // The server did get it, and recorded it redacted.
         assert!(server.requests().iter().all(|r| r.had_key));
