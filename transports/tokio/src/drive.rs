@@ -7,13 +7,12 @@
 //!
 //! Cancellation is by drop. Dropping the future of [`Driver::step`] drops hyper's response
 //! future or body, and hyper closes a connection whose response was not read to the end
-//! instead of returning it to the pool.
+//! instead of returning it to the pool. (After a success the rest of a body is read in the
+//! background instead, so the connection is kept: see [`Exchange::finish`].)
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::HeaderValue;
@@ -32,6 +31,11 @@ const READ_SIZE: usize = 16 * 1024;
 
 /// Sent unless the provider adapter or the user's headers set another.
 const USER_AGENT: &str = concat!("onellm-tokio/", env!("CARGO_PKG_VERSION"));
+
+/// The most bytes, and the longest time, spent reading the rest of a body after the core
+/// is done with it, to keep its connection for reuse.
+const DRAIN_LIMIT: usize = 64 * 1024;
+const DRAIN_TIME: Duration = Duration::from_secs(1);
 
 /// What one [`Driver::step`] produced.
 pub(crate) enum Step {
@@ -90,7 +94,7 @@ impl Driver {
                 }
                 Action::Done(output) => {
                     if let Some(exchange) = self.exchange.take() {
-                        exchange.finish().await;
+                        exchange.finish();
                     }
                     self.trace_outcome(None);
                     return Step::Done(output);
@@ -251,23 +255,43 @@ impl Driver {
     }
 }
 
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if !self.call.is_terminal() {
+            tracing::debug!(
+                target: "onellm",
+                attempts = self.call.attempts().len(),
+                "call cancelled: dropped before it ended"
+            );
+        }
+    }
+}
+
 impl Exchange {
     /// Reads what is left of a body the core no longer needs (a stream's bytes after its
-    /// terminal marker, usually just the end of the chunked encoding), without waiting: a
-    /// connection whose body was read to the end goes back to the pool, one dropped
-    /// mid-body is closed.
-    async fn finish(self) {
+    /// terminal marker, usually just the end of the chunked encoding) in a background task,
+    /// so the caller does not wait for it: a connection whose body was read to the end goes
+    /// back to the pool, one dropped mid-body is closed. Bounded in bytes and time.
+    fn finish(self) {
         let ExchangeState::Body { mut incoming, .. } = self.state else {
             return;
         };
-        let mut frames = 0;
-        std::future::poll_fn(|cx| loop {
-            match Pin::new(&mut incoming).poll_frame(cx) {
-                Poll::Ready(Some(Ok(_))) if frames < 4 => frames += 1,
-                _ => return Poll::Ready(()),
-            }
-        })
-        .await;
+        if incoming.is_end_stream() {
+            return;
+        }
+        tokio::spawn(async move {
+            let mut left = DRAIN_LIMIT;
+            let drain = async {
+                while let Some(Ok(frame)) = incoming.frame().await {
+                    let len = frame.data_ref().map_or(0, Bytes::len);
+                    match left.checked_sub(len) {
+                        Some(rest) => left = rest,
+                        None => return,
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+        });
     }
 }
 

@@ -30,16 +30,19 @@
 //! - **Connections** are pooled per client (one hyper-util pooled client, created in
 //!   [`ClientBuilder::build`]) and reused by every call and clone. HTTP/1.1; TLS by rustls
 //!   with the ring provider and Mozilla's root certificates (`webpki-roots`), no OpenSSL.
-//! - **Deadlines**: the total deadline ([`ClientBuilder::timeout`], else `ONELLM_TIMEOUT`),
-//!   per attempt, first byte and idle time between stream bytes are decided by the core and
-//!   enforced here with tokio's timers; a connect timeout bounds opening a connection.
+//! - **Deadlines**: the total deadline ([`ClientBuilder::timeout`], else `ONELLM_TIMEOUT`,
+//!   else [`DEFAULT_TIMEOUT`]), per attempt, and idle time between stream bytes are decided
+//!   by the core and enforced here with tokio's timers; a connect timeout
+//!   ([`DEFAULT_CONNECT_TIMEOUT`]) bounds opening a connection.
 //! - **Cancellation**: dropping a call's future or a [`ChatStream`] cancels the call; hyper
 //!   closes a connection whose response was not read to the end rather than reusing it.
 //! - **Redirects** are never followed (a `3xx` is an error), so credentials never go to
 //!   another host. **Response bodies** are capped ([`ClientBuilder::max_body_bytes`]).
 //! - **Logs**: `tracing` events with target `onellm` for each request sent (attempt, model,
-//!   provider), each wait before a retry (duration, the error kind and status that caused
-//!   it) and each call's outcome. Headers, and so API keys, are never logged.
+//!   provider; `debug`), each retry or fallback (the previous model, error kind and status;
+//!   `info`), each wait before one (duration; `info`) and each call's outcome (`debug` on
+//!   success or cancellation, `info` on failure). Headers, and so API keys, are never
+//!   logged.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
