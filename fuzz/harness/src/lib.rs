@@ -211,6 +211,127 @@ pub fn accumulator(data: &[u8]) {
     let _ = serde_json::to_string(&completion).expect("completion serializes");
 }
 
+/// Operation sequences on the `Call` machine: arbitrary responses, body pieces, errors,
+/// timeouts, cancels and clock jumps (backwards too). Never panics; a terminal action stays
+/// terminal; waits move forward; sends are bounded by (retries + 1) × models.
+pub fn call_machine(data: &[u8]) {
+    use onellm_core::call::{Action, Call, CallOptions, Operation};
+    use std::time::{Duration, Instant};
+
+    let Some((&flags, script)) = data.split_first() else {
+        return;
+    };
+    let mut registry = Registry::new();
+    registry
+        .set_api_key("openai", "k")
+        .set_api_key("anthropic", "k")
+        .set_api_key("groq", "k");
+    let mut request = ChatRequest::new("openai/m").user("hi");
+    request.stream = Some(flags & 1 == 1);
+    request.retries = Some(u32::from(flags >> 1 & 3));
+    request.fallback_models = Some(vec!["anthropic/c".into(), "groq/g".into()]);
+    let max_sends = (request.retries.unwrap_or(0) as usize + 1) * 3;
+    let options = CallOptions {
+        total_timeout: (flags & 8 == 8).then(|| Duration::from_secs(30)),
+        ..CallOptions::default()
+    };
+    let origin = Instant::now();
+    let mut now = origin + Duration::from_secs(1000);
+    let mut call = Call::new(
+        &registry,
+        Operation::Chat(request),
+        options,
+        u64::from(flags),
+        now,
+    );
+    let (mut sends, mut terminal, mut last_wait) = (0usize, None::<String>, None::<Instant>);
+    let bodies: [&[u8]; 6] = [
+        br#"{"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":"x"},"finish_reason":"stop"}]}"#,
+        b"data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"}}]}\n\n",
+        b"data: [DONE]\n\n",
+        b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+        br#"{"error":{"message":"slow","type":"rate_limit_error"}}"#,
+        b"\xff\x00garbage",
+    ];
+    let mut attempt = None;
+    for step in script.chunks(2).take(256) {
+        let (op, arg) = (step[0], step.get(1).copied().unwrap_or(0));
+        while call.poll_chunk().is_some() {}
+        match call.poll(now) {
+            Action::Send(outgoing) => {
+                sends += 1;
+                attempt = Some(outgoing.attempt);
+            }
+            Action::Receive {
+                attempt: current,
+                deadline,
+            } => {
+                attempt = Some(current);
+                if let Some(deadline) = deadline {
+                    assert!(deadline > now);
+                }
+            }
+            Action::Wait(until) => {
+                assert!(until > now, "a wait must move forward");
+                if let Some(previous) = last_wait {
+                    assert!(until >= previous || now > previous);
+                }
+                last_wait = Some(until);
+            }
+            Action::Done(_) => {
+                terminal.get_or_insert_with(|| "done".into());
+            }
+            Action::Failed(error) => {
+                terminal.get_or_insert_with(|| error.kind().as_str().to_owned());
+            }
+        }
+        if let Some(first) = &terminal {
+            let again = match call.poll(now) {
+                Action::Done(_) => "done".to_owned(),
+                Action::Failed(error) => error.kind().as_str().to_owned(),
+                other => panic!("terminal state left: {other:?}"),
+            };
+            assert_eq!(&again, first);
+        }
+        assert!(sends <= max_sends, "{sends} sends > {max_sends}");
+        let Some(id) = attempt else {
+            now += Duration::from_millis(u64::from(arg) * 40);
+            continue;
+        };
+        match op % 9 {
+            0 => {
+                let status = [200u16, 429, 500, 529, 401, 400, 404, 503][usize::from(arg) % 8];
+                let mut headers = http::HeaderMap::new();
+                if arg & 0x40 != 0 {
+                    headers.insert("retry-after", http::HeaderValue::from(u32::from(arg % 5)));
+                }
+                call.handle_head(
+                    id,
+                    http::StatusCode::from_u16(status).unwrap(),
+                    headers,
+                    now,
+                );
+            }
+            1 => call.handle_body(id, bodies[usize::from(arg) % bodies.len()], now),
+            2 => call.handle_eof(id, now),
+            3 => call.handle_transport_error(
+                id,
+                onellm_core::Error::new(onellm_core::ErrorKind::Connection, "reset"),
+                now,
+            ),
+            4 => call.handle_timeout(id, now),
+            5 => now += Duration::from_millis(u64::from(arg) * 100),
+            6 => {
+                now = now
+                    .checked_sub(Duration::from_millis(u64::from(arg) * 10))
+                    .unwrap_or(now)
+            }
+            7 if arg == 0xff => call.cancel(),
+            _ => now += Duration::from_secs(u64::from(arg % 8)),
+        }
+    }
+}
+
 /// Every target, by name, for the seed-replay test and the fuzz binaries.
 pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("sse_decoder", sse_decoder),
@@ -220,6 +341,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("retry_after", retry_after),
     ("model_id", model_id),
     ("accumulator", accumulator),
+    ("call_machine", call_machine),
 ];
 
 #[cfg(test)]
