@@ -917,7 +917,8 @@ impl Call {
             format!("the call's total deadline of {limit:?} leaves no time for {what}");
         let last = self.attempts.iter().rev().find_map(|a| a.error.as_ref());
         if let Some(last) = last {
-            message = format!("{message}; last error: {last}");
+            // Kind and message only: the origin is set on the new error itself.
+            message = format!("{message}; last error: {}: {}", last.kind(), last.message());
         }
         let mut error = Error::new(ErrorKind::Timeout, message);
         if let Some((provider, model)) = last.and_then(|last| last.provider().zip(last.model())) {
