@@ -446,6 +446,15 @@ impl Error {
         self
     }
 
+    /// [`Error::redact`] with a provider's key, if it has one: what every adapter does to the
+    /// errors it returns.
+    pub(crate) fn without_key(self, key: Option<&crate::settings::ApiKey>) -> Self {
+        match key {
+            Some(key) => self.redact(key.expose()),
+            None => self,
+        }
+    }
+
     /// Replaces every occurrence of `secret` in the message with `[REDACTED]`. Adapters call
     /// this with their API key, because some providers echo the key back in error text.
     pub fn redact(mut self, secret: &str) -> Self {

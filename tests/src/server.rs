@@ -326,50 +326,29 @@ fn respond(
     headers.extend(reply.headers.iter().cloned());
     match rendered {
         Rendered::Whole { status, body } => {
+            let head = |length: usize| {
+                http1::write_head(stream, status, "application/json", Some(length), &headers)
+            };
             match fault {
                 Some(Fault::ResetAfterHeaders) => {
-                    http1::write_head(
-                        stream,
-                        status,
-                        "application/json",
-                        Some(body.len()),
-                        &headers,
-                    )?;
+                    head(body.len())?;
                     return Ok(false);
                 }
                 Some(Fault::ResetMidStream) => {
-                    http1::write_head(
-                        stream,
-                        status,
-                        "application/json",
-                        Some(body.len()),
-                        &headers,
-                    )?;
+                    head(body.len())?;
                     write_raw(stream, &body[..body.len() / 2])?;
                     pause(shared, reply.slow_body);
                     return Ok(false);
                 }
                 Some(Fault::Truncated) => {
                     let half = &body[..body.len() / 2];
-                    http1::write_head(
-                        stream,
-                        status,
-                        "application/json",
-                        Some(half.len()),
-                        &headers,
-                    )?;
+                    head(half.len())?;
                     write_raw(stream, half)?;
                     return Ok(true);
                 }
                 _ => {}
             }
-            http1::write_head(
-                stream,
-                status,
-                "application/json",
-                Some(body.len()),
-                &headers,
-            )?;
+            head(body.len())?;
             if reply.slow_body.is_zero() {
                 write_raw(stream, &body)?;
             } else {

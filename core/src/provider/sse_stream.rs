@@ -6,6 +6,7 @@ use std::fmt;
 
 use crate::error::Error;
 use crate::framing::{SseDecoder, SseEvent};
+use crate::settings::ApiKey;
 use crate::types::ChatCompletionChunk;
 
 use super::ChatStreamDecoder;
@@ -32,11 +33,14 @@ pub(crate) trait SseEventHandler: Send + fmt::Debug {
     fn terminal_marker(&self) -> &'static str;
 }
 
-/// SSE bytes in, chunks out; sticky after the first error.
+/// SSE bytes in, chunks out; sticky after the first error. Errors are redacted of the
+/// provider's key here, once for every family, because in-stream error text comes from the
+/// provider like any error body.
 #[derive(Debug)]
 pub(crate) struct SseChatStream<H> {
     sse: SseDecoder,
     handler: H,
+    api_key: Option<ApiKey>,
     ready: VecDeque<ChatCompletionChunk>,
     /// The error to report once `ready` is drained; then the decoder is dead.
     failure: Option<Error>,
@@ -46,10 +50,11 @@ pub(crate) struct SseChatStream<H> {
 }
 
 impl<H: SseEventHandler> SseChatStream<H> {
-    pub(crate) fn new(handler: H) -> Self {
+    pub(crate) fn new(handler: H, api_key: Option<ApiKey>) -> Self {
         SseChatStream {
             sse: SseDecoder::new(),
             handler,
+            api_key,
             ready: VecDeque::new(),
             failure: None,
             failed: false,
@@ -116,7 +121,7 @@ impl<H: SseEventHandler> ChatStreamDecoder for SseChatStream<H> {
         }
         let error = self.failure.take()?;
         self.failed = true;
-        Some(Err(error))
+        Some(Err(error.without_key(self.api_key.as_ref())))
     }
 
     fn is_complete(&self) -> bool {

@@ -76,13 +76,6 @@ impl Anthropic {
             headers: settings.headers.clone(),
         }
     }
-
-    fn redact(&self, error: Error) -> Error {
-        match &self.api_key {
-            Some(key) => error.redact(key.expose()),
-            None => error,
-        }
-    }
 }
 
 impl Provider for Anthropic {
@@ -121,17 +114,19 @@ impl Provider for Anthropic {
     }
 
     fn parse_chat(&self, response: &http::Response<Bytes>) -> Result<ChatCompletion, Error> {
-        super::parse_whole(self, response, response::parse_chat).map_err(|error| self.redact(error))
+        super::parse_whole(self, response, response::parse_chat)
+            .map_err(|error| error.without_key(self.api_key.as_ref()))
     }
 
     fn chat_stream_decoder(&self, _model: &str) -> Box<dyn ChatStreamDecoder> {
-        Box::new(SseChatStream::new(stream::AnthropicEvents::new(
+        Box::new(SseChatStream::new(
+            stream::AnthropicEvents::default(),
             self.api_key.clone(),
-        )))
+        ))
     }
 
     fn parse_error(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
-        self.redact(error::parse_error(status, headers, body))
+        error::parse_error(status, headers, body).without_key(self.api_key.as_ref())
     }
 }
 

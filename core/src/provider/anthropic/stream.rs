@@ -42,7 +42,6 @@ use super::response::{
 use crate::error::Error;
 use crate::framing::SseEvent;
 use crate::provider::{SseEventHandler, StreamFlow};
-use crate::settings::ApiKey;
 use crate::types::{
     ChatCompletionChunk, ChunkChoice, Delta, Extra, FunctionCallDelta, Role, ToolCallDelta,
 };
@@ -55,7 +54,6 @@ const MAX_OPEN_BLOCKS: usize = 64;
 #[derive(Debug, Default)]
 pub(super) struct AnthropicEvents {
     /// Redacted from in-stream error messages.
-    api_key: Option<ApiKey>,
     started: bool,
     id: String,
     model: String,
@@ -179,13 +177,6 @@ fn protocol(what: &str, cause: impl std::fmt::Display, data: &str) -> Error {
 }
 
 impl AnthropicEvents {
-    pub(super) fn new(api_key: Option<ApiKey>) -> Self {
-        AnthropicEvents {
-            api_key,
-            ..Self::default()
-        }
-    }
-
     fn chunk(&self) -> ChatCompletionChunk {
         ChatCompletionChunk::new(self.id.as_str(), self.model.as_str(), 0)
     }
@@ -431,13 +422,9 @@ impl AnthropicEvents {
     }
 
     fn in_stream_error(&self, data: &str) -> Error {
-        let error = match serde_json::from_str::<Value>(data) {
+        match serde_json::from_str::<Value>(data) {
             Ok(value) => error_from_value(None, &HeaderMap::new(), &value, data.as_bytes()),
             Err(_) => Error::from_http(None, &HeaderMap::new(), None, None, data.as_bytes()),
-        };
-        match &self.api_key {
-            Some(key) => error.redact(key.expose()),
-            None => error,
         }
     }
 }
@@ -574,7 +561,8 @@ mod tests {
     }
 
     fn decode_pieces(pieces: &[&[u8]], finish: bool) -> Decoded {
-        let mut decoder = SseChatStream::new(AnthropicEvents::new(Some("sk-ant-secret".into())));
+        let mut decoder =
+            SseChatStream::new(AnthropicEvents::default(), Some("sk-ant-secret".into()));
         let mut chunks = Vec::new();
         let mut error = None;
         let mut drain = |decoder: &mut SseChatStream<AnthropicEvents>| {

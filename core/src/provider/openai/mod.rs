@@ -73,13 +73,6 @@ impl OpenAiCompatible {
         }
         super::json_post(&url, &headers, &self.headers, body)
     }
-
-    fn redact(&self, error: Error) -> Error {
-        match &self.api_key {
-            Some(key) => error.redact(key.expose()),
-            None => error,
-        }
-    }
 }
 
 impl Provider for OpenAiCompatible {
@@ -109,15 +102,19 @@ impl Provider for OpenAiCompatible {
     }
 
     fn parse_chat(&self, response: &http::Response<Bytes>) -> Result<ChatCompletion, Error> {
-        super::parse_whole(self, response, response::parse_chat).map_err(|error| self.redact(error))
+        super::parse_whole(self, response, response::parse_chat)
+            .map_err(|error| error.without_key(self.api_key.as_ref()))
     }
 
     fn chat_stream_decoder(&self, _model: &str) -> Box<dyn ChatStreamDecoder> {
-        Box::new(SseChatStream::new(stream::OpenAiEvents))
+        Box::new(SseChatStream::new(
+            stream::OpenAiEvents,
+            self.api_key.clone(),
+        ))
     }
 
     fn parse_error(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
-        self.redact(error::parse_error(status, headers, body))
+        error::parse_error(status, headers, body).without_key(self.api_key.as_ref())
     }
 
     fn build_embeddings(
@@ -143,7 +140,7 @@ impl Provider for OpenAiCompatible {
         response: &http::Response<Bytes>,
     ) -> Result<EmbeddingResponse, Error> {
         super::parse_whole(self, response, response::parse_embeddings)
-            .map_err(|error| self.redact(error))
+            .map_err(|error| error.without_key(self.api_key.as_ref()))
     }
 
     fn build_completions(
@@ -171,7 +168,7 @@ impl Provider for OpenAiCompatible {
         response: &http::Response<Bytes>,
     ) -> Result<CompletionResponse, Error> {
         super::parse_whole(self, response, response::parse_completions)
-            .map_err(|error| self.redact(error))
+            .map_err(|error| error.without_key(self.api_key.as_ref()))
     }
 }
 

@@ -122,7 +122,7 @@ mod tests {
     use crate::ErrorKind;
 
     fn decode(body: &str) -> (Vec<Result<ChatCompletionChunk, Error>>, bool) {
-        let mut decoder = SseChatStream::new(OpenAiEvents);
+        let mut decoder = SseChatStream::new(OpenAiEvents, None);
         decoder.push(body.as_bytes());
         decoder.finish();
         let items = std::iter::from_fn(|| decoder.next_chunk()).collect();

@@ -1,0 +1,69 @@
+//! onellm-tokio: the async OneLLM client, on hyper 1 and tokio.
+//!
+//! One OpenAI-shaped API for every LLM provider: send a [`ChatRequest`] for
+//! `"openai/gpt-4o-mini"`, `"anthropic/claude-sonnet-4-5"` or any other `provider/model` and
+//! get an OpenAI-format [`ChatCompletion`] back, streamed or whole, with retries, fallback
+//! models and deadlines.
+//!
+//! ```no_run
+//! use onellm_tokio::{ChatRequest, Client};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), onellm_tokio::Error> {
+//!     // Keys and base URLs from the environment: OPENAI_API_KEY, ANTHROPIC_API_KEY, …
+//!     let client = Client::from_env()?;
+//!     let request = ChatRequest::new("openai/gpt-4o-mini")
+//!         .user("Capital of France?")
+//!         .fallback_models(["anthropic/claude-3-5-haiku-latest"]);
+//!     let completion = client.chat(request).await?;
+//!     println!("{}", completion.text());
+//!     Ok(())
+//! }
+//! ```
+//!
+//! This crate only does I/O: the protocol (request building, response and stream parsing,
+//! retry and fallback decisions) lives in `onellm-core`, whose types are re-exported here so
+//! one dependency is enough.
+//!
+//! # Transport behaviour
+//!
+//! - **Connections** are pooled per client (one hyper-util pooled client, created in
+//!   [`ClientBuilder::build`]) and reused by every call and clone. HTTP/1.1; TLS by rustls
+//!   with the ring provider and Mozilla's root certificates (`webpki-roots`), no OpenSSL.
+//! - **Deadlines**: the total deadline ([`ClientBuilder::timeout`], else `ONELLM_TIMEOUT`,
+//!   else [`DEFAULT_TIMEOUT`]), per attempt, and idle time between stream bytes are decided
+//!   by the core and enforced here with tokio's timers; a connect timeout
+//!   ([`DEFAULT_CONNECT_TIMEOUT`]) bounds opening a connection.
+//! - **Cancellation**: dropping a call's future or a [`ChatStream`] cancels the call; hyper
+//!   closes a connection whose response was not read to the end rather than reusing it.
+//! - **Redirects** are never followed (a `3xx` is an error), so credentials never go to
+//!   another host. **Response bodies** are capped ([`ClientBuilder::max_body_bytes`]).
+//! - **Logs**: `tracing` events with target `onellm` for each request sent (attempt, model,
+//!   provider; `debug`), each retry or fallback (the previous model, error kind and status;
+//!   `info`), each wait before one (duration; `info`) and each call's outcome (`debug` on
+//!   success or cancellation, `info` on failure). Headers, and so API keys, are never
+//!   logged.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod builder;
+mod client;
+mod connector;
+mod drive;
+mod stream;
+
+pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+pub use client::Client;
+pub use connector::RequestBody;
+pub use stream::ChatStream;
+
+pub use onellm_core::call::{Backoff, CallOptions};
+pub use onellm_core::types::*;
+pub use onellm_core::{ApiKey, Attempt, Error, ErrorKind, ModelId, ProviderSettings, Registry};
+
+/// The protocol core, for what is not re-exported at the top: provider adapters, decoders,
+/// the `Call` state machine.
+pub use onellm_core as core;
+
+/// The HTTP stack, for [`ClientBuilder::hyper_client`].
+pub use hyper_util;

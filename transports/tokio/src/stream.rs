@@ -1,0 +1,147 @@
+//! [`ChatStream`]: a streamed chat reply as a `futures_core::Stream` of chunks.
+
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::{FusedStream, Stream};
+
+use onellm_core::call::Output;
+use onellm_core::{ChatCompletion, ChatCompletionChunk, Error, ErrorKind};
+
+use crate::drive::{Driver, Step};
+
+/// The chunks of a streamed chat reply, from [`Client::chat_stream`](crate::Client::chat_stream).
+///
+/// Yields `Ok(chunk)` as they arrive, at most one `Err` (after which it ends), then `None`.
+/// Once it ended without an error, [`completion`](Self::completion) holds every chunk folded
+/// into the completion a non-streaming call would have returned. Dropping it early cancels
+/// the call and closes the connection.
+///
+/// ```no_run
+/// use std::io::Write;
+/// use std::future::poll_fn;
+/// use std::pin::Pin;
+/// use futures_core::Stream;
+/// use onellm_tokio::{ChatRequest, Client};
+///
+/// # async fn run() -> Result<(), onellm_tokio::Error> {
+/// let client = Client::from_env()?;
+/// let mut stream = client.chat_stream(ChatRequest::new("openai/gpt-4o-mini").user("Tell a joke"));
+/// // With the `futures` crate: `while let Some(chunk) = stream.next().await`.
+/// while let Some(chunk) = poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)).await {
+///     print!("{}", chunk?.text().unwrap_or_default());
+///     std::io::stdout().flush().ok();
+/// }
+/// let usage = stream.completion().and_then(|c| c.usage.clone());
+/// # Ok(())
+/// # }
+/// ```
+pub struct ChatStream {
+    state: State,
+    completion: Option<ChatCompletion>,
+}
+
+/// The driver is moved into one boxed future per step, and back out when it yields: a
+/// `Stream` cannot hold a future that borrows from itself.
+enum State {
+    Ready(Box<Driver>),
+    Stepping(Pin<Box<dyn Future<Output = (Box<Driver>, Step)> + Send>>),
+    Finished,
+}
+
+impl ChatStream {
+    pub(crate) fn new(driver: Driver) -> Self {
+        ChatStream {
+            state: State::Ready(Box::new(driver)),
+            completion: None,
+        }
+    }
+
+    /// The accumulated completion, once the stream ended successfully (`None` before, and
+    /// after an error).
+    pub fn completion(&self) -> Option<&ChatCompletion> {
+        self.completion.as_ref()
+    }
+
+    /// Consumes the rest of the stream and returns the accumulated completion.
+    ///
+    /// ```no_run
+    /// # async fn run(client: onellm_tokio::Client) -> Result<(), onellm_tokio::Error> {
+    /// use onellm_tokio::ChatRequest;
+    ///
+    /// let stream = client.chat_stream(ChatRequest::new("openai/gpt-4o-mini").user("Hi"));
+    /// let completion = stream.into_completion().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn into_completion(mut self) -> Result<ChatCompletion, Error> {
+        while let Some(item) = poll_fn(|cx| Pin::new(&mut self).poll_next(cx)).await {
+            item?;
+        }
+        self.completion
+            .ok_or_else(|| Error::new(ErrorKind::Decode, "the stream ended without a completion"))
+    }
+}
+
+impl Stream for ChatStream {
+    type Item = Result<ChatCompletionChunk, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            match std::mem::replace(&mut this.state, State::Finished) {
+                State::Finished => return Poll::Ready(None),
+                State::Ready(mut driver) => {
+                    this.state = State::Stepping(Box::pin(async move {
+                        let step = driver.step().await;
+                        (driver, step)
+                    }));
+                }
+                State::Stepping(mut step) => match step.as_mut().poll(cx) {
+                    Poll::Pending => {
+                        this.state = State::Stepping(step);
+                        return Poll::Pending;
+                    }
+                    Poll::Ready((driver, Step::Chunk(chunk))) => {
+                        this.state = State::Ready(driver);
+                        return Poll::Ready(Some(Ok(chunk)));
+                    }
+                    Poll::Ready((_, Step::Done(Output::Chat(completion)))) => {
+                        this.completion = Some(completion);
+                        return Poll::Ready(None);
+                    }
+                    Poll::Ready((_, Step::Done(_))) => {
+                        let error = Error::new(
+                            ErrorKind::Decode,
+                            "internal error: a chat stream produced something else than a chat completion",
+                        );
+                        return Poll::Ready(Some(Err(error)));
+                    }
+                    Poll::Ready((_, Step::Failed(error))) => return Poll::Ready(Some(Err(error))),
+                },
+            }
+        }
+    }
+}
+
+impl FusedStream for ChatStream {
+    fn is_terminated(&self) -> bool {
+        matches!(self.state, State::Finished)
+    }
+}
+
+impl fmt::Debug for ChatStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            State::Ready(_) => "ready",
+            State::Stepping(_) => "receiving",
+            State::Finished => "finished",
+        };
+        f.debug_struct("ChatStream")
+            .field("state", &state)
+            .field("completion", &self.completion)
+            .finish()
+    }
+}

@@ -1,0 +1,247 @@
+//! Runs the `chat` example binary against its built-in fake provider (`--fake`).
+//!
+//! Cargo gives integration tests the path of the package's binaries but not of its examples.
+//! `cargo test` builds the examples anyway (into `<target>/<profile>/examples/`, beside the
+//! `deps/` folder this test runs from), so the binary is looked up there; when only this test
+//! was selected (`cargo test --test chat_example`) and the example is not built yet, it is
+//! built with the same cargo, target directory and profile.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use onellm_tokio::{ChatCompletion, ChatCompletionChunk};
+use serde_json::Value;
+
+/// The example binary's path, built once if needed (tests run in parallel).
+fn chat_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(find_or_build)
+}
+
+fn find_or_build() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let deps = exe.parent().expect("deps folder");
+    let profile_dir = deps.parent().expect("profile folder");
+    let binary = profile_dir
+        .join("examples")
+        .join(format!("chat{}", std::env::consts::EXE_SUFFIX));
+    if !binary.exists() {
+        let target_dir = profile_dir.parent().expect("target folder");
+        let mut build = Command::new(env!("CARGO"));
+        build.args([
+            "build",
+            "-p",
+            "onellm-tokio",
+            "--example",
+            "chat",
+            "--target-dir",
+        ]);
+        build.arg(target_dir);
+        if profile_dir
+            .file_name()
+            .is_some_and(|name| name == "release")
+        {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build");
+        assert!(status.success(), "building the chat example failed");
+    }
+    binary
+}
+
+fn chat(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut command = Command::new(chat_binary());
+    command
+        .args(args)
+        .env_remove("ONELLM_MODEL")
+        .env_remove("ONELLM_TIMEOUT")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("start the chat example");
+    let mut input = child.stdin.take().expect("stdin");
+    input
+        .write_all(stdin.unwrap_or_default().as_bytes())
+        .expect("write stdin");
+    drop(input);
+    child.wait_with_output().expect("run the chat example")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
+}
+
+#[test]
+fn text_reply() {
+    let output = chat(&["--fake", "hello", "there"], None);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout(&output), "hello there\n");
+}
+
+#[test]
+fn prompt_from_standard_input() {
+    let output = chat(&["--fake", "--stream"], Some("piped prompt\n"));
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout(&output), "piped prompt\n");
+}
+
+#[test]
+fn json_reply_is_one_completion_line() {
+    let output = chat(
+        &["--fake", "--json", "--system", "be brief", "hi json"],
+        None,
+    );
+    assert!(output.status.success(), "{output:?}");
+    let text = stdout(&output);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let completion: ChatCompletion = serde_json::from_str(&text).unwrap();
+    assert_eq!(completion.text(), "hi json");
+    assert_eq!(completion.object, "chat.completion");
+}
+
+#[test]
+fn stream_json_is_one_chunk_per_line() {
+    let output = chat(
+        &["--fake", "--stream", "--json", "several words arrive"],
+        None,
+    );
+    assert!(output.status.success(), "{output:?}");
+    let chunks: Vec<ChatCompletionChunk> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(chunks.len() >= 3, "{chunks:?}");
+    let text: String = chunks.iter().filter_map(|c| c.text()).collect();
+    assert_eq!(text, "several words arrive");
+    assert!(chunks.iter().any(|c| c.usage.is_some()));
+}
+
+#[test]
+fn fallback_flag() {
+    let output = chat(
+        &[
+            "--fake",
+            "--model",
+            "openai/fail-503",
+            "--fallback",
+            "anthropic/claude-fake",
+            "--retries",
+            "0",
+            "--stream",
+            "fell back",
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout(&output), "fell back\n");
+}
+
+#[test]
+fn request_file_with_flags_over_it() {
+    let path = std::env::temp_dir().join(format!("onellm-tokio-chat-{}.json", std::process::id()));
+    std::fs::write(
+        &path,
+        r#"{"model": "openai/fail-401", "messages": [{"role": "user", "content": "from the file"}],
+            "temperature": 0.2, "retries": 0}"#,
+    )
+    .unwrap();
+    let output = chat(
+        &[
+            "--fake",
+            "--request",
+            path.to_str().unwrap(),
+            "--model",
+            "openai/gpt-4o-mini",
+        ],
+        None,
+    );
+    let _ = std::fs::remove_file(&path);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout(&output), "from the file\n");
+}
+
+#[test]
+fn error_exit_with_json() {
+    let output = chat(
+        &[
+            "--fake",
+            "--json",
+            "--model",
+            "openai/fail-401",
+            "--fallback",
+            "openai/fail-429",
+            "--retries",
+            "0",
+            "hi",
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("error: all_failed: "), "{stderr}");
+    let text = stdout(&output);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let error: Value = serde_json::from_str(&text).unwrap();
+    let error = &error["error"];
+    assert_eq!(error["kind"], "all_failed");
+    assert!(error["message"].is_string());
+    let attempts: Vec<(&str, &str, u64)> = error["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["model"].as_str().unwrap(),
+                a["kind"].as_str().unwrap(),
+                a["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            ("openai/fail-401", "authentication", 401),
+            ("openai/fail-429", "rate_limit", 429)
+        ]
+    );
+}
+
+#[test]
+fn error_exit_in_text_mode() {
+    let output = chat(&["--fake", "--model", "openai/fail-404", "hi"], None);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("error: not_found: "), "{stderr}");
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn request_file_with_tools_and_no_model() {
+    // The model comes from the default; the fake echoes the prompt (its tool replies are
+    // scripted only, which the example's own server is not).
+    let path = std::env::temp_dir().join(format!("onellm-tokio-tools-{}.json", std::process::id()));
+    std::fs::write(
+        &path,
+        r#"{"messages": [{"role": "user", "content": "use tools"}],
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}"#,
+    )
+    .unwrap();
+    let output = chat(&["--fake", "--request", path.to_str().unwrap()], None);
+    let _ = std::fs::remove_file(&path);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout(&output), "use tools\n");
+}
+
+#[test]
+fn usage_errors() {
+    let output = chat(&["--retries", "many", "hi"], None);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: usage: --retries wants a whole number"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("usage: chat"), "{stderr}");
+}
