@@ -1,0 +1,276 @@
+//! The drive loop: a [`Call`] decides, this module does what it says on the calling thread.
+//!
+//! All retry, fallback, deadline and parsing logic lives in the core's `Call`; here we only
+//! send requests, read bodies in pieces, sleep, read the clock, and log each decision.
+
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use onellm_core::call::{Action, AttemptId, Call, Outgoing, Output};
+use onellm_core::{ChatCompletionChunk, Error, ErrorKind};
+use ureq::BodyReader;
+
+use crate::client::Inner;
+use crate::exchange::{self, Limits, PIECE};
+
+/// The longest a finished stream's caller waits for the rest of its body.
+const FINISH_WAIT: Duration = Duration::from_millis(50);
+
+/// The most bytes read after a stream's terminal marker to keep its connection.
+const DRAIN_LIMIT: usize = 64 * 1024;
+
+/// What the loop hands its caller.
+pub(crate) enum Event {
+    /// A streamed chunk, to be yielded before anything else happens.
+    Chunk(ChatCompletionChunk),
+    /// The call succeeded.
+    Done(Output),
+    /// The call failed for good.
+    Failed(Error),
+}
+
+/// A response body being received for one attempt.
+struct OpenBody {
+    attempt: AttemptId,
+    reader: BodyReader<'static>,
+}
+
+/// One call in progress: the core's state machine plus the I/O it asked for.
+///
+/// Dropping it mid-body drops the ureq body reader, which closes the connection instead of
+/// returning a half-read one to the pool: that is how a dropped stream cancels.
+pub(crate) struct Driver {
+    client: Arc<Inner>,
+    call: Call,
+    body: Option<OpenBody>,
+    /// The read buffer, allocated at the first read.
+    buf: Vec<u8>,
+}
+
+impl Driver {
+    pub(crate) fn new(client: Arc<Inner>, call: Call) -> Self {
+        Driver {
+            client,
+            call,
+            body: None,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Runs the call until it has something for the caller.
+    pub(crate) fn next_event(&mut self) -> Event {
+        loop {
+            if let Some(chunk) = self.call.poll_chunk() {
+                return Event::Chunk(chunk);
+            }
+            let now = Instant::now();
+            match self.call.poll(now) {
+                Action::Send(outgoing) => self.send(outgoing, now),
+                Action::Receive { attempt, deadline } => self.receive(attempt, deadline, now),
+                Action::Wait(until) => self.wait(until, now),
+                Action::Done(output) => {
+                    self.finish_body();
+                    self.log_outcome(None);
+                    return Event::Done(output);
+                }
+                Action::Failed(error) => {
+                    self.body = None;
+                    self.log_outcome(Some(&error));
+                    return Event::Failed(error);
+                }
+            }
+        }
+    }
+
+    /// A stream is done at its terminal marker (`[DONE]`, `message_stop`), usually a few
+    /// bytes before its HTTP body ends. Reading those last bytes lets ureq put the
+    /// connection back in the pool instead of closing it.
+    ///
+    /// A blocking read could wait as long as the exchange's deadline if a server is slow to
+    /// end the body, so the rest is read on a short-lived thread: the caller waits for it at
+    /// most [`FINISH_WAIT`] (normally the end is already there and this takes microseconds,
+    /// so the connection is pooled before the next call), then leaves it to finish alone,
+    /// bounded by [`DRAIN_LIMIT`] bytes and the exchange's own timeouts.
+    fn finish_body(&mut self) {
+        let Some(body) = self.body.take() else {
+            return;
+        };
+        let (done, finished) = mpsc::sync_channel(1);
+        let spawned = thread::Builder::new()
+            .name("onellm-drain".into())
+            .spawn(move || {
+                drain(body.reader);
+                let _ = done.send(());
+            });
+        if spawned.is_ok() {
+            let _ = finished.recv_timeout(FINISH_WAIT);
+        }
+    }
+
+    fn send(&mut self, outgoing: Outgoing, now: Instant) {
+        // A new attempt: whatever was left of the previous body is abandoned (and its
+        // connection closed, since it was not read to the end).
+        self.body = None;
+        self.log_send(&outgoing);
+        let options = &self.client.options;
+        let limits = Limits {
+            deadline: outgoing.deadline,
+            connect: self.client.connect_timeout,
+            first_byte: if outgoing.stream {
+                options.first_byte_timeout
+            } else {
+                None
+            },
+            per_read: if outgoing.stream {
+                options.idle_timeout
+            } else {
+                None
+            },
+        };
+        let attempt = outgoing.attempt;
+        match exchange::send(&self.client.agent, outgoing.request, limits, now) {
+            Ok(head) => {
+                let now = Instant::now();
+                self.call
+                    .handle_head(attempt, head.status, head.headers, now);
+                self.body = Some(OpenBody {
+                    attempt,
+                    reader: head.body,
+                });
+            }
+            Err(error) => {
+                self.call
+                    .handle_transport_error(attempt, error, Instant::now());
+            }
+        }
+    }
+
+    fn receive(&mut self, attempt: AttemptId, deadline: Option<Instant>, now: Instant) {
+        if deadline.is_some_and(|deadline| now >= deadline) {
+            self.body = None;
+            self.call.handle_timeout(attempt, now);
+            return;
+        }
+        let Some(body) = self.body.as_mut().filter(|body| body.attempt == attempt) else {
+            // The core asked for a body we do not have: report it rather than spin.
+            let error = Error::new(ErrorKind::Connection, "no response body to read");
+            self.call.handle_transport_error(attempt, error, now);
+            return;
+        };
+        if self.buf.len() < PIECE {
+            self.buf.resize(PIECE, 0);
+        }
+        let read = exchange::read_piece(&mut body.reader, &mut self.buf);
+        let now = Instant::now();
+        match read {
+            Ok(0) => {
+                // End of body: the connection has gone back to the pool.
+                self.body = None;
+                self.call.handle_eof(attempt, now);
+            }
+            Ok(n) => {
+                let piece = self.buf.get(..n).unwrap_or_default();
+                self.call.handle_body(attempt, piece, now);
+            }
+            Err(error) => {
+                self.body = None;
+                if error.kind() == ErrorKind::Timeout
+                    && deadline.is_some_and(|deadline| now >= deadline)
+                {
+                    self.call.handle_timeout(attempt, now);
+                } else {
+                    self.call.handle_transport_error(attempt, error, now);
+                }
+            }
+        }
+    }
+
+    fn wait(&mut self, until: Instant, now: Instant) {
+        let wait = until.saturating_duration_since(now);
+        let last = self.call.attempts().last();
+        tracing::info!(
+            target: "onellm",
+            wait_ms = duration_ms(wait),
+            after_kind = last.and_then(|a| a.kind()).map(ErrorKind::as_str),
+            after_status = last.and_then(|a| a.status),
+            model = last.map(|a| a.model.as_str()),
+            "waiting before the next attempt"
+        );
+        if !wait.is_zero() {
+            std::thread::sleep(wait);
+        }
+    }
+
+    fn log_send(&self, outgoing: &Outgoing) {
+        // `attempts()` lists finished attempts: the last one is the one before this.
+        let previous = self.call.attempts().last();
+        let step = match previous {
+            None => "first",
+            Some(previous) if previous.model == outgoing.model => "retry",
+            Some(_) => "fallback",
+        };
+        // Never the request itself: its headers hold the API key.
+        tracing::info!(
+            target: "onellm",
+            attempt = outgoing.number,
+            step,
+            provider = %outgoing.provider,
+            model = %outgoing.model,
+            stream = outgoing.stream,
+            after_kind = previous.and_then(|a| a.kind()).map(ErrorKind::as_str),
+            after_status = previous.and_then(|a| a.status),
+            "sending request"
+        );
+    }
+
+    fn log_outcome(&self, error: Option<&Error>) {
+        let attempts = self.call.attempts();
+        let model = attempts.last().map(|a| a.model.as_str());
+        match error {
+            None => tracing::info!(
+                target: "onellm",
+                attempts = attempts.len(),
+                model,
+                "call succeeded"
+            ),
+            Some(error) => tracing::warn!(
+                target: "onellm",
+                attempts = attempts.len(),
+                model,
+                kind = error.kind().as_str(),
+                status = error.status(),
+                "call failed"
+            ),
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if !self.call.is_terminal() {
+            tracing::debug!(
+                target: "onellm",
+                attempts = self.call.attempts().len(),
+                "call cancelled: dropped before it ended"
+            );
+        }
+    }
+}
+
+/// Reads a body to its end, or gives up after [`DRAIN_LIMIT`] bytes or an error; dropping
+/// the reader then closes the connection.
+fn drain(mut reader: BodyReader<'static>) {
+    let mut buf = vec![0; PIECE];
+    let mut left = DRAIN_LIMIT;
+    while let Ok(n @ 1..) = exchange::read_piece(&mut reader, &mut buf) {
+        match left.checked_sub(n) {
+            Some(rest) => left = rest,
+            None => return,
+        }
+    }
+}
+
+fn duration_ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
