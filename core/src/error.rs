@@ -286,6 +286,18 @@ impl Error {
         )
     }
 
+    /// The error for a whole response body that failed to parse as JSON: `Truncated` when the
+    /// JSON ended mid-value (the body was cut short, which another attempt may not be),
+    /// otherwise `Decode`. Both quote a bounded excerpt.
+    pub fn body_json(what: &str, cause: serde_json::Error, body: &[u8]) -> Self {
+        let error = Error::decode(what, &cause, body);
+        if cause.is_eof() {
+            error.with_kind(ErrorKind::Truncated)
+        } else {
+            error
+        }
+    }
+
     /// A `Configuration` error.
     pub fn configuration(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Configuration, message)
@@ -751,6 +763,20 @@ mod tests {
         let quoted = excerpt(long.as_bytes());
         assert!(quoted.len() < EXCERPT_LIMIT + 40);
         assert!(quoted.ends_with("(2000 bytes)"));
+    }
+
+    #[test]
+    fn json_cut_short_is_truncated_not_decode() {
+        let cut = serde_json::from_slice::<serde_json::Value>(b"{\"id\": \"x").unwrap_err();
+        assert_eq!(
+            Error::body_json("reply", cut, b"{\"id\": \"x").kind(),
+            ErrorKind::Truncated
+        );
+        let bad = serde_json::from_slice::<serde_json::Value>(b"{\"id\": nope}").unwrap_err();
+        assert_eq!(
+            Error::body_json("reply", bad, b"{\"id\": nope}").kind(),
+            ErrorKind::Decode
+        );
     }
 
     #[test]

@@ -141,7 +141,7 @@ pub(crate) fn render(route: Route, request: &Value, reply: &Reply, serial: u64) 
         Some(Fault::MalformedJson) => match rendered {
             Rendered::Whole { .. } => Rendered::Whole {
                 status: 200,
-                body: br#"{"id": "broken", "choices": [{"#.to_vec(),
+                body: br#"{"id": "broken", "choices": [}]}"#.to_vec(),
             },
             Rendered::Stream {
                 mut events,

@@ -214,8 +214,12 @@ fn two_hundred_with_error_envelope_or_garbage_is_an_error() {
     let garbage = openai
         .parse_chat(&response(200, "{\"id\": tru"))
         .unwrap_err();
-    assert_eq!(garbage.kind(), ErrorKind::Decode);
+    assert_eq!(garbage.kind(), ErrorKind::Truncated, "JSON cut short");
     assert!(garbage.message().contains("{\"id\": tru"));
+    let malformed = openai
+        .parse_chat(&response(200, "{\"id\": nope}"))
+        .unwrap_err();
+    assert_eq!(malformed.kind(), ErrorKind::Decode);
     let empty = openai.parse_chat(&response(200, "{}")).unwrap_err();
     assert_eq!(empty.kind(), ErrorKind::Decode);
 }

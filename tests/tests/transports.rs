@@ -1,0 +1,667 @@
+//! The integration and fault suites: one list of scenarios, run over both transports
+//! (`onellm-blocking` and `onellm-tokio`) against the fake provider on loopback.
+//!
+//! Each scenario is a function generic over [`Driver`]; the `scenarios!` macro at the bottom
+//! makes one `#[test]` per scenario per transport. Timing checks are sanity bounds (a reply
+//! came after at least the Retry-After, a deadline fired within deadline + 1 s), never
+//! performance assertions.
+
+use std::time::{Duration, Instant};
+
+use onellm_core::{
+    ChatCompletion, ChatCompletionChunk, ChatRequest, CompletionRequest, CompletionResponse,
+    EmbeddingRequest, EmbeddingResponse, Error, ErrorKind, FinishReason, Tool,
+};
+use onellm_testkit::{FakeProvider, Fault, Reply};
+use serde_json::json;
+
+const CANARY: &str = "sk-canary-9f8e7d6c5b4a";
+
+/// How a scenario configures its client.
+#[derive(Debug, Clone, Default)]
+struct Setup {
+    retries: Option<u32>,
+    timeout: Option<Duration>,
+    idle_timeout: Option<Duration>,
+    max_body_bytes: Option<usize>,
+}
+
+/// What the scenarios need from a transport.
+trait Driver: Sized {
+    fn new(server: &FakeProvider, setup: &Setup) -> Self;
+    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error>;
+    /// Every item of the stream, and the accumulated completion if it ended well.
+    fn stream(
+        &self,
+        request: ChatRequest,
+    ) -> (
+        Vec<Result<ChatCompletionChunk, Error>>,
+        Option<ChatCompletion>,
+    );
+    /// Takes `take` items of a stream, then drops it.
+    fn stream_prefix(
+        &self,
+        request: ChatRequest,
+        take: usize,
+    ) -> Vec<Result<ChatCompletionChunk, Error>>;
+    fn embeddings(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error>;
+    fn completions(&self, request: CompletionRequest) -> Result<CompletionResponse, Error>;
+    fn debug(&self) -> String;
+}
+
+struct Blocking(onellm_blocking::Client);
+
+impl Driver for Blocking {
+    fn new(server: &FakeProvider, setup: &Setup) -> Self {
+        let mut builder = onellm_blocking::Client::builder()
+            .api_key("openai", CANARY)
+            .base_url("openai", server.openai_base_url())
+            .api_key("anthropic", CANARY)
+            .base_url("anthropic", server.anthropic_base_url())
+            .seed(7);
+        if let Some(retries) = setup.retries {
+            builder = builder.retries(retries);
+        }
+        if let Some(timeout) = setup.timeout {
+            builder = builder.timeout(timeout);
+        }
+        if let Some(idle) = setup.idle_timeout {
+            builder = builder.idle_timeout(idle);
+        }
+        if let Some(max) = setup.max_body_bytes {
+            builder = builder.max_body_bytes(max);
+        }
+        Blocking(builder.build().unwrap())
+    }
+    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
+        self.0.chat(request)
+    }
+    fn stream(
+        &self,
+        request: ChatRequest,
+    ) -> (
+        Vec<Result<ChatCompletionChunk, Error>>,
+        Option<ChatCompletion>,
+    ) {
+        let mut stream = self.0.chat_stream(request);
+        let items: Vec<_> = stream.by_ref().take(10_000).collect();
+        (items, stream.completion().cloned())
+    }
+    fn stream_prefix(
+        &self,
+        request: ChatRequest,
+        take: usize,
+    ) -> Vec<Result<ChatCompletionChunk, Error>> {
+        self.0.chat_stream(request).take(take).collect()
+    }
+    fn embeddings(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error> {
+        self.0.embeddings(request)
+    }
+    fn completions(&self, request: CompletionRequest) -> Result<CompletionResponse, Error> {
+        self.0.completions(request)
+    }
+    fn debug(&self) -> String {
+        format!("{:?}", self.0)
+    }
+}
+
+struct Async {
+    client: onellm_tokio::Client,
+    runtime: tokio::runtime::Runtime,
+}
+
+async fn next_item<S>(stream: &mut S) -> Option<S::Item>
+where
+    S: futures_core::Stream + Unpin,
+{
+    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *stream).poll_next(cx)).await
+}
+
+impl Driver for Async {
+    fn new(server: &FakeProvider, setup: &Setup) -> Self {
+        let mut builder = onellm_tokio::Client::builder()
+            .api_key("openai", CANARY)
+            .base_url("openai", server.openai_base_url())
+            .api_key("anthropic", CANARY)
+            .base_url("anthropic", server.anthropic_base_url())
+            .seed(7);
+        if let Some(retries) = setup.retries {
+            builder = builder.retries(retries);
+        }
+        if let Some(timeout) = setup.timeout {
+            builder = builder.timeout(timeout);
+        }
+        if let Some(idle) = setup.idle_timeout {
+            builder = builder.idle_timeout(idle);
+        }
+        if let Some(max) = setup.max_body_bytes {
+            builder = builder.max_body_bytes(max);
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = runtime.block_on(async { builder.build() }).unwrap();
+        Async { client, runtime }
+    }
+    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
+        self.runtime.block_on(self.client.chat(request))
+    }
+    fn stream(
+        &self,
+        request: ChatRequest,
+    ) -> (
+        Vec<Result<ChatCompletionChunk, Error>>,
+        Option<ChatCompletion>,
+    ) {
+        self.runtime.block_on(async {
+            let mut stream = self.client.chat_stream(request);
+            let mut items = Vec::new();
+            while let Some(item) = next_item(&mut stream).await {
+                items.push(item);
+                assert!(items.len() < 10_000, "runaway stream");
+            }
+            (items, stream.completion().cloned())
+        })
+    }
+    fn stream_prefix(
+        &self,
+        request: ChatRequest,
+        take: usize,
+    ) -> Vec<Result<ChatCompletionChunk, Error>> {
+        self.runtime.block_on(async {
+            let mut stream = self.client.chat_stream(request);
+            let mut items = Vec::new();
+            while items.len() < take {
+                match next_item(&mut stream).await {
+                    Some(item) => items.push(item),
+                    None => break,
+                }
+            }
+            items
+        })
+    }
+    fn embeddings(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error> {
+        self.runtime.block_on(self.client.embeddings(request))
+    }
+    fn completions(&self, request: CompletionRequest) -> Result<CompletionResponse, Error> {
+        self.runtime.block_on(self.client.completions(request))
+    }
+    fn debug(&self) -> String {
+        format!("{:?}", self.client)
+    }
+}
+
+fn text_of(items: &[Result<ChatCompletionChunk, Error>]) -> String {
+    items
+        .iter()
+        .filter_map(|item| item.as_ref().ok())
+        .filter_map(|chunk| chunk.text())
+        .collect()
+}
+
+fn assert_no_canary(error: &Error) {
+    let shown = format!("{error} {error:?}");
+    assert!(!shown.contains(CANARY), "key leaked: {shown}");
+}
+
+// ---- scenarios ----
+
+fn chat<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    server.push(Reply::text("Hello there").usage(12, 3));
+    let completion = driver
+        .chat(
+            ChatRequest::new("openai/gpt-4o-mini")
+                .system("s")
+                .user("hi"),
+        )
+        .unwrap();
+    assert_eq!(completion.text(), "Hello there");
+    assert_eq!(completion.usage.unwrap().total_tokens, 15);
+    let sent = &server.requests()[0];
+    assert_eq!(sent.path, "/v1/chat/completions");
+    assert_eq!(sent.json()["model"], "gpt-4o-mini");
+    assert!(sent.had_key);
+    let anthropic = driver
+        .chat(ChatRequest::new("anthropic/claude-sonnet-4-5").user("echo me"))
+        .unwrap();
+    assert_eq!(anthropic.text(), "echo me");
+    assert_eq!(server.requests()[1].path, "/v1/messages");
+}
+
+fn stream<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    for model in ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5"] {
+        server.push(Reply::text("one two three four").reasoning("let me think"));
+        let (items, completion) = driver.stream(ChatRequest::new(model).user("go"));
+        assert!(items.iter().all(Result::is_ok), "{model}: {items:?}");
+        assert_eq!(text_of(&items), "one two three four", "{model}");
+        let completion = completion.expect("completion after a good stream");
+        assert_eq!(completion.text(), "one two three four");
+        assert_eq!(
+            completion.message().unwrap().reasoning_content.as_deref(),
+            Some("let me think")
+        );
+        assert!(completion.usage.is_some(), "{model}: usage");
+    }
+}
+
+fn tools<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    let tool = Tool::function(
+        "get_weather",
+        "weather by city",
+        json!({"type": "object",
+        "properties": {"city": {"type": "string"}}, "required": ["city"]}),
+    );
+    for model in ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5"] {
+        let request = ChatRequest::new(model)
+            .user("weather in Paris?")
+            .tool(tool.clone());
+        server.push(Reply::tool_call("get_weather", r#"{"city":"Paris"}"#));
+        let completion = driver.chat(request.clone()).unwrap();
+        let call = &completion.message().unwrap().tool_calls.as_ref().unwrap()[0];
+        assert_eq!(call.function.name, "get_weather");
+        let arguments: serde_json::Value = serde_json::from_str(&call.function.arguments).unwrap();
+        assert_eq!(arguments, json!({"city": "Paris"}));
+        assert_eq!(
+            completion.choices[0].finish_reason,
+            Some(FinishReason::ToolCalls)
+        );
+
+        server.push(Reply::tool_call("get_weather", r#"{"city":"Paris"}"#));
+        let (items, completion) = driver.stream(request);
+        assert!(items.iter().all(Result::is_ok), "{items:?}");
+        let completion = completion.unwrap();
+        let call = &completion.message().unwrap().tool_calls.as_ref().unwrap()[0];
+        let streamed: serde_json::Value = serde_json::from_str(&call.function.arguments).unwrap();
+        assert_eq!(streamed, json!({"city": "Paris"}), "{model}");
+    }
+}
+
+fn vision_and_json_mode_translation<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    let image = "data:image/png;base64,iVBORw0KGgo=";
+    for model in ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5"] {
+        server.push(Reply::text("{\"ok\":true}"));
+        let request = ChatRequest::new(model)
+            .user_with_image("what is this?", image)
+            .json_mode();
+        driver.chat(request).unwrap();
+    }
+    let sent = server.requests();
+    let openai = sent[0].json();
+    assert_eq!(
+        openai["messages"][0]["content"][1]["image_url"]["url"],
+        image
+    );
+    assert_eq!(openai["response_format"], json!({"type": "json_object"}));
+    let anthropic = sent[1].json();
+    let blocks = anthropic["messages"][0]["content"].as_array().unwrap();
+    let image_block = blocks
+        .iter()
+        .find(|b| b["type"] == "image")
+        .expect("image block");
+    assert_eq!(image_block["source"]["type"], "base64");
+    assert_eq!(image_block["source"]["media_type"], "image/png");
+    assert!(anthropic.get("response_format").is_none());
+}
+
+fn embeddings_and_completions<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    let embeddings = driver
+        .embeddings(EmbeddingRequest::new(
+            "openai/text-embedding-3-small",
+            ["a", "b", "c"],
+        ))
+        .unwrap();
+    assert_eq!(embeddings.data.len(), 3);
+    let completion = driver
+        .completions(CompletionRequest::new(
+            "openai/gpt-3.5-turbo-instruct",
+            "Once upon",
+        ))
+        .unwrap();
+    assert_eq!(completion.text(), "Once upon");
+    let unsupported = driver
+        .embeddings(EmbeddingRequest::new("anthropic/claude-sonnet-4-5", ["a"]))
+        .unwrap_err();
+    assert_eq!(unsupported.kind(), ErrorKind::Unsupported);
+}
+
+fn retry_honours_retry_after<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    server.push(Reply::status(429).header("retry-after", "1"));
+    server.push(Reply::text("after the wait"));
+    let started = Instant::now();
+    let completion = driver
+        .chat(ChatRequest::new("openai/gpt-4o-mini").user("x"))
+        .unwrap();
+    assert_eq!(completion.text(), "after the wait");
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.requests().len(), 2);
+}
+
+fn retries_exhaust_into_the_error<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(
+        &server,
+        &Setup {
+            retries: Some(1),
+            ..Setup::default()
+        },
+    );
+    server.push(Reply::status(503).header("retry-after-ms", "10"));
+    server.push(Reply::status(503).header("retry-after-ms", "10"));
+    let error = driver
+        .chat(ChatRequest::new("openai/gpt-4o-mini").user("x"))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ServiceUnavailable);
+    assert_eq!(error.attempts().len(), 2);
+    assert_eq!(server.requests().len(), 2);
+    assert_no_canary(&error);
+}
+
+fn fallback_across_families<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    let request = ChatRequest::new("openai/fail-401")
+        .user("fall back please")
+        .fallback_models(["anthropic/claude-sonnet-4-5"]);
+    let completion = driver.chat(request.clone()).unwrap();
+    assert_eq!(completion.text(), "fall back please");
+    let paths: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(paths, ["/v1/chat/completions", "/v1/messages"]);
+    // Both failing: AllFailed with both attempts.
+    let both = ChatRequest::new("openai/fail-401")
+        .user("x")
+        .fallback_models(["anthropic/fail-403"]);
+    let error = driver.chat(both).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::AllFailed);
+    let kinds: Vec<_> = error.attempts().iter().map(|a| a.kind()).collect();
+    assert_eq!(
+        kinds,
+        [
+            Some(ErrorKind::Authentication),
+            Some(ErrorKind::PermissionDenied)
+        ]
+    );
+    assert_no_canary(&error);
+}
+
+fn stream_fallback_before_first_content<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    server.push(Reply::fault(Fault::ResetAfterHeaders));
+    server.push(Reply::text("from the fallback"));
+    let request = ChatRequest::new("openai/gpt-4o-mini")
+        .user("x")
+        .retries(0)
+        .fallback_models(["anthropic/claude-sonnet-4-5"]);
+    let (items, completion) = driver.stream(request);
+    assert!(items.iter().all(Result::is_ok), "{items:?}");
+    assert_eq!(text_of(&items), "from the fallback");
+    assert_eq!(completion.unwrap().text(), "from the fallback");
+    let roles = items
+        .iter()
+        .flatten()
+        .filter(|c| c.choices.iter().any(|ch| ch.delta.role.is_some()))
+        .count();
+    assert!(roles <= 1, "a role delta was delivered twice");
+}
+
+fn stream_interrupted_after_content<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    server.push(
+        Reply::text("alpha beta gamma delta epsilon zeta eta theta")
+            .with_fault(Fault::ResetMidStream),
+    );
+    let request = ChatRequest::new("openai/gpt-4o-mini")
+        .user("x")
+        .fallback_models(["anthropic/claude-sonnet-4-5"]);
+    let (items, completion) = driver.stream(request);
+    assert!(completion.is_none());
+    let error = items.last().unwrap().as_ref().unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::StreamInterrupted, "{error}");
+    let partial = error.partial_completion().unwrap().text();
+    assert!(!partial.is_empty());
+    assert_eq!(partial, text_of(&items));
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "no fallback after content was delivered"
+    );
+}
+
+fn deadline_on_a_hanging_server<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(
+        &server,
+        &Setup {
+            timeout: Some(Duration::from_secs(1)),
+            ..Setup::default()
+        },
+    );
+    server.push(Reply::fault(Fault::Hang));
+    let started = Instant::now();
+    let error = driver
+        .chat(ChatRequest::new("openai/gpt-4o-mini").user("x"))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+fn idle_timeout_on_a_stalled_stream<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(
+        &server,
+        &Setup {
+            idle_timeout: Some(Duration::from_millis(300)),
+            retries: Some(0),
+            ..Setup::default()
+        },
+    );
+    server.push(Reply::text("slow words here").slow_body(Duration::from_secs(3)));
+    let started = Instant::now();
+    let (items, completion) = driver.stream(ChatRequest::new("openai/gpt-4o-mini").user("x"));
+    assert!(completion.is_none());
+    let error = items.last().unwrap().as_ref().unwrap_err();
+    assert!(
+        matches!(
+            error.kind(),
+            ErrorKind::Timeout | ErrorKind::StreamInterrupted
+        ),
+        "{error}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+fn cancellation_by_drop<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    server
+        .push(Reply::text("a b c d e f g h i j k l m n o p").slow_body(Duration::from_millis(200)));
+    let items = driver.stream_prefix(ChatRequest::new("openai/gpt-4o-mini").user("x"), 2);
+    assert_eq!(items.len(), 2);
+    assert!(
+        server.wait_until_idle(Duration::from_secs(3)),
+        "connection not closed after drop"
+    );
+}
+
+fn connection_reuse<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    for i in 0..200 {
+        let completion = driver
+            .chat(ChatRequest::new("openai/gpt-4o-mini").user(format!("n{i}")))
+            .unwrap();
+        assert_eq!(completion.text(), format!("n{i}"));
+    }
+    assert!(
+        server.connections() <= 2,
+        "{} connections for 200 calls",
+        server.connections()
+    );
+}
+
+fn canary_key_never_leaks<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(
+        &server,
+        &Setup {
+            retries: Some(0),
+            ..Setup::default()
+        },
+    );
+    assert!(!driver.debug().contains(CANARY));
+    server.push(Reply::status(401).body(format!("{{\"error\":{{\"message\":\"Incorrect API key provided: {CANARY}\",\"type\":\"invalid_request_error\",\"code\":\"invalid_api_key\"}}}}")));
+    let error = driver
+        .chat(ChatRequest::new("openai/gpt-4o-mini").user("x"))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Authentication);
+    assert_no_canary(&error);
+    for recorded in server.requests() {
+        assert!(!format!("{recorded:?}").contains(CANARY));
+    }
+}
+
+/// Every fault the fake server can script, and the outcome it must end in.
+fn faults<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(
+        &server,
+        &Setup {
+            timeout: Some(Duration::from_secs(5)),
+            max_body_bytes: Some(256 * 1024),
+            ..Setup::default()
+        },
+    );
+    let request = || ChatRequest::new("openai/gpt-4o-mini").user("x");
+    // Faults after a stream delivered content cannot be retried: StreamInterrupted with the
+    // partial completion.
+    for fault in [Fault::ResetMidStream, Fault::Truncated] {
+        server.push(Reply::fault(fault));
+        let (items, completion) = driver.stream(request());
+        assert!(completion.is_none(), "{fault:?}");
+        let error = items.last().unwrap().as_ref().unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::StreamInterrupted, "{fault:?}");
+        assert_eq!(error.partial_completion().unwrap().text(), "x");
+    }
+    // Faults before any content, and cut whole bodies: retried, the next attempt succeeds.
+    let retried = [
+        (Fault::ResetBeforeHeaders, false),
+        (Fault::ResetBeforeHeaders, true),
+        (Fault::ResetAfterHeaders, false),
+        (Fault::ResetAfterHeaders, true),
+        (Fault::ResetMidStream, false),
+        (Fault::Truncated, false),
+    ];
+    for (fault, streaming) in retried {
+        server.push(Reply::fault(fault));
+        server.push(Reply::text("recovered"));
+        let started = Instant::now();
+        let text = if streaming {
+            let (items, completion) = driver.stream(request());
+            assert!(
+                items.iter().all(Result::is_ok),
+                "{fault:?} stream: {items:?}"
+            );
+            completion.unwrap().text()
+        } else {
+            driver
+                .chat(request())
+                .unwrap_or_else(|e| panic!("{fault:?}: {e}"))
+                .text()
+        };
+        assert_eq!(text, "recovered", "{fault:?} stream={streaming}");
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "{fault:?} took {:?}",
+            started.elapsed()
+        );
+    }
+    // Malformed JSON: a Decode error, not retried on the same model.
+    server.push(Reply::fault(Fault::MalformedJson));
+    let error = driver.chat(request()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Decode);
+    // Oversized body: refused past the cap.
+    server.push(Reply::fault(Fault::Oversized(2 * 1024 * 1024)));
+    let error = driver.chat(request()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Decode, "{error}");
+    // Status faults.
+    for (status, kind) in [
+        (401, ErrorKind::Authentication),
+        (400, ErrorKind::ContextWindowExceeded),
+        (422, ErrorKind::InvalidRequest),
+    ] {
+        server.push(Reply::status(status));
+        assert_eq!(driver.chat(request()).unwrap_err().kind(), kind, "{status}");
+    }
+    for status in [500, 529] {
+        server.push(Reply::status(status).header("retry-after", "0"));
+        server.push(Reply::text("after 5xx"));
+        assert_eq!(
+            driver.chat(request()).unwrap().text(),
+            "after 5xx",
+            "{status}"
+        );
+    }
+    server.push(Reply::status(429).header("retry-after-ms", "20"));
+    server.push(Reply::text("after 429"));
+    assert_eq!(driver.chat(request()).unwrap().text(), "after 429");
+    // Slow headers within the deadline still succeed.
+    server.push(Reply::text("slow but fine").slow_headers(Duration::from_millis(300)));
+    assert_eq!(driver.chat(request()).unwrap().text(), "slow but fine");
+}
+
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        mod blocking {
+            $(#[test] fn $name() { super::$name::<super::Blocking>() })*
+        }
+        mod tokio_transport {
+            $(#[test] fn $name() { super::$name::<super::Async>() })*
+        }
+    };
+}
+
+scenarios!(
+    chat,
+    stream,
+    tools,
+    vision_and_json_mode_translation,
+    embeddings_and_completions,
+    retry_honours_retry_after,
+    retries_exhaust_into_the_error,
+    fallback_across_families,
+    stream_fallback_before_first_content,
+    stream_interrupted_after_content,
+    deadline_on_a_hanging_server,
+    idle_timeout_on_a_stalled_stream,
+    cancellation_by_drop,
+    connection_reuse,
+    canary_key_never_leaks,
+    faults,
+);
