@@ -1036,6 +1036,24 @@ fn registry_timeout_is_the_default_total_deadline() {
 }
 
 #[test]
+fn the_request_timeout_beats_the_client_and_registry_timeouts() {
+    let mut registry = registry();
+    registry.set_timeout(secs(30.0));
+    let options = CallOptions {
+        total_timeout: Some(secs(20.0)),
+        ..CallOptions::default()
+    };
+    let request = chat("openai/gpt-4o").with_timeout(secs(2.5));
+    let mut call = Call::new(&registry, request.into(), options, 0, at(0.0));
+    let out = expect_send(&mut call, at(0.0));
+    assert_eq!(out.deadline, Some(at(2.5)));
+    let body: serde_json::Value = serde_json::from_slice(out.request.body()).unwrap();
+    assert!(body.get("timeout").is_none(), "OneLLM's field is not sent");
+    call.handle_timeout(out.attempt, at(2.5));
+    assert_eq!(expect_failed(&mut call, at(2.5)).kind(), ErrorKind::Timeout);
+}
+
+#[test]
 fn embeddings_through_the_machine() {
     let request = EmbeddingRequest::new("openai/text-embedding-3-small", ["a", "b"]);
     let mut call = start(request, CallOptions::default());

@@ -466,6 +466,26 @@ fn deadline_on_a_hanging_server<D: Driver>() {
         "took {:?}",
         started.elapsed()
     );
+    // A per-call deadline (the request's OneLLM `timeout`) beats the client's.
+    let patient = D::new(
+        &server,
+        &Setup {
+            timeout: Some(Duration::from_secs(60)),
+            ..Setup::default()
+        },
+    );
+    server.push(Reply::fault(Fault::Hang));
+    let started = Instant::now();
+    let request = ChatRequest::new("openai/gpt-4o-mini")
+        .user("x")
+        .with_timeout(Duration::from_millis(800));
+    let error = patient.chat(request).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
+    assert!(
+        started.elapsed() < Duration::from_millis(1800),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 fn idle_timeout_on_a_stalled_stream<D: Driver>() {

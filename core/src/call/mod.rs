@@ -175,6 +175,18 @@ impl Operation {
         }
     }
 
+    /// The request's own total deadline (`timeout`, seconds), if valid.
+    fn timeout(&self) -> Option<Duration> {
+        let seconds = match self {
+            Operation::Chat(request) => request.timeout,
+            Operation::Embeddings(request) => request.timeout,
+            Operation::Completions(request) => request.timeout,
+        }?;
+        (seconds.is_finite() && seconds > 0.0)
+            .then(|| Duration::try_from_secs_f64(seconds).ok())
+            .flatten()
+    }
+
     fn retries(&self) -> Option<u32> {
         match self {
             Operation::Chat(request) => request.retries,
@@ -366,8 +378,8 @@ impl Call {
     ///   (even empty), else `options.fallback_models`.
     /// - Retries per model: the request's `retries`, else the provider's `max_retries`
     ///   setting, else `options.retries`.
-    /// - Total deadline: `options.total_timeout`, else the registry's timeout
-    ///   (`ONELLM_TIMEOUT`), counted from `now`.
+    /// - Total deadline: the request's `timeout` (seconds), else `options.total_timeout`,
+    ///   else the registry's timeout (`ONELLM_TIMEOUT`), counted from `now`.
     /// - Per-attempt timeout: `options.attempt_timeout`, else the provider's timeout setting.
     /// - `seed` drives the backoff jitter: the same seed gives the same waits.
     pub fn new(
@@ -387,7 +399,10 @@ impl Call {
                 resolved: resolve(registry, id, operation.retries(), &options),
             })
             .collect();
-        let total_timeout = options.total_timeout.or(registry.timeout());
+        let total_timeout = operation
+            .timeout()
+            .or(options.total_timeout)
+            .or(registry.timeout());
         Call {
             stream: operation.is_stream(),
             operation,

@@ -52,6 +52,10 @@ pub struct CompletionRequest {
     /// OneLLM: extra attempts per model on retryable errors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<u32>,
+    /// OneLLM: the total deadline of this call in seconds, over every attempt and wait
+    /// (beats the client's timeout and `ONELLM_TIMEOUT`). Never sent to a provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<f64>,
     #[serde(flatten)]
     pub extra: Extra,
 }

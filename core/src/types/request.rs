@@ -80,6 +80,10 @@ pub struct ChatRequest {
     /// OneLLM: extra attempts per model on retryable errors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<u32>,
+    /// OneLLM: the total deadline of this call in seconds, over every attempt and wait
+    /// (beats the client's timeout and `ONELLM_TIMEOUT`). Never sent to a provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<f64>,
     /// Parameters this version does not model, forwarded verbatim to OpenAI-format providers.
     #[serde(flatten)]
     pub extra: Extra,
@@ -171,6 +175,12 @@ impl ChatRequest {
     /// Sets the extra attempts per model.
     pub fn retries(mut self, retries: u32) -> Self {
         self.retries = Some(retries);
+        self
+    }
+
+    /// Sets this call's total deadline (OneLLM's `timeout` field, in seconds).
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout.as_secs_f64());
         self
     }
 
@@ -373,7 +383,7 @@ mod tests {
             "response_format": {"type": "json_schema", "json_schema": {"name": "s",
                 "schema": {"type": "object"}, "strict": true}},
             "reasoning_effort": "low", "metadata": {"k": "v"}, "service_tier": "auto",
-            "fallback_models": ["anthropic/claude-3-5-haiku-latest"], "retries": 1,
+            "fallback_models": ["anthropic/claude-3-5-haiku-latest"], "retries": 1, "timeout": 2.5,
             "prediction": {"type": "content", "content": "x"}
         });
         let request: ChatRequest = serde_json::from_value(raw.clone()).unwrap();

@@ -132,6 +132,7 @@ impl Provider for OpenAiCompatible {
         model.clone_into(&mut body.model);
         body.fallback_models = None;
         body.retries = None;
+        body.timeout = None;
         self.post("embeddings", super::to_json(&body)?, false)
     }
 
@@ -158,6 +159,7 @@ impl Provider for OpenAiCompatible {
         model.clone_into(&mut body.model);
         body.fallback_models = None;
         body.retries = None;
+        body.timeout = None;
         body.stream = None;
         body.stream_options = None;
         self.post("completions", super::to_json(&body)?, false)

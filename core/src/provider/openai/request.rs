@@ -15,6 +15,7 @@ pub(super) fn chat_body(
     model.clone_into(&mut body.model);
     body.fallback_models = None;
     body.retries = None;
+    body.timeout = None;
     body.stream = stream.then_some(true);
     if !stream {
         body.stream_options = None;
