@@ -651,6 +651,23 @@ fn faults<D: Driver>() {
     server.push(Reply::status(429).header("retry-after-ms", "20"));
     server.push(Reply::text("after 429"));
     assert_eq!(driver.chat(request()).unwrap().text(), "after 429");
+    // Retry-After as an HTTP date, measured against the response's own Date header.
+    server.push(
+        Reply::status(429)
+            .header("date", "Wed, 21 Oct 2015 07:28:00 GMT")
+            .header("retry-after", "Wed, 21 Oct 2015 07:28:01 GMT"),
+    );
+    server.push(Reply::text("after the dated wait"));
+    let started = Instant::now();
+    assert_eq!(
+        driver.chat(request()).unwrap().text(),
+        "after the dated wait"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "waited {:?}",
+        started.elapsed()
+    );
     // Slow headers within the deadline still succeed.
     server.push(Reply::text("slow but fine").slow_headers(Duration::from_millis(300)));
     assert_eq!(driver.chat(request()).unwrap().text(), "slow but fine");
