@@ -23,6 +23,7 @@
 //! close after 30 s, and a hanging reply gives up after 60 s.
 #![forbid(unsafe_code)]
 
+pub mod chat_cli;
 mod http1;
 mod render;
 pub mod replay;

@@ -192,9 +192,9 @@ impl Driver {
         tracing::info!(
             target: "onellm",
             wait_ms = duration_ms(wait),
+            model = last.map(|a| a.model.as_str()),
             after_kind = last.and_then(|a| a.kind()).map(ErrorKind::as_str),
             after_status = last.and_then(|a| a.status),
-            model = last.map(|a| a.model.as_str()),
             "waiting before the next attempt"
         );
         if !wait.is_zero() {
@@ -211,30 +211,41 @@ impl Driver {
             Some(_) => "fallback",
         };
         // Never the request itself: its headers hold the API key.
-        tracing::info!(
-            target: "onellm",
-            attempt = outgoing.number,
-            step,
-            provider = %outgoing.provider,
-            model = %outgoing.model,
-            stream = outgoing.stream,
-            after_kind = previous.and_then(|a| a.kind()).map(ErrorKind::as_str),
-            after_status = previous.and_then(|a| a.status),
-            "sending request"
-        );
+        macro_rules! sending {
+            ($level:expr) => {
+                tracing::event!(
+                    target: "onellm",
+                    $level,
+                    attempt = outgoing.number,
+                    step,
+                    provider = %outgoing.provider,
+                    model = %outgoing.model,
+                    stream = outgoing.stream,
+                    after_kind = previous.and_then(|a| a.kind()).map(ErrorKind::as_str),
+                    after_status = previous.and_then(|a| a.status),
+                    "sending request"
+                )
+            };
+        }
+        // A retry or fallback is news (a fallback may come at once, with no wait logged).
+        if previous.is_none() {
+            sending!(tracing::Level::DEBUG);
+        } else {
+            sending!(tracing::Level::INFO);
+        }
     }
 
     fn log_outcome(&self, error: Option<&Error>) {
         let attempts = self.call.attempts();
         let model = attempts.last().map(|a| a.model.as_str());
         match error {
-            None => tracing::info!(
+            None => tracing::debug!(
                 target: "onellm",
                 attempts = attempts.len(),
                 model,
                 "call succeeded"
             ),
-            Some(error) => tracing::warn!(
+            Some(error) => tracing::info!(
                 target: "onellm",
                 attempts = attempts.len(),
                 model,

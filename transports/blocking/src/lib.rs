@@ -46,6 +46,23 @@
 //!   decompression, so a hostile server cannot exhaust memory.
 //! - **Cancellation**: dropping a [`ChatStream`] mid-stream closes its connection.
 //!
+//! # Logs
+//!
+//! The client logs each decision of a call through [`tracing`], under target `onellm`.
+//! Requests, headers and bodies are never logged, so neither is an API key. Both OneLLM
+//! transports (`onellm-blocking`, `onellm-tokio`) log the same events:
+//!
+//! | message | level | fields |
+//! | --- | --- | --- |
+//! | `sending request` | `debug` for a call's first attempt, `info` for a retry or fallback | `attempt` (1, 2, …), `step` (`first`, `retry` or `fallback`), `provider`, `model`, `stream`, and after a failed attempt its `after_kind` and `after_status` |
+//! | `waiting before the next attempt` | `info` | `wait_ms`, `model` of the failed attempt, `after_kind`, `after_status` |
+//! | `call succeeded` | `debug` | `attempts` (how many were made), `model` that answered |
+//! | `call failed` | `info` | `attempts`, `model` of the last attempt, `kind`, `status` |
+//! | `call cancelled: dropped before it ended` | `debug` | `attempts` |
+//!
+//! Error kinds are the snake_case names of [`ErrorKind`] (`rate_limit`, `timeout`, …);
+//! statuses are HTTP status codes, absent when no response came.
+//!
 //! [ureq]: https://docs.rs/ureq/3
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

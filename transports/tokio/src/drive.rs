@@ -89,19 +89,19 @@ impl Driver {
                 Action::Receive { attempt, deadline } => self.receive(attempt, deadline).await,
                 Action::Wait(until) => {
                     self.exchange = None;
-                    self.trace_wait(until);
+                    self.log_wait(until);
                     tokio::time::sleep_until(until.into()).await;
                 }
                 Action::Done(output) => {
                     if let Some(exchange) = self.exchange.take() {
                         exchange.finish();
                     }
-                    self.trace_outcome(None);
+                    self.log_outcome(None);
                     return Step::Done(output);
                 }
                 Action::Failed(error) => {
                     self.exchange = None;
-                    self.trace_outcome(Some(&error));
+                    self.log_outcome(Some(&error));
                     return Step::Failed(error);
                 }
             }
@@ -112,30 +112,7 @@ impl Driver {
     /// `Receive` deadline the core gives while the attempt runs, so it is enforced there,
     /// together with the stricter first-byte timeout of streams.
     fn send(&mut self, outgoing: Outgoing) {
-        tracing::debug!(
-            target: "onellm",
-            attempt = outgoing.number,
-            model = %outgoing.model,
-            provider = %outgoing.provider,
-            stream = outgoing.stream,
-            "sending request"
-        );
-        if let Some(previous) = self.call.attempts().last() {
-            let what = if previous.model == outgoing.model {
-                "retrying the same model"
-            } else {
-                "falling back to the next model"
-            };
-            tracing::info!(
-                target: "onellm",
-                attempt = outgoing.number,
-                model = %outgoing.model,
-                previous_model = %previous.model,
-                previous_error = previous.kind().map(ErrorKind::as_str),
-                previous_status = previous.status,
-                "{what}"
-            );
-        }
+        self.log_send(&outgoing);
         let mut request = outgoing.request.map(Full::new);
         request
             .headers_mut()
@@ -220,20 +197,53 @@ impl Driver {
         }
     }
 
-    fn trace_wait(&self, until: Instant) {
+    fn log_wait(&self, until: Instant) {
         let wait = until.saturating_duration_since(Instant::now());
         let last = self.call.attempts().last();
         tracing::info!(
             target: "onellm",
             wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
             model = last.map(|a| a.model.as_str()),
-            error = last.and_then(|a| a.kind()).map(ErrorKind::as_str),
-            status = last.and_then(|a| a.status),
+            after_kind = last.and_then(|a| a.kind()).map(ErrorKind::as_str),
+            after_status = last.and_then(|a| a.status),
             "waiting before the next attempt"
         );
     }
 
-    fn trace_outcome(&self, error: Option<&Error>) {
+    fn log_send(&self, outgoing: &Outgoing) {
+        // `attempts()` lists finished attempts: the last one is the one before this.
+        let previous = self.call.attempts().last();
+        let step = match previous {
+            None => "first",
+            Some(previous) if previous.model == outgoing.model => "retry",
+            Some(_) => "fallback",
+        };
+        // Never the request itself: its headers hold the API key.
+        macro_rules! sending {
+            ($level:expr) => {
+                tracing::event!(
+                    target: "onellm",
+                    $level,
+                    attempt = outgoing.number,
+                    step,
+                    provider = %outgoing.provider,
+                    model = %outgoing.model,
+                    stream = outgoing.stream,
+                    after_kind = previous.and_then(|a| a.kind()).map(ErrorKind::as_str),
+                    after_status = previous.and_then(|a| a.status),
+                    "sending request"
+                )
+            };
+        }
+        // A retry or fallback is news (a fallback may come at once, with no wait logged).
+        if previous.is_none() {
+            sending!(tracing::Level::DEBUG);
+        } else {
+            sending!(tracing::Level::INFO);
+        }
+    }
+
+    fn log_outcome(&self, error: Option<&Error>) {
         let attempts = self.call.attempts();
         let model = attempts.last().map(|a| a.model.as_str());
         match error {
@@ -247,7 +257,7 @@ impl Driver {
                 target: "onellm",
                 attempts = attempts.len(),
                 model,
-                error = error.kind().as_str(),
+                kind = error.kind().as_str(),
                 status = error.status(),
                 "call failed"
             ),

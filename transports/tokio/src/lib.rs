@@ -38,11 +38,23 @@
 //!   closes a connection whose response was not read to the end rather than reusing it.
 //! - **Redirects** are never followed (a `3xx` is an error), so credentials never go to
 //!   another host. **Response bodies** are capped ([`ClientBuilder::max_body_bytes`]).
-//! - **Logs**: `tracing` events with target `onellm` for each request sent (attempt, model,
-//!   provider; `debug`), each retry or fallback (the previous model, error kind and status;
-//!   `info`), each wait before one (duration; `info`) and each call's outcome (`debug` on
-//!   success or cancellation, `info` on failure). Headers, and so API keys, are never
-//!   logged.
+//!
+//! # Logs
+//!
+//! The client logs each decision of a call through [`tracing`], under target `onellm`.
+//! Requests, headers and bodies are never logged, so neither is an API key. Both OneLLM
+//! transports (`onellm-blocking`, `onellm-tokio`) log the same events:
+//!
+//! | message | level | fields |
+//! | --- | --- | --- |
+//! | `sending request` | `debug` for a call's first attempt, `info` for a retry or fallback | `attempt` (1, 2, …), `step` (`first`, `retry` or `fallback`), `provider`, `model`, `stream`, and after a failed attempt its `after_kind` and `after_status` |
+//! | `waiting before the next attempt` | `info` | `wait_ms`, `model` of the failed attempt, `after_kind`, `after_status` |
+//! | `call succeeded` | `debug` | `attempts` (how many were made), `model` that answered |
+//! | `call failed` | `info` | `attempts`, `model` of the last attempt, `kind`, `status` |
+//! | `call cancelled: dropped before it ended` | `debug` | `attempts` |
+//!
+//! Error kinds are the snake_case names of [`ErrorKind`] (`rate_limit`, `timeout`, …);
+//! statuses are HTTP status codes, absent when no response came.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

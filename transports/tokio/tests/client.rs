@@ -708,7 +708,7 @@ mod key_hygiene {
         assert!(logs.contains("onellm:"), "no events were logged: {logs}");
         assert!(logs.contains("sending request"), "{logs}");
         assert!(logs.contains("waiting before the next attempt"), "{logs}");
-        assert!(logs.contains("retrying the same model"), "{logs}");
+        assert!(logs.contains("step=\"retry\""), "{logs}");
         assert!(logs.contains("model=openai/gpt-4o-mini"), "{logs}");
         for text in [&shown, &logs] {
             assert!(!text.contains(CANARY), "the key leaked: {text}");

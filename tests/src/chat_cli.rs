@@ -1,0 +1,366 @@
+//! The transport-independent half of the `chat` example of `onellm-blocking` and
+//! `onellm-tokio`: its flags, the request they build, what it prints and how it exits.
+//!
+//! Both examples are the same command-line tool over a different client, so everything but
+//! building the client and making the call lives here, once: the two tools cannot drift
+//! apart in a flag, an output line or an exit code. An example's `main` is then
+//!
+//! ```no_run
+//! use std::process::ExitCode;
+//!
+//! use onellm_testkit::chat_cli::{self, Invocation};
+//!
+//! fn main() -> ExitCode {
+//!     let Invocation { args, request } = match chat_cli::start(std::env::args().skip(1)) {
+//!         Ok(invocation) => invocation,
+//!         Err(exit) => return exit,
+//!     };
+//!     // Build a client from the environment, `args.fake` and `args.timeout`, and call it:
+//!     // a whole reply goes to `chat_cli::print_completion`, a stream's items to a
+//!     // `chat_cli::StreamPrinter`.
+//!     let result = call(request, args.stream, args.json);
+//!     chat_cli::finish(result, args.json)
+//! }
+//! # fn call(_: onellm_core::ChatRequest, _: bool, _: bool) -> Result<(), onellm_core::Error> {
+//! #     Ok(())
+//! # }
+//! ```
+//!
+//! Usage (`chat --help`):
+//!
+//! ```text
+//! chat [--model M] [--fallback M]... [--retries N] [--timeout SECS] [--stream] [--json]
+//!      [--system TEXT] [--max-tokens N] [--request FILE] [--fake] [PROMPT]
+//! ```
+//!
+//! A failure exits with status 1 and prints `error: <kind>: <message>` on stderr; with
+//! `--json` also one stdout line `{"error": {"kind", "message", "status", "attempts":
+//! [{"model", "kind", "status"}]}}`. Bad flags exit with status 2.
+
+use std::io::{self, Read, StdoutLock, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use onellm_core::{ChatCompletion, ChatCompletionChunk, ChatRequest, Error, Message, Role};
+use serde_json::{json, Value};
+
+/// The model when neither `--model`, the `--request` file nor `ONELLM_MODEL` names one.
+pub const DEFAULT_MODEL: &str = "openai/gpt-4o-mini";
+
+/// Printed for `--help`, and after a usage error.
+pub const USAGE: &str = "usage: chat [--model M] [--fallback M]... [--retries N] [--timeout SECS] \
+[--stream] [--json] [--system TEXT] [--max-tokens N] [--request FILE] [--fake] [PROMPT]";
+
+/// The command line, parsed.
+#[derive(Debug, Default)]
+pub struct Args {
+    /// `--model`.
+    pub model: Option<String>,
+    /// Every `--fallback`, in order.
+    pub fallbacks: Vec<String>,
+    /// `--retries`.
+    pub retries: Option<u32>,
+    /// `--timeout`, the client's total deadline; positive.
+    pub timeout: Option<Duration>,
+    /// `--stream`.
+    pub stream: bool,
+    /// `--json`.
+    pub json: bool,
+    /// `--system`.
+    pub system: Option<String>,
+    /// `--max-tokens`.
+    pub max_tokens: Option<u32>,
+    /// `--request`: the path of a JSON request body.
+    pub request: Option<String>,
+    /// `--fake`: the transport points its client at a [`FakeProvider`](crate::FakeProvider).
+    pub fake: bool,
+    /// The remaining words, joined by spaces.
+    pub prompt: Option<String>,
+}
+
+/// A command line ready to run: its flags and the request they make.
+#[derive(Debug)]
+pub struct Invocation {
+    /// The flags, for what the transport does itself (client, streaming, output format).
+    pub args: Args,
+    /// What to send.
+    pub request: ChatRequest,
+}
+
+/// Parses the command line (without the program name) and builds the request, reading the
+/// `--request` file and, when nothing else gives a user message, standard input.
+///
+/// `Err` holds the exit code for when the tool is already done: `--help` (usage printed on
+/// stdout, success) or a usage error (printed on stderr, status 2).
+pub fn start(args: impl Iterator<Item = String>) -> Result<Invocation, ExitCode> {
+    let usage_error = |message: String| {
+        eprintln!("error: usage: {message}\n{USAGE}");
+        ExitCode::from(2)
+    };
+    let args = match parse_args(args) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return Err(ExitCode::SUCCESS);
+        }
+        Err(message) => return Err(usage_error(message)),
+    };
+    match build_request(&args) {
+        Ok(request) => Ok(Invocation { args, request }),
+        Err(message) => Err(usage_error(message)),
+    }
+}
+
+/// The exit code of a finished call: success, or status 1 after printing the error on
+/// stderr (and with `json`, as one JSON line on stdout).
+pub fn finish(result: Result<(), Error>, json: bool) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            report(&error, json);
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `Ok(None)` for `--help`.
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+    let mut parsed = Args::default();
+    let mut words: Vec<String> = Vec::new();
+    while let Some(arg) = args.next() {
+        let mut value = |flag: &str| args.next().ok_or_else(|| format!("{flag} needs a value"));
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--model" => parsed.model = Some(value("--model")?),
+            "--fallback" => parsed.fallbacks.push(value("--fallback")?),
+            "--retries" => parsed.retries = Some(number("--retries", &value("--retries")?)?),
+            "--timeout" => {
+                let text = value("--timeout")?;
+                let seconds: f64 = text
+                    .parse()
+                    .map_err(|_| format!("--timeout wants seconds, got {text:?}"))?;
+                let timeout = Duration::try_from_secs_f64(seconds)
+                    .ok()
+                    .filter(|t| !t.is_zero())
+                    .ok_or_else(|| format!("--timeout wants positive seconds, got {text:?}"))?;
+                parsed.timeout = Some(timeout);
+            }
+            "--stream" => parsed.stream = true,
+            "--json" => parsed.json = true,
+            "--system" => parsed.system = Some(value("--system")?),
+            "--max-tokens" => {
+                parsed.max_tokens = Some(number("--max-tokens", &value("--max-tokens")?)?)
+            }
+            "--request" => parsed.request = Some(value("--request")?),
+            "--fake" => parsed.fake = true,
+            "--" => words.extend(args.by_ref()),
+            flag if flag.starts_with("--") => return Err(format!("unknown flag {flag}")),
+            word => words.push(word.to_owned()),
+        }
+    }
+    if !words.is_empty() {
+        parsed.prompt = Some(words.join(" "));
+    }
+    Ok(Some(parsed))
+}
+
+fn number(flag: &str, text: &str) -> Result<u32, String> {
+    text.parse()
+        .map_err(|_| format!("{flag} wants a whole number, got {text:?}"))
+}
+
+/// The request: the `--request` file if given, then the flags over it, then the prompt.
+fn build_request(args: &Args) -> Result<ChatRequest, String> {
+    let mut body = match &args.request {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read --request {path}: {e}"))?;
+            serde_json::from_str::<Value>(&text)
+                .map_err(|e| format!("--request {path} is not JSON: {e}"))?
+        }
+        None => json!({}),
+    };
+    let object = body
+        .as_object_mut()
+        .ok_or("--request must hold a JSON object")?;
+    let model = args
+        .model
+        .clone()
+        .or_else(|| {
+            object
+                .get("model")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .or_else(|| std::env::var("ONELLM_MODEL").ok().filter(|m| !m.is_empty()))
+        .unwrap_or_else(|| DEFAULT_MODEL.to_owned());
+    object.insert("model".into(), Value::String(model));
+    object.entry("messages").or_insert_with(|| json!([]));
+    let mut request: ChatRequest =
+        serde_json::from_value(body).map_err(|e| format!("invalid request: {e}"))?;
+    if !args.fallbacks.is_empty() {
+        request.fallback_models = Some(args.fallbacks.clone());
+    }
+    if let Some(retries) = args.retries {
+        request.retries = Some(retries);
+    }
+    if let Some(max_tokens) = args.max_tokens {
+        request.max_tokens = Some(max_tokens);
+    }
+    if let Some(system) = &args.system {
+        request
+            .messages
+            .retain(|m| !matches!(m.role, Role::System | Role::Developer));
+        request.messages.insert(0, Message::system(system.clone()));
+    }
+    let prompt = match &args.prompt {
+        Some(prompt) => Some(prompt.clone()),
+        None if request.messages.iter().all(|m| m.role == Role::System) => {
+            let mut text = String::new();
+            io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| format!("cannot read the prompt from stdin: {e}"))?;
+            let text = text.trim_end_matches(['\n', '\r']).to_owned();
+            if text.trim().is_empty() {
+                return Err("no prompt: give one as an argument or on stdin".into());
+            }
+            Some(text)
+        }
+        None => None,
+    };
+    if let Some(prompt) = prompt {
+        request.messages.push(Message::user(prompt));
+    }
+    Ok(request)
+}
+
+/// Prints a whole reply: its text and tool calls, or with `json` one line of OpenAI JSON.
+pub fn print_completion(completion: &ChatCompletion, json: bool) {
+    let mut out = io::stdout().lock();
+    if json {
+        writeln!(out, "{}", to_json(completion)).ok();
+    } else {
+        writeln!(out, "{}", completion.text()).ok();
+        print_tool_calls(&mut out, completion);
+    }
+}
+
+/// Prints a streamed reply as it arrives: the text of each chunk (flushed at once), or with
+/// `json` one line of OpenAI JSON per chunk.
+///
+/// Holds standard output locked until dropped, so nothing else interleaves with the reply.
+pub struct StreamPrinter {
+    out: StdoutLock<'static>,
+    json: bool,
+    /// Whether text was printed, so an error ends its line first.
+    printed: bool,
+}
+
+impl StreamPrinter {
+    /// Locks standard output for the reply.
+    pub fn new(json: bool) -> Self {
+        StreamPrinter {
+            out: io::stdout().lock(),
+            json,
+            printed: false,
+        }
+    }
+
+    /// Prints one item of the stream, or passes its error on after ending the text line
+    /// (so `error: …` on stderr does not trail the reply's last words in a terminal).
+    pub fn chunk(&mut self, chunk: Result<ChatCompletionChunk, Error>) -> Result<(), Error> {
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(error) => {
+                if self.printed && !self.json {
+                    writeln!(self.out).ok();
+                }
+                return Err(error);
+            }
+        };
+        if self.json {
+            writeln!(self.out, "{}", to_json(&chunk)).ok();
+        } else if let Some(text) = chunk.text() {
+            write!(self.out, "{text}").ok();
+            self.printed = true;
+        }
+        self.out.flush().ok();
+        Ok(())
+    }
+
+    /// Ends a stream that succeeded: the text's last newline and the accumulated
+    /// completion's tool calls (nothing more with `json`: the chunks said it all).
+    pub fn end(mut self, completion: Option<&ChatCompletion>) {
+        if !self.json {
+            writeln!(self.out).ok();
+            if let Some(completion) = completion {
+                print_tool_calls(&mut self.out, completion);
+            }
+        }
+    }
+}
+
+fn print_tool_calls(out: &mut impl Write, completion: &ChatCompletion) {
+    let calls = completion
+        .message()
+        .and_then(|message| message.tool_calls.as_ref());
+    for call in calls.into_iter().flatten() {
+        writeln!(
+            out,
+            "tool call {}: {}({})",
+            call.id, call.function.name, call.function.arguments
+        )
+        .ok();
+    }
+}
+
+fn to_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_else(|e| {
+        json!({"error": {"kind": "decode", "message": e.to_string()}}).to_string()
+    })
+}
+
+/// The `--json` failure line, fields in the documented order.
+#[derive(serde::Serialize)]
+struct ErrorLine<'a> {
+    error: ErrorBody<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct ErrorBody<'a> {
+    kind: &'static str,
+    message: &'a str,
+    status: Option<u16>,
+    attempts: Vec<AttemptLine<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct AttemptLine<'a> {
+    model: &'a str,
+    kind: Option<&'static str>,
+    status: Option<u16>,
+}
+
+fn report(error: &Error, json: bool) {
+    eprintln!("error: {error}");
+    if json {
+        let attempts = error
+            .attempts()
+            .iter()
+            .map(|attempt| AttemptLine {
+                model: &attempt.model,
+                kind: attempt.kind().map(|kind| kind.as_str()),
+                status: attempt.status,
+            })
+            .collect();
+        let line = ErrorLine {
+            error: ErrorBody {
+                kind: error.kind().as_str(),
+                message: error.message(),
+                status: error.status(),
+                attempts,
+            },
+        };
+        println!("{}", to_json(&line));
+    }
+}
