@@ -24,11 +24,13 @@
 #![forbid(unsafe_code)]
 
 pub mod chat_cli;
+mod example_binary;
 mod http1;
 mod render;
 pub mod replay;
 mod reply;
 mod server;
 
+pub use example_binary::example_binary;
 pub use reply::{Fault, Reply};
 pub use server::{FakeProvider, RecordedRequest};

@@ -1,11 +1,8 @@
 //! Runs the `chat` example binary against its built-in fake provider (`--fake`): text,
 //! `--json`, `--stream --json`, `--request FILE`, stdin, and the error exit.
 //!
-//! Cargo gives tests no `CARGO_BIN_EXE_…` for examples, so the test builds the example
-//! itself: `$CARGO build --example chat` into the target directory this test binary runs
-//! from (`…/target/<profile>/deps/`). When the example is fresh (as after `cargo test`,
-//! which builds examples) that is a quick no-op, and it is never stale when only this test
-//! is run. The nested cargo waits for no lock: `cargo test` holds none while tests run.
+//! The binary comes from [`onellm_testkit::example_binary`]: built into this test's target
+//! directory (a no-op when fresh), and this package's own build of `chat` picked.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,63 +11,13 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+/// This package's `chat` example binary, built once (tests run in parallel). Both transports
+/// have an example named `chat`, so the shared `examples/chat` path may hold the other one;
+/// [`onellm_testkit::example_binary`] picks this package's own build.
 fn chat_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test binary path");
-        // …/target/<profile>/deps/chat_example-HASH
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test binary in <target>/<profile>/deps")
-            .to_path_buf();
-        let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut build = Command::new(cargo);
-        // Cargo gives this test process the package's own variables; passed on, they would
-        // look like a changed environment to build scripts (ring reruns on
-        // CARGO_MANIFEST_DIR) and rebuild half the tree.
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy();
-            let per_package = [
-                "CARGO_PKG_",
-                "CARGO_MANIFEST_",
-                "CARGO_CRATE_",
-                "CARGO_BIN_",
-            ]
-            .iter()
-            .any(|prefix| name.starts_with(prefix))
-                || name == "CARGO_PRIMARY_PACKAGE"
-                || name == "CARGO_TARGET_TMPDIR";
-            if per_package {
-                build.env_remove(name.as_ref());
-            }
-        }
-        build
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "onellm-blocking",
-                "--example",
-                "chat",
-            ])
-            .arg("--target-dir")
-            .arg(&target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir
-            .file_name()
-            .is_some_and(|name| name == "release")
-        {
-            build.arg("--release");
-        }
-        let status = build.status().expect("run cargo build --example chat");
-        assert!(status.success(), "cargo build --example chat failed");
-        let binary = profile_dir
-            .join("examples")
-            .join(format!("chat{}", std::env::consts::EXE_SUFFIX));
-        assert!(binary.exists(), "no example binary at {}", binary.display());
-        binary
+        onellm_testkit::example_binary(env!("CARGO_MANIFEST_DIR"), "onellm-blocking", "chat")
     })
 }
 

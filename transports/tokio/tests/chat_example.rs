@@ -1,10 +1,7 @@
 //! Runs the `chat` example binary against its built-in fake provider (`--fake`).
 //!
-//! Cargo gives integration tests the path of the package's binaries but not of its examples.
-//! `cargo test` builds the examples anyway (into `<target>/<profile>/examples/`, beside the
-//! `deps/` folder this test runs from), so the binary is looked up there; when only this test
-//! was selected (`cargo test --test chat_example`) and the example is not built yet, it is
-//! built with the same cargo, target directory and profile.
+//! The binary comes from [`onellm_testkit::example_binary`]: built into this test's target
+//! directory (a no-op when fresh), and this package's own build of `chat` picked.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,41 +11,14 @@ use std::sync::OnceLock;
 use onellm_tokio::{ChatCompletion, ChatCompletionChunk};
 use serde_json::Value;
 
-/// The example binary's path, built once if needed (tests run in parallel).
+/// This package's `chat` example binary, built once (tests run in parallel). Both transports
+/// have an example named `chat`, so the shared `examples/chat` path may hold the other one;
+/// [`onellm_testkit::example_binary`] picks this package's own build.
 fn chat_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(find_or_build)
-}
-
-fn find_or_build() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let deps = exe.parent().expect("deps folder");
-    let profile_dir = deps.parent().expect("profile folder");
-    let binary = profile_dir
-        .join("examples")
-        .join(format!("chat{}", std::env::consts::EXE_SUFFIX));
-    if !binary.exists() {
-        let target_dir = profile_dir.parent().expect("target folder");
-        let mut build = Command::new(env!("CARGO"));
-        build.args([
-            "build",
-            "-p",
-            "onellm-tokio",
-            "--example",
-            "chat",
-            "--target-dir",
-        ]);
-        build.arg(target_dir);
-        if profile_dir
-            .file_name()
-            .is_some_and(|name| name == "release")
-        {
-            build.arg("--release");
-        }
-        let status = build.status().expect("run cargo build");
-        assert!(status.success(), "building the chat example failed");
-    }
-    binary
+    BINARY.get_or_init(|| {
+        onellm_testkit::example_binary(env!("CARGO_MANIFEST_DIR"), "onellm-tokio", "chat")
+    })
 }
 
 fn chat(args: &[&str], stdin: Option<&str>) -> Output {

@@ -1,0 +1,105 @@
+//! Finding a package's example binary from its integration tests.
+//!
+//! Cargo gives tests `CARGO_BIN_EXE_<name>` for binaries but nothing for examples, and two
+//! packages of one workspace with an example of the same name (both transports have `chat`)
+//! share the uplifted path `<target>/<profile>/examples/chat`, which holds whichever was built
+//! last. So the example is built (a no-op when fresh) and its own hashed binary is picked: the
+//! `examples/<name>-<hash>` whose dep-info file names this package's source.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+/// Builds `example` of `package` (whose manifest directory is `manifest_dir`) into the target
+/// directory the calling test runs from, with the same profile, and returns its binary.
+///
+/// # Panics
+/// If the build fails or no binary for this package's example is found: a test setup error.
+pub fn example_binary(manifest_dir: &str, package: &str, example: &str) -> PathBuf {
+    let test_exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = test_exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary in <target>/<profile>/deps")
+        .to_path_buf();
+    let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    // Cargo sets per-package variables for the test; passed on, they would make build
+    // scripts (ring's) see a changed environment and rebuild half the tree.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let per_package = [
+            "CARGO_PKG_",
+            "CARGO_MANIFEST_",
+            "CARGO_CRATE_",
+            "CARGO_BIN_",
+        ]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+            || name == "CARGO_PRIMARY_PACKAGE"
+            || name == "CARGO_TARGET_TMPDIR";
+        if per_package {
+            build.env_remove(name.as_ref());
+        }
+    }
+    build
+        .args(["build", "--quiet", "-p", package, "--example", example])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .current_dir(manifest_dir);
+    if profile_dir
+        .file_name()
+        .is_some_and(|name| name == "release")
+    {
+        build.arg("--release");
+    }
+    let status = build.status().expect("run cargo build --example");
+    assert!(
+        status.success(),
+        "cargo build -p {package} --example {example} failed"
+    );
+
+    let source = Path::new(manifest_dir)
+        .join("examples")
+        .join(format!("{example}.rs"));
+    let source = source.to_string_lossy().into_owned();
+    let examples = profile_dir.join("examples");
+    let mut newest: Option<(SystemTime, PathBuf)> = None;
+    for entry in std::fs::read_dir(&examples)
+        .expect("examples folder")
+        .flatten()
+    {
+        let path = entry.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !(name.starts_with(&format!("{example}-")) && name.ends_with(".d")) {
+            continue;
+        }
+        let Ok(dep_info) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        // Dep-info paths are absolute or relative to the workspace root.
+        let names_source = dep_info.split_whitespace().any(|token| {
+            let token = token.trim_end_matches(':');
+            token == source || source.ends_with(&format!("/{token}"))
+        });
+        if !names_source {
+            continue;
+        }
+        let binary = path
+            .with_extension("")
+            .with_extension(std::env::consts::EXE_EXTENSION);
+        let Ok(modified) = binary.metadata().and_then(|m| m.modified()) else {
+            continue;
+        };
+        if newest.as_ref().is_none_or(|(time, _)| modified > *time) {
+            newest = Some((modified, binary));
+        }
+    }
+    newest
+        .map(|(_, binary)| binary)
+        .unwrap_or_else(|| panic!("no binary for {source} under {}", examples.display()))
+}
