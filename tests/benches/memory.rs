@@ -8,21 +8,37 @@
 //! flight, and the completion OneLLM accumulates from the stream (all its text: about 4 MB
 //! here, which is inherent to offering `ChatStream::completion`). Each scenario resets the
 //! peak first and reports `VmHWM` after minus `VmRSS` before. Nothing is asserted.
+//!
+//! Second part: 1,000 streams open at once on one current-thread tokio runtime (each has
+//! received its first chunk, then all wait on a barrier before draining), through
+//! onellm-tokio and through bare hyper-util; the difference between the two rows is what
+//! OneLLM holds per open stream (the server's per-connection memory is in both rows).
 
 mod common;
 
+use std::future::poll_fn;
 use std::io::Read;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use common::{Replies, Reply, Server};
+use futures_core::Stream;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioExecutor;
 use onellm_blocking::ureq;
 use onellm_core::ChatRequest;
+use tokio::sync::Barrier;
 
 /// Size of the streamed body.
 const TOTAL: usize = 100 * 1024 * 1024;
 /// Size of one server frame.
 const FRAME: usize = 64 * 1024;
+/// Streams open at once in the second part.
+const STREAMS: usize = 1_000;
+/// Chunks in each of those streams.
+const SMALL_STREAM_CHUNKS: usize = 1_000;
 
 fn main() {
     if !std::path::Path::new("/proc/self/status").exists() {
@@ -130,6 +146,118 @@ fn main() {
             count
         },
     );
+
+    concurrent_streams(&request);
+}
+
+/// 1,000 streams held open at once, OneLLM then bare hyper.
+fn concurrent_streams(request: &ChatRequest) {
+    let body = common::openai_stream(SMALL_STREAM_CHUNKS);
+    let total = body.len() * STREAMS;
+    let server = Server::start(Replies {
+        stream: Reply::Bytes {
+            content_type: "text/event-stream",
+            body,
+        },
+        whole: Reply::Bytes {
+            content_type: "application/json",
+            body: common::openai_completion(100),
+        },
+    });
+    println!();
+    println!(
+        "{STREAMS} streams of {SMALL_STREAM_CHUNKS} chunks, open at once on one current-thread runtime:"
+    );
+    println!();
+    println!("| scenario | peak RSS growth | chunks | time | throughput |");
+    println!("|---|---|---|---|---|");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let _guard = runtime.enter();
+
+    let hyper: hyper_util::client::legacy::Client<_, Full<Bytes>> =
+        hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http();
+    let url: http::Uri = format!("{}/chat/completions", server.openai_base_url())
+        .parse()
+        .expect("uri");
+    measure("bare hyper-util, 1,000 streams", total, || {
+        runtime.block_on(async {
+            let barrier = Arc::new(Barrier::new(STREAMS));
+            let tasks: Vec<_> = (0..STREAMS)
+                .map(|_| {
+                    let hyper = hyper.clone();
+                    let url = url.clone();
+                    let barrier = Arc::clone(&barrier);
+                    tokio::spawn(async move {
+                        let request = http::Request::post(url)
+                            .header("content-type", "application/json")
+                            .body(Full::new(Bytes::from_static(
+                                br#"{"model":"gpt-4o-mini","stream":true}"#,
+                            )))
+                            .expect("request");
+                        let mut body = hyper.request(request).await.expect("call").into_body();
+                        let mut bytes = 0;
+                        let mut waited = false;
+                        while let Some(frame) = body.frame().await {
+                            if let Ok(data) = frame.expect("frame").into_data() {
+                                bytes += data.len();
+                            }
+                            if !waited {
+                                barrier.wait().await;
+                                waited = true;
+                            }
+                        }
+                        bytes
+                    })
+                })
+                .collect();
+            let mut bytes = 0;
+            for task in tasks {
+                bytes += task.await.expect("task");
+            }
+            assert_eq!(bytes, total);
+            0
+        })
+    });
+
+    let client = onellm_tokio::Client::builder()
+        .api_key("openai", "sk-bench")
+        .base_url("openai", server.openai_base_url())
+        .build()
+        .expect("client");
+    measure("onellm-tokio chat_stream, 1,000 streams", total, || {
+        runtime.block_on(async {
+            let barrier = Arc::new(Barrier::new(STREAMS));
+            let tasks: Vec<_> = (0..STREAMS)
+                .map(|_| {
+                    let client = client.clone();
+                    let request = request.clone();
+                    let barrier = Arc::clone(&barrier);
+                    tokio::spawn(async move {
+                        let mut stream = client.chat_stream(request);
+                        let mut chunks = 0;
+                        while let Some(chunk) =
+                            poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)).await
+                        {
+                            std::hint::black_box(chunk.expect("chunk"));
+                            chunks += 1;
+                            if chunks == 1 {
+                                barrier.wait().await;
+                            }
+                        }
+                        chunks
+                    })
+                })
+                .collect();
+            let mut chunks = 0;
+            for task in tasks {
+                chunks += task.await.expect("task");
+            }
+            chunks
+        })
+    });
 }
 
 /// Resets the peak, runs `scenario` (which returns a chunk count), prints one table row.
