@@ -44,11 +44,17 @@ fn main() {
         .skip(1)
         .find(|a| !a.starts_with('-'))
         .unwrap_or_default();
+    // Without `--bench` (`cargo test --benches`) every row runs briefly, as a smoke test.
+    let default_seconds = if std::env::args().any(|a| a == "--bench") {
+        3.0
+    } else {
+        0.05
+    };
     let budget = Duration::from_secs_f64(
         std::env::var("E2E_SECONDS")
             .ok()
             .and_then(|s| s.parse().ok())
-            .unwrap_or(3.0),
+            .unwrap_or(default_seconds),
     );
 
     let stream_body = common::openai_stream(STREAM_CHUNKS);
@@ -130,6 +136,38 @@ fn main() {
                 let started = Instant::now();
                 let (head, body) = core.build(&request, false).into_parts();
                 let response = agent
+                    .run(http::Request::from_parts(head, &body[..]))
+                    .expect("ureq call");
+                let (head, mut body) = response.into_parts();
+                let body = body.read_to_vec().expect("ureq body");
+                std::hint::black_box(core.parse(head, Bytes::from(body)));
+                started.elapsed()
+            },
+        );
+    }
+    if run("blocking chat") {
+        // onellm-blocking gives every call a deadline (`timeout_global`); with any timeout
+        // set, ureq 3 resolves the host on a new thread per request, even for an IP literal
+        // and a pooled connection. This row gives the bare side the same configuration, to
+        // show how much of the gap that is.
+        let timed: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(600)))
+            .build()
+            .into();
+        compare(
+            "blocking chat, sequential, vs ureq + core with a timeout set",
+            budget,
+            || {
+                let started = Instant::now();
+                let completion = client.chat(request.clone()).expect("onellm chat");
+                std::hint::black_box(completion);
+                started.elapsed()
+            },
+            || {
+                let started = Instant::now();
+                let (head, body) = core.build(&request, false).into_parts();
+                let response = timed
                     .run(http::Request::from_parts(head, &body[..]))
                     .expect("ureq call");
                 let (head, mut body) = response.into_parts();
