@@ -277,5 +277,9 @@ fn new_agent(proxy: Option<&str>, connect_timeout: Duration) -> Result<ureq::Age
             .map_err(|_| Error::configuration("invalid proxy URL given to the client"))?;
         config = config.proxy(Some(proxy));
     }
-    Ok(ureq::Agent::new_with_config(config.build()))
+    Ok(ureq::Agent::with_parts(
+        config.build(),
+        ureq::unversioned::transport::DefaultConnector::default(),
+        crate::resolver::Resolver::default(),
+    ))
 }

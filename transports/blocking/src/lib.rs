@@ -71,6 +71,7 @@ mod builder;
 mod client;
 mod driver;
 mod exchange;
+mod resolver;
 mod stream;
 
 pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
