@@ -179,6 +179,9 @@ impl ClientBuilder {
 
     /// The most response body bytes one attempt may receive (default 64 MiB); a larger
     /// body fails the attempt instead of exhausting memory.
+    /// This counts a stream's whole body too: the accumulated completion is kept for the
+    /// final result (and for `StreamInterrupted`), so a stream longer than this fails
+    /// with `StreamInterrupted` ("body too large"). Raise it for very long streams.
     pub fn max_body_bytes(mut self, max: usize) -> Self {
         self.max_body_bytes = Some(max);
         self

@@ -183,6 +183,9 @@ impl ClientBuilder {
 
     /// The most body bytes one response may have (default 64 MiB); more is a `Decode` error,
     /// so a hostile or broken server cannot exhaust memory.
+    /// This counts a stream's whole body too: the accumulated completion is kept for the
+    /// final result (and for `StreamInterrupted`), so a stream longer than this fails
+    /// with `StreamInterrupted` ("body too large"). Raise it for very long streams.
     pub fn max_body_bytes(mut self, max: usize) -> Self {
         self.max_body_bytes = Some(max);
         self
