@@ -137,8 +137,10 @@ impl Driver for Async {
         if let Some(max) = setup.max_body_bytes {
             builder = builder.max_body_bytes(max);
         }
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+        // A current-thread runtime, as in onellm-tokio's own tests: with worker threads, hyper's
+        // pool may not have the previous connection back yet when the next sequential call
+        // checks one out (more so under load), which would make the reuse count racy.
+        let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
@@ -179,6 +181,10 @@ impl Driver for Async {
                     None => break,
                 }
             }
+            drop(stream);
+            // Keep the runtime turning briefly, as an application's would, so hyper's
+            // connection task sees the dropped body and closes the connection.
+            tokio::time::sleep(Duration::from_millis(100)).await;
             items
         })
     }
