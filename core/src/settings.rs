@@ -118,6 +118,41 @@ pub struct Registry {
     specs: BTreeMap<String, Spec>,
     settings: BTreeMap<String, ProviderSettings>,
     timeout: Option<Duration>,
+    adapters: AdapterCache,
+}
+
+/// Adapters already built by [`Registry::resolve`], so a call does not rebuild its provider's
+/// adapter (profile and settings copies) every time. Emptied by every change to the
+/// registry, and not shared with clones, so an adapter always matches the settings.
+#[derive(Default)]
+struct AdapterCache(std::sync::Mutex<BTreeMap<String, Arc<dyn Provider>>>);
+
+impl AdapterCache {
+    fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<dyn Provider>>> {
+        // A panic elsewhere while holding the lock leaves a usable map: at worst a rebuild.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn clear(&mut self) {
+        self.0
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
+    }
+}
+
+impl Clone for AdapterCache {
+    fn clone(&self) -> Self {
+        AdapterCache::default()
+    }
+}
+
+impl fmt::Debug for AdapterCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AdapterCache")
+    }
 }
 
 impl Default for Registry {
@@ -145,6 +180,7 @@ impl Registry {
             specs,
             settings: BTreeMap::new(),
             timeout: None,
+            adapters: AdapterCache::default(),
         }
     }
 
@@ -158,6 +194,7 @@ impl Registry {
     /// Fills every setting not yet set from `lookup`, for every registered provider.
     /// Register custom providers before calling this so their variables are read too.
     pub fn apply_lookup(&mut self, lookup: impl Fn(&str) -> Option<String>) {
+        self.adapters.clear();
         let read = |name: &str| {
             lookup(name)
                 .map(|v| v.trim().to_owned())
@@ -236,6 +273,7 @@ impl Registry {
 
     /// A provider's settings, created empty if absent.
     pub fn settings_mut(&mut self, provider: &str) -> &mut ProviderSettings {
+        self.adapters.clear();
         self.settings
             .entry(provider.to_ascii_lowercase())
             .or_default()
@@ -248,6 +286,7 @@ impl Registry {
 
     /// Registers (or replaces) an OpenAI-compatible provider described by a profile.
     pub fn register_openai_compatible(&mut self, profile: Profile) -> &mut Self {
+        self.adapters.clear();
         self.specs
             .insert(profile.name.clone(), Spec::OpenAiCompatible(profile));
         self
@@ -255,6 +294,7 @@ impl Registry {
 
     /// Registers (or replaces) a provider implemented by the caller.
     pub fn register(&mut self, provider: Arc<dyn Provider>) -> &mut Self {
+        self.adapters.clear();
         self.specs.insert(
             provider.name().to_ascii_lowercase(),
             Spec::Instance(provider),
@@ -294,13 +334,20 @@ impl Registry {
             ))
             .with_origin(name, id.model()));
         }
-        match spec {
-            Spec::OpenAiCompatible(profile) => {
-                Ok(Arc::new(OpenAiCompatible::new(profile.clone(), settings)?))
-            }
-            Spec::Builtin { build, .. } => build(name, settings),
-            Spec::Instance(provider) => Ok(provider.clone()),
+        if let Some(adapter) = self.adapters.map().get(name) {
+            return Ok(Arc::clone(adapter));
         }
+        let adapter: Arc<dyn Provider> = match spec {
+            Spec::OpenAiCompatible(profile) => {
+                Arc::new(OpenAiCompatible::new(profile.clone(), settings)?)
+            }
+            Spec::Builtin { build, .. } => build(name, settings)?,
+            Spec::Instance(provider) => Arc::clone(provider),
+        };
+        self.adapters
+            .map()
+            .insert(name.to_owned(), Arc::clone(&adapter));
+        Ok(adapter)
     }
 }
 
@@ -380,6 +427,22 @@ mod tests {
             .resolve(&ModelId::parse("custom/my-model").unwrap())
             .unwrap_err();
         assert!(error.message().contains("CUSTOM_BASE_URL"), "{error}");
+    }
+
+    #[test]
+    fn adapters_are_reused_until_settings_change() {
+        let mut registry = Registry::from_lookup(lookup(&[("OPENAI_API_KEY", "sk-1")]));
+        let id = ModelId::parse("openai/gpt-4o").unwrap();
+        let first = registry.resolve(&id).unwrap();
+        assert!(Arc::ptr_eq(&first, &registry.resolve(&id).unwrap()));
+        let clone = registry.clone();
+        assert!(!Arc::ptr_eq(&first, &clone.resolve(&id).unwrap()));
+        registry.set_base_url("openai", "http://127.0.0.1:9/v1");
+        let changed = registry.resolve(&id).unwrap();
+        assert!(!Arc::ptr_eq(&first, &changed));
+        let request = crate::ChatRequest::new("openai/gpt-4o").user("x");
+        let built = changed.build_chat("gpt-4o", &request, false).unwrap();
+        assert_eq!(built.uri(), "http://127.0.0.1:9/v1/chat/completions");
     }
 
     #[test]
