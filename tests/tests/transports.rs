@@ -49,28 +49,37 @@ trait Driver: Sized {
     fn debug(&self) -> String;
 }
 
+/// Points either transport's builder (same method names, different types) at the fake
+/// server with the scenario's settings.
+macro_rules! configure {
+    ($builder:expr, $server:expr, $setup:expr) => {{
+        let mut builder = $builder
+            .api_key("openai", CANARY)
+            .base_url("openai", $server.openai_base_url())
+            .api_key("anthropic", CANARY)
+            .base_url("anthropic", $server.anthropic_base_url())
+            .seed(7);
+        if let Some(retries) = $setup.retries {
+            builder = builder.retries(retries);
+        }
+        if let Some(timeout) = $setup.timeout {
+            builder = builder.timeout(timeout);
+        }
+        if let Some(idle) = $setup.idle_timeout {
+            builder = builder.idle_timeout(idle);
+        }
+        if let Some(max) = $setup.max_body_bytes {
+            builder = builder.max_body_bytes(max);
+        }
+        builder
+    }};
+}
+
 struct Blocking(onellm_blocking::Client);
 
 impl Driver for Blocking {
     fn new(server: &FakeProvider, setup: &Setup) -> Self {
-        let mut builder = onellm_blocking::Client::builder()
-            .api_key("openai", CANARY)
-            .base_url("openai", server.openai_base_url())
-            .api_key("anthropic", CANARY)
-            .base_url("anthropic", server.anthropic_base_url())
-            .seed(7);
-        if let Some(retries) = setup.retries {
-            builder = builder.retries(retries);
-        }
-        if let Some(timeout) = setup.timeout {
-            builder = builder.timeout(timeout);
-        }
-        if let Some(idle) = setup.idle_timeout {
-            builder = builder.idle_timeout(idle);
-        }
-        if let Some(max) = setup.max_body_bytes {
-            builder = builder.max_body_bytes(max);
-        }
+        let builder = configure!(onellm_blocking::Client::builder(), server, setup);
         Blocking(builder.build().unwrap())
     }
     fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
@@ -119,24 +128,7 @@ where
 
 impl Driver for Async {
     fn new(server: &FakeProvider, setup: &Setup) -> Self {
-        let mut builder = onellm_tokio::Client::builder()
-            .api_key("openai", CANARY)
-            .base_url("openai", server.openai_base_url())
-            .api_key("anthropic", CANARY)
-            .base_url("anthropic", server.anthropic_base_url())
-            .seed(7);
-        if let Some(retries) = setup.retries {
-            builder = builder.retries(retries);
-        }
-        if let Some(timeout) = setup.timeout {
-            builder = builder.timeout(timeout);
-        }
-        if let Some(idle) = setup.idle_timeout {
-            builder = builder.idle_timeout(idle);
-        }
-        if let Some(max) = setup.max_body_bytes {
-            builder = builder.max_body_bytes(max);
-        }
+        let builder = configure!(onellm_tokio::Client::builder(), server, setup);
         // A current-thread runtime, as in onellm-tokio's own tests: with worker threads, hyper's
         // pool may not have the previous connection back yet when the next sequential call
         // checks one out (more so under load), which would make the reuse count racy.
