@@ -38,6 +38,18 @@ pub struct EmbeddingRequest {
 }
 
 impl EmbeddingRequest {
+    /// A copy addressed to `model` (the provider's own model name) with OneLLM's fields
+    /// (`fallback_models`, `retries`, `timeout`) removed: what an OpenAI-format provider is
+    /// sent. Kept beside the fields so a new OneLLM field is cleared in one place.
+    pub fn for_provider(&self, model: &str) -> Self {
+        let mut body = self.clone();
+        model.clone_into(&mut body.model);
+        body.fallback_models = None;
+        body.retries = None;
+        body.timeout = None;
+        body
+    }
+
     /// A request embedding each of `texts` with `model`.
     pub fn new<I, S>(model: impl Into<String>, texts: I) -> Self
     where

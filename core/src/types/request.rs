@@ -184,6 +184,18 @@ impl ChatRequest {
         self
     }
 
+    /// A copy addressed to `model` (the provider's own model name) with OneLLM's fields
+    /// (`fallback_models`, `retries`, `timeout`) removed: what an OpenAI-format provider is
+    /// sent. Kept beside the fields so a new OneLLM field is cleared in one place.
+    pub fn for_provider(&self, model: &str) -> Self {
+        let mut body = self.clone();
+        model.clone_into(&mut body.model);
+        body.fallback_models = None;
+        body.retries = None;
+        body.timeout = None;
+        body
+    }
+
     /// Whether the caller asked for a stream.
     pub fn is_stream(&self) -> bool {
         self.stream == Some(true)
@@ -393,6 +405,22 @@ mod tests {
         );
         assert!(request.extra.contains_key("prediction"));
         assert_eq!(serde_json::to_value(&request).unwrap(), raw);
+    }
+
+    #[test]
+    fn for_provider_clears_onellm_fields_only() {
+        let request = ChatRequest::new("openai/gpt-4o")
+            .user("hi")
+            .fallback_models(["x/y"])
+            .retries(3)
+            .with_timeout(std::time::Duration::from_secs(2))
+            .max_tokens(5);
+        let body = serde_json::to_value(request.for_provider("gpt-4o")).unwrap();
+        assert_eq!(body["model"], "gpt-4o");
+        assert_eq!(body["max_tokens"], 5);
+        for field in ["fallback_models", "retries", "timeout"] {
+            assert!(body.get(field).is_none(), "{field} sent to the provider");
+        }
     }
 
     #[test]

@@ -56,6 +56,18 @@ impl OpenAiCompatible {
         &self.profile
     }
 
+    /// `Unsupported` when this profile lacks an endpoint.
+    fn supported(&self, offered: bool, what: &str) -> Result<(), Error> {
+        if offered {
+            Ok(())
+        } else {
+            Err(Error::unsupported(format!(
+                "{} does not offer {what}",
+                self.profile.name
+            )))
+        }
+    }
+
     fn post(&self, path: &str, body: Vec<u8>, stream: bool) -> Result<http::Request<Bytes>, Error> {
         let url = format!("{}/{path}", self.base_url);
         let bearer = self
@@ -122,18 +134,12 @@ impl Provider for OpenAiCompatible {
         model: &str,
         request: &EmbeddingRequest,
     ) -> Result<http::Request<Bytes>, Error> {
-        if !self.profile.embeddings {
-            return Err(Error::unsupported(format!(
-                "{} does not offer embeddings",
-                self.profile.name
-            )));
-        }
-        let mut body = request.clone();
-        model.clone_into(&mut body.model);
-        body.fallback_models = None;
-        body.retries = None;
-        body.timeout = None;
-        self.post("embeddings", super::to_json(&body)?, false)
+        self.supported(self.profile.embeddings, "embeddings")?;
+        self.post(
+            "embeddings",
+            super::to_json(&request.for_provider(model))?,
+            false,
+        )
     }
 
     fn parse_embeddings(
@@ -149,17 +155,8 @@ impl Provider for OpenAiCompatible {
         model: &str,
         request: &CompletionRequest,
     ) -> Result<http::Request<Bytes>, Error> {
-        if !self.profile.completions {
-            return Err(Error::unsupported(format!(
-                "{} does not offer legacy completions",
-                self.profile.name
-            )));
-        }
-        let mut body = request.clone();
-        model.clone_into(&mut body.model);
-        body.fallback_models = None;
-        body.retries = None;
-        body.timeout = None;
+        self.supported(self.profile.completions, "legacy completions")?;
+        let mut body = request.for_provider(model);
         body.stream = None;
         body.stream_options = None;
         self.post("completions", super::to_json(&body)?, false)

@@ -11,11 +11,7 @@ pub(super) fn chat_body(
     request: &ChatRequest,
     stream: bool,
 ) -> Result<Vec<u8>, Error> {
-    let mut body = request.clone();
-    model.clone_into(&mut body.model);
-    body.fallback_models = None;
-    body.retries = None;
-    body.timeout = None;
+    let mut body = request.for_provider(model);
     body.stream = stream.then_some(true);
     if !stream {
         body.stream_options = None;
