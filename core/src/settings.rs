@@ -73,6 +73,34 @@ pub struct ProviderSettings {
     pub max_retries: Option<u32>,
     /// Extra headers on every request.
     pub headers: Vec<(String, String)>,
+    /// Provider-specific settings by name: `project` and `location` (Vertex AI), `region`
+    /// (Bedrock), `api_version` (Azure), … Each built-in provider documents its own.
+    pub options: BTreeMap<String, String>,
+    /// Provider-specific secrets by name (`secret_access_key`, `session_token`, …), kept as
+    /// [`ApiKey`] so they are redacted like keys.
+    pub secrets: BTreeMap<String, ApiKey>,
+}
+
+impl ProviderSettings {
+    /// A provider-specific setting (see [`options`](Self::options)).
+    pub fn option(&self, name: &str) -> Option<&str> {
+        self.options.get(name).map(String::as_str)
+    }
+
+    /// A provider-specific secret (see [`secrets`](Self::secrets)).
+    pub fn secret(&self, name: &str) -> Option<&ApiKey> {
+        self.secrets.get(name)
+    }
+}
+
+/// A provider-specific setting a built-in provider reads from the environment: stored under
+/// `name` in [`ProviderSettings::options`] (or [`ProviderSettings::secrets`] when `secret`),
+/// from the first of `vars` that is set, after `ONELLM_PROVIDERS__P__NAME`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OptionVar {
+    pub name: &'static str,
+    pub vars: &'static [&'static str],
+    pub secret: bool,
 }
 
 /// Makes a built-in adapter from its name and settings.
@@ -82,11 +110,7 @@ type BuildAdapter = fn(&str, &ProviderSettings) -> Result<Arc<dyn Provider>, Err
 #[derive(Clone)]
 enum Spec {
     OpenAiCompatible(Profile),
-    Builtin {
-        key_required: bool,
-        key_aliases: &'static [&'static str],
-        build: BuildAdapter,
-    },
+    Builtin(Builtin),
     Instance(Arc<dyn Provider>),
 }
 
@@ -94,10 +118,24 @@ impl fmt::Debug for Spec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Spec::OpenAiCompatible(profile) => write!(f, "OpenAiCompatible({})", profile.name),
-            Spec::Builtin { .. } => f.write_str("Builtin"),
+            Spec::Builtin(_) => f.write_str("Builtin"),
             Spec::Instance(provider) => write!(f, "Instance({})", provider.name()),
         }
     }
+}
+
+/// A built-in adapter that is not an OpenAI-compatible profile.
+#[derive(Clone, Copy)]
+pub(crate) struct Builtin {
+    /// Whether [`Registry::resolve`] refuses the provider without an API key. Providers that
+    /// authenticate otherwise (Vertex AI tokens, AWS credentials) say `false` and check in
+    /// `build`.
+    pub key_required: bool,
+    /// Extra variables that hold the key, after `P_API_KEY`.
+    pub key_aliases: &'static [&'static str],
+    /// Provider-specific settings read from the environment.
+    pub options: &'static [OptionVar],
+    pub build: BuildAdapter,
 }
 
 /// Known providers and their settings; resolves `provider/model` ids to adapters.
@@ -168,14 +206,18 @@ impl Registry {
         for profile in profiles::builtin() {
             specs.insert(profile.name.clone(), Spec::OpenAiCompatible(profile));
         }
-        specs.insert(
-            "anthropic".to_owned(),
-            Spec::Builtin {
+        let builtins: [(&str, Builtin); 1] = [(
+            "anthropic",
+            Builtin {
                 key_required: true,
                 key_aliases: &[],
+                options: &[],
                 build: |_, settings| Ok(Arc::new(Anthropic::new(settings))),
             },
-        );
+        )];
+        for (name, builtin) in builtins {
+            specs.insert(name.to_owned(), Spec::Builtin(builtin));
+        }
         Registry {
             specs,
             settings: BTreeMap::new(),
@@ -203,12 +245,12 @@ impl Registry {
         if self.timeout.is_none() {
             self.timeout = read("ONELLM_TIMEOUT").and_then(|v| parse_seconds(&v));
         }
-        let names: Vec<(String, &'static [&'static str])> = self
+        let names: Vec<(String, &'static [&'static str], &'static [OptionVar])> = self
             .specs
             .iter()
-            .map(|(name, spec)| (name.clone(), spec_key_aliases(spec)))
+            .map(|(name, spec)| (name.clone(), spec_key_aliases(spec), spec_options(spec)))
             .collect();
-        for (name, aliases) in names {
+        for (name, aliases, options) in names {
             let upper = name.to_ascii_uppercase().replace('-', "_");
             let prefixed = |field: &str| format!("ONELLM_PROVIDERS__{upper}__{field}");
             let settings = self.settings.entry(name).or_default();
@@ -232,7 +274,57 @@ impl Registry {
             if settings.max_retries.is_none() {
                 settings.max_retries = read(&prefixed("MAX_RETRIES")).and_then(|v| v.parse().ok());
             }
+            for option in options {
+                let known = if option.secret {
+                    settings.secrets.contains_key(option.name)
+                } else {
+                    settings.options.contains_key(option.name)
+                };
+                if known {
+                    continue;
+                }
+                let own = prefixed(&option.name.to_ascii_uppercase());
+                let value = std::iter::once(own.as_str())
+                    .chain(option.vars.iter().copied())
+                    .find_map(|v| read(v));
+                if let Some(value) = value {
+                    if option.secret {
+                        settings
+                            .secrets
+                            .insert(option.name.to_owned(), ApiKey(value));
+                    } else {
+                        settings.options.insert(option.name.to_owned(), value);
+                    }
+                }
+            }
         }
+    }
+
+    /// Sets a provider-specific setting such as Vertex AI's `project` (beats the environment).
+    pub fn set_option(
+        &mut self,
+        provider: &str,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> &mut Self {
+        self.settings_mut(provider)
+            .options
+            .insert(name.into(), value.into());
+        self
+    }
+
+    /// Sets a provider-specific secret such as Bedrock's `secret_access_key` (beats the
+    /// environment).
+    pub fn set_secret(
+        &mut self,
+        provider: &str,
+        name: impl Into<String>,
+        value: impl Into<ApiKey>,
+    ) -> &mut Self {
+        self.settings_mut(provider)
+            .secrets
+            .insert(name.into(), value.into());
+        self
     }
 
     /// Sets a provider's API key (beats the environment).
@@ -320,7 +412,7 @@ impl Registry {
         let settings = self.settings.get(name).unwrap_or(&empty);
         let key_required = match spec {
             Spec::OpenAiCompatible(profile) => profile.key_required,
-            Spec::Builtin { key_required, .. } => *key_required,
+            Spec::Builtin(builtin) => builtin.key_required,
             Spec::Instance(_) => false,
         };
         if key_required && settings.api_key.is_none() {
@@ -341,7 +433,7 @@ impl Registry {
             Spec::OpenAiCompatible(profile) => {
                 Arc::new(OpenAiCompatible::new(profile.clone(), settings)?)
             }
-            Spec::Builtin { build, .. } => build(name, settings)?,
+            Spec::Builtin(builtin) => (builtin.build)(name, settings)?,
             Spec::Instance(provider) => Arc::clone(provider),
         };
         self.adapters
@@ -353,7 +445,14 @@ impl Registry {
 
 fn spec_key_aliases(spec: &Spec) -> &'static [&'static str] {
     match spec {
-        Spec::Builtin { key_aliases, .. } => key_aliases,
+        Spec::Builtin(builtin) => builtin.key_aliases,
+        _ => &[],
+    }
+}
+
+fn spec_options(spec: &Spec) -> &'static [OptionVar] {
+    match spec {
+        Spec::Builtin(builtin) => builtin.options,
         _ => &[],
     }
 }

@@ -282,6 +282,8 @@ pub struct Call {
     total_deadline: Option<Instant>,
     /// The latest `now` seen; earlier ones are clamped to it.
     latest: Instant,
+    /// The `now` the call started at, for [`CallOptions::wall_clock`].
+    started: Instant,
     /// Index in `targets` of the model being tried.
     target: usize,
     /// Attempts started on that model.
@@ -412,6 +414,7 @@ impl Call {
             total_timeout,
             total_deadline: total_timeout.and_then(|timeout| now.checked_add(timeout)),
             latest: now,
+            started: now,
             target: 0,
             tries_on_target: 0,
             models_tried: 0,
@@ -708,11 +711,22 @@ impl Call {
             }
         };
         let provider = resolved.provider.clone();
+        let wall_clock = self
+            .options
+            .wall_clock
+            .and_then(|start| start.checked_add(now.saturating_duration_since(self.started)));
         let built = match &self.operation {
-            Operation::Chat(request) => provider.build_chat(&resolved.model, request, self.stream),
+            Operation::Chat(request) => provider
+                .capabilities()
+                .check_chat(provider.name(), request, self.stream)
+                .and_then(|()| provider.build_chat(&resolved.model, request, self.stream)),
             Operation::Embeddings(request) => provider.build_embeddings(&resolved.model, request),
             Operation::Completions(request) => provider.build_completions(&resolved.model, request),
         };
+        let built = built.and_then(|mut request| {
+            provider.authorize(&mut request, wall_clock)?;
+            Ok(request)
+        });
         let request = match built {
             Ok(request) => request,
             Err(error) => {

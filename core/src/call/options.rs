@@ -1,6 +1,6 @@
 //! How patient a [`Call`](super::Call) is: retries, fallback models, backoff and deadlines.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// Options for one call. The request's own `fallback_models` and `retries` fields win over
 /// the ones here, and a provider's `max_retries` setting (`ONELLM_PROVIDERS__P__MAX_RETRIES`)
@@ -45,6 +45,11 @@ pub struct CallOptions {
     /// The most body bytes one attempt may deliver (default 64 MiB), streamed or not; more
     /// is a `Decode` error ("body too large") so memory stays bounded.
     pub max_body_bytes: usize,
+    /// The UTC wall-clock time at the `now` given to [`Call::new`](super::Call::new). The
+    /// core reads no clock, so providers that sign requests with the time (Bedrock's SigV4)
+    /// get it from here, advanced by the monotonic time since. The transports set it;
+    /// `None` makes those providers fail with a `Configuration` error.
+    pub wall_clock: Option<SystemTime>,
 }
 
 impl Default for CallOptions {
@@ -59,6 +64,7 @@ impl Default for CallOptions {
             first_byte_timeout: None,
             idle_timeout: None,
             max_body_bytes: 64 * 1024 * 1024,
+            wall_clock: None,
         }
     }
 }

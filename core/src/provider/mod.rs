@@ -7,6 +7,7 @@
 //! The OpenAI-compatible providers are rows of one table ([`profiles`]), not modules.
 
 use std::fmt;
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
@@ -33,6 +34,62 @@ pub struct Capabilities {
     pub json_mode: bool,
     pub embeddings: bool,
     pub completions: bool,
+    /// Reasoning controls (`reasoning_effort`) are honoured.
+    pub reasoning: bool,
+}
+
+impl Capabilities {
+    /// Every capability on: the OpenAI API's own set.
+    pub const ALL: Capabilities = Capabilities {
+        streaming: true,
+        tools: true,
+        vision: true,
+        json_mode: true,
+        embeddings: true,
+        completions: true,
+        reasoning: true,
+    };
+
+    /// Checks that a chat request asks only for what the provider can do. A request that
+    /// needs a missing capability is an `Unsupported` error naming it, so nothing is
+    /// silently dropped and no prompt is rewritten. The [`Call`](crate::Call) machine runs
+    /// this before every chat attempt.
+    pub fn check_chat(
+        &self,
+        provider: &str,
+        request: &ChatRequest,
+        stream: bool,
+    ) -> Result<(), Error> {
+        let images = || {
+            request.messages.iter().any(|message| {
+                matches!(&message.content, Some(crate::types::Content::Parts(parts))
+                    if parts.iter().any(|part| matches!(part, crate::types::ContentPart::ImageUrl { .. })))
+            })
+        };
+        let json = request
+            .response_format
+            .as_ref()
+            .is_some_and(|format| !matches!(format, crate::types::ResponseFormat::Text));
+        let missing = [
+            (stream && !self.streaming, "streaming"),
+            (
+                request.tools.as_ref().is_some_and(|t| !t.is_empty()) && !self.tools,
+                "tools",
+            ),
+            (json && !self.json_mode, "JSON mode (response_format)"),
+            (
+                request.reasoning_effort.is_some() && !self.reasoning,
+                "reasoning (reasoning_effort)",
+            ),
+            (!self.vision && images(), "vision (image input)"),
+        ];
+        match missing.iter().find(|(lacking, _)| *lacking) {
+            Some((_, what)) => Err(Error::unsupported(format!(
+                "{provider} does not support {what}"
+            ))),
+            None => Ok(()),
+        }
+    }
 }
 
 /// One provider's wire protocol. Object-safe: the registry holds `Arc<dyn Provider>`, and
@@ -64,6 +121,20 @@ pub trait Provider: Send + Sync + fmt::Debug {
 
     /// The error an error response (non-2xx) means.
     fn parse_error(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error;
+
+    /// Adds what authenticates a built request when that depends on the time of sending:
+    /// AWS SigV4 signatures, short-lived tokens. `wall_clock` is the current UTC time, given
+    /// by the caller (the core never reads a clock); `None` when the caller did not say,
+    /// which a provider that needs it reports as a `Configuration` error. Runs after every
+    /// `build_*`, once per attempt. Most providers put a static key in `build_*` and keep
+    /// this default.
+    fn authorize(
+        &self,
+        _request: &mut http::Request<Bytes>,
+        _wall_clock: Option<SystemTime>,
+    ) -> Result<(), Error> {
+        Ok(())
+    }
 
     /// Builds an embeddings request.
     fn build_embeddings(

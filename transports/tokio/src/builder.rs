@@ -28,6 +28,8 @@ enum Setting {
     ApiKey(String, ApiKey),
     BaseUrl(String, String),
     Header(String, String, String),
+    Option(String, String, String),
+    Secret(String, String, ApiKey),
 }
 
 /// Configures a [`Client`].
@@ -121,6 +123,38 @@ impl ClientBuilder {
     pub fn base_url(mut self, provider: &str, url: impl Into<String>) -> Self {
         self.settings
             .push(Setting::BaseUrl(provider.to_owned(), url.into()));
+        self
+    }
+
+    /// Sets a provider-specific setting: Vertex AI's `project` and `location`, Bedrock's
+    /// `region`, Azure's `api_version`, … (see each provider's docs).
+    pub fn option(
+        mut self,
+        provider: &str,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.settings.push(Setting::Option(
+            provider.to_owned(),
+            name.into(),
+            value.into(),
+        ));
+        self
+    }
+
+    /// Sets a provider-specific secret, redacted like a key: Bedrock's
+    /// `secret_access_key` and `session_token`, … (see each provider's docs).
+    pub fn secret(
+        mut self,
+        provider: &str,
+        name: impl Into<String>,
+        value: impl Into<ApiKey>,
+    ) -> Self {
+        self.settings.push(Setting::Secret(
+            provider.to_owned(),
+            name.into(),
+            value.into(),
+        ));
         self
     }
 
@@ -250,6 +284,12 @@ impl ClientBuilder {
                 }
                 Setting::Header(provider, name, value) => {
                     registry.add_header(&provider, name, value);
+                }
+                Setting::Option(provider, name, value) => {
+                    registry.set_option(&provider, name, value);
+                }
+                Setting::Secret(provider, name, value) => {
+                    registry.set_secret(&provider, name, value);
                 }
             }
         }

@@ -156,10 +156,12 @@ impl Client {
 
     fn driver(&self, operation: Operation) -> Driver {
         let inner = &self.inner;
+        let mut options = inner.options.clone();
+        options.wall_clock = Some(SystemTime::now());
         let call = Call::new(
             &inner.registry,
             operation,
-            inner.options.clone(),
+            options,
             self.next_seed(),
             Instant::now(),
         );

@@ -91,6 +91,7 @@ impl Provider for Anthropic {
             json_mode: true,
             embeddings: false,
             completions: false,
+            reasoning: true,
         }
     }
 

@@ -100,6 +100,7 @@ impl Provider for OpenAiCompatible {
             json_mode: true,
             embeddings: self.profile.embeddings,
             completions: self.profile.completions,
+            reasoning: true,
         }
     }
 
