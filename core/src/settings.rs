@@ -49,6 +49,13 @@ impl fmt::Debug for ApiKey {
     }
 }
 
+/// Keys can be read from config files (Azure's); the value is kept as a key.
+impl<'de> serde::Deserialize<'de> for ApiKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(ApiKey)
+    }
+}
+
 impl From<&str> for ApiKey {
     fn from(key: &str) -> Self {
         ApiKey::new(key)
@@ -206,15 +213,43 @@ impl Registry {
         for profile in profiles::builtin() {
             specs.insert(profile.name.clone(), Spec::OpenAiCompatible(profile));
         }
-        let builtins: [(&str, Builtin); 1] = [(
-            "anthropic",
-            Builtin {
-                key_required: true,
-                key_aliases: &[],
-                options: &[],
-                build: |_, settings| Ok(Arc::new(Anthropic::new(settings))),
-            },
-        )];
+        let builtins: [(&str, Builtin); 2] = [
+            (
+                "anthropic",
+                Builtin {
+                    key_required: true,
+                    key_aliases: &[],
+                    options: &[],
+                    build: |_, settings| Ok(Arc::new(Anthropic::new(settings))),
+                },
+            ),
+            (
+                "azure",
+                Builtin {
+                    // A key, an Entra ID token or the config file: checked when built.
+                    key_required: false,
+                    key_aliases: &["AZURE_OPENAI_API_KEY"],
+                    options: &[
+                        OptionVar {
+                            name: "endpoint",
+                            vars: &["AZURE_OPENAI_ENDPOINT"],
+                            secret: false,
+                        },
+                        OptionVar {
+                            name: "api_version",
+                            vars: &["AZURE_OPENAI_API_VERSION", "OPENAI_API_VERSION"],
+                            secret: false,
+                        },
+                        OptionVar {
+                            name: "ad_token",
+                            vars: &["AZURE_OPENAI_AD_TOKEN"],
+                            secret: true,
+                        },
+                    ],
+                    build: |_, settings| Ok(Arc::new(OpenAiCompatible::azure(settings)?)),
+                },
+            ),
+        ];
         for (name, builtin) in builtins {
             specs.insert(name.to_owned(), Spec::Builtin(builtin));
         }
@@ -298,6 +333,30 @@ impl Registry {
                 }
             }
         }
+    }
+
+    /// Reads the settings that live in files named by environment variables: today Azure's
+    /// `AZURE_OPENAI_CONFIG_PATH` (see [`crate::provider::azure`]). The core does no I/O:
+    /// `read_file` does (the transports pass `std::fs::read_to_string`). A variable that names
+    /// a file that cannot be read is a `Configuration` error, so a typo surfaces when the
+    /// client is built rather than as a missing key later.
+    pub fn apply_config_files(
+        &mut self,
+        lookup: impl Fn(&str) -> Option<String>,
+        read_file: impl Fn(&str) -> std::io::Result<String>,
+    ) -> Result<(), Error> {
+        use crate::provider::azure::CONFIG_PATH_VAR;
+        let known = self
+            .settings("azure")
+            .is_some_and(|s| s.secret("config_json").is_some());
+        let path = lookup(CONFIG_PATH_VAR).filter(|p| !p.trim().is_empty());
+        if let (false, Some(path)) = (known, path) {
+            let text = read_file(path.trim()).map_err(|e| {
+                Error::configuration(format!("cannot read {CONFIG_PATH_VAR} file {path:?}: {e}"))
+            })?;
+            self.set_secret("azure", "config_json", text);
+        }
+        Ok(())
     }
 
     /// Sets a provider-specific setting such as Vertex AI's `project` (beats the environment).

@@ -19,6 +19,7 @@ use crate::types::{
 };
 
 pub mod anthropic;
+pub mod azure;
 pub mod openai;
 pub mod profiles;
 mod sse_stream;
@@ -274,4 +275,51 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Error> 
             format!("cannot serialize request: {e}"),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Capabilities;
+    use crate::{ChatRequest, ErrorKind, Tool};
+
+    #[test]
+    fn a_missing_capability_is_an_unsupported_error_naming_it() {
+        let text_only = Capabilities {
+            streaming: false,
+            tools: false,
+            vision: false,
+            json_mode: false,
+            embeddings: false,
+            completions: false,
+            reasoning: false,
+        };
+        let plain = ChatRequest::new("p/m").user("hi");
+        assert!(text_only.check_chat("p", &plain, false).is_ok());
+        assert!(Capabilities::ALL.check_chat("p", &plain, true).is_ok());
+        let mut reasoning = plain.clone();
+        reasoning.reasoning_effort = Some("high".into());
+        let cases = [
+            (plain.clone(), true, "streaming"),
+            (
+                plain
+                    .clone()
+                    .tool(Tool::function("f", "", serde_json::json!({}))),
+                false,
+                "tools",
+            ),
+            (plain.clone().json_mode(), false, "JSON mode"),
+            (reasoning, false, "reasoning"),
+            (
+                ChatRequest::new("p/m").user_with_image("what?", "https://x/y.png"),
+                false,
+                "vision",
+            ),
+        ];
+        for (request, stream, what) in cases {
+            let error = text_only.check_chat("p", &request, stream).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::Unsupported);
+            assert!(error.to_string().contains(what), "{error} / {what}");
+            assert!(Capabilities::ALL.check_chat("p", &request, stream).is_ok());
+        }
+    }
 }

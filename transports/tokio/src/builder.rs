@@ -294,7 +294,9 @@ impl ClientBuilder {
             }
         }
         if self.read_env {
-            registry.apply_lookup(|name| std::env::var(name).ok());
+            let env = |name: &str| std::env::var(name).ok();
+            registry.apply_lookup(env);
+            registry.apply_config_files(env, |path| std::fs::read_to_string(path))?;
         }
         let defaults = CallOptions::default();
         let options = CallOptions {

@@ -9,6 +9,7 @@ mod stream;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
+use super::azure::AzureRouting;
 use super::profiles::Profile;
 use super::{Capabilities, ChatStreamDecoder, Provider, SseChatStream};
 use crate::error::Error;
@@ -25,6 +26,8 @@ pub struct OpenAiCompatible {
     base_url: String,
     api_key: Option<ApiKey>,
     headers: Vec<(String, String)>,
+    /// Azure's deployment addressing instead of `{base_url}/{path}` with a bearer key.
+    azure: Option<Box<AzureRouting>>,
 }
 
 impl OpenAiCompatible {
@@ -48,7 +51,34 @@ impl OpenAiCompatible {
             api_key: settings.api_key.clone(),
             headers,
             profile,
+            azure: None,
         })
+    }
+
+    /// Azure OpenAI (see [`super::azure`]): the OpenAI protocol at deployment URLs.
+    pub fn azure(settings: &ProviderSettings) -> Result<Self, Error> {
+        let mut profile = super::profiles::Profile::new("azure", "");
+        profile.base_url = None;
+        profile.token_field = super::profiles::TokenField::MaxCompletionTokens;
+        profile.completions = true;
+        let mut headers = profile.headers.clone();
+        headers.extend(settings.headers.iter().cloned());
+        Ok(OpenAiCompatible {
+            base_url: String::new(),
+            api_key: None,
+            headers,
+            profile,
+            azure: Some(Box::new(AzureRouting::new(settings)?)),
+        })
+    }
+
+    /// Removes every key this adapter sends from an error's text.
+    fn redact(&self, error: Error) -> Error {
+        let error = error.without_key(self.api_key.as_ref());
+        match &self.azure {
+            Some(azure) => azure.keys().fold(error, |e, key| e.without_key(Some(key))),
+            None => error,
+        }
     }
 
     /// The profile this adapter was made from.
@@ -68,20 +98,41 @@ impl OpenAiCompatible {
         }
     }
 
-    fn post(&self, path: &str, body: Vec<u8>, stream: bool) -> Result<http::Request<Bytes>, Error> {
-        let url = format!("{}/{path}", self.base_url);
-        let bearer = self
-            .api_key
-            .as_ref()
-            .map(|key| format!("Bearer {}", key.expose()));
+    /// Whether `model`'s server knows `stream_options` and `max_completion_tokens`.
+    fn modern(&self, model: &str) -> Result<bool, Error> {
+        match &self.azure {
+            Some(azure) => Ok(azure.target(model, "")?.modern),
+            None => Ok(true),
+        }
+    }
+
+    fn post(
+        &self,
+        model: &str,
+        path: &str,
+        body: Vec<u8>,
+        stream: bool,
+    ) -> Result<http::Request<Bytes>, Error> {
+        let (url, auth) = match &self.azure {
+            Some(azure) => {
+                let target = azure.target(model, path)?;
+                (target.url, Some(target.auth))
+            }
+            None => (
+                format!("{}/{path}", self.base_url),
+                self.api_key
+                    .as_ref()
+                    .map(|key| ("authorization", format!("Bearer {}", key.expose()))),
+            ),
+        };
         let accept = if stream {
             "text/event-stream"
         } else {
             "application/json"
         };
         let mut headers = vec![("accept", accept)];
-        if let Some(bearer) = &bearer {
-            headers.push(("authorization", bearer.as_str()));
+        if let Some((name, value)) = &auth {
+            headers.push((name, value.as_str()));
         }
         super::json_post(&url, &headers, &self.headers, body)
     }
@@ -110,24 +161,27 @@ impl Provider for OpenAiCompatible {
         request: &ChatRequest,
         stream: bool,
     ) -> Result<http::Request<Bytes>, Error> {
-        let body = request::chat_body(&self.profile, model, request, stream)?;
-        self.post("chat/completions", body, stream)
+        let body = request::chat_body(&self.profile, self.modern(model)?, model, request, stream)?;
+        self.post(model, "chat/completions", body, stream)
     }
 
     fn parse_chat(&self, response: &http::Response<Bytes>) -> Result<ChatCompletion, Error> {
-        super::parse_whole(self, response, response::parse_chat)
-            .map_err(|error| error.without_key(self.api_key.as_ref()))
+        super::parse_whole(self, response, response::parse_chat).map_err(|error| self.redact(error))
     }
 
-    fn chat_stream_decoder(&self, _model: &str) -> Box<dyn ChatStreamDecoder> {
-        Box::new(SseChatStream::new(
-            stream::OpenAiEvents,
-            self.api_key.clone(),
-        ))
+    fn chat_stream_decoder(&self, model: &str) -> Box<dyn ChatStreamDecoder> {
+        let key = match &self.azure {
+            Some(azure) => azure
+                .target(model, "")
+                .ok()
+                .and_then(|target| target.key.cloned()),
+            None => self.api_key.clone(),
+        };
+        Box::new(SseChatStream::new(stream::OpenAiEvents, key))
     }
 
     fn parse_error(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
-        error::parse_error(status, headers, body).without_key(self.api_key.as_ref())
+        self.redact(error::parse_error(status, headers, body))
     }
 
     fn build_embeddings(
@@ -137,6 +191,7 @@ impl Provider for OpenAiCompatible {
     ) -> Result<http::Request<Bytes>, Error> {
         self.supported(self.profile.embeddings, "embeddings")?;
         self.post(
+            model,
             "embeddings",
             super::to_json(&request.for_provider(model))?,
             false,
@@ -148,7 +203,7 @@ impl Provider for OpenAiCompatible {
         response: &http::Response<Bytes>,
     ) -> Result<EmbeddingResponse, Error> {
         super::parse_whole(self, response, response::parse_embeddings)
-            .map_err(|error| error.without_key(self.api_key.as_ref()))
+            .map_err(|error| self.redact(error))
     }
 
     fn build_completions(
@@ -160,7 +215,7 @@ impl Provider for OpenAiCompatible {
         let mut body = request.for_provider(model);
         body.stream = None;
         body.stream_options = None;
-        self.post("completions", super::to_json(&body)?, false)
+        self.post(model, "completions", super::to_json(&body)?, false)
     }
 
     fn parse_completions(
@@ -168,7 +223,7 @@ impl Provider for OpenAiCompatible {
         response: &http::Response<Bytes>,
     ) -> Result<CompletionResponse, Error> {
         super::parse_whole(self, response, response::parse_completions)
-            .map_err(|error| error.without_key(self.api_key.as_ref()))
+            .map_err(|error| self.redact(error))
     }
 }
 

@@ -5,8 +5,11 @@ use crate::error::Error;
 use crate::provider::profiles::{Profile, TokenField};
 use crate::types::{ChatRequest, StreamOptions};
 
+/// `modern` is false for servers that predate `stream_options` and `max_completion_tokens`
+/// (old Azure API versions): neither is sent to them.
 pub(super) fn chat_body(
     profile: &Profile,
+    modern: bool,
     model: &str,
     request: &ChatRequest,
     stream: bool,
@@ -15,6 +18,8 @@ pub(super) fn chat_body(
     body.stream = stream.then_some(true);
     if !stream {
         body.stream_options = None;
+    } else if !modern {
+        body.stream_options = None;
     } else if profile.stream_usage && body.stream_options.is_none() {
         body.stream_options = Some(StreamOptions {
             include_usage: Some(true),
@@ -22,10 +27,10 @@ pub(super) fn chat_body(
         });
     }
     match profile.token_field {
-        TokenField::MaxCompletionTokens => {
+        TokenField::MaxCompletionTokens if modern => {
             body.max_completion_tokens = body.max_completion_tokens.or(body.max_tokens.take());
         }
-        TokenField::MaxTokens => {
+        _ => {
             body.max_tokens = body.max_tokens.or(body.max_completion_tokens.take());
         }
     }
