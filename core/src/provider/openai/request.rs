@@ -16,9 +16,7 @@ pub(super) fn chat_body(
 ) -> Result<Vec<u8>, Error> {
     let mut body = request.for_provider(model);
     body.stream = stream.then_some(true);
-    if !stream {
-        body.stream_options = None;
-    } else if !modern {
+    if !stream || !modern {
         body.stream_options = None;
     } else if profile.stream_usage && body.stream_options.is_none() {
         body.stream_options = Some(StreamOptions {
