@@ -58,6 +58,8 @@ macro_rules! configure {
             .base_url("openai", $server.openai_base_url())
             .api_key("anthropic", CANARY)
             .base_url("anthropic", $server.anthropic_base_url())
+            .api_key("azure", CANARY)
+            .base_url("azure", $server.url())
             .seed(7);
         if let Some(retries) = $setup.retries {
             builder = builder.retries(retries);
@@ -399,6 +401,66 @@ fn fallback_across_families<D: Driver>() {
     assert_no_canary(&error);
 }
 
+/// Azure OpenAI: deployment URLs with `api-version` and the `api-key` header, streams,
+/// embeddings, and fallback into and out of it.
+fn azure_deployments<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    server.push(Reply::text("from azure").usage(4, 2));
+    let completion = driver
+        .chat(ChatRequest::new("azure/gpt-4o-prod").user("hi"))
+        .unwrap();
+    assert_eq!(completion.text(), "from azure");
+    let sent = &server.requests()[0];
+    assert_eq!(
+        sent.path,
+        "/openai/deployments/gpt-4o-prod/chat/completions?api-version=2024-10-21"
+    );
+    assert_eq!(sent.header("api-key"), Some("[REDACTED]"));
+    assert!(sent.header("authorization").is_none());
+
+    server.push(Reply::text("streamed from azure"));
+    let (items, completion) = driver.stream(ChatRequest::new("azure/gpt-4o-prod").user("go"));
+    assert!(items.iter().all(Result::is_ok), "{items:?}");
+    assert_eq!(completion.unwrap().text(), "streamed from azure");
+    assert_eq!(
+        server.requests()[1].json()["stream_options"]["include_usage"],
+        true
+    );
+
+    let embeddings = driver
+        .embeddings(EmbeddingRequest::new("azure/embed-small", ["a", "b"]))
+        .unwrap();
+    assert_eq!(embeddings.data.len(), 2);
+    assert_eq!(
+        server.requests()[2].path,
+        "/openai/deployments/embed-small/embeddings?api-version=2024-10-21"
+    );
+
+    let into = driver
+        .chat(
+            ChatRequest::new("openai/fail-401")
+                .user("into azure")
+                .fallback_models(["azure/gpt-4o-prod"]),
+        )
+        .unwrap();
+    assert_eq!(into.text(), "into azure");
+    let out = driver
+        .chat(
+            ChatRequest::new("azure/fail-403")
+                .user("out of azure")
+                .fallback_models(["openai/gpt-4o-mini"]),
+        )
+        .unwrap();
+    assert_eq!(out.text(), "out of azure");
+    let error = driver
+        .chat(ChatRequest::new("azure/fail-400").user("x"))
+        .unwrap_err();
+    assert_eq!(error.status(), Some(400));
+    assert_eq!(error.provider(), Some("azure"));
+    assert_no_canary(&error);
+}
+
 fn stream_fallback_before_first_content<D: Driver>() {
     let server = FakeProvider::start();
     let driver = D::new(&server, &Setup::default());
@@ -691,6 +753,7 @@ scenarios!(
     retry_honours_retry_after,
     retries_exhaust_into_the_error,
     fallback_across_families,
+    azure_deployments,
     stream_fallback_before_first_content,
     stream_interrupted_after_content,
     deadline_on_a_hanging_server,

@@ -342,13 +342,16 @@ mod tests {
         assert_eq!(default.headers()["api-key"], "file-key-1111");
         // The settings' Debug shows neither the file's keys nor its text.
         let debug = format!("{settings:?} {azure:?}");
-        assert!(!debug.contains("1111") && !debug.contains("2222"), "{debug}");
+        assert!(
+            !debug.contains("1111") && !debug.contains("2222"),
+            "{debug}"
+        );
     }
 
     #[test]
     fn bad_config_and_missing_settings_are_configuration_errors() {
-        let error = super::AzureConfig::from_json(r#"{"key1": 12, "x": "secret-value"}"#)
-            .unwrap_err();
+        let error =
+            super::AzureConfig::from_json(r#"{"key1": 12, "x": "secret-value"}"#).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Configuration);
         assert!(!error.to_string().contains("secret-value"));
         let unreadable = Registry::new()
