@@ -1452,3 +1452,116 @@ mod properties {
         }
     }
 }
+
+/// A provider that delegates to the OpenAI adapter but authenticates with the wall-clock
+/// time, like a SigV4 signer, and serves no tools.
+#[derive(Debug)]
+struct Stamped(std::sync::Arc<dyn onellm_core::Provider>);
+
+impl onellm_core::Provider for Stamped {
+    fn name(&self) -> &str {
+        "stamped"
+    }
+    fn capabilities(&self) -> onellm_core::Capabilities {
+        onellm_core::Capabilities {
+            tools: false,
+            ..onellm_core::Capabilities::ALL
+        }
+    }
+    fn build_chat(
+        &self,
+        model: &str,
+        request: &ChatRequest,
+        stream: bool,
+    ) -> Result<http::Request<Bytes>, Error> {
+        self.0.build_chat(model, request, stream)
+    }
+    fn authorize(
+        &self,
+        request: &mut http::Request<Bytes>,
+        wall_clock: Option<std::time::SystemTime>,
+    ) -> Result<(), Error> {
+        let now = wall_clock.ok_or_else(|| Error::configuration("no wall clock"))?;
+        let seconds = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        request
+            .headers_mut()
+            .insert("x-signed-at", seconds.to_string().parse().unwrap());
+        Ok(())
+    }
+    fn parse_chat(
+        &self,
+        response: &http::Response<Bytes>,
+    ) -> Result<onellm_core::ChatCompletion, Error> {
+        self.0.parse_chat(response)
+    }
+    fn chat_stream_decoder(&self, model: &str) -> Box<dyn onellm_core::ChatStreamDecoder> {
+        self.0.chat_stream_decoder(model)
+    }
+    fn parse_error(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
+        self.0.parse_error(status, headers, body)
+    }
+}
+
+fn stamped_registry() -> Registry {
+    let mut registry = registry();
+    let inner = registry
+        .resolve(&onellm_core::ModelId::parse("fake/m").unwrap())
+        .unwrap();
+    registry.register(std::sync::Arc::new(Stamped(inner)));
+    registry
+}
+
+#[test]
+fn authorize_gets_the_wall_clock_advanced_by_the_monotonic_time_since_start() {
+    let options = CallOptions {
+        wall_clock: Some(std::time::UNIX_EPOCH + secs(1_000.0)),
+        ..CallOptions::default()
+    };
+    let mut call = Call::new(
+        &stamped_registry(),
+        chat("stamped/m").into(),
+        options,
+        42,
+        at(0.0),
+    );
+    let first = expect_send(&mut call, at(0.5));
+    assert_eq!(first.request.headers()["x-signed-at"], "1000.5");
+    call.handle_response(
+        first.attempt,
+        response(503, &[("retry-after", "2")], "busy"),
+        at(1.0),
+    );
+    let (second, sent_at, _) = next_send(&mut call, at(1.0));
+    assert_eq!(sent_at, at(3.0));
+    // Signed when sent, not when the call started: a retried signature is fresh.
+    assert_eq!(second.request.headers()["x-signed-at"], "1003");
+}
+
+#[test]
+fn authorize_errors_and_missing_capabilities_fail_the_attempt_before_sending() {
+    let mut unclocked = Call::new(
+        &stamped_registry(),
+        chat("stamped/m").into(),
+        CallOptions::default(),
+        42,
+        at(0.0),
+    );
+    let error = expect_failed(&mut unclocked, at(0.0));
+    assert_eq!(error.kind(), ErrorKind::Configuration, "{error}");
+    let tools = chat("stamped/m").tool(onellm_core::Tool::function(
+        "f",
+        "d",
+        serde_json::json!({"type": "object"}),
+    ));
+    let options = CallOptions {
+        wall_clock: Some(std::time::UNIX_EPOCH),
+        ..CallOptions::default()
+    };
+    let mut call = Call::new(&stamped_registry(), tools.into(), options, 42, at(0.0));
+    let error = expect_failed(&mut call, at(0.0));
+    assert_eq!(error.kind(), ErrorKind::Unsupported, "{error}");
+    assert!(error.to_string().contains("tools"), "{error}");
+}
