@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod call;
+pub mod client_config;
 pub mod error;
 pub mod framing;
 pub mod model;

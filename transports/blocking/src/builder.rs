@@ -4,29 +4,12 @@ use std::fmt;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use onellm_core::call::CallOptions;
+use onellm_core::client_config::ClientConfig;
 use onellm_core::{ApiKey, Error, Registry};
 
 use crate::client::{Client, Inner};
 
-/// The total deadline of a call when neither the client nor `ONELLM_TIMEOUT` sets one
-/// (OpenAI's SDKs use the same ten minutes): a call must not hang forever on a silent
-/// server.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
-
-/// The connection setup deadline (TCP connect and TLS handshake) unless set.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A provider setting given on the builder, applied over the registry at build time so the
-/// order of builder calls does not matter.
-#[derive(Clone)]
-enum Setting {
-    ApiKey(String, ApiKey),
-    BaseUrl(String, String),
-    Header(String, String, String),
-    Option(String, String, String),
-    Secret(String, String, ApiKey),
-}
+pub use onellm_core::client_config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 
 /// Configures a [`Client`].
 ///
@@ -50,18 +33,8 @@ enum Setting {
 /// ```
 #[derive(Clone, Default)]
 pub struct ClientBuilder {
-    registry: Option<Registry>,
-    settings: Vec<Setting>,
-    read_env: bool,
-    timeout: Option<Duration>,
-    connect_timeout: Option<Duration>,
-    attempt_timeout: Option<Duration>,
-    idle_timeout: Option<Duration>,
-    retries: Option<u32>,
-    fallback_models: Option<Vec<String>>,
-    max_body_bytes: Option<usize>,
-    seed: Option<u64>,
-    proxy: Option<String>,
+    /// Everything but the HTTP client, shared with the other transport.
+    config: ClientConfig,
     agent: Option<ureq::Agent>,
 }
 
@@ -70,17 +43,7 @@ impl fmt::Debug for ClientBuilder {
         // No keys, no header values (they may be credentials), no proxy URL (it may
         // carry a password).
         f.debug_struct("ClientBuilder")
-            .field("registry", &self.registry)
-            .field("settings", &self.settings.len())
-            .field("read_env", &self.read_env)
-            .field("timeout", &self.timeout)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("attempt_timeout", &self.attempt_timeout)
-            .field("idle_timeout", &self.idle_timeout)
-            .field("retries", &self.retries)
-            .field("fallback_models", &self.fallback_models)
-            .field("max_body_bytes", &self.max_body_bytes)
-            .field("proxy", &self.proxy.as_ref().map(|_| "[set]"))
+            .field("config", &self.config)
             .field("agent", &self.agent.as_ref().map(|_| "[custom]"))
             .finish_non_exhaustive()
     }
@@ -96,29 +59,27 @@ impl ClientBuilder {
     /// `ONELLM_PROVIDERS__<P>__…`, `ONELLM_TIMEOUT`; see [`Registry`]) at build time, for
     /// whatever was not set explicitly.
     pub fn from_env(mut self) -> Self {
-        self.read_env = true;
+        self.config.read_env = true;
         self
     }
 
     /// Starts from this registry (custom providers, settings) instead of the built-in one.
     /// Keys, base URLs and headers given on the builder still apply on top of it.
     pub fn registry(mut self, registry: Registry) -> Self {
-        self.registry = Some(registry);
+        self.config.registry = Some(registry);
         self
     }
 
     /// Sets a provider's API key (`provider` as in model ids: `openai`, `anthropic`, …).
     pub fn api_key(mut self, provider: &str, key: impl Into<ApiKey>) -> Self {
-        self.settings
-            .push(Setting::ApiKey(provider.to_owned(), key.into()));
+        self.config.api_key(provider, key);
         self
     }
 
     /// Sets a provider's base URL, with the SDK's conventional path (OpenAI-compatible
     /// ones end in `/v1`).
     pub fn base_url(mut self, provider: &str, url: impl Into<String>) -> Self {
-        self.settings
-            .push(Setting::BaseUrl(provider.to_owned(), url.into()));
+        self.config.base_url(provider, url);
         self
     }
 
@@ -130,11 +91,7 @@ impl ClientBuilder {
         name: impl Into<String>,
         value: impl Into<String>,
     ) -> Self {
-        self.settings.push(Setting::Option(
-            provider.to_owned(),
-            name.into(),
-            value.into(),
-        ));
+        self.config.option(provider, name, value);
         self
     }
 
@@ -146,11 +103,7 @@ impl ClientBuilder {
         name: impl Into<String>,
         value: impl Into<ApiKey>,
     ) -> Self {
-        self.settings.push(Setting::Secret(
-            provider.to_owned(),
-            name.into(),
-            value.into(),
-        ));
+        self.config.secret(provider, name, value);
         self
     }
 
@@ -161,53 +114,49 @@ impl ClientBuilder {
         name: impl Into<String>,
         value: impl Into<String>,
     ) -> Self {
-        self.settings.push(Setting::Header(
-            provider.to_owned(),
-            name.into(),
-            value.into(),
-        ));
+        self.config.header(provider, name, value);
         self
     }
 
     /// The total deadline of each call, retries and waits included. Beats `ONELLM_TIMEOUT`;
     /// with neither, [`DEFAULT_TIMEOUT`].
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.config.timeout = Some(timeout);
         self
     }
 
     /// The deadline for opening a connection (TCP and TLS); default
     /// [`DEFAULT_CONNECT_TIMEOUT`].
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
+        self.config.connect_timeout = Some(timeout);
         self
     }
 
     /// The deadline of one attempt, from sending to the end of its body. Beats the
     /// provider's `ONELLM_PROVIDERS__<P>__TIMEOUT`.
     pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
-        self.attempt_timeout = Some(timeout);
+        self.config.attempt_timeout = Some(timeout);
         self
     }
 
     /// For streams: the longest silence tolerated on the connection once the request is
     /// sent (between chunks, and while waiting for the response head).
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
-        self.idle_timeout = Some(timeout);
+        self.config.idle_timeout = Some(timeout);
         self
     }
 
     /// Extra attempts per model on retryable errors, for requests that do not set
     /// `retries` themselves (default 2).
     pub fn retries(mut self, retries: u32) -> Self {
-        self.retries = Some(retries);
+        self.config.retries = Some(retries);
         self
     }
 
     /// Models tried in order after the requested one gives up, for requests that do not
     /// set `fallback_models` themselves.
     pub fn fallback_models(mut self, models: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.fallback_models = Some(models.into_iter().map(Into::into).collect());
+        self.config.fallback_models = Some(models.into_iter().map(Into::into).collect());
         self
     }
 
@@ -217,13 +166,13 @@ impl ClientBuilder {
     /// final result (and for `StreamInterrupted`), so a stream longer than this fails
     /// with `StreamInterrupted` ("body too large"). Raise it for very long streams.
     pub fn max_body_bytes(mut self, max: usize) -> Self {
-        self.max_body_bytes = Some(max);
+        self.config.max_body_bytes = Some(max);
         self
     }
 
     /// Seeds the backoff jitter, for reproducible retry timing in tests.
     pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
+        self.config.seed = Some(seed);
         self
     }
 
@@ -231,7 +180,7 @@ impl ClientBuilder {
     /// ureq's `socks-proxy` feature). Without it, ureq reads `HTTPS_PROXY`, `ALL_PROXY`,
     /// `NO_PROXY`, … from the environment.
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
-        self.proxy = Some(url.into());
+        self.config.proxy = Some(url.into());
         self
     }
 
@@ -247,46 +196,15 @@ impl ClientBuilder {
     /// Builds the client: applies the settings, reads the environment if asked, and
     /// creates the agent and its connection pool.
     pub fn build(self) -> Result<Client, Error> {
-        let mut registry = self.registry.unwrap_or_default();
-        for setting in self.settings {
-            match setting {
-                Setting::ApiKey(provider, key) => {
-                    registry.set_api_key(&provider, key);
-                }
-                Setting::BaseUrl(provider, url) => {
-                    registry.set_base_url(&provider, url);
-                }
-                Setting::Header(provider, name, value) => {
-                    registry.add_header(&provider, name, value);
-                }
-                Setting::Option(provider, name, value) => {
-                    registry.set_option(&provider, name, value);
-                }
-                Setting::Secret(provider, name, value) => {
-                    registry.set_secret(&provider, name, value);
-                }
-            }
-        }
-        if self.read_env {
-            let env = |name: &str| std::env::var(name).ok();
-            registry.apply_lookup(env);
-            registry.apply_config_files(env, |path| std::fs::read_to_string(path))?;
-        }
-        let connect_timeout = self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
-        let defaults = CallOptions::default();
-        let options = CallOptions {
-            retries: self.retries.unwrap_or(defaults.retries),
-            fallback_models: self.fallback_models.unwrap_or_default(),
-            total_timeout: self
-                .timeout
-                .or(registry.timeout())
-                .or(Some(DEFAULT_TIMEOUT)),
-            attempt_timeout: self.attempt_timeout,
-            idle_timeout: self.idle_timeout,
-            max_body_bytes: self.max_body_bytes.unwrap_or(defaults.max_body_bytes),
-            ..defaults
-        };
-        let agent = match (self.agent, self.proxy) {
+        let (registry, options) = self.config.resolve(
+            |name| std::env::var(name).ok(),
+            |path| std::fs::read_to_string(path),
+        )?;
+        let connect_timeout = self
+            .config
+            .connect_timeout
+            .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        let agent = match (self.agent, self.config.proxy) {
             (Some(_), Some(_)) => {
                 return Err(Error::configuration(
                     "both proxy() and agent() were given: configure the proxy on the agent",
@@ -300,7 +218,7 @@ impl ClientBuilder {
             registry,
             options,
             connect_timeout: Some(connect_timeout),
-            seed: self.seed,
+            seed: self.config.seed,
             calls: AtomicU64::new(0),
         }))
     }

@@ -6,31 +6,13 @@ use std::time::Duration;
 
 use hyper_util::client::legacy::{self, connect::Connect};
 
-use onellm_core::call::CallOptions;
+use onellm_core::client_config::ClientConfig;
 use onellm_core::{ApiKey, Error, Registry};
 
 use crate::client::Client;
 use crate::connector::{self, HttpSend, RequestBody};
 
-/// The total deadline of a call when neither the client nor `ONELLM_TIMEOUT` sets one
-/// (OpenAI's SDKs use the same ten minutes): a call must not hang forever on a silent
-/// server.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
-
-/// The TCP connect deadline unless set: long enough for a slow DNS lookup and handshake,
-/// short enough that an unreachable host fails well before the call's deadline.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A provider setting given on the builder, applied over the registry at build time so the
-/// order of builder calls does not matter.
-#[derive(Clone)]
-enum Setting {
-    ApiKey(String, ApiKey),
-    BaseUrl(String, String),
-    Header(String, String, String),
-    Option(String, String, String),
-    Secret(String, String, ApiKey),
-}
+pub use onellm_core::client_config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 
 /// Configures a [`Client`].
 ///
@@ -54,18 +36,8 @@ enum Setting {
 /// ```
 #[derive(Clone, Default)]
 pub struct ClientBuilder {
-    registry: Option<Registry>,
-    settings: Vec<Setting>,
-    read_env: bool,
-    timeout: Option<Duration>,
-    connect_timeout: Option<Duration>,
-    attempt_timeout: Option<Duration>,
-    idle_timeout: Option<Duration>,
-    retries: Option<u32>,
-    fallback_models: Option<Vec<String>>,
-    max_body_bytes: Option<usize>,
-    seed: Option<u64>,
-    proxy: Option<String>,
+    /// Everything but the HTTP client, shared with the other transport.
+    config: ClientConfig,
     http: Option<Arc<dyn HttpSend>>,
 }
 
@@ -74,17 +46,7 @@ impl fmt::Debug for ClientBuilder {
         // No keys, no header values (they may be credentials), no proxy URL (it may carry a
         // password).
         f.debug_struct("ClientBuilder")
-            .field("registry", &self.registry)
-            .field("settings", &self.settings.len())
-            .field("read_env", &self.read_env)
-            .field("timeout", &self.timeout)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("attempt_timeout", &self.attempt_timeout)
-            .field("idle_timeout", &self.idle_timeout)
-            .field("retries", &self.retries)
-            .field("fallback_models", &self.fallback_models)
-            .field("max_body_bytes", &self.max_body_bytes)
-            .field("proxy", &self.proxy.as_ref().map(|_| "[set]"))
+            .field("config", &self.config)
             .field("hyper_client", &self.http.as_ref().map(|_| "[custom]"))
             .finish_non_exhaustive()
     }
@@ -100,29 +62,27 @@ impl ClientBuilder {
     /// `ONELLM_PROVIDERS__<P>__…`, `ONELLM_TIMEOUT`; see [`Registry`]) at build time, for
     /// whatever was not set explicitly.
     pub fn from_env(mut self) -> Self {
-        self.read_env = true;
+        self.config.read_env = true;
         self
     }
 
     /// Starts from this registry (custom providers, settings) instead of the built-in one.
     /// Keys, base URLs and headers given on the builder still apply on top of it.
     pub fn registry(mut self, registry: Registry) -> Self {
-        self.registry = Some(registry);
+        self.config.registry = Some(registry);
         self
     }
 
     /// Sets a provider's API key (`provider` as in model ids: `openai`, `anthropic`, …).
     pub fn api_key(mut self, provider: &str, key: impl Into<ApiKey>) -> Self {
-        self.settings
-            .push(Setting::ApiKey(provider.to_owned(), key.into()));
+        self.config.api_key(provider, key);
         self
     }
 
     /// Sets a provider's base URL, with the SDK's conventional path (OpenAI-compatible ones
     /// end in `/v1`).
     pub fn base_url(mut self, provider: &str, url: impl Into<String>) -> Self {
-        self.settings
-            .push(Setting::BaseUrl(provider.to_owned(), url.into()));
+        self.config.base_url(provider, url);
         self
     }
 
@@ -134,11 +94,7 @@ impl ClientBuilder {
         name: impl Into<String>,
         value: impl Into<String>,
     ) -> Self {
-        self.settings.push(Setting::Option(
-            provider.to_owned(),
-            name.into(),
-            value.into(),
-        ));
+        self.config.option(provider, name, value);
         self
     }
 
@@ -150,11 +106,7 @@ impl ClientBuilder {
         name: impl Into<String>,
         value: impl Into<ApiKey>,
     ) -> Self {
-        self.settings.push(Setting::Secret(
-            provider.to_owned(),
-            name.into(),
-            value.into(),
-        ));
+        self.config.secret(provider, name, value);
         self
     }
 
@@ -165,11 +117,7 @@ impl ClientBuilder {
         name: impl Into<String>,
         value: impl Into<String>,
     ) -> Self {
-        self.settings.push(Setting::Header(
-            provider.to_owned(),
-            name.into(),
-            value.into(),
-        ));
+        self.config.header(provider, name, value);
         self
     }
 
@@ -177,41 +125,41 @@ impl ClientBuilder {
     /// `ONELLM_TIMEOUT` when read from the environment, else [`DEFAULT_TIMEOUT`]). A call
     /// past it fails with `Timeout`.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.config.timeout = Some(timeout);
         self
     }
 
     /// The longest wait for a TCP connection to open (default [`DEFAULT_CONNECT_TIMEOUT`]).
     /// Does not apply to a client given with [`hyper_client`](Self::hyper_client).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
+        self.config.connect_timeout = Some(timeout);
         self
     }
 
     /// The deadline of each attempt, from sending to the end of the body (default: the
     /// provider's `ONELLM_PROVIDERS__<P>__TIMEOUT`, else only the total deadline).
     pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
-        self.attempt_timeout = Some(timeout);
+        self.config.attempt_timeout = Some(timeout);
         self
     }
 
     /// Streaming calls: the longest silence between body bytes once they started.
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
-        self.idle_timeout = Some(timeout);
+        self.config.idle_timeout = Some(timeout);
         self
     }
 
     /// Extra attempts per model on retryable errors (default 2). A request's own `retries`
     /// wins.
     pub fn retries(mut self, retries: u32) -> Self {
-        self.retries = Some(retries);
+        self.config.retries = Some(retries);
         self
     }
 
     /// Models tried in order when the requested one fails in a way another may not. A
     /// request's own `fallback_models` wins.
     pub fn fallback_models(mut self, models: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.fallback_models = Some(models.into_iter().map(Into::into).collect());
+        self.config.fallback_models = Some(models.into_iter().map(Into::into).collect());
         self
     }
 
@@ -221,14 +169,14 @@ impl ClientBuilder {
     /// final result (and for `StreamInterrupted`), so a stream longer than this fails
     /// with `StreamInterrupted` ("body too large"). Raise it for very long streams.
     pub fn max_body_bytes(mut self, max: usize) -> Self {
-        self.max_body_bytes = Some(max);
+        self.config.max_body_bytes = Some(max);
         self
     }
 
     /// Seeds the backoff jitter, for reproducible retry timing in tests (default: from the
     /// clock). Each call still gets its own seed, derived from this one and a counter.
     pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
+        self.config.seed = Some(seed);
         self
     }
 
@@ -238,7 +186,7 @@ impl ClientBuilder {
     /// [`build`](Self::build): give a [`hyper_client`](Self::hyper_client) with such a
     /// connector instead. The `HTTPS_PROXY` variables are not read.
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
-        self.proxy = Some(url.into());
+        self.config.proxy = Some(url.into());
         self
     }
 
@@ -273,45 +221,11 @@ impl ClientBuilder {
     /// the HTTP client and its connection pool. Fails with `Configuration` for an unusable
     /// proxy URL, or a proxy given together with a hyper client.
     pub fn build(self) -> Result<Client, Error> {
-        let mut registry = self.registry.unwrap_or_default();
-        for setting in self.settings {
-            match setting {
-                Setting::ApiKey(provider, key) => {
-                    registry.set_api_key(&provider, key);
-                }
-                Setting::BaseUrl(provider, url) => {
-                    registry.set_base_url(&provider, url);
-                }
-                Setting::Header(provider, name, value) => {
-                    registry.add_header(&provider, name, value);
-                }
-                Setting::Option(provider, name, value) => {
-                    registry.set_option(&provider, name, value);
-                }
-                Setting::Secret(provider, name, value) => {
-                    registry.set_secret(&provider, name, value);
-                }
-            }
-        }
-        if self.read_env {
-            let env = |name: &str| std::env::var(name).ok();
-            registry.apply_lookup(env);
-            registry.apply_config_files(env, |path| std::fs::read_to_string(path))?;
-        }
-        let defaults = CallOptions::default();
-        let options = CallOptions {
-            retries: self.retries.unwrap_or(defaults.retries),
-            fallback_models: self.fallback_models.unwrap_or_default(),
-            total_timeout: self
-                .timeout
-                .or(registry.timeout())
-                .or(Some(DEFAULT_TIMEOUT)),
-            attempt_timeout: self.attempt_timeout,
-            idle_timeout: self.idle_timeout,
-            max_body_bytes: self.max_body_bytes.unwrap_or(defaults.max_body_bytes),
-            ..defaults
-        };
-        let http = match (self.http, self.proxy) {
+        let (registry, options) = self.config.resolve(
+            |name| std::env::var(name).ok(),
+            |path| std::fs::read_to_string(path),
+        )?;
+        let http = match (self.http, self.config.proxy) {
             (Some(_), Some(_)) => {
                 return Err(Error::configuration(
                     "both proxy() and hyper_client() were given: configure the proxy on the \
@@ -320,10 +234,12 @@ impl ClientBuilder {
             }
             (Some(http), None) => http,
             (None, proxy) => connector::build(
-                self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+                self.config
+                    .connect_timeout
+                    .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
                 proxy.as_deref(),
             )?,
         };
-        Ok(Client::new(registry, options, http, self.seed))
+        Ok(Client::new(registry, options, http, self.config.seed))
     }
 }

@@ -1,0 +1,179 @@
+//! What a client builder collects, shared by every transport.
+//!
+//! Both transports' builders (and anyone writing a transport for another runtime) take the
+//! same settings: provider keys, base URLs, headers and options; whether to read the
+//! environment; timeouts, retries, fallbacks, body bound, jitter seed and proxy. They differ
+//! only in the HTTP client they drive, so the settings live here once and each builder wraps
+//! a [`ClientConfig`] beside its own HTTP-client knobs.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::call::CallOptions;
+use crate::error::Error;
+use crate::settings::{ApiKey, Registry};
+
+/// The total deadline of a call when neither the client nor `ONELLM_TIMEOUT` sets one
+/// (OpenAI's SDKs use the same ten minutes): a call must not hang forever on a silent
+/// server.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The connection setup deadline (TCP connect and TLS handshake) unless set: long enough
+/// for a slow DNS lookup and handshake, short enough that an unreachable host fails well
+/// before the call's deadline.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A provider setting given on a builder, applied over the registry at build time so the
+/// order of builder calls does not matter.
+#[derive(Clone)]
+enum Setting {
+    ApiKey(String, ApiKey),
+    BaseUrl(String, String),
+    Header(String, String, String),
+    Option(String, String, String),
+    Secret(String, String, ApiKey),
+}
+
+/// A client's settings before it is built. Its `Debug` shows no key, header value or
+/// proxy URL (each may hold a credential).
+///
+/// ```
+/// use std::time::Duration;
+/// use onellm_core::client_config::ClientConfig;
+///
+/// let mut config = ClientConfig::default();
+/// config.api_key("openai", "sk-test");
+/// config.timeout = Some(Duration::from_secs(30));
+/// let env = |name: &str| (name == "ANTHROPIC_API_KEY").then(|| "sk-ant".to_owned());
+/// config.read_env = true;
+/// let (registry, options) = config.resolve(env, |_| Err(std::io::ErrorKind::NotFound.into())).unwrap();
+/// assert_eq!(options.total_timeout, Some(Duration::from_secs(30)));
+/// assert!(registry.settings("anthropic").unwrap().api_key.is_some());
+/// assert!(!format!("{config:?}").contains("sk-test"));
+/// ```
+#[derive(Clone, Default)]
+pub struct ClientConfig {
+    /// The registry to start from (custom providers, settings); the built-in one if `None`.
+    pub registry: Option<Registry>,
+    settings: Vec<Setting>,
+    /// Whether [`resolve`](Self::resolve) consults the environment lookup it is given.
+    pub read_env: bool,
+    pub timeout: Option<Duration>,
+    pub connect_timeout: Option<Duration>,
+    pub attempt_timeout: Option<Duration>,
+    pub idle_timeout: Option<Duration>,
+    pub retries: Option<u32>,
+    pub fallback_models: Option<Vec<String>>,
+    pub max_body_bytes: Option<usize>,
+    pub seed: Option<u64>,
+    pub proxy: Option<String>,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("registry", &self.registry)
+            .field("settings", &self.settings.len())
+            .field("read_env", &self.read_env)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("retries", &self.retries)
+            .field("fallback_models", &self.fallback_models)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("proxy", &self.proxy.as_ref().map(|_| "[set]"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientConfig {
+    /// Sets a provider's API key.
+    pub fn api_key(&mut self, provider: &str, key: impl Into<ApiKey>) {
+        self.settings
+            .push(Setting::ApiKey(provider.to_owned(), key.into()));
+    }
+
+    /// Sets a provider's base URL.
+    pub fn base_url(&mut self, provider: &str, url: impl Into<String>) {
+        self.settings
+            .push(Setting::BaseUrl(provider.to_owned(), url.into()));
+    }
+
+    /// Adds a header sent on every request to a provider.
+    pub fn header(&mut self, provider: &str, name: impl Into<String>, value: impl Into<String>) {
+        self.settings.push(Setting::Header(
+            provider.to_owned(),
+            name.into(),
+            value.into(),
+        ));
+    }
+
+    /// Sets a provider-specific setting ([`ProviderSettings::options`](crate::ProviderSettings)).
+    pub fn option(&mut self, provider: &str, name: impl Into<String>, value: impl Into<String>) {
+        self.settings.push(Setting::Option(
+            provider.to_owned(),
+            name.into(),
+            value.into(),
+        ));
+    }
+
+    /// Sets a provider-specific secret ([`ProviderSettings::secrets`](crate::ProviderSettings)).
+    pub fn secret(&mut self, provider: &str, name: impl Into<String>, value: impl Into<ApiKey>) {
+        self.settings.push(Setting::Secret(
+            provider.to_owned(),
+            name.into(),
+            value.into(),
+        ));
+    }
+
+    /// The registry and call options these settings make: explicit settings first, then
+    /// (with [`read_env`](Self::read_env)) the environment through `env` and the config
+    /// files it names through `read_file` — the transports pass `std::env::var` and
+    /// `std::fs::read_to_string`; the core reads neither. Without a timeout from the
+    /// builder or `ONELLM_TIMEOUT`, calls get [`DEFAULT_TIMEOUT`].
+    pub fn resolve(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+        read_file: impl Fn(&str) -> std::io::Result<String>,
+    ) -> Result<(Registry, CallOptions), Error> {
+        let mut registry = self.registry.clone().unwrap_or_default();
+        for setting in &self.settings {
+            match setting.clone() {
+                Setting::ApiKey(provider, key) => {
+                    registry.set_api_key(&provider, key);
+                }
+                Setting::BaseUrl(provider, url) => {
+                    registry.set_base_url(&provider, url);
+                }
+                Setting::Header(provider, name, value) => {
+                    registry.add_header(&provider, name, value);
+                }
+                Setting::Option(provider, name, value) => {
+                    registry.set_option(&provider, name, value);
+                }
+                Setting::Secret(provider, name, value) => {
+                    registry.set_secret(&provider, name, value);
+                }
+            }
+        }
+        if self.read_env {
+            registry.apply_lookup(&env);
+            registry.apply_config_files(&env, read_file)?;
+        }
+        let defaults = CallOptions::default();
+        let options = CallOptions {
+            retries: self.retries.unwrap_or(defaults.retries),
+            fallback_models: self.fallback_models.clone().unwrap_or_default(),
+            total_timeout: self
+                .timeout
+                .or(registry.timeout())
+                .or(Some(DEFAULT_TIMEOUT)),
+            attempt_timeout: self.attempt_timeout,
+            idle_timeout: self.idle_timeout,
+            max_body_bytes: self.max_body_bytes.unwrap_or(defaults.max_body_bytes),
+            ..defaults
+        };
+        Ok((registry, options))
+    }
+}
