@@ -120,6 +120,8 @@
 
 mod decision;
 mod jitter;
+#[cfg(feature = "tracing")]
+pub mod log;
 mod options;
 mod stream;
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use onellm_core::call::{Action, AttemptId, Call, Outgoing, Output};
+use onellm_core::call::{log, Action, AttemptId, Call, Outgoing, Output};
 use onellm_core::{ChatCompletionChunk, Error, ErrorKind};
 use ureq::BodyReader;
 
@@ -71,12 +71,12 @@ impl Driver {
                 Action::Wait(until) => self.wait(until, now),
                 Action::Done(output) => {
                     self.finish_body();
-                    self.log_outcome(None);
+                    log::finished(&self.call, None);
                     return Event::Done(output);
                 }
                 Action::Failed(error) => {
                     self.body = None;
-                    self.log_outcome(Some(&error));
+                    log::finished(&self.call, Some(&error));
                     return Event::Failed(error);
                 }
             }
@@ -112,7 +112,7 @@ impl Driver {
         // A new attempt: whatever was left of the previous body is abandoned (and its
         // connection closed, since it was not read to the end).
         self.body = None;
-        self.log_send(&outgoing);
+        log::sending(&self.call, &outgoing);
         let options = &self.client.options;
         let limits = Limits {
             deadline: outgoing.deadline,
@@ -188,84 +188,16 @@ impl Driver {
 
     fn wait(&mut self, until: Instant, now: Instant) {
         let wait = until.saturating_duration_since(now);
-        let last = self.call.attempts().last();
-        tracing::info!(
-            target: "onellm",
-            wait_ms = duration_ms(wait),
-            model = last.map(|a| a.model.as_str()),
-            after_kind = last.and_then(|a| a.kind()).map(ErrorKind::as_str),
-            after_status = last.and_then(|a| a.status),
-            "waiting before the next attempt"
-        );
+        log::waiting(&self.call, wait);
         if !wait.is_zero() {
             std::thread::sleep(wait);
-        }
-    }
-
-    fn log_send(&self, outgoing: &Outgoing) {
-        // `attempts()` lists finished attempts: the last one is the one before this.
-        let previous = self.call.attempts().last();
-        let step = match previous {
-            None => "first",
-            Some(previous) if previous.model == outgoing.model => "retry",
-            Some(_) => "fallback",
-        };
-        // Never the request itself: its headers hold the API key.
-        macro_rules! sending {
-            ($level:expr) => {
-                tracing::event!(
-                    target: "onellm",
-                    $level,
-                    attempt = outgoing.number,
-                    step,
-                    provider = %outgoing.provider,
-                    model = %outgoing.model,
-                    stream = outgoing.stream,
-                    after_kind = previous.and_then(|a| a.kind()).map(ErrorKind::as_str),
-                    after_status = previous.and_then(|a| a.status),
-                    "sending request"
-                )
-            };
-        }
-        // A retry or fallback is news (a fallback may come at once, with no wait logged).
-        if previous.is_none() {
-            sending!(tracing::Level::DEBUG);
-        } else {
-            sending!(tracing::Level::INFO);
-        }
-    }
-
-    fn log_outcome(&self, error: Option<&Error>) {
-        let attempts = self.call.attempts();
-        let model = attempts.last().map(|a| a.model.as_str());
-        match error {
-            None => tracing::debug!(
-                target: "onellm",
-                attempts = attempts.len(),
-                model,
-                "call succeeded"
-            ),
-            Some(error) => tracing::info!(
-                target: "onellm",
-                attempts = attempts.len(),
-                model,
-                kind = error.kind().as_str(),
-                status = error.status(),
-                "call failed"
-            ),
         }
     }
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        if !self.call.is_terminal() {
-            tracing::debug!(
-                target: "onellm",
-                attempts = self.call.attempts().len(),
-                "call cancelled: dropped before it ended"
-            );
-        }
+        log::dropped(&self.call);
     }
 }
 
@@ -280,8 +212,4 @@ fn drain(mut reader: BodyReader<'static>) {
             None => return,
         }
     }
-}
-
-fn duration_ms(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

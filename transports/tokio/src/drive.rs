@@ -20,7 +20,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::{Body as _, Incoming};
 
 use hyper_util::client::legacy::ResponseFuture;
-use onellm_core::call::{Action, AttemptId, Call, Outgoing, Output};
+use onellm_core::call::{log, Action, AttemptId, Call, Outgoing, Output};
 use onellm_core::{ChatCompletionChunk, Error, ErrorKind};
 
 use crate::connector::HttpSend;
@@ -89,19 +89,19 @@ impl Driver {
                 Action::Receive { attempt, deadline } => self.receive(attempt, deadline).await,
                 Action::Wait(until) => {
                     self.exchange = None;
-                    self.log_wait(until);
+                    log::waiting(&self.call, until.saturating_duration_since(Instant::now()));
                     tokio::time::sleep_until(until.into()).await;
                 }
                 Action::Done(output) => {
                     if let Some(exchange) = self.exchange.take() {
                         exchange.finish();
                     }
-                    self.log_outcome(None);
+                    log::finished(&self.call, None);
                     return Step::Done(output);
                 }
                 Action::Failed(error) => {
                     self.exchange = None;
-                    self.log_outcome(Some(&error));
+                    log::finished(&self.call, Some(&error));
                     return Step::Failed(error);
                 }
             }
@@ -112,7 +112,7 @@ impl Driver {
     /// `Receive` deadline the core gives while the attempt runs, so it is enforced there,
     /// together with the stricter first-byte timeout of streams.
     fn send(&mut self, outgoing: Outgoing) {
-        self.log_send(&outgoing);
+        log::sending(&self.call, &outgoing);
         let mut request = outgoing.request.map(Full::new);
         request
             .headers_mut()
@@ -196,84 +196,11 @@ impl Driver {
             }
         }
     }
-
-    fn log_wait(&self, until: Instant) {
-        let wait = until.saturating_duration_since(Instant::now());
-        let last = self.call.attempts().last();
-        tracing::info!(
-            target: "onellm",
-            wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-            model = last.map(|a| a.model.as_str()),
-            after_kind = last.and_then(|a| a.kind()).map(ErrorKind::as_str),
-            after_status = last.and_then(|a| a.status),
-            "waiting before the next attempt"
-        );
-    }
-
-    fn log_send(&self, outgoing: &Outgoing) {
-        // `attempts()` lists finished attempts: the last one is the one before this.
-        let previous = self.call.attempts().last();
-        let step = match previous {
-            None => "first",
-            Some(previous) if previous.model == outgoing.model => "retry",
-            Some(_) => "fallback",
-        };
-        // Never the request itself: its headers hold the API key.
-        macro_rules! sending {
-            ($level:expr) => {
-                tracing::event!(
-                    target: "onellm",
-                    $level,
-                    attempt = outgoing.number,
-                    step,
-                    provider = %outgoing.provider,
-                    model = %outgoing.model,
-                    stream = outgoing.stream,
-                    after_kind = previous.and_then(|a| a.kind()).map(ErrorKind::as_str),
-                    after_status = previous.and_then(|a| a.status),
-                    "sending request"
-                )
-            };
-        }
-        // A retry or fallback is news (a fallback may come at once, with no wait logged).
-        if previous.is_none() {
-            sending!(tracing::Level::DEBUG);
-        } else {
-            sending!(tracing::Level::INFO);
-        }
-    }
-
-    fn log_outcome(&self, error: Option<&Error>) {
-        let attempts = self.call.attempts();
-        let model = attempts.last().map(|a| a.model.as_str());
-        match error {
-            None => tracing::debug!(
-                target: "onellm",
-                attempts = attempts.len(),
-                model,
-                "call succeeded"
-            ),
-            Some(error) => tracing::info!(
-                target: "onellm",
-                attempts = attempts.len(),
-                model,
-                kind = error.kind().as_str(),
-                status = error.status(),
-                "call failed"
-            ),
-        }
-    }
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        if !self.call.is_terminal() {
-            tracing::debug!(
-                target: "onellm",
-                attempts = self.call.attempts().len(),
-                "call cancelled: dropped before it ended"
-            );
-        }
+        log::dropped(&self.call);
     }
 }
 
