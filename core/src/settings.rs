@@ -22,6 +22,7 @@ use std::time::Duration;
 use crate::error::Error;
 use crate::model::ModelId;
 use crate::provider::anthropic::Anthropic;
+use crate::provider::cohere::Cohere;
 use crate::provider::openai::OpenAiCompatible;
 use crate::provider::profiles::{self, Profile};
 use crate::provider::Provider;
@@ -206,15 +207,26 @@ impl Registry {
         for profile in profiles::builtin() {
             specs.insert(profile.name.clone(), Spec::OpenAiCompatible(profile));
         }
-        let builtins: [(&str, Builtin); 1] = [(
-            "anthropic",
-            Builtin {
-                key_required: true,
-                key_aliases: &[],
-                options: &[],
-                build: |_, settings| Ok(Arc::new(Anthropic::new(settings))),
-            },
-        )];
+        let builtins: [(&str, Builtin); 2] = [
+            (
+                "anthropic",
+                Builtin {
+                    key_required: true,
+                    key_aliases: &[],
+                    options: &[],
+                    build: |_, settings| Ok(Arc::new(Anthropic::new(settings))),
+                },
+            ),
+            (
+                "cohere",
+                Builtin {
+                    key_required: true,
+                    key_aliases: &["CO_API_KEY"],
+                    options: &[],
+                    build: |_, settings| Ok(Arc::new(Cohere::new(settings))),
+                },
+            ),
+        ];
         for (name, builtin) in builtins {
             specs.insert(name.to_owned(), Spec::Builtin(builtin));
         }
