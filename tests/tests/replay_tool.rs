@@ -51,6 +51,7 @@ fn replays_openai_and_anthropic_recordings() {
                 | "openrouter"
                 | "xai"
                 | "cerebras"
+                | "cohere"
         );
         if !family || !known.contains(&provider) || !matches!(endpoint, "chat" | "embeddings") {
             skipped += 1;
