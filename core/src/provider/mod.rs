@@ -20,6 +20,7 @@ use crate::types::{
 
 pub mod anthropic;
 pub mod cohere;
+pub mod ollama;
 pub mod openai;
 pub mod profiles;
 mod sse_stream;
