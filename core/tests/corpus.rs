@@ -8,8 +8,9 @@
 //!
 //! A recording is replayed when the registry has an adapter for its provider and the oracle
 //! knows its wire format, which is read off the recorded request URI: `…/chat/completions` and
-//! `…/embeddings` are OpenAI's format (so Ollama's `/v1` recordings are in, its native
-//! `/api/chat` would not be), `…/v1/messages` is Anthropic's. Everything else (the Responses
+//! `…/embeddings` are OpenAI's format (Ollama's `/v1` recordings replay through the
+//! `ollama_openai` profile), `…/v1/messages` is Anthropic's, `…/v2/chat` and `…/v2/embed`
+//! Cohere's. Everything else (the Responses
 //! API, Gemini, Cohere, Bedrock, …) is counted as skipped until an adapter and an oracle exist.
 //!
 //! What is checked:
@@ -136,7 +137,7 @@ fn corpus_replays_through_the_adapters() {
         let tally = tallies.entry(recording.provider.clone()).or_default();
         let wire = if recording.provider == "cohere_v1" {
             Err("cohere_v1: the legacy v1 API has no adapter by decision (cohere speaks v2)".to_owned())
-        } else if !known.contains(&recording.provider.as_str()) {
+        } else if !known.contains(&adapter_name(&recording)) {
             Err(format!("no adapter for {}", recording.provider))
         } else {
             Wire::of(&recording).ok_or_else(|| {
@@ -261,7 +262,7 @@ fn replay(
     wire: Wire,
     body: &[u8],
 ) -> Result<(), String> {
-    let id = ModelId::parse(&format!("{}/corpus-replay", recording.provider))
+    let id = ModelId::parse(&format!("{}/corpus-replay", adapter_name(recording)))
         .map_err(|e| format!("model id: {e}"))?;
     let provider = registry.resolve(&id).map_err(|e| format!("resolve: {e}"))?;
     let status =
@@ -309,6 +310,17 @@ fn replay(
         Wire::Cohere => cohere_oracle::whole(&raw),
     };
     compare(&expected, &Observed::of(&completion))
+}
+
+/// The registry name a recording replays through: the manifest's provider, except that
+/// Ollama's OpenAI-compatible recordings (`…/v1/…`) go to the `ollama_openai` profile, since
+/// `ollama/` is the native `/api/chat` adapter.
+fn adapter_name(recording: &Recording) -> &str {
+    if recording.provider == "ollama" && recording.request_uri.contains("/v1/") {
+        "ollama_openai"
+    } else {
+        &recording.provider
+    }
 }
 
 fn recorded_response(recording: &Recording, body: &[u8]) -> Result<http::Response<Bytes>, String> {
