@@ -46,7 +46,12 @@ fn call(raw: &Value) -> ExpectedCall {
 fn content_part(choice: &mut ExpectedChoice, part: &Value) {
     match part.get("type").and_then(Value::as_str) {
         Some("thinking") => append(&mut choice.reasoning, part.get("thinking")),
-        Some("text") | None => append(&mut choice.content, part.get("text")),
+        Some("text") => append(&mut choice.content, part.get("text")),
+        // Stream deltas name no type, only the field.
+        None => {
+            append(&mut choice.content, part.get("text"));
+            append(&mut choice.reasoning, part.get("thinking"));
+        }
         _ => {}
     }
 }

@@ -100,11 +100,14 @@ struct ReplyMessage {
     tool_calls: Option<Vec<ToolCall>>,
 }
 
-/// A content part's text by its type: (`text`, `thinking`), skipped types give neither.
+/// A content part's (`text`, `thinking`) by its type; skipped types give neither. Stream
+/// deltas carry no type, only the field (`{"text": …}` or `{"thinking": …}`).
 pub(super) fn part_text(part: &Value) -> (Option<&str>, Option<&str>) {
+    let field = |name: &str| part.get(name).and_then(Value::as_str);
     match part.get("type").and_then(Value::as_str) {
-        Some("text") | None => (part.get("text").and_then(Value::as_str), None),
-        Some("thinking") => (None, part.get("thinking").and_then(Value::as_str)),
+        Some("text") => (field("text"), None),
+        Some("thinking") => (None, field("thinking")),
+        None => (field("text"), field("thinking")),
         Some(_) => (None, None),
     }
 }

@@ -240,6 +240,8 @@ mod tests {
         "data: {\"id\":\"35c028fc\",\"type\":\"message-start\",\"delta\":{\"message\":{\"role\":\"assistant\",\"content\":[],\"tool_plan\":\"\",\"tool_calls\":[],\"citations\":[]}}}\n\n",
         "event: content-start\n",
         "data: {\"type\":\"content-start\",\"index\":0,\"delta\":{\"message\":{\"content\":{\"type\":\"thinking\",\"thinking\":\"Hmm. \"}}}}\n\n",
+        "event: content-delta\n",
+        "data: {\"type\":\"content-delta\",\"index\":0,\"delta\":{\"message\":{\"content\":{\"thinking\":\"Yes. \"}}}}\n\n",
         "event: tool-plan-delta\n",
         "data: {\"type\":\"tool-plan-delta\",\"delta\":{\"message\":{\"tool_plan\":\"I will use\"}}}\n\n",
         "event: tool-plan-delta\n",
@@ -294,7 +296,7 @@ mod tests {
         assert_eq!(message.content, None);
         assert_eq!(
             message.reasoning_content.as_deref(),
-            Some("Hmm. I will use Person.")
+            Some("Hmm. Yes. I will use Person.")
         );
         let call = &message.tool_calls.as_ref().unwrap()[0];
         assert_eq!(call.id, "Person_zh3gneaxfh7q");
