@@ -136,7 +136,10 @@ fn corpus_replays_through_the_adapters() {
     for recording in recordings(&lines) {
         let tally = tallies.entry(recording.provider.clone()).or_default();
         let wire = if recording.provider == "cohere_v1" {
-            Err("cohere_v1: the legacy v1 API has no adapter by decision (cohere speaks v2)".to_owned())
+            Err(
+                "cohere_v1: the legacy v1 API has no adapter by decision (cohere speaks v2)"
+                    .to_owned(),
+            )
         } else if !known.contains(&adapter_name(&recording)) {
             Err(format!("no adapter for {}", recording.provider))
         } else {

@@ -483,9 +483,7 @@ fn native_families_embeddings_and_errors<D: Driver>() {
         assert_eq!(server.requests().last().unwrap().path, embed_path);
 
         server.push(Reply::status(429).header("retry-after", "0"));
-        let error = driver
-            .chat(ChatRequest::new(model).user("x"))
-            .unwrap_err();
+        let error = driver.chat(ChatRequest::new(model).user("x")).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::RateLimit, "{model}: {error}");
         assert_eq!(error.message(), "rate limited, slow down");
         assert_no_canary(&error);
@@ -527,7 +525,11 @@ fn fallback_into_and_out_of_native_families<D: Driver>() {
                     .fallback_models([fallback]),
             )
             .unwrap();
-        assert_eq!(completion.text(), "fall back please", "{first} -> {fallback}");
+        assert_eq!(
+            completion.text(),
+            "fall back please",
+            "{first} -> {fallback}"
+        );
         assert_eq!(server.requests().len(), before + 2);
     }
     let (items, completion) = driver.stream(

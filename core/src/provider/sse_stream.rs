@@ -89,8 +89,11 @@ impl Framing for NdjsonDecoder {
 /// A handler of one framing's events; implemented for every [`SseEventHandler`] and
 /// [`NdjsonLineHandler`], so adapters implement only the trait of their framing.
 pub(crate) trait EventHandler<E>: Send + fmt::Debug {
-    fn handle(&mut self, event: &E, out: &mut VecDeque<ChatCompletionChunk>)
-        -> Result<StreamFlow, Error>;
+    fn handle(
+        &mut self,
+        event: &E,
+        out: &mut VecDeque<ChatCompletionChunk>,
+    ) -> Result<StreamFlow, Error>;
     fn marker(&self) -> &'static str;
 }
 

@@ -23,7 +23,9 @@ fn usage(raw: Option<&Value>) -> Option<ExpectedUsage> {
     let counts = ["tokens", "billed_units"]
         .iter()
         .filter_map(|name| raw.get(*name))
-        .find(|counts| counts.get("input_tokens").is_some() || counts.get("output_tokens").is_some())?;
+        .find(|counts| {
+            counts.get("input_tokens").is_some() || counts.get("output_tokens").is_some()
+        })?;
     let prompt = number(counts.get("input_tokens")).unwrap_or(0);
     let completion = number(counts.get("output_tokens")).unwrap_or(0);
     Some(ExpectedUsage {
@@ -56,9 +58,16 @@ fn content_part(choice: &mut ExpectedChoice, part: &Value) {
     }
 }
 
-fn expected(mut choice: ExpectedChoice, plan: Option<String>, usage: Option<ExpectedUsage>) -> Expected {
+fn expected(
+    mut choice: ExpectedChoice,
+    plan: Option<String>,
+    usage: Option<ExpectedUsage>,
+) -> Expected {
     if let Some(plan) = plan.filter(|plan| !plan.is_empty()) {
-        choice.reasoning.get_or_insert_with(String::new).push_str(&plan);
+        choice
+            .reasoning
+            .get_or_insert_with(String::new)
+            .push_str(&plan);
     }
     choice.reasoning = choice.reasoning.filter(|r| !r.is_empty());
     Expected {
@@ -88,7 +97,11 @@ pub(super) fn whole(raw: &Value) -> Expected {
         .map(call)
         .collect();
     choice.finish_reason = text_of(raw.get("finish_reason")).map(|r| finish_reason(&r));
-    expected(choice, text_of(message.get("tool_plan")), usage(raw.get("usage")))
+    expected(
+        choice,
+        text_of(message.get("tool_plan")),
+        usage(raw.get("usage")),
+    )
 }
 
 /// A v2 chat SSE body.
@@ -116,12 +129,17 @@ pub(super) fn stream(body: &[u8]) -> Result<StreamOracle, String> {
                 }
             }
             Some("tool-plan-delta") => {
-                if let Some(piece) = message.and_then(|m| m.get("tool_plan")).and_then(Value::as_str) {
+                if let Some(piece) = message
+                    .and_then(|m| m.get("tool_plan"))
+                    .and_then(Value::as_str)
+                {
                     plan.push_str(piece);
                 }
             }
             Some("tool-call-start") => {
-                let raw = message.and_then(|m| m.get("tool_calls")).unwrap_or(&Value::Null);
+                let raw = message
+                    .and_then(|m| m.get("tool_calls"))
+                    .unwrap_or(&Value::Null);
                 calls.insert(index, choice.tool_calls.len());
                 choice.tool_calls.push(call(raw));
             }
@@ -168,7 +186,11 @@ pub(super) fn check_embeddings(parsed: &EmbeddingResponse, body: &[u8]) -> Resul
         .and_then(Value::as_array)
         .ok_or("oracle: no embeddings.float")?;
     if vectors.len() != parsed.data.len() {
-        return Err(format!("{} embeddings, expected {}", parsed.data.len(), vectors.len()));
+        return Err(format!(
+            "{} embeddings, expected {}",
+            parsed.data.len(),
+            vectors.len()
+        ));
     }
     for (n, (want, got)) in vectors.iter().zip(&parsed.data).enumerate() {
         let want: Vec<f32> = want

@@ -24,7 +24,8 @@ fn done(script: &Script) -> Value {
 
 pub(super) fn chat(script: &Script) -> Rendered {
     let mut body = done(script);
-    let mut message = json!({"role": "assistant", "content": script.text.clone().unwrap_or_default()});
+    let mut message =
+        json!({"role": "assistant", "content": script.text.clone().unwrap_or_default()});
     if let Some(reasoning) = &script.reasoning {
         message["thinking"] = reasoning.clone().into();
     }
@@ -46,7 +47,9 @@ pub(super) fn stream(script: &Script) -> Rendered {
     };
     let mut events = Vec::new();
     for piece in script.reasoning.as_deref().map(pieces).unwrap_or_default() {
-        events.push(chunk(json!({"role": "assistant", "content": "", "thinking": piece})));
+        events.push(chunk(
+            json!({"role": "assistant", "content": "", "thinking": piece}),
+        ));
     }
     for piece in script.text.as_deref().map(pieces).unwrap_or_default() {
         events.push(chunk(json!({"role": "assistant", "content": piece})));

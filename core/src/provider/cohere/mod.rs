@@ -193,7 +193,11 @@ mod tests {
         assert_eq!(error.kind(), ErrorKind::Configuration);
         assert!(error.message().contains("COHERE_API_KEY"), "{error}");
 
-        for base in ["http://127.0.0.1:9/", "http://127.0.0.1:9/v2", "http://127.0.0.1:9/v1"] {
+        for base in [
+            "http://127.0.0.1:9/",
+            "http://127.0.0.1:9/v2",
+            "http://127.0.0.1:9/v1",
+        ] {
             let cohere = Cohere::new(&ProviderSettings {
                 base_url: Some(base.into()),
                 ..ProviderSettings::default()
@@ -212,7 +216,10 @@ mod tests {
             ..ProviderSettings::default()
         });
         let error = cohere
-            .parse_chat(&response(401, &format!(r#"{{"message":"invalid api token {KEY}"}}"#)))
+            .parse_chat(&response(
+                401,
+                &format!(r#"{{"message":"invalid api token {KEY}"}}"#),
+            ))
             .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Authentication);
         assert!(!format!("{error} {error:?}").contains(KEY));
@@ -232,17 +239,26 @@ mod tests {
         let assistant: Message = reply.choices[0].message.clone();
         let request = ChatRequest::new("cohere/command-r-plus")
             .user("Weather in Paris?")
-            .tool(Tool::function("get_weather", "Weather", json!({"type": "object"})))
+            .tool(Tool::function(
+                "get_weather",
+                "Weather",
+                json!({"type": "object"}),
+            ))
             .message(assistant)
             .message(Message::tool("get_weather_abc123", "21°C"))
             .user("And tomorrow?");
-        let http_request = cohere.build_chat("command-r-plus", &request, false).unwrap();
+        let http_request = cohere
+            .build_chat("command-r-plus", &request, false)
+            .unwrap();
         let body: Value = serde_json::from_slice(http_request.body()).unwrap();
         let messages = body["messages"].as_array().unwrap();
         assert_eq!(messages.len(), 4);
         assert_eq!(messages[1]["tool_plan"], "I will check.");
         assert_eq!(messages[1]["tool_calls"][0]["id"], "get_weather_abc123");
-        assert_eq!(messages[1]["tool_calls"][0]["function"]["name"], "get_weather");
+        assert_eq!(
+            messages[1]["tool_calls"][0]["function"]["name"],
+            "get_weather"
+        );
         assert_eq!(
             messages[1]["tool_calls"][0]["function"]["arguments"],
             "{\"city\":\"Paris\"}"
@@ -251,7 +267,10 @@ mod tests {
             messages[2],
             json!({"role": "tool", "tool_call_id": "get_weather_abc123", "content": "21°C"})
         );
-        assert_eq!(messages[3], json!({"role": "user", "content": "And tomorrow?"}));
+        assert_eq!(
+            messages[3],
+            json!({"role": "user", "content": "And tomorrow?"})
+        );
 
         let follow_up = cohere
             .parse_chat(&response(

@@ -29,8 +29,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{Error, ErrorKind};
 use crate::types::{
-    ChatRequest, Content, ContentPart, EmbeddingRequest, Message, ResponseFormat, Role,
-    ToolChoice,
+    ChatRequest, Content, ContentPart, EmbeddingRequest, Message, ResponseFormat, Role, ToolChoice,
 };
 
 /// `input_type` when the caller names none: embeddings are most often made to be stored and
@@ -44,7 +43,11 @@ const PASSED_EXTRA: &[&str] = &["k", "safety_mode", "priority", "strict_tools", 
 const RAG_FIELDS: &[&str] = &["documents", "citation_options"];
 
 /// The v2 chat body for `request` sent to `model`.
-pub(super) fn chat_body(model: &str, request: &ChatRequest, stream: bool) -> Result<Vec<u8>, Error> {
+pub(super) fn chat_body(
+    model: &str,
+    request: &ChatRequest,
+    stream: bool,
+) -> Result<Vec<u8>, Error> {
     crate::provider::to_json(&chat_value(model, request, stream)?)
 }
 
@@ -76,7 +79,10 @@ pub(super) fn chat_value(model: &str, request: &ChatRequest, stream: bool) -> Re
             )));
         }
         let tools = serde_json::to_value(tools).map_err(|e| {
-            Error::new(ErrorKind::InvalidRequest, format!("cannot serialize tools: {e}"))
+            Error::new(
+                ErrorKind::InvalidRequest,
+                format!("cannot serialize tools: {e}"),
+            )
         })?;
         body.insert("tools".into(), tools);
         match &request.tool_choice {
@@ -130,7 +136,10 @@ pub(super) fn chat_value(model: &str, request: &ChatRequest, stream: bool) -> Re
         "frequency_penalty",
         request.frequency_penalty.map(Value::from),
     );
-    put("presence_penalty", request.presence_penalty.map(Value::from));
+    put(
+        "presence_penalty",
+        request.presence_penalty.map(Value::from),
+    );
     put("thinking", thinking(request.reasoning_effort.as_deref())?);
     put("k", request.extra.get("top_k").cloned());
     for field in PASSED_EXTRA {
@@ -254,9 +263,10 @@ fn part_type(part: &ContentPart) -> String {
 
 /// The v2 embed body.
 pub(super) fn embed_body(model: &str, request: &EmbeddingRequest) -> Result<Vec<u8>, Error> {
-    let texts = request.input.texts().ok_or_else(|| {
-        Error::unsupported("cohere embeddings take texts, not token arrays")
-    })?;
+    let texts = request
+        .input
+        .texts()
+        .ok_or_else(|| Error::unsupported("cohere embeddings take texts, not token arrays"))?;
     if request
         .encoding_format
         .as_deref()
@@ -351,10 +361,7 @@ mod tests {
                 "frequency_penalty": 0.1, "presence_penalty": 0.2, "safety_mode": "OFF"
             })
         );
-        assert_eq!(
-            chat_value("m", &request, true).unwrap()["stream"],
-            true
-        );
+        assert_eq!(chat_value("m", &request, true).unwrap()["stream"], true);
     }
 
     #[test]
@@ -381,7 +388,10 @@ mod tests {
             body["messages"][0]["content"][1],
             json!({"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}})
         );
-        assert_eq!(body["thinking"], json!({"type": "enabled", "token_budget": 4096}));
+        assert_eq!(
+            body["thinking"],
+            json!({"type": "enabled", "token_budget": 4096})
+        );
         request.response_format = Some(ResponseFormat::JsonObject);
         request.reasoning_effort = Some("none".into());
         let body = chat_value("x", &request, false).unwrap();
@@ -392,7 +402,9 @@ mod tests {
     #[test]
     fn what_cannot_be_expressed() {
         let mut request = ChatRequest::new("x").user("q");
-        request.extra.insert("documents".into(), json!([{"data": {"text": "t"}}]));
+        request
+            .extra
+            .insert("documents".into(), json!([{"data": {"text": "t"}}]));
         let error = chat_value("x", &request, false).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Unsupported);
         assert!(error.message().contains("documents"), "{error}");
@@ -410,7 +422,10 @@ mod tests {
         );
         let mut n = ChatRequest::new("x").user("q");
         n.n = Some(2);
-        assert_eq!(chat_value("x", &n, false).unwrap_err().kind(), ErrorKind::Unsupported);
+        assert_eq!(
+            chat_value("x", &n, false).unwrap_err().kind(),
+            ErrorKind::Unsupported
+        );
     }
 
     #[test]
@@ -424,13 +439,18 @@ mod tests {
                    "input_type": "search_document", "embedding_types": ["float"]})
         );
         let mut query = request.clone();
-        query.extra.insert("input_type".into(), json!("search_query"));
+        query
+            .extra
+            .insert("input_type".into(), json!("search_query"));
         query.dimensions = Some(256);
         let body: Value = serde_json::from_slice(&embed_body("m", &query).unwrap()).unwrap();
         assert_eq!(body["input_type"], "search_query");
         assert_eq!(body["output_dimension"], 256);
         let mut base64 = request;
         base64.encoding_format = Some("base64".into());
-        assert_eq!(embed_body("m", &base64).unwrap_err().kind(), ErrorKind::Unsupported);
+        assert_eq!(
+            embed_body("m", &base64).unwrap_err().kind(),
+            ErrorKind::Unsupported
+        );
     }
 }

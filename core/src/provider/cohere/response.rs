@@ -22,8 +22,8 @@ use serde_json::Value;
 use super::error::in_stream_error;
 use crate::error::Error;
 use crate::types::{
-    ChatCompletion, Choice, Content, Embedding, EmbeddingResponse, EmbeddingUsage,
-    EmbeddingVector, Extra, FinishReason, Message, PromptTokensDetails, Role, ToolCall, Usage,
+    ChatCompletion, Choice, Content, Embedding, EmbeddingResponse, EmbeddingUsage, EmbeddingVector,
+    Extra, FinishReason, Message, PromptTokensDetails, Role, ToolCall, Usage,
 };
 
 /// Cohere's usage object.
@@ -122,7 +122,12 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
             None => {
                 let value: Value = serde_json::from_slice(body).unwrap_or_default();
                 let text = |name: &str| value.get(name).and_then(Value::as_str);
-                return Err(in_stream_error(reason, text("error_type"), text("error"), body));
+                return Err(in_stream_error(
+                    reason,
+                    text("error_type"),
+                    text("error"),
+                    body,
+                ));
             }
         },
         None => None,
@@ -252,7 +257,10 @@ mod tests {
             completion.choices[0].message.reasoning_content.as_deref(),
             Some("Plan.")
         );
-        assert_eq!(completion.choices[0].finish_reason, Some(FinishReason::Length));
+        assert_eq!(
+            completion.choices[0].finish_reason,
+            Some(FinishReason::Length)
+        );
         assert_eq!(completion.usage.unwrap().total_tokens, 18);
         assert_eq!(finish_reason("STOP_SEQUENCE"), Some(FinishReason::Stop));
         assert_eq!(
@@ -260,8 +268,9 @@ mod tests {
             Some(FinishReason::Other("new_one".into()))
         );
 
-        let failed = parse_chat(br#"{"id":"x","message":{},"finish_reason":"ERROR","error":"boom"}"#)
-            .unwrap_err();
+        let failed =
+            parse_chat(br#"{"id":"x","message":{},"finish_reason":"ERROR","error":"boom"}"#)
+                .unwrap_err();
         assert_eq!(failed.kind(), ErrorKind::ServiceUnavailable);
         assert_eq!(parse_chat(b"[1]").unwrap_err().kind(), ErrorKind::Decode);
     }
@@ -279,7 +288,9 @@ mod tests {
         );
         assert_eq!(parsed.usage.unwrap().prompt_tokens, 2);
         assert_eq!(
-            parse_embeddings(br#"{"embeddings":{}}"#).unwrap_err().kind(),
+            parse_embeddings(br#"{"embeddings":{}}"#)
+                .unwrap_err()
+                .kind(),
             ErrorKind::Decode
         );
     }

@@ -184,7 +184,10 @@ impl SseEventHandler for CohereEvents {
         let value = decode("stream event", data)?;
         let kind = match event.event.as_deref() {
             Some(name) if name != "message" => name,
-            _ => value.get("type").and_then(Value::as_str).unwrap_or_default(),
+            _ => value
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
         };
         match kind {
             "message-start" => {

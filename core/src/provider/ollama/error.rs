@@ -31,17 +31,28 @@ mod tests {
             br#"{"error":"model \"llama9\" not found, try pulling it first"}"#,
         );
         assert_eq!(not_found.kind(), ErrorKind::NotFound);
-        assert_eq!(not_found.message(), "model \"llama9\" not found, try pulling it first");
+        assert_eq!(
+            not_found.message(),
+            "model \"llama9\" not found, try pulling it first"
+        );
         let bad = parse_error(
             Some(StatusCode::BAD_REQUEST),
             &HeaderMap::new(),
             br#"{"error":"invalid options: foo"}"#,
         );
         assert_eq!(bad.kind(), ErrorKind::InvalidRequest);
-        let in_stream = parse_error(None, &HeaderMap::new(), br#"{"error":"an error was encountered while running the model: unexpected EOF"}"#);
+        let in_stream = parse_error(
+            None,
+            &HeaderMap::new(),
+            br#"{"error":"an error was encountered while running the model: unexpected EOF"}"#,
+        );
         assert_eq!(in_stream.kind(), ErrorKind::ServiceUnavailable);
         assert!(in_stream.is_retryable());
-        let plain = parse_error(Some(StatusCode::BAD_GATEWAY), &HeaderMap::new(), b"upstream down");
+        let plain = parse_error(
+            Some(StatusCode::BAD_GATEWAY),
+            &HeaderMap::new(),
+            b"upstream down",
+        );
         assert_eq!(plain.kind(), ErrorKind::ServiceUnavailable);
         assert_eq!(plain.message(), "upstream down");
     }

@@ -73,7 +73,11 @@ fn route(model: &str) -> Result<(&str, Option<String>), Error> {
         let end = authority.find(']').ok_or_else(invalid)?;
         let (host, after) = authority.split_at(end + 1);
         let inner = host.get(1..end).unwrap_or_default();
-        if inner.is_empty() || !inner.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
+        if inner.is_empty()
+            || !inner
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        {
             return Err(invalid());
         }
         let port = match after {
@@ -195,7 +199,12 @@ impl Provider for Ollama {
         request: &EmbeddingRequest,
     ) -> Result<http::Request<Bytes>, Error> {
         let (model, base) = route(model)?;
-        self.post(base.as_deref(), "embed", request::embed_body(model, request)?, false)
+        self.post(
+            base.as_deref(),
+            "embed",
+            request::embed_body(model, request)?,
+            false,
+        )
     }
 
     fn parse_embeddings(
@@ -231,7 +240,10 @@ mod tests {
         for (model, want) in [
             ("llama3:8b", "http://localhost:11434/api/chat"),
             ("llama3@gpu-server", "http://gpu-server/api/chat"),
-            ("llama3@https://gpu.example:443", "https://gpu.example:443/api/chat"),
+            (
+                "llama3@https://gpu.example:443",
+                "https://gpu.example:443/api/chat",
+            ),
             ("llama3@[::1]:11434", "http://[::1]:11434/api/chat"),
             ("user@example/x@gpu:1", "http://gpu:1/api/chat"),
         ] {
@@ -255,11 +267,12 @@ mod tests {
 
     #[test]
     fn base_url_env_and_routing_rule() {
-        let env = |name: &str| {
-            (name == "OLLAMA_API_BASE").then(|| "http://box:11434/api/".to_owned())
-        };
+        let env =
+            |name: &str| (name == "OLLAMA_API_BASE").then(|| "http://box:11434/api/".to_owned());
         let registry = Registry::from_lookup(env);
-        let native = registry.resolve(&ModelId::parse("ollama/llama3.2").unwrap()).unwrap();
+        let native = registry
+            .resolve(&ModelId::parse("ollama/llama3.2").unwrap())
+            .unwrap();
         let request = ChatRequest::new("x").user("q");
         assert_eq!(
             native.build_chat("llama3.2", &request, true).unwrap().uri(),
@@ -270,7 +283,10 @@ mod tests {
             .resolve(&ModelId::parse("ollama_openai/llama3.2").unwrap())
             .unwrap();
         assert_eq!(
-            compatible.build_chat("llama3.2", &request, true).unwrap().uri(),
+            compatible
+                .build_chat("llama3.2", &request, true)
+                .unwrap()
+                .uri(),
             "http://localhost:11434/v1/chat/completions"
         );
     }
@@ -292,12 +308,19 @@ mod tests {
         let id = assistant.tool_calls.as_ref().unwrap()[0].id.clone();
         let request = ChatRequest::new("ollama/llama3.2")
             .user("Weather in Paris?")
-            .tool(Tool::function("get_weather", "Weather", json!({"type": "object"})))
+            .tool(Tool::function(
+                "get_weather",
+                "Weather",
+                json!({"type": "object"}),
+            ))
             .message(assistant)
             .message(Message::tool(id.as_str(), "21°C"))
             .user("And tomorrow?");
         let body: Value = serde_json::from_slice(
-            ollama.build_chat("llama3.2", &request, false).unwrap().body(),
+            ollama
+                .build_chat("llama3.2", &request, false)
+                .unwrap()
+                .body(),
         )
         .unwrap();
         let messages = body["messages"].as_array().unwrap();
@@ -309,7 +332,10 @@ mod tests {
             messages[2],
             json!({"role": "tool", "content": "21°C", "tool_name": "get_weather"})
         );
-        assert_eq!(messages[3], json!({"role": "user", "content": "And tomorrow?"}));
+        assert_eq!(
+            messages[3],
+            json!({"role": "user", "content": "And tomorrow?"})
+        );
         // The same reply parsed again gets the same id.
         let again = ollama
             .parse_chat(
@@ -319,6 +345,9 @@ mod tests {
                     .unwrap(),
             )
             .unwrap();
-        assert_eq!(again.choices[0].message.tool_calls.as_ref().unwrap()[0].id, id);
+        assert_eq!(
+            again.choices[0].message.tool_calls.as_ref().unwrap()[0].id,
+            id
+        );
     }
 }

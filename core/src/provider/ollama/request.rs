@@ -25,8 +25,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{Error, ErrorKind};
 use crate::types::{
-    ChatRequest, Content, ContentPart, EmbeddingRequest, Message, ResponseFormat, Role,
-    ToolChoice,
+    ChatRequest, Content, ContentPart, EmbeddingRequest, Message, ResponseFormat, Role, ToolChoice,
 };
 
 /// Numeric or list `options` read from the request's own fields are filled first; these
@@ -34,7 +33,11 @@ use crate::types::{
 const EXTRA_OPTIONS: &[&str] = &["top_k", "num_ctx", "min_p", "repeat_penalty", "num_gpu"];
 
 /// The `/api/chat` body for `request` sent to `model`.
-pub(super) fn chat_body(model: &str, request: &ChatRequest, stream: bool) -> Result<Vec<u8>, Error> {
+pub(super) fn chat_body(
+    model: &str,
+    request: &ChatRequest,
+    stream: bool,
+) -> Result<Vec<u8>, Error> {
     crate::provider::to_json(&chat_value(model, request, stream)?)
 }
 
@@ -60,7 +63,10 @@ pub(super) fn chat_value(model: &str, request: &ChatRequest, stream: bool) -> Re
         match &request.tool_choice {
             None | Some(ToolChoice::Auto) => {
                 let tools = serde_json::to_value(tools).map_err(|e| {
-                    Error::new(ErrorKind::InvalidRequest, format!("cannot serialize tools: {e}"))
+                    Error::new(
+                        ErrorKind::InvalidRequest,
+                        format!("cannot serialize tools: {e}"),
+                    )
                 })?;
                 body.insert("tools".into(), tools);
             }
@@ -85,7 +91,10 @@ pub(super) fn chat_value(model: &str, request: &ChatRequest, stream: bool) -> Re
             body.insert("format".into(), schema);
         }
     }
-    let think = match (request.extra.get("think"), request.reasoning_effort.as_deref()) {
+    let think = match (
+        request.extra.get("think"),
+        request.reasoning_effort.as_deref(),
+    ) {
         (Some(think), _) => Some(think.clone()),
         (None, Some("none")) => Some(false.into()),
         (None, Some(_)) => Some(true.into()),
@@ -124,8 +133,14 @@ fn options(request: &ChatRequest) -> Result<Map<String, Value>, Error> {
             .filter(|stop| !stop.is_empty())
             .map(Value::from),
     );
-    put("presence_penalty", request.presence_penalty.map(Value::from));
-    put("frequency_penalty", request.frequency_penalty.map(Value::from));
+    put(
+        "presence_penalty",
+        request.presence_penalty.map(Value::from),
+    );
+    put(
+        "frequency_penalty",
+        request.frequency_penalty.map(Value::from),
+    );
     for name in EXTRA_OPTIONS {
         put(name, request.extra.get(*name).cloned());
     }
@@ -170,7 +185,11 @@ fn message_value(message: &Message, all: &[Message], at: usize) -> Result<Value,
             out.insert("thinking".into(), thinking.clone().into());
         }
     }
-    if let Some(calls) = message.tool_calls.as_ref().filter(|calls| !calls.is_empty()) {
+    if let Some(calls) = message
+        .tool_calls
+        .as_ref()
+        .filter(|calls| !calls.is_empty())
+    {
         let calls = calls
             .iter()
             .enumerate()
@@ -309,7 +328,11 @@ mod tests {
             ]))
             .message(assistant)
             .message(Message::tool("call_1", "21°C"))
-            .tool(Tool::function("get_weather", "Weather", json!({"type": "object"})))
+            .tool(Tool::function(
+                "get_weather",
+                "Weather",
+                json!({"type": "object"}),
+            ))
             .temperature(0.2);
         request.max_tokens = Some(64);
         request.seed = Some(3);
@@ -317,7 +340,9 @@ mod tests {
         request.reasoning_effort = Some("high".into());
         request.extra.insert("num_ctx".into(), json!(8192));
         request.extra.insert("keep_alive".into(), json!("5m"));
-        request.extra.insert("options".into(), json!({"num_gpu": 1}));
+        request
+            .extra
+            .insert("options".into(), json!({"num_gpu": 1}));
         let body = chat_value("llama3.2", &request, true).unwrap();
         assert_eq!(
             body,
@@ -356,17 +381,29 @@ mod tests {
         assert_eq!(body["format"]["properties"]["x"]["type"], "number");
         assert_eq!(body["stream"], false);
 
-        let remote = ChatRequest::new("x").message(Message::user_parts(vec![ContentPart::image_url(
-            "https://example.com/cat.png",
-        )]));
-        assert_eq!(chat_value("m", &remote, false).unwrap_err().kind(), ErrorKind::Unsupported);
-        let mut forced = ChatRequest::new("x")
-            .user("q")
-            .tool(Tool::function("f", "d", json!({"type": "object"})));
+        let remote =
+            ChatRequest::new("x").message(Message::user_parts(vec![ContentPart::image_url(
+                "https://example.com/cat.png",
+            )]));
+        assert_eq!(
+            chat_value("m", &remote, false).unwrap_err().kind(),
+            ErrorKind::Unsupported
+        );
+        let mut forced = ChatRequest::new("x").user("q").tool(Tool::function(
+            "f",
+            "d",
+            json!({"type": "object"}),
+        ));
         forced.tool_choice = Some(ToolChoice::Required);
-        assert_eq!(chat_value("m", &forced, false).unwrap_err().kind(), ErrorKind::Unsupported);
+        assert_eq!(
+            chat_value("m", &forced, false).unwrap_err().kind(),
+            ErrorKind::Unsupported
+        );
         forced.tool_choice = Some(ToolChoice::None);
-        assert!(chat_value("m", &forced, false).unwrap().get("tools").is_none());
+        assert!(chat_value("m", &forced, false)
+            .unwrap()
+            .get("tools")
+            .is_none());
     }
 
     #[test]
@@ -374,6 +411,9 @@ mod tests {
         let request = EmbeddingRequest::new("ollama/all-minilm", ["Why is the sky blue?"]);
         let body: Value =
             serde_json::from_slice(&embed_body("all-minilm", &request).unwrap()).unwrap();
-        assert_eq!(body, json!({"model": "all-minilm", "input": ["Why is the sky blue?"]}));
+        assert_eq!(
+            body,
+            json!({"model": "all-minilm", "input": ["Why is the sky blue?"]})
+        );
     }
 }

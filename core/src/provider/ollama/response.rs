@@ -22,8 +22,8 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::types::{
-    ChatCompletion, Choice, Content, Embedding, EmbeddingResponse, EmbeddingUsage,
-    EmbeddingVector, Extra, FinishReason, Message, Role, ToolCall, Usage,
+    ChatCompletion, Choice, Content, Embedding, EmbeddingResponse, EmbeddingUsage, EmbeddingVector,
+    Extra, FinishReason, Message, Role, ToolCall, Usage,
 };
 
 /// One `/api/chat` object: a whole reply, or one line of a stream.
@@ -135,7 +135,10 @@ impl ChatObject {
     }
 
     pub(super) fn created(&self) -> u64 {
-        self.created_at.as_deref().and_then(unix_seconds).unwrap_or(0)
+        self.created_at
+            .as_deref()
+            .and_then(unix_seconds)
+            .unwrap_or(0)
     }
 }
 
@@ -151,7 +154,7 @@ pub(super) fn unix_seconds(time: &str) -> Option<u64> {
     };
     let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
     let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    if time.get(4..5)? != "-" || time.get(10..11)?.to_ascii_uppercase() != "T" {
+    if time.get(4..5)? != "-" || !time.get(10..11)?.eq_ignore_ascii_case("T") {
         return None;
     }
     let rest = time.get(19..)?;
@@ -169,7 +172,12 @@ pub(super) fn unix_seconds(time: &str) -> Option<u64> {
             sign * (hours * 3600 + minutes * 60)
         }
     };
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     // Days from civil (Howard Hinnant's algorithm).
@@ -286,9 +294,19 @@ mod tests {
         assert_eq!(completion.text(), "Hello! How are you today?");
         assert_eq!(completion.model, "llama3.2");
         assert_eq!(completion.created, 1_702_390_423);
-        assert_eq!(completion.choices[0].finish_reason, Some(FinishReason::Stop));
+        assert_eq!(
+            completion.choices[0].finish_reason,
+            Some(FinishReason::Stop)
+        );
         let usage = completion.usage.unwrap();
-        assert_eq!((usage.prompt_tokens, usage.completion_tokens, usage.total_tokens), (26, 298, 324));
+        assert_eq!(
+            (
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                usage.total_tokens
+            ),
+            (26, 298, 324)
+        );
 
         let completion = parse_chat(DOCS_TOOLS.as_bytes()).unwrap();
         let message = completion.message().unwrap();
@@ -296,24 +314,42 @@ mod tests {
         assert_eq!(message.reasoning_content.as_deref(), Some("Need weather."));
         let call = &message.tool_calls.as_ref().unwrap()[0];
         assert!(call.id.starts_with("call_"), "{}", call.id);
-        assert_eq!(call.id, tool_call_id("get_current_weather", &call.function.arguments, 0));
+        assert_eq!(
+            call.id,
+            tool_call_id("get_current_weather", &call.function.arguments, 0)
+        );
         assert_eq!(
             serde_json::from_str::<Value>(&call.function.arguments).unwrap(),
             serde_json::json!({"format": "celsius", "location": "Paris, FR"})
         );
-        assert_eq!(completion.choices[0].finish_reason, Some(FinishReason::ToolCalls));
+        assert_eq!(
+            completion.choices[0].finish_reason,
+            Some(FinishReason::ToolCalls)
+        );
         assert_ne!(tool_call_id("f", "{}", 0), tool_call_id("f", "{}", 1));
     }
 
     #[test]
     fn times_reasons_and_errors() {
         assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(unix_seconds("2024-02-29T12:00:00.5+02:00"), Some(1_709_200_800));
-        for bad in ["", "2024-02-29", "2024-13-01T00:00:00Z", "20x4-01-01T00:00:00Z", "2024-01-01T00:00:00"] {
+        assert_eq!(
+            unix_seconds("2024-02-29T12:00:00.5+02:00"),
+            Some(1_709_200_800)
+        );
+        for bad in [
+            "",
+            "2024-02-29",
+            "2024-13-01T00:00:00Z",
+            "20x4-01-01T00:00:00Z",
+            "2024-01-01T00:00:00",
+        ] {
             assert_eq!(unix_seconds(bad), None, "{bad}");
         }
         assert_eq!(finish_reason(Some("length"), false), FinishReason::Length);
-        assert_eq!(finish_reason(Some("load"), false), FinishReason::Other("load".into()));
+        assert_eq!(
+            finish_reason(Some("load"), false),
+            FinishReason::Other("load".into())
+        );
         let error = parse_chat(br#"{"error":"model requires more system memory"}"#).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::ServiceUnavailable);
         assert_eq!(parse_chat(b"nope").unwrap_err().kind(), ErrorKind::Decode);

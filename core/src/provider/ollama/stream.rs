@@ -147,7 +147,11 @@ mod tests {
         let (items, complete) = run(STREAM.as_bytes(), STREAM.len());
         assert!(complete);
         for split in [1, 2, 5, 64] {
-            assert_eq!(run(STREAM.as_bytes(), split), (items.clone(), true), "split {split}");
+            assert_eq!(
+                run(STREAM.as_bytes(), split),
+                (items.clone(), true),
+                "split {split}"
+            );
         }
         let completion = fold(&items);
         assert_eq!(completion.model, "llama3.2");
@@ -158,9 +162,16 @@ mod tests {
         assert_eq!(call.function.name, "get_current_weather");
         assert_eq!(
             call.id,
-            super::super::response::tool_call_id("get_current_weather", &call.function.arguments, 0)
+            super::super::response::tool_call_id(
+                "get_current_weather",
+                &call.function.arguments,
+                0
+            )
         );
-        assert_eq!(completion.choices[0].finish_reason, Some(FinishReason::ToolCalls));
+        assert_eq!(
+            completion.choices[0].finish_reason,
+            Some(FinishReason::ToolCalls)
+        );
         let usage = completion.usage.unwrap();
         assert_eq!((usage.prompt_tokens, usage.completion_tokens), (26, 282));
     }
@@ -178,7 +189,10 @@ mod tests {
         let (items, complete) = run(body.as_bytes(), 3);
         assert!(!complete);
         assert_eq!(items.len(), 2);
-        assert_eq!(items[1].as_ref().unwrap_err().kind(), ErrorKind::ServiceUnavailable);
+        assert_eq!(
+            items[1].as_ref().unwrap_err().kind(),
+            ErrorKind::ServiceUnavailable
+        );
 
         let (items, _) = run(b"<html>oops</html>\n", 4);
         let error = items[0].as_ref().unwrap_err();
