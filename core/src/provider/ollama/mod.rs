@@ -291,6 +291,33 @@ mod tests {
         );
     }
 
+    /// The shared stream wrapper's rules hold for NDJSON too: key redaction of in-stream
+    /// errors, a line over the bound is a `Decode` error, and nothing after an error.
+    #[test]
+    fn stream_errors_are_redacted_and_bounded() {
+        let key = "ollama-proxy-canary-key";
+        let ollama = Ollama::new(&ProviderSettings {
+            api_key: Some(key.into()),
+            ..ProviderSettings::default()
+        });
+        let mut decoder = ollama.chat_stream_decoder("m");
+        decoder.push(format!("{{\"error\":\"bad token {key}\"}}\n{{\"done\":true}}\n").as_bytes());
+        decoder.finish();
+        let error = decoder.next_chunk().unwrap().unwrap_err();
+        assert!(!format!("{error} {error:?}").contains(key), "{error}");
+        assert!(decoder.next_chunk().is_none());
+        assert!(!decoder.is_complete());
+
+        let mut decoder = ollama.chat_stream_decoder("m");
+        let long = vec![b' '; crate::framing::DEFAULT_MAX_LINE_BYTES + 1];
+        decoder.push(&long);
+        let error = decoder.next_chunk().unwrap().unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Decode);
+        decoder.push(b"\n{\"done\":true}\n");
+        decoder.finish();
+        assert!(decoder.next_chunk().is_none());
+    }
+
     /// An OpenAI conversation with a tool call, its result and a follow-up goes to Ollama and
     /// a simulated reply comes back: ids survive on our side, names and arguments on both.
     #[test]
