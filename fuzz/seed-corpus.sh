@@ -14,7 +14,7 @@ if [ -f "$shared/replay/manifest.jsonl" ]; then
   python3 - "$shared" <<'PY'
 import json, os, sys
 shared = sys.argv[1]
-family = {"openai": 0, "anthropic": 1, "groq": 2, "mistral": 3}
+family = {"openai": 0, "anthropic": 1, "groq": 2, "mistral": 3, "cohere": 4}
 for line in open(os.path.join(shared, "replay/manifest.jsonl")):
     entry = json.loads(line)
     body = open(os.path.join(shared, "replay", entry["file"]), "rb").read()

@@ -22,6 +22,8 @@ use std::time::Duration;
 use crate::error::Error;
 use crate::model::ModelId;
 use crate::provider::anthropic::Anthropic;
+use crate::provider::cohere::Cohere;
+use crate::provider::ollama::Ollama;
 use crate::provider::openai::OpenAiCompatible;
 use crate::provider::profiles::{self, Profile};
 use crate::provider::Provider;
@@ -213,7 +215,7 @@ impl Registry {
         for profile in profiles::builtin() {
             specs.insert(profile.name.clone(), Spec::OpenAiCompatible(profile));
         }
-        let builtins: [(&str, Builtin); 2] = [
+        let builtins: [(&str, Builtin); 4] = [
             (
                 "anthropic",
                 Builtin {
@@ -247,6 +249,25 @@ impl Registry {
                         },
                     ],
                     build: |_, settings| Ok(Arc::new(OpenAiCompatible::azure(settings)?)),
+                },
+            ),
+            (
+                "cohere",
+                Builtin {
+                    key_required: true,
+                    key_aliases: &["CO_API_KEY"],
+                    options: &[],
+                    build: |_, settings| Ok(Arc::new(Cohere::new(settings))),
+                },
+            ),
+            (
+                // Native `/api/chat`; the OpenAI-compatible `/v1` is the `ollama_openai` profile.
+                "ollama",
+                Builtin {
+                    key_required: false,
+                    key_aliases: &[],
+                    options: &[],
+                    build: |_, settings| Ok(Arc::new(Ollama::new(settings))),
                 },
             ),
         ];

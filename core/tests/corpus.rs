@@ -8,8 +8,9 @@
 //!
 //! A recording is replayed when the registry has an adapter for its provider and the oracle
 //! knows its wire format, which is read off the recorded request URI: `…/chat/completions` and
-//! `…/embeddings` are OpenAI's format (so Ollama's `/v1` recordings are in, its native
-//! `/api/chat` would not be), `…/v1/messages` is Anthropic's. Everything else (the Responses
+//! `…/embeddings` are OpenAI's format (Ollama's `/v1` recordings replay through the
+//! `ollama_openai` profile), `…/v1/messages` is Anthropic's, `…/v2/chat` and `…/v2/embed`
+//! Cohere's. Everything else (the Responses
 //! API, Gemini, Cohere, Bedrock, …) is counted as skipped until an adapter and an oracle exist.
 //!
 //! What is checked:
@@ -55,7 +56,11 @@ struct Recording {
 enum Wire {
     OpenAi,
     Anthropic,
+    Cohere,
 }
+
+#[path = "oracle/cohere.rs"]
+mod cohere_oracle;
 
 impl Wire {
     /// The wire format of a recording, from the URI it was sent to.
@@ -68,7 +73,9 @@ impl Wire {
         match recording.endpoint.as_str() {
             "chat" if path.ends_with("/chat/completions") => Some(Wire::OpenAi),
             "chat" if path.ends_with("/v1/messages") => Some(Wire::Anthropic),
+            "chat" if path.ends_with("/v2/chat") => Some(Wire::Cohere),
             "embeddings" if path.ends_with("/embeddings") => Some(Wire::OpenAi),
+            "embeddings" if path.ends_with("/v2/embed") => Some(Wire::Cohere),
             _ => None,
         }
     }
@@ -128,7 +135,12 @@ fn corpus_replays_through_the_adapters() {
     let mut skip_reasons: BTreeMap<String, usize> = BTreeMap::new();
     for recording in recordings(&lines) {
         let tally = tallies.entry(recording.provider.clone()).or_default();
-        let wire = if !known.contains(&recording.provider.as_str()) {
+        let wire = if recording.provider == "cohere_v1" {
+            Err(
+                "cohere_v1: the legacy v1 API has no adapter by decision (cohere speaks v2)"
+                    .to_owned(),
+            )
+        } else if !known.contains(&adapter_name(&recording)) {
             Err(format!("no adapter for {}", recording.provider))
         } else {
             Wire::of(&recording).ok_or_else(|| {
@@ -216,6 +228,7 @@ fn oracles_read_every_recording() {
             let oracle = match wire {
                 Wire::OpenAi => openai::stream(&body),
                 Wire::Anthropic => anthropic::stream(&body),
+                Wire::Cohere => cohere_oracle::stream(&body),
             }
             .unwrap_or_else(|e| panic!("{}: {e}", recording.file));
             (oracle.expected, oracle.ending)
@@ -225,6 +238,7 @@ fn oracles_read_every_recording() {
             let expected = match wire {
                 Wire::OpenAi => openai::whole(&raw),
                 Wire::Anthropic => anthropic::whole(&raw),
+                Wire::Cohere => cohere_oracle::whole(&raw),
             };
             (expected, Ending::Complete)
         };
@@ -251,7 +265,7 @@ fn replay(
     wire: Wire,
     body: &[u8],
 ) -> Result<(), String> {
-    let id = ModelId::parse(&format!("{}/corpus-replay", recording.provider))
+    let id = ModelId::parse(&format!("{}/corpus-replay", adapter_name(recording)))
         .map_err(|e| format!("model id: {e}"))?;
     let provider = registry.resolve(&id).map_err(|e| format!("resolve: {e}"))?;
     let status =
@@ -281,7 +295,10 @@ fn replay(
         let parsed = provider
             .parse_embeddings(&response)
             .map_err(|e| format!("parse_embeddings: {e}"))?;
-        return check_embeddings(&parsed, body);
+        return match wire {
+            Wire::Cohere => cohere_oracle::check_embeddings(&parsed, body),
+            _ => check_embeddings(&parsed, body),
+        };
     }
     if recording.stream {
         return check_stream(provider.as_ref(), wire, body);
@@ -293,8 +310,20 @@ fn replay(
     let expected = match wire {
         Wire::OpenAi => openai::whole(&raw),
         Wire::Anthropic => anthropic::whole(&raw),
+        Wire::Cohere => cohere_oracle::whole(&raw),
     };
     compare(&expected, &Observed::of(&completion))
+}
+
+/// The registry name a recording replays through: the manifest's provider, except that
+/// Ollama's OpenAI-compatible recordings (`…/v1/…`) go to the `ollama_openai` profile, since
+/// `ollama/` is the native `/api/chat` adapter.
+fn adapter_name(recording: &Recording) -> &str {
+    if recording.provider == "ollama" && recording.request_uri.contains("/v1/") {
+        "ollama_openai"
+    } else {
+        &recording.provider
+    }
 }
 
 fn recorded_response(recording: &Recording, body: &[u8]) -> Result<http::Response<Bytes>, String> {
@@ -719,6 +748,7 @@ fn check_stream(provider: &dyn Provider, wire: Wire, body: &[u8]) -> Result<(), 
     let oracle = match wire {
         Wire::OpenAi => openai::stream(body)?,
         Wire::Anthropic => anthropic::stream(body)?,
+        Wire::Cohere => cohere_oracle::stream(body)?,
     };
 
     let mut accumulator = ChunkAccumulator::new();

@@ -137,6 +137,16 @@ impl FakeProvider {
         self.url()
     }
 
+    /// The base URL to give the Cohere provider (its adapter appends `/v2/chat`).
+    pub fn cohere_base_url(&self) -> String {
+        self.url()
+    }
+
+    /// The base URL to give the native Ollama provider (its adapter appends `/api/chat`).
+    pub fn ollama_base_url(&self) -> String {
+        self.url()
+    }
+
     /// Queues a reply; replies are used in order by whichever requests come next.
     pub fn push(&self, reply: Reply) {
         self.shared.state().replies.push_back(reply);

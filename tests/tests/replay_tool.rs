@@ -39,7 +39,14 @@ fn replays_openai_and_anthropic_recordings() {
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for line in manifest.lines() {
         let entry: Value = serde_json::from_str(line).unwrap();
-        let provider = entry["provider"].as_str().unwrap();
+        // Ollama's OpenAI-compatible (`/v1`) recordings replay through the `ollama_openai`
+        // profile: `ollama/` is the native `/api/chat` adapter.
+        let provider = match entry["provider"].as_str().unwrap() {
+            "ollama" if entry["request_uri"].as_str().unwrap_or("").contains("/v1/") => {
+                "ollama_openai"
+            }
+            other => other,
+        };
         let endpoint = entry["endpoint"].as_str().unwrap();
         let family = matches!(
             provider,
@@ -51,6 +58,9 @@ fn replays_openai_and_anthropic_recordings() {
                 | "openrouter"
                 | "xai"
                 | "cerebras"
+                | "cohere"
+                | "ollama"
+                | "ollama_openai"
         );
         if !family || !known.contains(&provider) || !matches!(endpoint, "chat" | "embeddings") {
             skipped += 1;

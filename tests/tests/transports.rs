@@ -60,6 +60,9 @@ macro_rules! configure {
             .base_url("anthropic", $server.anthropic_base_url())
             .api_key("azure", CANARY)
             .base_url("azure", $server.url())
+            .api_key("cohere", CANARY)
+            .base_url("cohere", $server.cohere_base_url())
+            .base_url("ollama", $server.ollama_base_url())
             .seed(7);
         if let Some(retries) = $setup.retries {
             builder = builder.retries(retries);
@@ -461,6 +464,146 @@ fn azure_deployments<D: Driver>() {
     assert_no_canary(&error);
 }
 
+/// The Cohere v2 and Ollama native families: model, chat path, embed path.
+const NATIVE_FAMILIES: [(&str, &str, &str); 2] = [
+    ("cohere/command-r-plus", "/v2/chat", "/v2/embed"),
+    ("ollama/llama3.2:3b", "/api/chat", "/api/embed"),
+];
+
+fn native_families_chat_stream_tools<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    let tool = Tool::function(
+        "get_weather",
+        "weather by city",
+        json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+    );
+    for (model, chat_path, _) in NATIVE_FAMILIES {
+        let before = server.requests().len();
+        server.push(Reply::text("Hello there").usage(12, 3));
+        let completion = driver
+            .chat(ChatRequest::new(model).system("s").user("hi"))
+            .unwrap();
+        assert_eq!(completion.text(), "Hello there", "{model}");
+        assert_eq!(completion.usage.unwrap().total_tokens, 15, "{model}");
+        let sent = &server.requests()[before];
+        assert_eq!(sent.path, chat_path);
+        assert_ne!(sent.json()["stream"], true, "{model}");
+        assert_eq!(sent.had_key, model.starts_with("cohere/"), "{model}");
+
+        server.push(Reply::text("one two three four").reasoning("let me think"));
+        let (items, completion) = driver.stream(ChatRequest::new(model).user("go"));
+        assert!(items.iter().all(Result::is_ok), "{model}: {items:?}");
+        assert_eq!(text_of(&items), "one two three four", "{model}");
+        let completion = completion.expect("completion after a good stream");
+        assert_eq!(
+            completion.message().unwrap().reasoning_content.as_deref(),
+            Some("let me think"),
+            "{model}"
+        );
+        assert!(completion.usage.is_some(), "{model}: usage");
+
+        let request = ChatRequest::new(model)
+            .user("weather in Paris?")
+            .tool(tool.clone());
+        server.push(Reply::tool_call("get_weather", r#"{"city":"Paris"}"#));
+        let whole = driver.chat(request.clone()).unwrap();
+        server.push(Reply::tool_call("get_weather", r#"{"city":"Paris"}"#));
+        let (items, streamed) = driver.stream(request);
+        assert!(items.iter().all(Result::is_ok), "{model}: {items:?}");
+        for completion in [whole, streamed.unwrap()] {
+            let call = &completion.message().unwrap().tool_calls.as_ref().unwrap()[0];
+            assert_eq!(call.function.name, "get_weather");
+            assert!(!call.id.is_empty(), "{model}: tool call id");
+            let arguments: serde_json::Value =
+                serde_json::from_str(&call.function.arguments).unwrap();
+            assert_eq!(arguments, json!({"city": "Paris"}), "{model}");
+            assert_eq!(
+                completion.choices[0].finish_reason,
+                Some(FinishReason::ToolCalls),
+                "{model}"
+            );
+        }
+    }
+}
+
+fn native_families_embeddings_and_errors<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(
+        &server,
+        &Setup {
+            retries: Some(0),
+            ..Setup::default()
+        },
+    );
+    for (model, _, embed_path) in NATIVE_FAMILIES {
+        let embeddings = driver
+            .embeddings(EmbeddingRequest::new(model, ["a", "b", "c"]))
+            .unwrap();
+        assert_eq!(embeddings.data.len(), 3, "{model}");
+        assert_eq!(embeddings.data[2].index, 2);
+        assert_eq!(server.requests().last().unwrap().path, embed_path);
+
+        server.push(Reply::status(429).header("retry-after", "0"));
+        let error = driver.chat(ChatRequest::new(model).user("x")).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::RateLimit, "{model}: {error}");
+        assert_eq!(error.message(), "rate limited, slow down");
+        assert_no_canary(&error);
+
+        server.push(Reply::status(404));
+        let (items, completion) = driver.stream(ChatRequest::new(model).user("x"));
+        assert!(completion.is_none());
+        let error = items.last().unwrap().as_ref().unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::NotFound, "{model}: {error}");
+
+        server.push(Reply::text("never finished").with_fault(Fault::Truncated));
+        let (items, completion) = driver.stream(ChatRequest::new(model).user("x"));
+        assert!(completion.is_none(), "{model}");
+        let error = items.last().unwrap().as_ref().unwrap_err();
+        assert!(
+            matches!(
+                error.kind(),
+                ErrorKind::StreamInterrupted | ErrorKind::Truncated
+            ),
+            "{model}: {error}"
+        );
+    }
+}
+
+fn fallback_into_and_out_of_native_families<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    let chain = [
+        ("openai/fail-401", "cohere/command-r"),
+        ("cohere/fail-401", "ollama/llama3.2"),
+        ("ollama/fail-404", "anthropic/claude-sonnet-4-5"),
+    ];
+    for (first, fallback) in chain {
+        let before = server.requests().len();
+        let completion = driver
+            .chat(
+                ChatRequest::new(first)
+                    .user("fall back please")
+                    .fallback_models([fallback]),
+            )
+            .unwrap();
+        assert_eq!(
+            completion.text(),
+            "fall back please",
+            "{first} -> {fallback}"
+        );
+        assert_eq!(server.requests().len(), before + 2);
+    }
+    let (items, completion) = driver.stream(
+        ChatRequest::new("cohere/fail-503")
+            .user("streamed fallback")
+            .retries(0)
+            .fallback_models(["ollama/llama3.2"]),
+    );
+    assert!(items.iter().all(Result::is_ok), "{items:?}");
+    assert_eq!(completion.unwrap().text(), "streamed fallback");
+}
+
 fn stream_fallback_before_first_content<D: Driver>() {
     let server = FakeProvider::start();
     let driver = D::new(&server, &Setup::default());
@@ -762,4 +905,7 @@ scenarios!(
     connection_reuse,
     canary_key_never_leaks,
     faults,
+    native_families_chat_stream_tools,
+    native_families_embeddings_and_errors,
+    fallback_into_and_out_of_native_families,
 );

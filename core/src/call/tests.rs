@@ -18,7 +18,7 @@ fn http_error(status: u16, headers: &[(&'static str, &str)], body: &str) -> Erro
     }
     // An OpenAI-compatible adapter classifies the body the way a real call would.
     let provider = crate::Registry::new()
-        .resolve(&crate::ModelId::parse("ollama/llama3.2").unwrap())
+        .resolve(&crate::ModelId::parse("ollama_openai/llama3.2").unwrap())
         .unwrap();
     provider.parse_error(StatusCode::from_u16(status).unwrap(), &map, body.as_bytes())
 }

@@ -84,7 +84,7 @@ const ROWS: &[Row] = &[
     Row { name: "moonshot",   base_url: "https://api.moonshot.ai/v1",           key_required: true,  token_field: MAX,            stream_usage: true,  embeddings: false, completions: false },
     Row { name: "deepinfra",  base_url: "https://api.deepinfra.com/v1/openai",  key_required: true,  token_field: MAX,            stream_usage: true,  embeddings: true,  completions: true },
     Row { name: "cerebras",   base_url: "https://api.cerebras.ai/v1",           key_required: true,  token_field: MAX,            stream_usage: true,  embeddings: false, completions: true },
-    Row { name: "ollama",     base_url: "http://localhost:11434/v1",            key_required: false, token_field: MAX,            stream_usage: true,  embeddings: true,  completions: true },
+    Row { name: "ollama_openai", base_url: "http://localhost:11434/v1",         key_required: false, token_field: MAX,            stream_usage: true,  embeddings: true,  completions: true },
     Row { name: "llama_cpp",  base_url: "http://localhost:8080/v1",             key_required: false, token_field: MAX,            stream_usage: true,  embeddings: true,  completions: true },
     Row { name: "vllm",       base_url: "http://localhost:8000/v1",             key_required: false, token_field: MAX,            stream_usage: true,  embeddings: true,  completions: true },
     Row { name: "lmstudio",   base_url: "http://localhost:1234/v1",             key_required: false, token_field: MAX,            stream_usage: true,  embeddings: true,  completions: true },

@@ -3,7 +3,7 @@
 //! property; a panic is a bug (in the core, or in the property).
 
 use bytes::Bytes;
-use onellm_core::framing::SseDecoder;
+use onellm_core::framing::{NdjsonDecoder, SseDecoder};
 use onellm_core::{ChatCompletionChunk, ChatRequest, ChunkAccumulator, ModelId, Registry};
 
 /// Splits `data` into a control prefix and a payload: the first byte picks split points.
@@ -62,11 +62,44 @@ pub fn sse_decoder(data: &[u8]) {
     assert_eq!(whole, split);
 }
 
+/// NDJSON: any split of the input gives the same lines (and error) as one push, no line is
+/// blank or longer than the bound, and none holds a line feed.
+pub fn ndjson_decoder(data: &[u8]) {
+    let (points, payload) = split_points(data);
+    // A small bound so the fuzzer reaches the too-long path.
+    let limit = usize::from(data.first().copied().unwrap_or(0)) + 1;
+    let run = |parts: Vec<&[u8]>| {
+        let mut decoder = NdjsonDecoder::with_max_line_bytes(limit);
+        let mut lines = Vec::new();
+        let mut failed = false;
+        for part in parts {
+            if decoder.push(part).is_err() {
+                failed = true;
+            }
+            while let Some(line) = decoder.next_line() {
+                lines.push(line);
+            }
+        }
+        decoder.finish();
+        while let Some(line) = decoder.next_line() {
+            lines.push(line);
+        }
+        (lines, failed)
+    };
+    let whole = run(vec![payload]);
+    assert_eq!(whole, run(pieces(payload, &points)));
+    for line in &whole.0 {
+        assert!(line.len() <= limit, "line over the bound");
+        assert!(!line.contains(&b'\n'));
+        assert!(!line.iter().all(u8::is_ascii_whitespace), "blank line");
+    }
+}
+
 fn registry() -> Registry {
     Registry::from_lookup(|name| name.ends_with("_API_KEY").then(|| "fuzz-key".to_owned()))
 }
 
-const STREAM_PROVIDERS: &[&str] = &["openai", "anthropic", "groq", "mistral"];
+const STREAM_PROVIDERS: &[&str] = &["openai", "anthropic", "groq", "mistral", "cohere", "ollama"];
 
 /// A provider's stream decoder: never panics, items are split-independent, and at most one
 /// error ends the items.
@@ -119,6 +152,8 @@ const ALL_PROVIDERS: &[&str] = &[
     "mistral",
     "openrouter",
     "ollama",
+    "cohere",
+    "ollama_openai",
 ];
 
 /// Whole-response and error parsing: status and body from the fuzzer; never panics; errors
@@ -335,6 +370,7 @@ pub fn call_machine(data: &[u8]) {
 /// Every target, by name, for the seed-replay test and the fuzz binaries.
 pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("sse_decoder", sse_decoder),
+    ("ndjson_decoder", ndjson_decoder),
     ("chat_stream", chat_stream),
     ("parse_response", parse_response),
     ("request_translation", request_translation),

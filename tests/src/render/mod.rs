@@ -1,6 +1,8 @@
 //! Rendering a scripted [`Reply`] in the wire format of the route that was hit.
 
 mod anthropic;
+mod cohere;
+mod ollama;
 mod openai;
 
 use serde_json::{json, Value};
@@ -14,6 +16,10 @@ pub(crate) enum Route {
     AnthropicMessages,
     Embeddings,
     Completions,
+    CohereChat,
+    CohereEmbed,
+    OllamaChat,
+    OllamaEmbed,
     Unknown,
 }
 
@@ -28,6 +34,14 @@ impl Route {
             Route::Embeddings
         } else if path.ends_with("/completions") {
             Route::Completions
+        } else if path.ends_with("/v2/chat") {
+            Route::CohereChat
+        } else if path.ends_with("/v2/embed") {
+            Route::CohereEmbed
+        } else if path.ends_with("/api/chat") {
+            Route::OllamaChat
+        } else if path.ends_with("/api/embed") {
+            Route::OllamaEmbed
         } else {
             Route::Unknown
         }
@@ -130,6 +144,12 @@ pub(crate) fn render(route: Route, request: &Value, reply: &Reply, serial: u64) 
         Route::AnthropicMessages => anthropic::message(&script),
         Route::Embeddings => openai::embeddings(request, &script),
         Route::Completions => openai::completion(&script),
+        Route::CohereChat if stream => cohere::stream(&script),
+        Route::CohereChat => cohere::chat(&script),
+        Route::CohereEmbed => cohere::embed(request, &script),
+        Route::OllamaChat if stream => ollama::stream(&script),
+        Route::OllamaChat => ollama::chat(&script),
+        Route::OllamaEmbed => ollama::embed(request, &script),
         Route::Unknown => {
             return Rendered::Whole {
                 status: 404,
@@ -198,6 +218,10 @@ fn error_body(route: Route, status: u16) -> Value {
         Route::AnthropicMessages => {
             json!({"type": "error", "error": {"type": kind, "message": message}})
         }
+        Route::CohereChat | Route::CohereEmbed => {
+            json!({"id": "fake-cohere-error", "message": message})
+        }
+        Route::OllamaChat | Route::OllamaEmbed => json!({"error": message}),
         _ => {
             let code = match status {
                 400 => "context_length_exceeded",

@@ -23,7 +23,7 @@ pub use onellm_core::client_config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 /// let client = Client::builder()
 ///     .from_env()
 ///     .api_key("openai", "sk-…")
-///     .base_url("ollama", "http://gpu-box:11434/v1")
+///     .base_url("ollama", "http://gpu-box:11434")
 ///     .header("openrouter", "X-Title", "my app")
 ///     .timeout(Duration::from_secs(60))
 ///     .retries(3)

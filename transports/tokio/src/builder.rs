@@ -26,7 +26,7 @@ pub use onellm_core::client_config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 /// let client = Client::builder()
 ///     .from_env()
 ///     .api_key("openai", "sk-…")
-///     .base_url("ollama", "http://gpu-box:11434/v1")
+///     .base_url("ollama", "http://gpu-box:11434")
 ///     .header("openrouter", "X-Title", "my app")
 ///     .timeout(Duration::from_secs(60))
 ///     .retries(3)
@@ -204,7 +204,7 @@ impl ClientBuilder {
     /// let hyper: HyperClient<HttpConnector, RequestBody> =
     ///     HyperClient::builder(TokioExecutor::new()).build(HttpConnector::new());
     /// let client = Client::builder()
-    ///     .base_url("ollama", "http://127.0.0.1:11434/v1")
+    ///     .base_url("ollama", "http://127.0.0.1:11434")
     ///     .hyper_client(hyper)
     ///     .build()?;
     /// # Ok::<(), onellm_tokio::Error>(())
