@@ -22,6 +22,7 @@ use std::time::Duration;
 use crate::error::Error;
 use crate::model::ModelId;
 use crate::provider::anthropic::Anthropic;
+use crate::provider::gemini::Gemini;
 use crate::provider::openai::OpenAiCompatible;
 use crate::provider::profiles::{self, Profile};
 use crate::provider::Provider;
@@ -206,15 +207,51 @@ impl Registry {
         for profile in profiles::builtin() {
             specs.insert(profile.name.clone(), Spec::OpenAiCompatible(profile));
         }
-        let builtins: [(&str, Builtin); 1] = [(
-            "anthropic",
-            Builtin {
-                key_required: true,
-                key_aliases: &[],
-                options: &[],
-                build: |_, settings| Ok(Arc::new(Anthropic::new(settings))),
-            },
-        )];
+        // Gemini on AI Studio: `google` (OneLLM's name), `gemini` an alias.
+        let google = Builtin {
+            key_required: true,
+            key_aliases: &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
+            options: &[],
+            build: |name, settings| Ok(Arc::new(Gemini::ai_studio(settings).with_name(name))),
+        };
+        // Gemini on Vertex AI: `vertexai` (OneLLM's name), `vertex` an alias.
+        let vertex = Builtin {
+            key_required: false,
+            key_aliases: &["VERTEX_API_KEY"],
+            options: &[
+                OptionVar {
+                    name: "project",
+                    vars: &["VERTEX_PROJECT", "GOOGLE_CLOUD_PROJECT"],
+                    secret: false,
+                },
+                OptionVar {
+                    name: "location",
+                    vars: &["VERTEX_LOCATION", "GOOGLE_CLOUD_LOCATION"],
+                    secret: false,
+                },
+                OptionVar {
+                    name: "access_token",
+                    vars: &["VERTEX_ACCESS_TOKEN"],
+                    secret: true,
+                },
+            ],
+            build: |name, settings| Ok(Arc::new(Gemini::vertex(settings)?.with_name(name))),
+        };
+        let builtins: [(&str, Builtin); 5] = [
+            (
+                "anthropic",
+                Builtin {
+                    key_required: true,
+                    key_aliases: &[],
+                    options: &[],
+                    build: |_, settings| Ok(Arc::new(Anthropic::new(settings))),
+                },
+            ),
+            ("google", google),
+            ("gemini", google),
+            ("vertexai", vertex),
+            ("vertex", vertex),
+        ];
         for (name, builtin) in builtins {
             specs.insert(name.to_owned(), Spec::Builtin(builtin));
         }

@@ -19,6 +19,7 @@ use crate::types::{
 };
 
 pub mod anthropic;
+pub mod gemini;
 pub mod openai;
 pub mod profiles;
 mod sse_stream;
