@@ -55,6 +55,7 @@ struct Recording {
 enum Wire {
     OpenAi,
     Anthropic,
+    Gemini,
 }
 
 impl Wire {
@@ -69,6 +70,14 @@ impl Wire {
             "chat" if path.ends_with("/chat/completions") => Some(Wire::OpenAi),
             "chat" if path.ends_with("/v1/messages") => Some(Wire::Anthropic),
             "embeddings" if path.ends_with("/embeddings") => Some(Wire::OpenAi),
+            "chat" if path.ends_with(":generateContent") || path.ends_with(":streamGenerateContent") => {
+                Some(Wire::Gemini)
+            }
+            "embeddings"
+                if path.ends_with(":batchEmbedContents") || path.ends_with(":embedContent") =>
+            {
+                Some(Wire::Gemini)
+            }
             _ => None,
         }
     }
@@ -216,6 +225,7 @@ fn oracles_read_every_recording() {
             let oracle = match wire {
                 Wire::OpenAi => openai::stream(&body),
                 Wire::Anthropic => anthropic::stream(&body),
+                Wire::Gemini => gemini_oracle::stream(&body),
             }
             .unwrap_or_else(|e| panic!("{}: {e}", recording.file));
             (oracle.expected, oracle.ending)
@@ -225,6 +235,7 @@ fn oracles_read_every_recording() {
             let expected = match wire {
                 Wire::OpenAi => openai::whole(&raw),
                 Wire::Anthropic => anthropic::whole(&raw),
+                Wire::Gemini => gemini_oracle::whole(&raw),
             };
             (expected, Ending::Complete)
         };
@@ -281,6 +292,9 @@ fn replay(
         let parsed = provider
             .parse_embeddings(&response)
             .map_err(|e| format!("parse_embeddings: {e}"))?;
+        if wire == Wire::Gemini {
+            return check_gemini_embeddings(&parsed, body);
+        }
         return check_embeddings(&parsed, body);
     }
     if recording.stream {
@@ -293,6 +307,7 @@ fn replay(
     let expected = match wire {
         Wire::OpenAi => openai::whole(&raw),
         Wire::Anthropic => anthropic::whole(&raw),
+        Wire::Gemini => gemini_oracle::whole(&raw),
     };
     compare(&expected, &Observed::of(&completion))
 }
@@ -719,6 +734,7 @@ fn check_stream(provider: &dyn Provider, wire: Wire, body: &[u8]) -> Result<(), 
     let oracle = match wire {
         Wire::OpenAi => openai::stream(body)?,
         Wire::Anthropic => anthropic::stream(body)?,
+        Wire::Gemini => gemini_oracle::stream(body)?,
     };
 
     let mut accumulator = ChunkAccumulator::new();
@@ -816,6 +832,34 @@ fn check_embeddings(parsed: &EmbeddingResponse, body: &[u8]) -> Result<(), Strin
     }
     Ok(())
 }
+
+/// Gemini's `batchEmbedContents`: the n-th vector at index n, no usage.
+fn check_gemini_embeddings(parsed: &EmbeddingResponse, body: &[u8]) -> Result<(), String> {
+    let raw: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
+    let vectors = gemini_oracle::embeddings(&raw).ok_or("oracle: no embeddings[].values")?;
+    if vectors.len() != parsed.data.len() {
+        return Err(format!(
+            "{} embeddings, expected {}",
+            parsed.data.len(),
+            vectors.len()
+        ));
+    }
+    for (n, (want, got)) in vectors.iter().zip(&parsed.data).enumerate() {
+        let agrees = got.index as usize == n
+            && matches!(&got.embedding, EmbeddingVector::Float(got)
+                if got.len() == want.len() && want.iter().zip(got).all(|(w, g)| *w as f32 == *g));
+        if !agrees {
+            return Err(format!("embedding {n}: differs from the body"));
+        }
+    }
+    if parsed.usage.is_some() {
+        return Err("usage reported, but the body has none".into());
+    }
+    Ok(())
+}
+
+#[path = "oracle/gemini.rs"]
+mod gemini_oracle;
 
 // ---------------------------------------------------------------------------------------------
 // The OpenAI chat-completions oracle
