@@ -51,6 +51,8 @@ fn replays_openai_and_anthropic_recordings() {
                 | "openrouter"
                 | "xai"
                 | "cerebras"
+                | "google"
+                | "vertex"
         );
         if !family || !known.contains(&provider) || !matches!(endpoint, "chat" | "embeddings") {
             skipped += 1;

@@ -1,6 +1,7 @@
 //! Rendering a scripted [`Reply`] in the wire format of the route that was hit.
 
 mod anthropic;
+pub(crate) mod gemini;
 mod openai;
 
 use serde_json::{json, Value};
@@ -14,13 +15,22 @@ pub(crate) enum Route {
     AnthropicMessages,
     Embeddings,
     Completions,
+    GeminiGenerate,
+    GeminiStream,
+    GeminiEmbed,
     Unknown,
 }
 
 impl Route {
     pub fn of(path: &str) -> Route {
         let path = path.split('?').next().unwrap_or(path);
-        if path.ends_with("/chat/completions") {
+        if path.ends_with(":generateContent") {
+            Route::GeminiGenerate
+        } else if path.ends_with(":streamGenerateContent") {
+            Route::GeminiStream
+        } else if path.ends_with(":batchEmbedContents") {
+            Route::GeminiEmbed
+        } else if path.ends_with("/chat/completions") {
             Route::OpenAiChat
         } else if path.ends_with("/messages") {
             Route::AnthropicMessages
@@ -79,6 +89,15 @@ pub(crate) fn last_user_text(request: &Value) -> String {
             return last.get("content").map(text_of).unwrap_or_default();
         }
     }
+    if let Some(contents) = request.get("contents").and_then(Value::as_array) {
+        if let Some(last) = contents
+            .iter()
+            .rev()
+            .find(|c| c.get("role").and_then(Value::as_str) == Some("user"))
+        {
+            return last.get("parts").map(text_of).unwrap_or_default();
+        }
+    }
     match request.get("prompt") {
         Some(Value::String(prompt)) => prompt.clone(),
         Some(Value::Array(prompts)) => prompts
@@ -130,6 +149,9 @@ pub(crate) fn render(route: Route, request: &Value, reply: &Reply, serial: u64) 
         Route::AnthropicMessages => anthropic::message(&script),
         Route::Embeddings => openai::embeddings(request, &script),
         Route::Completions => openai::completion(&script),
+        Route::GeminiGenerate => gemini::chat(&script),
+        Route::GeminiStream => gemini::stream(&script),
+        Route::GeminiEmbed => gemini::embeddings(request),
         Route::Unknown => {
             return Rendered::Whole {
                 status: 404,
@@ -195,6 +217,9 @@ fn error_body(route: Route, status: u16) -> Value {
         _ => ("api_error", "internal error"),
     };
     match route {
+        Route::GeminiGenerate | Route::GeminiStream | Route::GeminiEmbed => {
+            gemini::error_body(status, message)
+        }
         Route::AnthropicMessages => {
             json!({"type": "error", "error": {"type": kind, "message": message}})
         }
