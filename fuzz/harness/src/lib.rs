@@ -66,7 +66,7 @@ fn registry() -> Registry {
     Registry::from_lookup(|name| name.ends_with("_API_KEY").then(|| "fuzz-key".to_owned()))
 }
 
-const STREAM_PROVIDERS: &[&str] = &["openai", "anthropic", "groq", "mistral"];
+const STREAM_PROVIDERS: &[&str] = &["openai", "anthropic", "groq", "mistral", "google", "vertex"];
 
 /// A provider's stream decoder: never panics, items are split-independent, and at most one
 /// error ends the items.
@@ -119,6 +119,8 @@ const ALL_PROVIDERS: &[&str] = &[
     "mistral",
     "openrouter",
     "ollama",
+    "google",
+    "vertex",
 ];
 
 /// Whole-response and error parsing: status and body from the fuzzer; never panics; errors
