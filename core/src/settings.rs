@@ -323,7 +323,7 @@ impl Registry {
                 let own = prefixed(&option.name.to_ascii_uppercase());
                 let value = std::iter::once(own.as_str())
                     .chain(option.vars.iter().copied())
-                    .find_map(|v| read(v));
+                    .find_map(&read);
                 if let Some(value) = value {
                     if option.secret {
                         settings

@@ -70,7 +70,10 @@ impl Wire {
             "chat" if path.ends_with("/chat/completions") => Some(Wire::OpenAi),
             "chat" if path.ends_with("/v1/messages") => Some(Wire::Anthropic),
             "embeddings" if path.ends_with("/embeddings") => Some(Wire::OpenAi),
-            "chat" if path.ends_with(":generateContent") || path.ends_with(":streamGenerateContent") => {
+            "chat"
+                if path.ends_with(":generateContent")
+                    || path.ends_with(":streamGenerateContent") =>
+            {
                 Some(Wire::Gemini)
             }
             "embeddings"
@@ -253,6 +256,82 @@ fn oracles_read_every_recording() {
         read += 1;
     }
     println!("oracles read {read} recordings");
+}
+
+/// Gemini fixtures outside the manifest (`gemini/vercel-ai/google/`): `*.chunks.txt` hold one
+/// stream event's JSON per line with the SSE framing stripped, so each line is framed again
+/// the way Gemini frames it (`data: …` CRLF CRLF) and replayed like a recorded stream;
+/// `*.json` are whole bodies. Files of Vertex AI's opt-in `streamFunctionCallArguments`
+/// (`partialArgs`, which this adapter never asks for) are left out.
+#[test]
+fn gemini_fixtures_without_framing() {
+    let Some((root, _)) = corpus() else {
+        return;
+    };
+    let dir = root.join("gemini/vercel-ai/google");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        println!("no {}; skipping", dir.display());
+        return;
+    };
+    let registry = Registry::from_lookup(|name| {
+        name.ends_with("_API_KEY")
+            .then(|| "sk-corpus-replay-dummy".to_owned())
+    });
+    let provider = registry
+        .resolve(&ModelId::parse("google/corpus-replay").unwrap())
+        .unwrap();
+    let mut names: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).collect();
+    names.sort();
+    let (mut passed, mut failed) = (0, 0);
+    for path in names {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let body = std::fs::read(&path).unwrap();
+        let outcome = if String::from_utf8_lossy(&body).contains("\"partialArgs\"") {
+            continue;
+        } else if name.ends_with(".chunks.txt") {
+            let framed: Vec<u8> = String::from_utf8_lossy(&body)
+                .lines()
+                .filter(|line| !line.trim().is_empty())
+                .flat_map(|line| format!("data: {line}\r\n\r\n").into_bytes())
+                .collect();
+            check_stream(provider.as_ref(), Wire::Gemini, &framed)
+        } else if name.ends_with(".json") {
+            let raw: Value = serde_json::from_slice(&body).unwrap();
+            if raw.get("error").is_some() {
+                let status = number(raw.pointer("/error/code")).unwrap_or(500) as u16;
+                let error = provider.parse_error(
+                    StatusCode::from_u16(status).unwrap(),
+                    &Default::default(),
+                    &body,
+                );
+                check_error(&error, Some(status), &body, &BTreeMap::new()).and_then(
+                    |()| match error.retry_after() {
+                        Some(_) => Ok(()),
+                        None => Err("RetryInfo retryDelay not read".to_owned()),
+                    },
+                )
+            } else {
+                let response = http::Response::new(Bytes::from(body));
+                provider
+                    .parse_chat(&response)
+                    .map_err(|e| format!("parse_chat: {e}"))
+                    .and_then(|completion| {
+                        compare(&gemini_oracle::whole(&raw), &Observed::of(&completion))
+                    })
+            }
+        } else {
+            continue;
+        };
+        match outcome {
+            Ok(()) => passed += 1,
+            Err(reason) => {
+                println!("FAIL {name}: {reason}");
+                failed += 1;
+            }
+        }
+    }
+    println!("gemini fixtures: {passed} passed, {failed} failed");
+    assert_eq!(failed, 0);
 }
 
 /// Replays one recording; `Err` says what disagreed.

@@ -328,7 +328,8 @@ fn respond(
     }
     let mut json: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
     // Gemini names the model in the path, not the body.
-    if let (Some(model), Value::Object(body)) = (render::gemini::model_of(&request.path), &mut json) {
+    if let (Some(model), Value::Object(body)) = (render::gemini::model_of(&request.path), &mut json)
+    {
         body.entry("model").or_insert_with(|| model.into());
     }
     let serial = shared.serial.fetch_add(1, Ordering::SeqCst);

@@ -720,19 +720,28 @@ fn gemini_chat_and_stream<D: Driver>() {
         let message = completion.message().unwrap();
         assert_eq!(message.reasoning_content.as_deref(), Some("let me think"));
         assert!(message.extra.contains_key("thought_signatures"), "{model}");
-        assert_eq!(completion.choices[0].finish_reason, Some(FinishReason::Stop));
+        assert_eq!(
+            completion.choices[0].finish_reason,
+            Some(FinishReason::Stop)
+        );
         assert!(completion.usage.is_some(), "{model}: usage");
         let path = server.requests().last().unwrap().path.clone();
         assert!(path.ends_with(":streamGenerateContent?alt=sse"), "{path}");
     }
     // A stream cut before the chunk with finishReason is truncated, never a success.
     server.push(Reply::text("cut short").with_fault(Fault::Truncated));
-    let (items, completion) =
-        driver.stream(ChatRequest::new("google/gemini-2.5-flash").user("x").retries(0));
+    let (items, completion) = driver.stream(
+        ChatRequest::new("google/gemini-2.5-flash")
+            .user("x")
+            .retries(0),
+    );
     assert!(completion.is_none());
     let error = items.iter().find_map(|item| item.as_ref().err()).unwrap();
     assert!(
-        matches!(error.kind(), ErrorKind::Truncated | ErrorKind::StreamInterrupted),
+        matches!(
+            error.kind(),
+            ErrorKind::Truncated | ErrorKind::StreamInterrupted
+        ),
         "{error}"
     );
 }
@@ -757,7 +766,10 @@ fn gemini_tools_round_trip<D: Driver>() {
     assert_eq!(call.function.name, "get_weather");
     assert!(call.id.starts_with("call_gemini_"), "{}", call.id);
     assert!(call.extra.contains_key("thought_signature"));
-    assert_eq!(completion.choices[0].finish_reason, Some(FinishReason::ToolCalls));
+    assert_eq!(
+        completion.choices[0].finish_reason,
+        Some(FinishReason::ToolCalls)
+    );
 
     server.push(Reply::tool_call("get_weather", r#"{"city":"Paris"}"#));
     let (items, streamed) = driver.stream(request.clone());
@@ -768,7 +780,10 @@ fn gemini_tools_round_trip<D: Driver>() {
         serde_json::from_str(&streamed_call.function.arguments).unwrap();
     assert_eq!(arguments, json!({"city": "Paris"}));
     assert_eq!(streamed_call.extra, call.extra);
-    assert_eq!(streamed.choices[0].finish_reason, Some(FinishReason::ToolCalls));
+    assert_eq!(
+        streamed.choices[0].finish_reason,
+        Some(FinishReason::ToolCalls)
+    );
 
     // The follow-up turn carries the call, its signature and the result named by function.
     server.push(Reply::text("Take an umbrella."));
@@ -780,7 +795,10 @@ fn gemini_tools_round_trip<D: Driver>() {
     let sent = server.requests().last().unwrap().json();
     let model_turn = &sent["contents"][1];
     assert_eq!(model_turn["role"], "model");
-    assert_eq!(model_turn["parts"][0]["functionCall"]["name"], "get_weather");
+    assert_eq!(
+        model_turn["parts"][0]["functionCall"]["name"],
+        "get_weather"
+    );
     assert_eq!(
         model_turn["parts"][0]["thoughtSignature"],
         call.extra["thought_signature"]
@@ -837,8 +855,7 @@ fn gemini_embeddings_and_errors<D: Driver>() {
     server.push(Reply::status(200).body(
         r#"[{"error": {"code": 400, "message": "Invalid JSON payload received.", "status": "INVALID_ARGUMENT"}}]"#,
     ));
-    let (items, completion) =
-        driver.stream(ChatRequest::new("google/gemini-2.5-flash").user("x"));
+    let (items, completion) = driver.stream(ChatRequest::new("google/gemini-2.5-flash").user("x"));
     assert!(completion.is_none());
     let error = items.iter().find_map(|item| item.as_ref().err()).unwrap();
     assert_eq!(error.kind(), ErrorKind::InvalidRequest, "{error}");

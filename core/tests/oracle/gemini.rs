@@ -20,8 +20,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::{
-    number, sse_events, text_of, Ending, Expected, ExpectedCall, ExpectedUsage,
-    StreamOracle,
+    number, sse_events, text_of, Ending, Expected, ExpectedCall, ExpectedUsage, StreamOracle,
 };
 
 fn finish_reason(reason: &str, called: bool) -> String {
@@ -40,7 +39,8 @@ fn finish_reason(reason: &str, called: bool) -> String {
 fn usage(raw: Option<&Value>) -> Option<ExpectedUsage> {
     let raw = raw.filter(|u| u.is_object())?;
     let field = |name: &str| number(raw.get(name));
-    let prompt = field("promptTokenCount").unwrap_or(0) + field("toolUsePromptTokenCount").unwrap_or(0);
+    let prompt =
+        field("promptTokenCount").unwrap_or(0) + field("toolUsePromptTokenCount").unwrap_or(0);
     let completion =
         field("candidatesTokenCount").unwrap_or(0) + field("thoughtsTokenCount").unwrap_or(0);
     Some(ExpectedUsage {
@@ -101,7 +101,10 @@ fn fold(
                 });
                 continue;
             }
-            let Some(text) = part.get("text").and_then(Value::as_str).filter(|t| !t.is_empty())
+            let Some(text) = part
+                .get("text")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
             else {
                 continue;
             };
@@ -155,8 +158,7 @@ pub(super) fn stream(body: &[u8]) -> Result<StreamOracle, String> {
             ending: Ending::Error(raw),
         });
     }
-    let (mut calls, mut called, mut finished) =
-        (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    let (mut calls, mut called, mut finished) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
     for (_, data) in sse_events(body) {
         if data.trim().is_empty() {
             continue;

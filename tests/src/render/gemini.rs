@@ -33,8 +33,10 @@ fn response(script: &Script, parts: Vec<Value>, finish: Option<&str>) -> Value {
 
 fn call_part(script: &Script) -> Option<Value> {
     let (name, arguments) = script.tool_call.as_ref()?;
-    Some(json!({"functionCall": {"name": name, "args": args_of(arguments)},
-        "thoughtSignature": SIGNATURE}))
+    Some(
+        json!({"functionCall": {"name": name, "args": args_of(arguments)},
+        "thoughtSignature": SIGNATURE}),
+    )
 }
 
 pub(super) fn chat(script: &Script) -> Rendered {

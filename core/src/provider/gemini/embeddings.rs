@@ -70,7 +70,12 @@ pub(super) fn parse_embeddings(body: &[u8]) -> Result<EmbeddingResponse, Error> 
     let value: Value =
         serde_json::from_slice(body).map_err(|e| Error::body_json("embeddings", e, body))?;
     if is_error_value(&value) {
-        return Err(error_from_value(None, &http::HeaderMap::new(), &value, body));
+        return Err(error_from_value(
+            None,
+            &http::HeaderMap::new(),
+            &value,
+            body,
+        ));
     }
     let batch: BatchResponse =
         serde_json::from_value(value).map_err(|e| Error::decode("embeddings", e, body))?;
@@ -121,7 +126,10 @@ mod tests {
                 .unwrap();
         assert_eq!(parsed.data.len(), 2);
         assert_eq!(parsed.data[1].index, 1);
-        assert_eq!(parsed.data[0].embedding, EmbeddingVector::Float(vec![0.5, -1.0]));
+        assert_eq!(
+            parsed.data[0].embedding,
+            EmbeddingVector::Float(vec![0.5, -1.0])
+        );
     }
 
     #[test]

@@ -344,9 +344,11 @@ impl Provider for Gemini {
             return Ok(());
         };
         let token = source()?;
-        let mut value = http::HeaderValue::from_str(&format!("Bearer {}", token.trim()))
-            .map_err(|_| {
-                Error::configuration("the Vertex AI token source gave a token with invalid characters")
+        let mut value =
+            http::HeaderValue::from_str(&format!("Bearer {}", token.trim())).map_err(|_| {
+                Error::configuration(
+                    "the Vertex AI token source gave a token with invalid characters",
+                )
             })?;
         value.set_sensitive(true);
         request
@@ -417,7 +419,9 @@ mod tests {
     #[test]
     fn ai_studio_request_headers_and_hidden_key() {
         let request = ChatRequest::new("google/gemini-2.0-flash").user("Hi");
-        let http_request = studio().build_chat("gemini-2.0-flash", &request, false).unwrap();
+        let http_request = studio()
+            .build_chat("gemini-2.0-flash", &request, false)
+            .unwrap();
         assert_eq!(
             http_request.uri(),
             "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:generateContent"
@@ -430,8 +434,13 @@ mod tests {
         let body: Value = serde_json::from_slice(http_request.body()).unwrap();
         assert_eq!(body["contents"][0]["parts"][0]["text"], "Hi");
         // `models/` prefixes are accepted.
-        let prefixed = studio().build_chat("models/gemini-2.0-flash", &request, true).unwrap();
-        assert!(prefixed.uri().to_string().ends_with("models/gemini-2.0-flash:streamGenerateContent?alt=sse"));
+        let prefixed = studio()
+            .build_chat("models/gemini-2.0-flash", &request, true)
+            .unwrap();
+        assert!(prefixed
+            .uri()
+            .to_string()
+            .ends_with("models/gemini-2.0-flash:streamGenerateContent?alt=sse"));
         assert_eq!(prefixed.headers()["accept"], "text/event-stream");
     }
 
@@ -459,8 +468,16 @@ mod tests {
                 .unwrap_err();
             assert_eq!(error.kind(), ErrorKind::Configuration, "{model:?}");
         }
-        for model in ["gemini-2.5-flash", "gemini-1.5-pro-002", "claude-3@20240229", "a.b_c~d"] {
-            assert!(studio().build_chat(model, &request, false).is_ok(), "{model}");
+        for model in [
+            "gemini-2.5-flash",
+            "gemini-1.5-pro-002",
+            "claude-3@20240229",
+            "a.b_c~d",
+        ] {
+            assert!(
+                studio().build_chat(model, &request, false).is_ok(),
+                "{model}"
+            );
         }
         let bad_project = Gemini::vertex_with_token_source(
             &vertex_settings(&[("project", "p/../../x")]),
@@ -526,7 +543,9 @@ mod tests {
             ..ProviderSettings::default()
         })
         .unwrap();
-        let built = express.build_chat("gemini-2.5-flash", &request, false).unwrap();
+        let built = express
+            .build_chat("gemini-2.5-flash", &request, false)
+            .unwrap();
         assert_eq!(
             built.uri(),
             "https://aiplatform.googleapis.com/v1/publishers/google/models/gemini-2.5-flash:generateContent"
@@ -561,7 +580,10 @@ mod tests {
             let mut built = vertex.build_chat("m", &request, false).unwrap();
             assert!(built.headers().get("authorization").is_none());
             vertex.authorize(&mut built, None).unwrap();
-            assert_eq!(built.headers()["authorization"], format!("Bearer token-{n}"));
+            assert_eq!(
+                built.headers()["authorization"],
+                format!("Bearer token-{n}")
+            );
         }
         let failing = Gemini::vertex_with_token_source(
             &vertex_settings(&[("project", "p")]),
@@ -641,14 +663,23 @@ mod tests {
         let request = ChatRequest::new("google/gemini-3-pro-preview")
             .system("You are terse.")
             .user("Weather and time in Paris?")
-            .tool(Tool::function("get_weather", "Weather", json!({"type": "object", "properties": {"city": {"type": "string"}}})))
+            .tool(Tool::function(
+                "get_weather",
+                "Weather",
+                json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+            ))
             .message(assistant)
             .message(Message::tool("call_gemini_resp-1_0_0", "21°C"))
             .message(Message::tool("fc-time", r#"{"time": "12:00"}"#))
             .user("Should I take an umbrella?");
-        let built = provider.build_chat("gemini-3-pro-preview", &request, false).unwrap();
+        let built = provider
+            .build_chat("gemini-3-pro-preview", &request, false)
+            .unwrap();
         let body: Value = serde_json::from_slice(built.body()).unwrap();
-        assert_eq!(body["systemInstruction"], json!({"parts": [{"text": "You are terse."}]}));
+        assert_eq!(
+            body["systemInstruction"],
+            json!({"parts": [{"text": "You are terse."}]})
+        );
         assert_eq!(
             body["contents"],
             json!([
@@ -669,9 +700,14 @@ mod tests {
         let second = provider
             .parse_chat(&response(200, r#"{"candidates": [{"content": {"role": "model", "parts": [{"text": "Yes.", "thoughtSignature": "sig-2"}]}, "finishReason": "STOP"}], "responseId": "resp-2"}"#))
             .unwrap();
-        let next = request.message(second.choices[0].message.clone()).user("Thanks");
+        let next = request
+            .message(second.choices[0].message.clone())
+            .user("Thanks");
         let body: Value = serde_json::from_slice(
-            provider.build_chat("gemini-3-pro-preview", &next, false).unwrap().body(),
+            provider
+                .build_chat("gemini-3-pro-preview", &next, false)
+                .unwrap()
+                .body(),
         )
         .unwrap();
         assert_eq!(

@@ -59,7 +59,11 @@ pub(super) enum CallIds {
 }
 
 /// The `generateContent` body for `request` sent to `model`.
-pub(super) fn chat_body(model: &str, request: &ChatRequest, ids: CallIds) -> Result<Vec<u8>, Error> {
+pub(super) fn chat_body(
+    model: &str,
+    request: &ChatRequest,
+    ids: CallIds,
+) -> Result<Vec<u8>, Error> {
     crate::provider::to_json(&chat_value(model, request, ids)?)
 }
 
@@ -117,7 +121,10 @@ fn generation_config(model: &str, request: &ChatRequest) -> Result<Map<String, V
     put("candidateCount", request.n.map(Value::from));
     put("seed", request.seed.map(Value::from));
     put("presencePenalty", request.presence_penalty.map(Value::from));
-    put("frequencyPenalty", request.frequency_penalty.map(Value::from));
+    put(
+        "frequencyPenalty",
+        request.frequency_penalty.map(Value::from),
+    );
     match &request.response_format {
         None | Some(ResponseFormat::Text) => {}
         Some(ResponseFormat::JsonObject) => {
@@ -547,7 +554,11 @@ fn function_response(messages: &[Message], at: usize, ids: CallIds) -> Result<Va
                 "messages[{at}]: tool_call_id {id:?} answers no earlier tool call, so the function name Gemini needs is unknown"
             ))
         })?;
-    let text = message.content.as_ref().map(Content::text).unwrap_or_default();
+    let text = message
+        .content
+        .as_ref()
+        .map(Content::text)
+        .unwrap_or_default();
     let response = match serde_json::from_str::<Value>(&text) {
         Ok(object @ Value::Object(_)) => object,
         _ => json!({ "content": text }),
@@ -601,9 +612,10 @@ mod tests {
         request.frequency_penalty = Some(0.3);
         request.user = Some("u".into());
         request.extra.insert("top_k".into(), json!(40));
-        request
-            .extra
-            .insert("safetySettings".into(), json!([{"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": "BLOCK_NONE"}]));
+        request.extra.insert(
+            "safetySettings".into(),
+            json!([{"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": "BLOCK_NONE"}]),
+        );
         let body = body(&request);
         assert_eq!(
             body,
@@ -639,7 +651,9 @@ mod tests {
             ContentPart::File {
                 file: crate::types::FileInput {
                     file_data: None,
-                    file_id: Some("https://generativelanguage.googleapis.com/v1beta/files/abc".into()),
+                    file_id: Some(
+                        "https://generativelanguage.googleapis.com/v1beta/files/abc".into(),
+                    ),
                     filename: Some("report.pdf".into()),
                 },
             },
@@ -682,7 +696,11 @@ mod tests {
         let request = ChatRequest::new("x")
             .user("Weather?")
             .tool(weather())
-            .tool(Tool::function("now", "Time", json!({"type": "object", "properties": {}})))
+            .tool(Tool::function(
+                "now",
+                "Time",
+                json!({"type": "object", "properties": {}}),
+            ))
             .tool_choice(ToolChoice::Function("get_weather".into()));
         let body = body(&request);
         assert_eq!(
@@ -702,15 +720,23 @@ mod tests {
             (ToolChoice::None, "NONE"),
             (ToolChoice::Required, "ANY"),
         ] {
-            let request = ChatRequest::new("x").user("q").tool(weather()).tool_choice(choice);
-            assert_eq!(self::body(&request)["toolConfig"]["functionCallingConfig"]["mode"], mode);
+            let request = ChatRequest::new("x")
+                .user("q")
+                .tool(weather())
+                .tool_choice(choice);
+            assert_eq!(
+                self::body(&request)["toolConfig"]["functionCallingConfig"]["mode"],
+                mode
+            );
         }
         let odd = ChatRequest::new("x")
             .user("q")
             .tool(weather())
             .tool_choice(ToolChoice::Other(json!({"type": "allowed_tools"})));
         assert_eq!(error(&odd).kind(), ErrorKind::Unsupported);
-        let no_tools = ChatRequest::new("x").user("q").tool_choice(ToolChoice::Auto);
+        let no_tools = ChatRequest::new("x")
+            .user("q")
+            .tool_choice(ToolChoice::Auto);
         assert!(self::body(&no_tools).get("toolConfig").is_none());
     }
 
@@ -745,9 +771,15 @@ mod tests {
             })
         );
         let recursive = json!({"type": "object", "properties": {"child": {"$ref": "#"}}});
-        assert_eq!(gemini_schema(&recursive).unwrap_err().kind(), ErrorKind::Unsupported);
+        assert_eq!(
+            gemini_schema(&recursive).unwrap_err().kind(),
+            ErrorKind::Unsupported
+        );
         let dangling = json!({"properties": {"x": {"$ref": "other.json#/X"}}});
-        assert_eq!(gemini_schema(&dangling).unwrap_err().kind(), ErrorKind::Unsupported);
+        assert_eq!(
+            gemini_schema(&dangling).unwrap_err().kind(),
+            ErrorKind::Unsupported
+        );
     }
 
     #[test]
@@ -778,16 +810,39 @@ mod tests {
     fn reasoning_effort_to_thinking_config() {
         let mut request = ChatRequest::new("x").user("q");
         for (model, effort, want) in [
-            ("gemini-2.5-flash", "low", json!({"thinkingBudget": 1024, "includeThoughts": true})),
-            ("gemini-2.5-pro", "medium", json!({"thinkingBudget": 8192, "includeThoughts": true})),
-            ("gemini-2.5-pro", "high", json!({"thinkingBudget": 24576, "includeThoughts": true})),
+            (
+                "gemini-2.5-flash",
+                "low",
+                json!({"thinkingBudget": 1024, "includeThoughts": true}),
+            ),
+            (
+                "gemini-2.5-pro",
+                "medium",
+                json!({"thinkingBudget": 8192, "includeThoughts": true}),
+            ),
+            (
+                "gemini-2.5-pro",
+                "high",
+                json!({"thinkingBudget": 24576, "includeThoughts": true}),
+            ),
             ("gemini-2.5-flash", "none", json!({"thinkingBudget": 0})),
-            ("gemini-3-pro-preview", "minimal", json!({"thinkingLevel": "low", "includeThoughts": true})),
-            ("gemini-3-pro-preview", "high", json!({"thinkingLevel": "high", "includeThoughts": true})),
+            (
+                "gemini-3-pro-preview",
+                "minimal",
+                json!({"thinkingLevel": "low", "includeThoughts": true}),
+            ),
+            (
+                "gemini-3-pro-preview",
+                "high",
+                json!({"thinkingLevel": "high", "includeThoughts": true}),
+            ),
         ] {
             request.reasoning_effort = Some(effort.into());
             let body = chat_value(model, &request, CallIds::Send).unwrap();
-            assert_eq!(body["generationConfig"]["thinkingConfig"], want, "{model} {effort}");
+            assert_eq!(
+                body["generationConfig"]["thinkingConfig"], want,
+                "{model} {effort}"
+            );
         }
         request.reasoning_effort = Some("extreme".into());
         assert_eq!(error(&request).kind(), ErrorKind::Unsupported);
@@ -798,14 +853,19 @@ mod tests {
 
     #[test]
     fn tool_round_trip_names_ids_and_signatures() {
-        let mut synthetic = ToolCall::function("call_gemini_r_0_0", "get_weather", r#"{"city": "Paris"}"#);
-        synthetic.extra.insert(THOUGHT_SIGNATURE.into(), json!("sigCall"));
+        let mut synthetic =
+            ToolCall::function("call_gemini_r_0_0", "get_weather", r#"{"city": "Paris"}"#);
+        synthetic
+            .extra
+            .insert(THOUGHT_SIGNATURE.into(), json!("sigCall"));
         let mut assistant = Message {
             tool_calls: Some(vec![synthetic, ToolCall::function("fc-1", "now", "")]),
             reasoning_content: Some("hidden".into()),
             ..Message::assistant("Let me look.")
         };
-        assistant.extra.insert(THOUGHT_SIGNATURES.into(), json!(["sigText"]));
+        assistant
+            .extra
+            .insert(THOUGHT_SIGNATURES.into(), json!(["sigText"]));
         let request = ChatRequest::new("x")
             .user("Weather and time?")
             .message(assistant)
@@ -839,7 +899,9 @@ mod tests {
             want(false)
         );
 
-        let orphan = ChatRequest::new("x").user("q").message(Message::tool("nope", "x"));
+        let orphan = ChatRequest::new("x")
+            .user("q")
+            .message(Message::tool("nope", "x"));
         assert_eq!(error(&orphan).kind(), ErrorKind::InvalidRequest);
         let mut named = Message::tool("nope", "x");
         named.name = Some("lookup".into());

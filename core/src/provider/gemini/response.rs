@@ -29,6 +29,8 @@
 //!   `completion_tokens_details.reasoning_tokens`; `cachedContentTokenCount` goes to
 //!   `prompt_tokens_details.cached_tokens`; `total_tokens` = `totalTokenCount`.
 //! - A 2xx body that is a Google error object is that error. `created` is 0 (no clock).
+//! - `functionCall` parts with `partialArgs` (Vertex AI's opt-in streamed arguments, never
+//!   requested by this adapter) are a `Decode` error that says so.
 
 use http::HeaderMap;
 use serde::Deserialize;
@@ -227,6 +229,15 @@ pub(super) fn read_candidate(
             Some(_) => return Err(bad("thoughtSignature is not a string")),
         };
         if let Some(call) = object.get("functionCall") {
+            if call.get("partialArgs").is_some() {
+                // Vertex AI's opt-in `streamFunctionCallArguments`, which this adapter never
+                // asks for.
+                return Err(Error::decode(
+                    "functionCall part",
+                    "streamed arguments (partialArgs) are not supported",
+                    part.to_string().as_bytes(),
+                ));
+            }
             let call: FunctionCallPart = serde_json::from_value(call.clone())
                 .map_err(|e| Error::decode("functionCall part", e, part.to_string().as_bytes()))?;
             let n = calls_before + out.calls.len();
@@ -310,7 +321,10 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
         created: 0,
         model: response.model_version.unwrap_or_default(),
         choices,
-        usage: response.usage_metadata.as_ref().map(UsageMetadata::to_usage),
+        usage: response
+            .usage_metadata
+            .as_ref()
+            .map(UsageMetadata::to_usage),
         system_fingerprint: None,
         service_tier: None,
         extra: Extra::new(),
@@ -420,8 +434,9 @@ mod tests {
             parse_chat(b"{\"candidates\": [").unwrap_err().kind(),
             ErrorKind::Truncated
         );
-        let error = parse_chat(br#"{"error": {"code": 500, "message": "x", "status": "INTERNAL"}}"#)
-            .unwrap_err();
+        let error =
+            parse_chat(br#"{"error": {"code": 500, "message": "x", "status": "INTERNAL"}}"#)
+                .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::ServiceUnavailable);
     }
 }

@@ -86,7 +86,11 @@ impl SseEventHandler for GeminiEvents {
             let parts = read_candidate(raw, position, &response_id, calls_before)?;
             let first = !self.candidates.contains_key(&parts.index);
             if first && self.candidates.len() >= MAX_CANDIDATES {
-                return Err(Error::decode("stream event", "too many candidates", data.as_bytes()));
+                return Err(Error::decode(
+                    "stream event",
+                    "too many candidates",
+                    data.as_bytes(),
+                ));
             }
             let state = self.candidates.entry(parts.index).or_default();
             let called_before = state.calls > 0;
@@ -191,11 +195,7 @@ impl GeminiStream {
             Ok(value) if super::error::is_error_value(&value) => {
                 error_from_value(None, &HeaderMap::new(), &value, raw)
             }
-            Ok(_) => Error::decode(
-                "stream body",
-                "JSON that is neither SSE nor an error",
-                raw,
-            ),
+            Ok(_) => Error::decode("stream body", "JSON that is neither SSE nor an error", raw),
             Err(e) => Error::body_json("stream body", e, raw),
         }
     }
@@ -337,10 +337,15 @@ mod tests {
             serde_json::json!(["s1"])
         );
         // Cut before the finishReason: truncated.
-        let cut = &TEXT_STREAM[..TEXT_STREAM.find("data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \" capital").unwrap()];
+        let cut = &TEXT_STREAM[..TEXT_STREAM
+            .find("data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \" capital")
+            .unwrap()];
         let (items, complete) = decode(cut.as_bytes());
         assert!(!complete);
-        assert_eq!(items.last().unwrap().as_ref().unwrap_err().kind(), ErrorKind::Truncated);
+        assert_eq!(
+            items.last().unwrap().as_ref().unwrap_err().kind(),
+            ErrorKind::Truncated
+        );
     }
 
     #[test]
@@ -400,8 +405,12 @@ mod tests {
             items[0].as_ref().unwrap_err().kind(),
             ErrorKind::ServiceUnavailable
         );
-        let (items, _) = decode(b"data: {\"promptFeedback\": {\"blockReason\": \"SAFETY\"}}\r\n\r\n");
-        assert_eq!(items[0].as_ref().unwrap_err().kind(), ErrorKind::ContentFilter);
+        let (items, _) =
+            decode(b"data: {\"promptFeedback\": {\"blockReason\": \"SAFETY\"}}\r\n\r\n");
+        assert_eq!(
+            items[0].as_ref().unwrap_err().kind(),
+            ErrorKind::ContentFilter
+        );
         let (items, _) = decode(b"data: {not json}\r\n\r\n");
         assert_eq!(items[0].as_ref().unwrap_err().kind(), ErrorKind::Decode);
         assert_eq!(items.len(), 1);
