@@ -455,7 +455,11 @@ impl Registry {
         if key_required && settings.api_key.is_none() {
             let upper = name.to_ascii_uppercase();
             let mut vars = vec![format!("{upper}_API_KEY")];
-            vars.extend(spec_key_aliases(spec).iter().map(|a| (*a).to_owned()));
+            for alias in spec_key_aliases(spec) {
+                if !vars.iter().any(|var| var == alias) {
+                    vars.push((*alias).to_owned());
+                }
+            }
             vars.push(format!("ONELLM_PROVIDERS__{upper}__API_KEY"));
             return Err(Error::configuration(format!(
                 "no API key for provider {name}: set {} or configure one on the client",

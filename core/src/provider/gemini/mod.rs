@@ -636,6 +636,11 @@ mod tests {
             .resolve(&ModelId::parse("google/gemini-2.5-flash").unwrap())
             .unwrap_err();
         assert!(error.message().contains("GEMINI_API_KEY"), "{error}");
+        assert_eq!(
+            error.message().matches("GOOGLE_API_KEY").count(),
+            1,
+            "{error}"
+        );
         let error = Registry::new()
             .resolve(&ModelId::parse("vertexai/gemini-2.5-flash").unwrap())
             .unwrap_err();

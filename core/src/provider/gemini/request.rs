@@ -418,9 +418,8 @@ fn content_part(part: &ContentPart, at: usize) -> Result<Value, Error> {
 
 /// A `data:` URL as `inlineData`, or a file URL as `fileData`.
 fn media(url: &str, filename: Option<&str>, fallback: &str, at: usize) -> Result<Value, Error> {
-    if let Some(rest) = url.strip_prefix("data:") {
-        let (mime, data) = rest
-            .split_once(";base64,")
+    if url.starts_with("data:") {
+        let (mime, data) = crate::provider::data_url(url)
             .ok_or_else(|| invalid(format!("messages[{at}]: a data: URL must be base64")))?;
         let mime = if mime.is_empty() { fallback } else { mime };
         return Ok(json!({"inlineData": {"mimeType": mime, "data": data}}));

@@ -189,6 +189,21 @@ struct FunctionCallPart {
     id: Option<String>,
 }
 
+/// A candidate's choice index: its `index`, else its position in `candidates`.
+pub(super) fn candidate_index(candidate: &Value, position: usize) -> Result<u32, Error> {
+    let index = match candidate.get("index") {
+        None | Some(Value::Null) => u32::try_from(position).ok(),
+        Some(index) => index.as_u64().and_then(|index| u32::try_from(index).ok()),
+    };
+    index.ok_or_else(|| {
+        Error::decode(
+            "candidate",
+            "index is not a small number",
+            candidate.to_string().as_bytes(),
+        )
+    })
+}
+
 /// Reads a candidate. `position` is its place in `candidates` (the index when it has none);
 /// `calls_before` is how many calls this candidate made in earlier chunks of a stream, so
 /// synthetic ids continue their count.
@@ -199,13 +214,7 @@ pub(super) fn read_candidate(
     calls_before: usize,
 ) -> Result<CandidateParts, Error> {
     let bad = |cause: &str| Error::decode("candidate", cause, candidate.to_string().as_bytes());
-    let index = match candidate.get("index") {
-        None | Some(Value::Null) => u32::try_from(position).map_err(|_| bad("too many"))?,
-        Some(index) => index
-            .as_u64()
-            .and_then(|index| u32::try_from(index).ok())
-            .ok_or_else(|| bad("index is not a small number"))?,
-    };
+    let index = candidate_index(candidate, position)?;
     let mut out = CandidateParts {
         index,
         finish_reason: candidate

@@ -28,7 +28,9 @@ use http::HeaderMap;
 use serde_json::Value;
 
 use super::error::error_from_value;
-use super::response::{finish_reason, read_candidate, GenerateResponse, THOUGHT_SIGNATURES};
+use super::response::{
+    candidate_index, finish_reason, read_candidate, GenerateResponse, THOUGHT_SIGNATURES,
+};
 use crate::error::Error;
 use crate::framing::SseEvent;
 use crate::provider::{ChatStreamDecoder, SseChatStream, SseEventHandler, StreamFlow};
@@ -73,16 +75,8 @@ impl SseEventHandler for GeminiEvents {
             0,
         );
         for (position, raw) in response.candidates.iter().enumerate() {
-            let calls_before = match raw.get("index").and_then(Value::as_u64) {
-                Some(index) => u32::try_from(index)
-                    .ok()
-                    .and_then(|index| self.candidates.get(&index))
-                    .map_or(0, |state| state.calls),
-                None => u32::try_from(position)
-                    .ok()
-                    .and_then(|index| self.candidates.get(&index))
-                    .map_or(0, |state| state.calls),
-            };
+            let index = candidate_index(raw, position)?;
+            let calls_before = self.candidates.get(&index).map_or(0, |state| state.calls);
             let parts = read_candidate(raw, position, &response_id, calls_before)?;
             let first = !self.candidates.contains_key(&parts.index);
             if first && self.candidates.len() >= MAX_CANDIDATES {
