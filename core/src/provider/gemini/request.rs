@@ -16,6 +16,11 @@
 //!   any, as Gemini asks for the signature back where it was), then one `functionCall` part
 //!   per tool call, each with its `thought_signature`. `reasoning_content` is not sent back:
 //!   Gemini reads thoughts only through their signatures.
+//! - Gemini 3 models (`gemini-3…`) reject a model turn whose function calls carry no
+//!   signature, which is what a conversation from another provider (or a fallback into
+//!   Gemini) has. For such a turn the first call gets Google's documented placeholder
+//!   [`UNSIGNED_CALL_SIGNATURE`], which skips the check; turns with a real signature are sent
+//!   as they came.
 //! - Tool call ids: a `functionResponse` is named by the function whose call had its
 //!   `tool_call_id` (the nearest earlier assistant message that made it; else the tool
 //!   message's `name`; else `InvalidRequest`). The id itself is sent as `functionCall.id` /
@@ -51,6 +56,10 @@ use crate::types::{
     ChatRequest, Content, ContentPart, Message, ResponseFormat, Role, Tool, ToolCall, ToolChoice,
 };
 
+/// The `thoughtSignature` Google documents for function calls that no Gemini model made
+/// (replayed or transferred history): it tells Gemini 3 to skip signature validation.
+pub(super) const UNSIGNED_CALL_SIGNATURE: &str = "skip_thought_signature_validator";
+
 /// Whether ids of function calls and responses may be sent (AI Studio) or not (Vertex AI).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum CallIds {
@@ -80,7 +89,11 @@ pub(super) fn chat_value(model: &str, request: &ChatRequest, ids: CallIds) -> Re
     let mut body = Map::new();
     body.insert(
         "contents".into(),
-        Value::Array(contents(&request.messages, ids)?),
+        Value::Array(contents(
+            &request.messages,
+            ids,
+            model.starts_with("gemini-3"),
+        )?),
     );
     if let Some(system) = request.system_text().filter(|text| !text.is_empty()) {
         body.insert(
@@ -347,13 +360,14 @@ struct Turn {
     parts: Vec<Value>,
 }
 
-fn contents(messages: &[Message], ids: CallIds) -> Result<Vec<Value>, Error> {
+/// The `contents` turns. `signed_calls`: the model needs a signature on every turn's calls.
+fn contents(messages: &[Message], ids: CallIds, signed_calls: bool) -> Result<Vec<Value>, Error> {
     let mut turns: Vec<Turn> = Vec::new();
     for (at, message) in messages.iter().enumerate() {
         let (role, parts) = match &message.role {
             Role::System | Role::Developer => continue,
             Role::User => ("user", content_parts(message.content.as_ref(), at)?),
-            Role::Assistant => ("model", model_parts(message, at, ids)?),
+            Role::Assistant => ("model", model_parts(message, at, ids, signed_calls)?),
             Role::Tool => ("user", vec![function_response(messages, at, ids)?]),
             other => {
                 return Err(Error::unsupported(format!(
@@ -460,7 +474,12 @@ fn mime_of(name: &str) -> Option<&'static str> {
     })
 }
 
-fn model_parts(message: &Message, at: usize, ids: CallIds) -> Result<Vec<Value>, Error> {
+fn model_parts(
+    message: &Message,
+    at: usize,
+    ids: CallIds,
+    signed_calls: bool,
+) -> Result<Vec<Value>, Error> {
     let mut parts = content_parts(message.content.as_ref(), at)?;
     let signature = match message.extra.get(THOUGHT_SIGNATURES) {
         None | Some(Value::Null) => None,
@@ -487,8 +506,19 @@ fn model_parts(message: &Message, at: usize, ids: CallIds) -> Result<Vec<Value>,
             None => parts.push(json!({"text": "", "thoughtSignature": signature})),
         }
     }
+    let first_call = parts.len();
     for call in message.tool_calls.iter().flatten() {
         parts.push(function_call(call, at, ids)?);
+    }
+    let calls = parts.get_mut(first_call..).unwrap_or_default();
+    if signed_calls
+        && !calls
+            .iter()
+            .any(|part| part.get("thoughtSignature").is_some())
+    {
+        if let Some(Value::Object(first)) = calls.first_mut() {
+            first.insert("thoughtSignature".into(), UNSIGNED_CALL_SIGNATURE.into());
+        }
     }
     Ok(parts)
 }
@@ -909,6 +939,29 @@ mod tests {
             body(&named)["contents"][0]["parts"][1]["functionResponse"]["name"],
             "lookup"
         );
+        // Calls from another provider get the placeholder signature on Gemini 3 only.
+        let foreign = ChatRequest::new("x").user("q").message(Message {
+            tool_calls: Some(vec![
+                ToolCall::function("call_abc", "f", "{}"),
+                ToolCall::function("call_def", "g", "{}"),
+            ]),
+            ..Message::assistant("")
+        });
+        let sent = chat_value("gemini-3-pro-preview", &foreign, CallIds::Send).unwrap();
+        assert_eq!(
+            sent["contents"][1]["parts"],
+            json!([
+                {"functionCall": {"name": "f", "args": {}, "id": "call_abc"}, "thoughtSignature": UNSIGNED_CALL_SIGNATURE},
+                {"functionCall": {"name": "g", "args": {}, "id": "call_def"}},
+            ])
+        );
+        let sent = chat_value("gemini-2.5-flash", &foreign, CallIds::Send).unwrap();
+        assert!(sent["contents"][1]["parts"][0]
+            .get("thoughtSignature")
+            .is_none());
+        let native = chat_value("gemini-3-pro-preview", &request, CallIds::Send).unwrap();
+        assert_eq!(native["contents"], want(true));
+
         let broken = ChatRequest::new("x").user("q").message(Message {
             tool_calls: Some(vec![ToolCall::function("t", "f", "[1]")]),
             ..Message::assistant("")
