@@ -861,6 +861,23 @@ fn gemini_embeddings_and_errors<D: Driver>() {
     assert_eq!(error.kind(), ErrorKind::InvalidRequest, "{error}");
     assert!(error.message().contains("Invalid JSON payload"));
 
+    // Google answers a bad key with 400 and may echo it; neither path shows the key.
+    server.push(Reply::status(400).body(format!(
+        r#"{{"error": {{"code": 400, "message": "API key not valid: {CANARY}", "status": "INVALID_ARGUMENT",
+          "details": [{{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}}]}}}}"#
+    )));
+    let error = driver
+        .chat(ChatRequest::new("google/gemini-2.5-flash").user("x"))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Authentication);
+    assert_no_canary(&error);
+    server.push(Reply::status(200).body(format!(
+        r#"{{"error": {{"code": 400, "message": "token {CANARY} rejected", "status": "INVALID_ARGUMENT"}}}}"#
+    )));
+    let (items, _) = driver.stream(ChatRequest::new("vertexai/gemini-2.5-pro").user("x"));
+    let error = items.iter().find_map(|item| item.as_ref().err()).unwrap();
+    assert_no_canary(error);
+
     let bad_model = driver
         .chat(ChatRequest::new("google/../../v1/files").user("x"))
         .unwrap_err();
