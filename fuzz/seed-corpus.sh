@@ -14,21 +14,23 @@ if [ -f "$shared/replay/manifest.jsonl" ]; then
   python3 - "$shared" <<'PY'
 import json, os, sys
 shared = sys.argv[1]
-family = {"openai": 0, "anthropic": 1, "groq": 2, "mistral": 3, "cohere": 4}
+# chat_stream indexes STREAM_PROVIDERS, parse_response the longer ALL_PROVIDERS (harness/src/lib.rs).
+family = {"openai": 0, "anthropic": 1, "groq": 2, "mistral": 3, "cohere": 4, "google": 6, "vertex": 7}
+whole = {"openai": 0, "anthropic": 1, "groq": 2, "mistral": 3, "openrouter": 4, "ollama": 5, "cohere": 6, "google": 8, "vertex": 9}
 for line in open(os.path.join(shared, "replay/manifest.jsonl")):
     entry = json.loads(line)
     body = open(os.path.join(shared, "replay", entry["file"]), "rb").read()
     name = os.path.basename(entry["file"])
     provider = entry["provider"]
-    if provider not in family:
+    if provider not in family and provider not in whole:
         continue
-    if entry["stream"]:
+    if entry["stream"] and provider in family:
         for target in ("chat_stream",):
             open(f"corpus/{target}/{name}", "wb").write(bytes([family[provider]]) + body)
         open(f"corpus/sse_decoder/{name}", "wb").write(b"\x07" + body)
-    else:
+    elif not entry["stream"] and provider in whole:
         status = (entry["status"] - 100) % 500
-        open(f"corpus/parse_response/{name}", "wb").write(bytes([family[provider]]) + status.to_bytes(2, "big") + body)
+        open(f"corpus/parse_response/{name}", "wb").write(bytes([whole[provider]]) + status.to_bytes(2, "big") + body)
 PY
   echo "corpora built from $shared and seeds/"
 else

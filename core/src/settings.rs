@@ -23,6 +23,7 @@ use crate::error::Error;
 use crate::model::ModelId;
 use crate::provider::anthropic::Anthropic;
 use crate::provider::cohere::Cohere;
+use crate::provider::gemini::Gemini;
 use crate::provider::ollama::Ollama;
 use crate::provider::openai::OpenAiCompatible;
 use crate::provider::profiles::{self, Profile};
@@ -215,7 +216,37 @@ impl Registry {
         for profile in profiles::builtin() {
             specs.insert(profile.name.clone(), Spec::OpenAiCompatible(profile));
         }
-        let builtins: [(&str, Builtin); 4] = [
+        // Gemini on AI Studio: `google` (OneLLM's name), `gemini` an alias.
+        let google = Builtin {
+            key_required: true,
+            key_aliases: &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
+            options: &[],
+            build: |name, settings| Ok(Arc::new(Gemini::ai_studio(settings).with_name(name))),
+        };
+        // Gemini on Vertex AI: `vertexai` (OneLLM's name), `vertex` an alias.
+        let vertex = Builtin {
+            key_required: false,
+            key_aliases: &["VERTEX_API_KEY"],
+            options: &[
+                OptionVar {
+                    name: "project",
+                    vars: &["VERTEX_PROJECT", "GOOGLE_CLOUD_PROJECT"],
+                    secret: false,
+                },
+                OptionVar {
+                    name: "location",
+                    vars: &["VERTEX_LOCATION", "GOOGLE_CLOUD_LOCATION"],
+                    secret: false,
+                },
+                OptionVar {
+                    name: "access_token",
+                    vars: &["VERTEX_ACCESS_TOKEN"],
+                    secret: true,
+                },
+            ],
+            build: |name, settings| Ok(Arc::new(Gemini::vertex(settings)?.with_name(name))),
+        };
+        let builtins: [(&str, Builtin); 8] = [
             (
                 "anthropic",
                 Builtin {
@@ -270,6 +301,10 @@ impl Registry {
                     build: |_, settings| Ok(Arc::new(Ollama::new(settings))),
                 },
             ),
+            ("google", google),
+            ("gemini", google),
+            ("vertexai", vertex),
+            ("vertex", vertex),
         ];
         for (name, builtin) in builtins {
             specs.insert(name.to_owned(), Spec::Builtin(builtin));
@@ -498,7 +533,11 @@ impl Registry {
         if key_required && settings.api_key.is_none() {
             let upper = name.to_ascii_uppercase();
             let mut vars = vec![format!("{upper}_API_KEY")];
-            vars.extend(spec_key_aliases(spec).iter().map(|a| (*a).to_owned()));
+            for alias in spec_key_aliases(spec) {
+                if !vars.iter().any(|var| var == alias) {
+                    vars.push((*alias).to_owned());
+                }
+            }
             vars.push(format!("ONELLM_PROVIDERS__{upper}__API_KEY"));
             return Err(Error::configuration(format!(
                 "no API key for provider {name}: set {} or configure one on the client",

@@ -147,6 +147,12 @@ impl FakeProvider {
         self.url()
     }
 
+    /// The base URL to give the Gemini provider on AI Studio (it appends
+    /// `/models/{model}:generateContent`); Vertex AI's adapter takes [`url`](Self::url).
+    pub fn gemini_base_url(&self) -> String {
+        format!("{}/v1beta", self.url())
+    }
+
     /// Queues a reply; replies are used in order by whichever requests come next.
     pub fn push(&self, reply: Reply) {
         self.shared.state().replies.push_back(reply);
@@ -269,7 +275,7 @@ fn serve_connection(stream: &TcpStream, shared: &Shared) -> io::Result<()> {
             state
                 .replies
                 .pop_front()
-                .unwrap_or_else(|| default_reply(&request.body))
+                .unwrap_or_else(|| default_reply(&request.path, &request.body))
         };
         let close = request
             .header("connection")
@@ -283,12 +289,13 @@ fn serve_connection(stream: &TcpStream, shared: &Shared) -> io::Result<()> {
 
 /// The reply when none is queued: an echo, except that a model named `fail-NNN` (any
 /// provider prefix: `openai/fail-401`) answers with HTTP status NNN, so a program can show a
-/// fallback against the fake provider without scripting it.
-fn default_reply(body: &[u8]) -> Reply {
+/// fallback against the fake provider without scripting it. Gemini's model is in the path.
+fn default_reply(path: &str, body: &[u8]) -> Reply {
     let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let status = json
         .get("model")
         .and_then(Value::as_str)
+        .or_else(|| render::gemini::model_of(path))
         .and_then(|model| model.strip_prefix("fail-"))
         .and_then(|code| code.parse::<u16>().ok())
         .filter(|code| (400..=599).contains(code));
@@ -329,7 +336,12 @@ fn respond(
     if !pause(shared, reply.slow_headers) {
         return Ok(false);
     }
-    let json: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+    let mut json: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+    // Gemini names the model in the path, not the body.
+    if let (Some(model), Value::Object(body)) = (render::gemini::model_of(&request.path), &mut json)
+    {
+        body.entry("model").or_insert_with(|| model.into());
+    }
     let serial = shared.serial.fetch_add(1, Ordering::SeqCst);
     let rendered = render::render(Route::of(&request.path), &json, reply, serial);
     let mut headers = vec![("x-request-id".to_owned(), format!("req_fake_{serial}"))];

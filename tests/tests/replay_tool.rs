@@ -61,6 +61,8 @@ fn replays_openai_and_anthropic_recordings() {
                 | "cohere"
                 | "ollama"
                 | "ollama_openai"
+                | "google"
+                | "vertex"
         );
         if !family || !known.contains(&provider) || !matches!(endpoint, "chat" | "embeddings") {
             skipped += 1;

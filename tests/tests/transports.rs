@@ -63,6 +63,12 @@ macro_rules! configure {
             .api_key("cohere", CANARY)
             .base_url("cohere", $server.cohere_base_url())
             .base_url("ollama", $server.ollama_base_url())
+            .api_key("google", CANARY)
+            .base_url("google", $server.gemini_base_url())
+            .option("vertexai", "project", "fake-project")
+            .option("vertexai", "location", "us-central1")
+            .secret("vertexai", "access_token", CANARY)
+            .base_url("vertexai", $server.url())
             .seed(7);
         if let Some(retries) = $setup.retries {
             builder = builder.retries(retries);
@@ -876,6 +882,247 @@ fn faults<D: Driver>() {
     assert_eq!(driver.chat(request()).unwrap().text(), "slow but fine");
 }
 
+// ---- Gemini (AI Studio as `google`, Vertex AI as `vertexai`) ----
+
+fn gemini_chat_and_stream<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    server.push(Reply::text("Hello from Gemini").usage(12, 3));
+    let completion = driver
+        .chat(
+            ChatRequest::new("google/gemini-2.5-flash")
+                .system("s")
+                .user("hi"),
+        )
+        .unwrap();
+    assert_eq!(completion.text(), "Hello from Gemini");
+    assert_eq!(completion.model, "gemini-2.5-flash");
+    assert_eq!(completion.usage.unwrap().total_tokens, 15);
+    let sent = &server.requests()[0];
+    assert_eq!(sent.path, "/v1beta/models/gemini-2.5-flash:generateContent");
+    assert!(sent.had_key);
+    assert_eq!(sent.json()["systemInstruction"]["parts"][0]["text"], "s");
+    assert_eq!(sent.json()["contents"][0]["role"], "user");
+
+    let vertex = driver
+        .chat(ChatRequest::new("vertexai/gemini-2.5-pro").user("echo me"))
+        .unwrap();
+    assert_eq!(vertex.text(), "echo me");
+    let sent = &server.requests()[1];
+    assert_eq!(
+        sent.path,
+        "/v1/projects/fake-project/locations/us-central1/publishers/google/models/gemini-2.5-pro:generateContent"
+    );
+    assert!(sent.had_key);
+
+    for model in ["google/gemini-2.5-flash", "vertexai/gemini-2.5-pro"] {
+        server.push(Reply::text("one two three four").reasoning("let me think"));
+        let (items, completion) = driver.stream(ChatRequest::new(model).user("go"));
+        assert!(items.iter().all(Result::is_ok), "{model}: {items:?}");
+        assert_eq!(text_of(&items), "one two three four", "{model}");
+        let completion = completion.expect("completion after a good stream");
+        assert_eq!(completion.text(), "one two three four");
+        let message = completion.message().unwrap();
+        assert_eq!(message.reasoning_content.as_deref(), Some("let me think"));
+        assert!(message.extra.contains_key("thought_signatures"), "{model}");
+        assert_eq!(
+            completion.choices[0].finish_reason,
+            Some(FinishReason::Stop)
+        );
+        assert!(completion.usage.is_some(), "{model}: usage");
+        let path = server.requests().last().unwrap().path.clone();
+        assert!(path.ends_with(":streamGenerateContent?alt=sse"), "{path}");
+    }
+    // A stream cut before the chunk with finishReason is truncated, never a success.
+    server.push(Reply::text("cut short").with_fault(Fault::Truncated));
+    let (items, completion) = driver.stream(
+        ChatRequest::new("google/gemini-2.5-flash")
+            .user("x")
+            .retries(0),
+    );
+    assert!(completion.is_none());
+    let error = items.iter().find_map(|item| item.as_ref().err()).unwrap();
+    assert!(
+        matches!(
+            error.kind(),
+            ErrorKind::Truncated | ErrorKind::StreamInterrupted
+        ),
+        "{error}"
+    );
+}
+
+fn gemini_tools_round_trip<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    let tool = Tool::function(
+        "get_weather",
+        "weather by city",
+        json!({"type": "object", "additionalProperties": false,
+        "properties": {"city": {"type": "string"}}, "required": ["city"]}),
+    );
+    let request = ChatRequest::new("google/gemini-3-pro-preview")
+        .user("weather in Paris?")
+        .tool(tool);
+    server.push(Reply::tool_call("get_weather", r#"{"city":"Paris"}"#));
+    let completion = driver.chat(request.clone()).unwrap();
+    let declared = &server.requests()[0].json()["tools"][0]["functionDeclarations"][0];
+    assert!(declared["parameters"].get("additionalProperties").is_none());
+    let call = completion.message().unwrap().tool_calls.as_ref().unwrap()[0].clone();
+    assert_eq!(call.function.name, "get_weather");
+    assert!(call.id.starts_with("call_gemini_"), "{}", call.id);
+    assert!(call.extra.contains_key("thought_signature"));
+    assert_eq!(
+        completion.choices[0].finish_reason,
+        Some(FinishReason::ToolCalls)
+    );
+
+    server.push(Reply::tool_call("get_weather", r#"{"city":"Paris"}"#));
+    let (items, streamed) = driver.stream(request.clone());
+    assert!(items.iter().all(Result::is_ok), "{items:?}");
+    let streamed = streamed.unwrap();
+    let streamed_call = &streamed.message().unwrap().tool_calls.as_ref().unwrap()[0];
+    let arguments: serde_json::Value =
+        serde_json::from_str(&streamed_call.function.arguments).unwrap();
+    assert_eq!(arguments, json!({"city": "Paris"}));
+    assert_eq!(streamed_call.extra, call.extra);
+    assert_eq!(
+        streamed.choices[0].finish_reason,
+        Some(FinishReason::ToolCalls)
+    );
+
+    // The follow-up turn carries the call, its signature and the result named by function.
+    server.push(Reply::text("Take an umbrella."));
+    let follow_up = request
+        .message(completion.choices[0].message.clone())
+        .message(onellm_core::Message::tool(call.id.clone(), "rain, 14°C"))
+        .user("umbrella?");
+    assert_eq!(driver.chat(follow_up).unwrap().text(), "Take an umbrella.");
+    let sent = server.requests().last().unwrap().json();
+    let model_turn = &sent["contents"][1];
+    assert_eq!(model_turn["role"], "model");
+    assert_eq!(
+        model_turn["parts"][0]["functionCall"]["name"],
+        "get_weather"
+    );
+    assert_eq!(
+        model_turn["parts"][0]["thoughtSignature"],
+        call.extra["thought_signature"]
+    );
+    assert!(model_turn["parts"][0]["functionCall"].get("id").is_none());
+    assert_eq!(
+        sent["contents"][2]["parts"][0]["functionResponse"],
+        json!({"name": "get_weather", "response": {"content": "rain, 14°C"}})
+    );
+    assert_eq!(sent["contents"][2]["parts"][1]["text"], "umbrella?");
+}
+
+fn gemini_embeddings_and_errors<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    let embeddings = driver
+        .embeddings(EmbeddingRequest::new(
+            "google/gemini-embedding-001",
+            ["a", "b", "c"],
+        ))
+        .unwrap();
+    assert_eq!(embeddings.data.len(), 3);
+    assert_eq!(embeddings.data[2].index, 2);
+    assert_eq!(
+        server.requests()[0].path,
+        "/v1beta/models/gemini-embedding-001:batchEmbedContents"
+    );
+    let unsupported = driver
+        .embeddings(EmbeddingRequest::new("vertexai/text-embedding-005", ["a"]))
+        .unwrap_err();
+    assert_eq!(unsupported.kind(), ErrorKind::Unsupported);
+
+    server.push(Reply::status(404));
+    let error = driver
+        .chat(ChatRequest::new("google/gemini-9").user("x"))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound);
+    assert_eq!(error.code(), Some("NOT_FOUND"));
+    assert_no_canary(&error);
+
+    server.push(Reply::status(429).body(
+        r#"{"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED",
+          "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.2s"}]}}"#,
+    ));
+    server.push(Reply::text("after the retry delay"));
+    let started = Instant::now();
+    let completion = driver
+        .chat(ChatRequest::new("google/gemini-2.5-flash").user("x"))
+        .unwrap();
+    assert_eq!(completion.text(), "after the retry delay");
+    assert!(started.elapsed() >= Duration::from_millis(190));
+
+    // An error sent as plain JSON in a 200 stream is a typed error, not a truncation.
+    server.push(Reply::status(200).body(
+        r#"[{"error": {"code": 400, "message": "Invalid JSON payload received.", "status": "INVALID_ARGUMENT"}}]"#,
+    ));
+    let (items, completion) = driver.stream(ChatRequest::new("google/gemini-2.5-flash").user("x"));
+    assert!(completion.is_none());
+    let error = items.iter().find_map(|item| item.as_ref().err()).unwrap();
+    assert_eq!(error.kind(), ErrorKind::InvalidRequest, "{error}");
+    assert!(error.message().contains("Invalid JSON payload"));
+
+    // Google answers a bad key with 400 and may echo it; neither path shows the key.
+    server.push(Reply::status(400).body(format!(
+        r#"{{"error": {{"code": 400, "message": "API key not valid: {CANARY}", "status": "INVALID_ARGUMENT",
+          "details": [{{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}}]}}}}"#
+    )));
+    let error = driver
+        .chat(ChatRequest::new("google/gemini-2.5-flash").user("x"))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Authentication);
+    assert_no_canary(&error);
+    server.push(Reply::status(200).body(format!(
+        r#"{{"error": {{"code": 400, "message": "token {CANARY} rejected", "status": "INVALID_ARGUMENT"}}}}"#
+    )));
+    let (items, _) = driver.stream(ChatRequest::new("vertexai/gemini-2.5-pro").user("x"));
+    let error = items.iter().find_map(|item| item.as_ref().err()).unwrap();
+    assert_no_canary(error);
+
+    let bad_model = driver
+        .chat(ChatRequest::new("google/../../v1/files").user("x"))
+        .unwrap_err();
+    assert_eq!(bad_model.kind(), ErrorKind::Configuration);
+}
+
+fn gemini_fallback_in_and_out<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    let into = ChatRequest::new("openai/fail-401")
+        .user("into gemini")
+        .fallback_models(["google/gemini-2.5-flash"]);
+    assert_eq!(driver.chat(into).unwrap().text(), "into gemini");
+    let out = ChatRequest::new("google/fail-403")
+        .user("out of gemini")
+        .fallback_models(["vertexai/fail-404", "openai/gpt-4o-mini"]);
+    assert_eq!(driver.chat(out).unwrap().text(), "out of gemini");
+    let paths: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/v1/chat/completions",
+            "/v1beta/models/gemini-2.5-flash:generateContent",
+            "/v1beta/models/fail-403:generateContent",
+            "/v1/projects/fake-project/locations/us-central1/publishers/google/models/fail-404:generateContent",
+            "/v1/chat/completions",
+        ]
+    );
+    // Streaming falls back from Gemini before the first content.
+    server.push(Reply::fault(Fault::ResetAfterHeaders));
+    server.push(Reply::text("streamed by openai"));
+    let request = ChatRequest::new("google/gemini-2.5-flash")
+        .user("x")
+        .retries(0)
+        .fallback_models(["openai/gpt-4o-mini"]);
+    let (items, completion) = driver.stream(request);
+    assert!(items.iter().all(Result::is_ok), "{items:?}");
+    assert_eq!(completion.unwrap().text(), "streamed by openai");
+}
+
 macro_rules! scenarios {
     ($($name:ident),* $(,)?) => {
         mod blocking {
@@ -908,4 +1155,8 @@ scenarios!(
     native_families_chat_stream_tools,
     native_families_embeddings_and_errors,
     fallback_into_and_out_of_native_families,
+    gemini_chat_and_stream,
+    gemini_tools_round_trip,
+    gemini_embeddings_and_errors,
+    gemini_fallback_in_and_out,
 );

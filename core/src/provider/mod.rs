@@ -21,6 +21,7 @@ use crate::types::{
 pub mod anthropic;
 pub mod azure;
 pub mod cohere;
+pub mod gemini;
 pub mod ollama;
 pub mod openai;
 pub mod profiles;
@@ -268,6 +269,13 @@ pub(crate) fn json_post(
     builder
         .body(Bytes::from(body))
         .map_err(|e| Error::configuration(format!("invalid request: {e}")))
+}
+
+/// A `data:<media type>;base64,<data>` URL's media type and data; `None` for any other URL
+/// (or a data URL that is not base64). Adapters that send media inline share it.
+pub(crate) fn data_url(url: &str) -> Option<(&str, &str)> {
+    let (meta, data) = url.strip_prefix("data:")?.split_once(',')?;
+    Some((meta.strip_suffix(";base64")?, data))
 }
 
 /// Serializes a request body; serialization of our own types cannot fail in practice but a

@@ -99,7 +99,16 @@ fn registry() -> Registry {
     Registry::from_lookup(|name| name.ends_with("_API_KEY").then(|| "fuzz-key".to_owned()))
 }
 
-const STREAM_PROVIDERS: &[&str] = &["openai", "anthropic", "groq", "mistral", "cohere", "ollama"];
+const STREAM_PROVIDERS: &[&str] = &[
+    "openai",
+    "anthropic",
+    "groq",
+    "mistral",
+    "cohere",
+    "ollama",
+    "google",
+    "vertex",
+];
 
 /// A provider's stream decoder: never panics, items are split-independent, and at most one
 /// error ends the items.
@@ -154,6 +163,8 @@ const ALL_PROVIDERS: &[&str] = &[
     "ollama",
     "cohere",
     "ollama_openai",
+    "google",
+    "vertex",
 ];
 
 /// Whole-response and error parsing: status and body from the fuzzer; never panics; errors

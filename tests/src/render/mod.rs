@@ -2,6 +2,7 @@
 
 mod anthropic;
 mod cohere;
+pub(crate) mod gemini;
 mod ollama;
 mod openai;
 
@@ -20,13 +21,22 @@ pub(crate) enum Route {
     CohereEmbed,
     OllamaChat,
     OllamaEmbed,
+    GeminiGenerate,
+    GeminiStream,
+    GeminiEmbed,
     Unknown,
 }
 
 impl Route {
     pub fn of(path: &str) -> Route {
         let path = path.split('?').next().unwrap_or(path);
-        if path.ends_with("/chat/completions") {
+        if path.ends_with(":generateContent") {
+            Route::GeminiGenerate
+        } else if path.ends_with(":streamGenerateContent") {
+            Route::GeminiStream
+        } else if path.ends_with(":batchEmbedContents") {
+            Route::GeminiEmbed
+        } else if path.ends_with("/chat/completions") {
             Route::OpenAiChat
         } else if path.ends_with("/messages") {
             Route::AnthropicMessages
@@ -93,6 +103,15 @@ pub(crate) fn last_user_text(request: &Value) -> String {
             return last.get("content").map(text_of).unwrap_or_default();
         }
     }
+    if let Some(contents) = request.get("contents").and_then(Value::as_array) {
+        if let Some(last) = contents
+            .iter()
+            .rev()
+            .find(|c| c.get("role").and_then(Value::as_str) == Some("user"))
+        {
+            return last.get("parts").map(text_of).unwrap_or_default();
+        }
+    }
     match request.get("prompt") {
         Some(Value::String(prompt)) => prompt.clone(),
         Some(Value::Array(prompts)) => prompts
@@ -150,6 +169,9 @@ pub(crate) fn render(route: Route, request: &Value, reply: &Reply, serial: u64) 
         Route::OllamaChat if stream => ollama::stream(&script),
         Route::OllamaChat => ollama::chat(&script),
         Route::OllamaEmbed => ollama::embed(request, &script),
+        Route::GeminiGenerate => gemini::chat(&script),
+        Route::GeminiStream => gemini::stream(&script),
+        Route::GeminiEmbed => gemini::embeddings(request),
         Route::Unknown => {
             return Rendered::Whole {
                 status: 404,
@@ -215,6 +237,9 @@ fn error_body(route: Route, status: u16) -> Value {
         _ => ("api_error", "internal error"),
     };
     match route {
+        Route::GeminiGenerate | Route::GeminiStream | Route::GeminiEmbed => {
+            gemini::error_body(status, message)
+        }
         Route::AnthropicMessages => {
             json!({"type": "error", "error": {"type": kind, "message": message}})
         }

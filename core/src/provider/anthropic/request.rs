@@ -35,6 +35,7 @@ use serde_json::{json, Map, Value};
 
 use super::response::THINKING_BLOCKS;
 use crate::error::{Error, ErrorKind};
+use crate::provider::data_url;
 use crate::types::{
     ChatRequest, Content, ContentPart, FileInput, Message, ResponseFormat, Role, Tool, ToolCall,
     ToolChoice,
@@ -468,12 +469,6 @@ fn part_block(part: &ContentPart, at: usize) -> Result<Option<Value>, Error> {
             value.get("type").unwrap_or(&Value::Null)
         ))),
     }
-}
-
-/// A `data:<media type>;base64,<data>` URL's media type and data.
-fn data_url(url: &str) -> Option<(&str, &str)> {
-    let (meta, data) = url.strip_prefix("data:")?.split_once(',')?;
-    Some((meta.strip_suffix(";base64")?, data))
 }
 
 fn base64_source(media_type: &str, data: &str) -> Value {
