@@ -1,7 +1,12 @@
 //! Incremental byte decoders for the wire framings providers stream in.
 
 mod error;
+mod eventstream;
 mod sse;
 
 pub use error::FramingError;
+pub use eventstream::{
+    encode_event_stream_message, EventStreamDecoder, EventStreamLimits, EventStreamMessage,
+    HeaderValue,
+};
 pub use sse::{SseDecoder, SseEvent, SseLimits};
