@@ -22,6 +22,7 @@ use std::time::Duration;
 use crate::error::Error;
 use crate::model::ModelId;
 use crate::provider::anthropic::Anthropic;
+use crate::provider::bedrock::Bedrock;
 use crate::provider::openai::OpenAiCompatible;
 use crate::provider::profiles::{self, Profile};
 use crate::provider::Provider;
@@ -213,7 +214,7 @@ impl Registry {
         for profile in profiles::builtin() {
             specs.insert(profile.name.clone(), Spec::OpenAiCompatible(profile));
         }
-        let builtins: [(&str, Builtin); 2] = [
+        let builtins: [(&str, Builtin); 3] = [
             (
                 "anthropic",
                 Builtin {
@@ -247,6 +248,38 @@ impl Registry {
                         },
                     ],
                     build: |_, settings| Ok(Arc::new(OpenAiCompatible::azure(settings)?)),
+                },
+            ),
+            (
+                "bedrock",
+                Builtin {
+                    // SigV4 key pairs are the usual credentials; a Bedrock API key is the
+                    // alternative. `Bedrock::new` says which variables to set.
+                    key_required: false,
+                    key_aliases: &["AWS_BEARER_TOKEN_BEDROCK"],
+                    options: &[
+                        OptionVar {
+                            name: "region",
+                            vars: &["AWS_REGION", "AWS_DEFAULT_REGION"],
+                            secret: false,
+                        },
+                        OptionVar {
+                            name: "access_key_id",
+                            vars: &["AWS_ACCESS_KEY_ID"],
+                            secret: true,
+                        },
+                        OptionVar {
+                            name: "secret_access_key",
+                            vars: &["AWS_SECRET_ACCESS_KEY"],
+                            secret: true,
+                        },
+                        OptionVar {
+                            name: "session_token",
+                            vars: &["AWS_SESSION_TOKEN"],
+                            secret: true,
+                        },
+                    ],
+                    build: |_, settings| Ok(Arc::new(Bedrock::new(settings)?)),
                 },
             ),
         ];

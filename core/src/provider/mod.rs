@@ -20,11 +20,14 @@ use crate::types::{
 
 pub mod anthropic;
 pub mod azure;
+pub mod bedrock;
 pub mod openai;
 pub mod profiles;
 mod sse_stream;
 
-pub(crate) use sse_stream::{SseChatStream, SseEventHandler, StreamFlow};
+pub(crate) use sse_stream::{
+    EventHandler, FramedChatStream, SseChatStream, SseEventHandler, StreamFlow,
+};
 
 /// What a provider can do, so a request it cannot serve fails before it is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

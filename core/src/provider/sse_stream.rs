@@ -1,11 +1,12 @@
-//! The one [`ChatStreamDecoder`] every SSE-speaking adapter uses: SSE framing from
-//! [`crate::framing`], with a per-provider [`SseEventHandler`] that turns events into chunks.
+//! The one [`ChatStreamDecoder`] every streaming adapter uses: a framing from
+//! [`crate::framing`] (SSE, or AWS eventstream for Bedrock) with a per-provider handler that
+//! turns its events into chunks ([`SseEventHandler`] for SSE, [`EventHandler`] in general).
 
 use std::collections::VecDeque;
 use std::fmt;
 
 use crate::error::Error;
-use crate::framing::{SseDecoder, SseEvent};
+use crate::framing::{EventStreamDecoder, EventStreamMessage, FramingError, SseDecoder, SseEvent};
 use crate::settings::ApiKey;
 use crate::types::ChatCompletionChunk;
 
@@ -33,12 +34,85 @@ pub(crate) trait SseEventHandler: Send + fmt::Debug {
     fn terminal_marker(&self) -> &'static str;
 }
 
-/// SSE bytes in, chunks out; sticky after the first error. Errors are redacted of the
+/// An incremental byte decoder of one framing: what [`FramedChatStream`] reads events from.
+pub(crate) trait Framing: Send + fmt::Debug {
+    type Event;
+    fn push(&mut self, bytes: &[u8]) -> Result<(), FramingError>;
+    fn next_event(&mut self) -> Option<Self::Event>;
+    /// End of body: `Ok(true)` when an incomplete event was discarded, `Err` when the framing
+    /// itself says the body was cut off.
+    fn finish(&mut self) -> Result<bool, FramingError>;
+}
+
+impl Framing for SseDecoder {
+    type Event = SseEvent;
+    fn push(&mut self, bytes: &[u8]) -> Result<(), FramingError> {
+        SseDecoder::push(self, bytes)
+    }
+    fn next_event(&mut self) -> Option<SseEvent> {
+        SseDecoder::next_event(self)
+    }
+    fn finish(&mut self) -> Result<bool, FramingError> {
+        Ok(SseDecoder::finish(self))
+    }
+}
+
+impl Framing for EventStreamDecoder {
+    type Event = EventStreamMessage;
+    fn push(&mut self, bytes: &[u8]) -> Result<(), FramingError> {
+        EventStreamDecoder::push(self, bytes)
+    }
+    fn next_event(&mut self) -> Option<EventStreamMessage> {
+        self.next_message()
+    }
+    fn finish(&mut self) -> Result<bool, FramingError> {
+        EventStreamDecoder::finish(self).map(|()| false)
+    }
+}
+
+/// Translates one provider's events of framing `E` into OpenAI chunks.
+pub(crate) trait EventHandler<E>: Send + fmt::Debug {
+    /// Handles one event, appending the chunks it produces to `out`.
+    fn on_event(
+        &mut self,
+        event: &E,
+        out: &mut VecDeque<ChatCompletionChunk>,
+    ) -> Result<StreamFlow, Error>;
+
+    /// The marker this family ends a stream with, for the `Truncated` message.
+    fn terminal_marker(&self) -> &'static str;
+
+    /// Whether the body may end here without being `Truncated`: for families whose terminal
+    /// marker may be followed by optional trailing events (Bedrock's `metadata` after
+    /// `messageStop`), so the stream cannot stop reading at the marker.
+    fn complete_at_eof(&self) -> bool {
+        false
+    }
+}
+
+impl<H: SseEventHandler> EventHandler<SseEvent> for H {
+    fn on_event(
+        &mut self,
+        event: &SseEvent,
+        out: &mut VecDeque<ChatCompletionChunk>,
+    ) -> Result<StreamFlow, Error> {
+        SseEventHandler::on_event(self, event, out)
+    }
+
+    fn terminal_marker(&self) -> &'static str {
+        SseEventHandler::terminal_marker(self)
+    }
+}
+
+/// SSE chat streams: the framed stream over SSE.
+pub(crate) type SseChatStream<H> = FramedChatStream<SseDecoder, H>;
+
+/// Framed bytes in, chunks out; sticky after the first error. Errors are redacted of the
 /// provider's key here, once for every family, because in-stream error text comes from the
 /// provider like any error body.
 #[derive(Debug)]
-pub(crate) struct SseChatStream<H> {
-    sse: SseDecoder,
+pub(crate) struct FramedChatStream<F, H> {
+    framing: F,
     handler: H,
     api_key: Option<ApiKey>,
     ready: VecDeque<ChatCompletionChunk>,
@@ -49,10 +123,16 @@ pub(crate) struct SseChatStream<H> {
     finished: bool,
 }
 
-impl<H: SseEventHandler> SseChatStream<H> {
+impl<H: EventHandler<SseEvent>> FramedChatStream<SseDecoder, H> {
     pub(crate) fn new(handler: H, api_key: Option<ApiKey>) -> Self {
-        SseChatStream {
-            sse: SseDecoder::new(),
+        Self::with_framing(SseDecoder::new(), handler, api_key)
+    }
+}
+
+impl<F: Framing, H: EventHandler<F::Event>> FramedChatStream<F, H> {
+    pub(crate) fn with_framing(framing: F, handler: H, api_key: Option<ApiKey>) -> Self {
+        FramedChatStream {
+            framing,
             handler,
             api_key,
             ready: VecDeque::new(),
@@ -65,7 +145,7 @@ impl<H: SseEventHandler> SseChatStream<H> {
 
     fn drain_events(&mut self) {
         while !self.done && self.failure.is_none() {
-            let Some(event) = self.sse.next_event() else {
+            let Some(event) = self.framing.next_event() else {
                 break;
             };
             match self.handler.on_event(&event, &mut self.ready) {
@@ -77,12 +157,12 @@ impl<H: SseEventHandler> SseChatStream<H> {
     }
 }
 
-impl<H: SseEventHandler> ChatStreamDecoder for SseChatStream<H> {
+impl<F: Framing, H: EventHandler<F::Event>> ChatStreamDecoder for FramedChatStream<F, H> {
     fn push(&mut self, bytes: &[u8]) {
         if self.done || self.failure.is_some() || self.failed || self.finished {
             return;
         }
-        if let Err(error) = self.sse.push(bytes) {
+        if let Err(error) = self.framing.push(bytes) {
             self.drain_events();
             if self.failure.is_none() {
                 self.failure = Some(Error::new(crate::ErrorKind::Decode, error.to_string()));
@@ -100,13 +180,20 @@ impl<H: SseEventHandler> ChatStreamDecoder for SseChatStream<H> {
         if self.done || self.failure.is_some() || self.failed {
             return;
         }
-        let discarded = self.sse.finish();
+        let discarded = self.framing.finish();
         self.drain_events();
+        if !self.done
+            && self.failure.is_none()
+            && discarded == Ok(false)
+            && self.handler.complete_at_eof()
+        {
+            self.done = true;
+        }
         if !self.done && self.failure.is_none() {
-            let detail = if discarded {
-                " (the last event was cut off)"
-            } else {
-                ""
+            let detail = match discarded {
+                Ok(true) => " (the last event was cut off)".to_owned(),
+                Ok(false) => String::new(),
+                Err(error) => format!(" ({error})"),
             };
             self.failure = Some(Error::truncated(format!(
                 "stream ended without {}{detail}",
