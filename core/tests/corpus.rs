@@ -9,8 +9,8 @@
 //! A recording is replayed when the registry has an adapter for its provider and the oracle
 //! knows its wire format, which is read off the recorded request URI: `…/chat/completions` and
 //! `…/embeddings` are OpenAI's format (so Ollama's `/v1` recordings are in, its native
-//! `/api/chat` would not be), `…/v1/messages` is Anthropic's. Everything else (the Responses
-//! API, Gemini, Cohere, Bedrock, …) is counted as skipped until an adapter and an oracle exist.
+//! `/api/chat` would not be), `…/v1/messages` is Anthropic's, `…/converse[-stream]` Bedrock's. Everything else (the
+//! Responses API, Gemini, Cohere, …) is counted as skipped until an adapter and an oracle exist.
 //!
 //! What is checked:
 //! - non-streaming 2xx: `parse_chat` / `parse_embeddings` agree with the oracle on text,
@@ -36,6 +36,9 @@ use onellm_core::{
 use serde::Deserialize;
 use serde_json::Value;
 
+#[path = "oracle/bedrock.rs"]
+mod bedrock_oracle;
+
 /// One line of `replay/manifest.jsonl`.
 #[derive(Debug, Deserialize)]
 struct Recording {
@@ -55,6 +58,7 @@ struct Recording {
 enum Wire {
     OpenAi,
     Anthropic,
+    Bedrock,
 }
 
 impl Wire {
@@ -68,6 +72,9 @@ impl Wire {
         match recording.endpoint.as_str() {
             "chat" if path.ends_with("/chat/completions") => Some(Wire::OpenAi),
             "chat" if path.ends_with("/v1/messages") => Some(Wire::Anthropic),
+            "chat" if path.ends_with("/converse") || path.ends_with("/converse-stream") => {
+                Some(Wire::Bedrock)
+            }
             "embeddings" if path.ends_with("/embeddings") => Some(Wire::OpenAi),
             _ => None,
         }
@@ -216,6 +223,7 @@ fn oracles_read_every_recording() {
             let oracle = match wire {
                 Wire::OpenAi => openai::stream(&body),
                 Wire::Anthropic => anthropic::stream(&body),
+                Wire::Bedrock => bedrock_oracle::stream(&body),
             }
             .unwrap_or_else(|e| panic!("{}: {e}", recording.file));
             (oracle.expected, oracle.ending)
@@ -225,6 +233,7 @@ fn oracles_read_every_recording() {
             let expected = match wire {
                 Wire::OpenAi => openai::whole(&raw),
                 Wire::Anthropic => anthropic::whole(&raw),
+                Wire::Bedrock => bedrock_oracle::whole(&raw),
             };
             (expected, Ending::Complete)
         };
@@ -293,6 +302,7 @@ fn replay(
     let expected = match wire {
         Wire::OpenAi => openai::whole(&raw),
         Wire::Anthropic => anthropic::whole(&raw),
+        Wire::Bedrock => bedrock_oracle::whole(&raw),
     };
     compare(&expected, &Observed::of(&completion))
 }
@@ -719,6 +729,7 @@ fn check_stream(provider: &dyn Provider, wire: Wire, body: &[u8]) -> Result<(), 
     let oracle = match wire {
         Wire::OpenAi => openai::stream(body)?,
         Wire::Anthropic => anthropic::stream(body)?,
+        Wire::Bedrock => bedrock_oracle::stream(body)?,
     };
 
     let mut accumulator = ChunkAccumulator::new();
