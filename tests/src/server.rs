@@ -321,7 +321,8 @@ fn respond(
     }
     let json: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
     let serial = shared.serial.fetch_add(1, Ordering::SeqCst);
-    let rendered = render::render(Route::of(&request.path), &json, reply, serial);
+    let route = Route::of(&request.path);
+    let rendered = render::render(route, &json, reply, serial);
     let mut headers = vec![("x-request-id".to_owned(), format!("req_fake_{serial}"))];
     headers.extend(reply.headers.iter().cloned());
     match rendered {
@@ -365,7 +366,7 @@ fn respond(
             http1::write_head(
                 stream,
                 200,
-                "text/event-stream; charset=utf-8",
+                route.stream_content_type(),
                 None,
                 &headers,
             )?;

@@ -1,5 +1,5 @@
-//! `onellm-replay` run as a process over the recorded corpus (OpenAI-family and Anthropic
-//! recordings), and its usage errors.
+//! `onellm-replay` run as a process over the recorded corpus (OpenAI-family, Anthropic and
+//! Bedrock recordings), and its usage errors.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -51,6 +51,7 @@ fn replays_openai_and_anthropic_recordings() {
                 | "openrouter"
                 | "xai"
                 | "cerebras"
+                | "bedrock"
         );
         if !family || !known.contains(&provider) || !matches!(endpoint, "chat" | "embeddings") {
             skipped += 1;

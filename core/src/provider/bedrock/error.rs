@@ -105,5 +105,11 @@ mod tests {
             assert_eq!(error.is_retryable(), retry, "{name}");
             assert_eq!(error.status(), None);
         }
+        // Bedrock's own throttling wording mentions tokens: still a rate limit.
+        let wording = br#"{"message":"Too many tokens, please wait before trying again."}"#;
+        let error = stream_exception("throttlingException", wording);
+        assert_eq!(error.kind(), ErrorKind::RateLimit);
+        let error = parse_error(status(429), &HeaderMap::new(), wording);
+        assert_eq!(error.kind(), ErrorKind::RateLimit);
     }
 }
