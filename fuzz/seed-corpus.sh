@@ -14,7 +14,9 @@ if [ -f "$shared/replay/manifest.jsonl" ]; then
   python3 - "$shared" <<'PY'
 import json, os, sys
 shared = sys.argv[1]
-family = {"openai": 0, "anthropic": 1, "groq": 2, "mistral": 3}
+family = {"openai": 0, "anthropic": 1, "groq": 2, "mistral": 3, "bedrock": 4}
+# Index in the harness's ALL_PROVIDERS, for parse_response.
+whole = {"openai": 0, "anthropic": 1, "groq": 2, "mistral": 3, "bedrock": 6}
 for line in open(os.path.join(shared, "replay/manifest.jsonl")):
     entry = json.loads(line)
     body = open(os.path.join(shared, "replay", entry["file"]), "rb").read()
@@ -25,10 +27,11 @@ for line in open(os.path.join(shared, "replay/manifest.jsonl")):
     if entry["stream"]:
         for target in ("chat_stream",):
             open(f"corpus/{target}/{name}", "wb").write(bytes([family[provider]]) + body)
-        open(f"corpus/sse_decoder/{name}", "wb").write(b"\x07" + body)
+        framing = "eventstream_decoder" if provider == "bedrock" else "sse_decoder"
+        open(f"corpus/{framing}/{name}", "wb").write(b"\x07" + body)
     else:
         status = (entry["status"] - 100) % 500
-        open(f"corpus/parse_response/{name}", "wb").write(bytes([family[provider]]) + status.to_bytes(2, "big") + body)
+        open(f"corpus/parse_response/{name}", "wb").write(bytes([whole[provider]]) + status.to_bytes(2, "big") + body)
 PY
   echo "corpora built from $shared and seeds/"
 else
