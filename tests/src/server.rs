@@ -363,13 +363,7 @@ fn respond(
             Ok(true)
         }
         Rendered::Stream { events, terminal } => {
-            http1::write_head(
-                stream,
-                200,
-                route.stream_content_type(),
-                None,
-                &headers,
-            )?;
+            http1::write_head(stream, 200, route.stream_content_type(), None, &headers)?;
             if fault == Some(Fault::ResetAfterHeaders) {
                 return Ok(false);
             }

@@ -849,7 +849,9 @@ fn bedrock_errors_and_retries<D: Driver>() {
     assert_no_canary(error);
 
     // A plain-JSON 400 on converse-stream, as Bedrock answers an unknown model.
-    server.push(Reply::status(400).body(r#"{"message":"The provided model identifier is invalid."}"#));
+    server.push(
+        Reply::status(400).body(r#"{"message":"The provided model identifier is invalid."}"#),
+    );
     let (items, _) = driver.stream(ChatRequest::new(BEDROCK_MODEL).user("x"));
     let error = items.iter().find_map(|item| item.as_ref().err()).unwrap();
     assert_eq!(error.kind(), ErrorKind::InvalidRequest);
@@ -873,7 +875,10 @@ fn bedrock_fallback_in_and_out<D: Driver>() {
         ]
     );
     // Out of Bedrock: a service-unavailable exception mid-stream, no retries left.
-    server.push(Reply::stream_exception("serviceUnavailableException", "busy"));
+    server.push(Reply::stream_exception(
+        "serviceUnavailableException",
+        "busy",
+    ));
     server.push(Reply::text("from anthropic"));
     let request = ChatRequest::new(BEDROCK_MODEL)
         .user("x")

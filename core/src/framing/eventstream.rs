@@ -519,7 +519,10 @@ mod tests {
         corrupt[last] ^= 1;
         let mut decoder = EventStreamDecoder::new();
         assert!(decoder.push(&corrupt).is_err());
-        assert_eq!(decoder.next_message().unwrap().event_type(), Some("messageStart"));
+        assert_eq!(
+            decoder.next_message().unwrap().event_type(),
+            Some("messageStart")
+        );
         assert!(decoder.next_message().is_none());
     }
 

@@ -71,8 +71,11 @@ pub(super) fn whole(raw: &Value) -> Expected {
     }
 }
 
-/// One event stream message: its string headers and payload, or `None` for a cut-off one.
-fn messages(body: &[u8]) -> (Vec<(BTreeMap<String, String>, Vec<u8>)>, bool) {
+/// One event stream message: its string headers and its payload.
+type RawMessage = (BTreeMap<String, String>, Vec<u8>);
+
+/// The messages of a body, and whether it ends inside one.
+fn messages(body: &[u8]) -> (Vec<RawMessage>, bool) {
     let be32 = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
     let mut out = Vec::new();
     let mut at = 0;

@@ -80,8 +80,10 @@ pub(super) fn converse(script: &Script) -> Rendered {
     }
     let mut stop = "end_turn";
     if let Some((name, arguments)) = &script.tool_call {
-        content.push(json!({"toolUse": {"toolUseId": "tooluse_fake_1", "name": name,
-            "input": input_of(arguments)}}));
+        content.push(
+            json!({"toolUse": {"toolUseId": "tooluse_fake_1", "name": name,
+            "input": input_of(arguments)}}),
+        );
         stop = "tool_use";
     }
     let body = json!({"output": {"message": {"role": "assistant", "content": content}},
@@ -97,31 +99,55 @@ pub(super) fn converse_stream(script: &Script) -> Rendered {
     let mut index = 0;
     if let Some(reasoning) = &script.reasoning {
         for piece in pieces(reasoning) {
-            events.push(event("contentBlockDelta", json!({"contentBlockIndex": index,
-                "delta": {"reasoningContent": {"text": piece}}})));
+            events.push(event(
+                "contentBlockDelta",
+                json!({"contentBlockIndex": index,
+                "delta": {"reasoningContent": {"text": piece}}}),
+            ));
         }
-        events.push(event("contentBlockDelta", json!({"contentBlockIndex": index,
-            "delta": {"reasoningContent": {"signature": SIGNATURE}}})));
-        events.push(event("contentBlockStop", json!({"contentBlockIndex": index})));
+        events.push(event(
+            "contentBlockDelta",
+            json!({"contentBlockIndex": index,
+            "delta": {"reasoningContent": {"signature": SIGNATURE}}}),
+        ));
+        events.push(event(
+            "contentBlockStop",
+            json!({"contentBlockIndex": index}),
+        ));
         index += 1;
     }
     if let Some(text) = &script.text {
         for piece in pieces(text) {
-            events.push(event("contentBlockDelta", json!({"contentBlockIndex": index,
-                "delta": {"text": piece}})));
+            events.push(event(
+                "contentBlockDelta",
+                json!({"contentBlockIndex": index,
+                "delta": {"text": piece}}),
+            ));
         }
-        events.push(event("contentBlockStop", json!({"contentBlockIndex": index})));
+        events.push(event(
+            "contentBlockStop",
+            json!({"contentBlockIndex": index}),
+        ));
         index += 1;
     }
     let mut stop = "end_turn";
     if let Some((name, arguments)) = &script.tool_call {
-        events.push(event("contentBlockStart", json!({"contentBlockIndex": index,
-            "start": {"toolUse": {"toolUseId": "tooluse_fake_1", "name": name}}})));
+        events.push(event(
+            "contentBlockStart",
+            json!({"contentBlockIndex": index,
+            "start": {"toolUse": {"toolUseId": "tooluse_fake_1", "name": name}}}),
+        ));
         for piece in thirds(arguments) {
-            events.push(event("contentBlockDelta", json!({"contentBlockIndex": index,
-                "delta": {"toolUse": {"input": piece}}})));
+            events.push(event(
+                "contentBlockDelta",
+                json!({"contentBlockIndex": index,
+                "delta": {"toolUse": {"input": piece}}}),
+            ));
         }
-        events.push(event("contentBlockStop", json!({"contentBlockIndex": index})));
+        events.push(event(
+            "contentBlockStop",
+            json!({"contentBlockIndex": index}),
+        ));
         stop = "tool_use";
     }
     // The terminal part is the stop and the usage after it, as Bedrock sends them.

@@ -64,15 +64,24 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(
             "x-amzn-errortype",
-            HeaderValue::from_static("ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/"),
+            HeaderValue::from_static(
+                "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/",
+            ),
         );
         headers.insert("x-amzn-requestid", HeaderValue::from_static("req-1"));
-        let error = parse_error(status(429), &headers, br#"{"message":"Too many requests, please wait before trying again."}"#);
+        let error = parse_error(
+            status(429),
+            &headers,
+            br#"{"message":"Too many requests, please wait before trying again."}"#,
+        );
         assert_eq!(error.kind(), ErrorKind::RateLimit);
         assert!(error.is_retryable());
         assert_eq!(error.code(), Some("ThrottlingException"));
         assert_eq!(error.request_id(), Some("req-1"));
-        assert_eq!(error.message(), "Too many requests, please wait before trying again.");
+        assert_eq!(
+            error.message(),
+            "Too many requests, please wait before trying again."
+        );
 
         let error = parse_error(
             status(400),
@@ -86,7 +95,11 @@ mod tests {
             br#"{"__type":"com.amazon.coral.validate#ValidationException","message":"Input is too long for requested model."}"#,
         );
         assert_eq!(error.kind(), ErrorKind::ContextWindowExceeded);
-        let error = parse_error(status(403), &HeaderMap::new(), br#"{"Message":"User is not authorized"}"#);
+        let error = parse_error(
+            status(403),
+            &HeaderMap::new(),
+            br#"{"Message":"User is not authorized"}"#,
+        );
         assert_eq!(error.kind(), ErrorKind::PermissionDenied);
         assert_eq!(error.message(), "User is not authorized");
     }
@@ -95,9 +108,21 @@ mod tests {
     fn stream_exceptions_by_name() {
         for (name, kind, retry) in [
             ("throttlingException", ErrorKind::RateLimit, true),
-            ("modelStreamErrorException", ErrorKind::ServiceUnavailable, true),
-            ("serviceUnavailableException", ErrorKind::ServiceUnavailable, true),
-            ("internalServerException", ErrorKind::ServiceUnavailable, true),
+            (
+                "modelStreamErrorException",
+                ErrorKind::ServiceUnavailable,
+                true,
+            ),
+            (
+                "serviceUnavailableException",
+                ErrorKind::ServiceUnavailable,
+                true,
+            ),
+            (
+                "internalServerException",
+                ErrorKind::ServiceUnavailable,
+                true,
+            ),
             ("validationException", ErrorKind::InvalidRequest, false),
         ] {
             let error = stream_exception(name, br#"{"message":"m"}"#);

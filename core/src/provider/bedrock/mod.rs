@@ -178,7 +178,11 @@ impl Provider for Bedrock {
             "{}/model/{}/{}",
             self.endpoint()?,
             path_segment(model),
-            if stream { "converse-stream" } else { "converse" }
+            if stream {
+                "converse-stream"
+            } else {
+                "converse"
+            }
         );
         let accept = if stream {
             "application/vnd.amazon.eventstream"
@@ -281,11 +285,17 @@ mod tests {
             request.uri(),
             "https://bedrock-runtime.eu-west-3.amazonaws.com/model/arn%3Aaws%3Abedrock%3Aeu-west-3%3A123456789012%3Ainference-profile%2Feu.anthropic.claude-3-7-sonnet-20250219-v1%3A0/converse-stream"
         );
-        assert_eq!(request.headers()["accept"], "application/vnd.amazon.eventstream");
+        assert_eq!(
+            request.headers()["accept"],
+            "application/vnd.amazon.eventstream"
+        );
         let error = provider.authorize(&mut request.clone(), None).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Configuration);
         provider
-            .authorize(&mut request, Some(UNIX_EPOCH + Duration::from_secs(1_714_564_800)))
+            .authorize(
+                &mut request,
+                Some(UNIX_EPOCH + Duration::from_secs(1_714_564_800)),
+            )
             .unwrap();
         let headers = request.headers();
         assert_eq!(headers["x-amz-date"], "20240501T120000Z");
@@ -314,7 +324,10 @@ mod tests {
             .build_chat(id.model(), &ChatRequest::new("x").user("Hi"), false)
             .unwrap();
         provider.authorize(&mut request, None).unwrap();
-        assert_eq!(request.headers()["authorization"], "Bearer bedrock-api-key-abc");
+        assert_eq!(
+            request.headers()["authorization"],
+            "Bearer bedrock-api-key-abc"
+        );
         assert!(request.headers()["authorization"].is_sensitive());
         assert!(request.headers().get("x-amz-date").is_none());
 
@@ -322,7 +335,11 @@ mod tests {
             .resolve(&id)
             .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Configuration);
-        for variable in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_BEARER_TOKEN_BEDROCK"] {
+        for variable in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_BEARER_TOKEN_BEDROCK",
+        ] {
             assert!(error.message().contains(variable), "{error}");
         }
         let no_region = Registry::from_lookup(env(&[("AWS_BEARER_TOKEN_BEDROCK", "k")]));
@@ -356,12 +373,20 @@ mod tests {
         let reply = provider.parse_chat(&response).unwrap();
         let request = ChatRequest::new("bedrock/m")
             .user("Weather in Paris?")
-            .tool(Tool::function("get_weather", "Weather", json!({"type": "object"})))
+            .tool(Tool::function(
+                "get_weather",
+                "Weather",
+                json!({"type": "object"}),
+            ))
             .message(reply.choices[0].message.clone())
             .message(Message::tool("tooluse_abc", "21°C"))
             .user("Should I take a coat?");
         let http_request = provider
-            .build_chat("us.anthropic.claude-sonnet-4-20250514-v1:0", &request, false)
+            .build_chat(
+                "us.anthropic.claude-sonnet-4-20250514-v1:0",
+                &request,
+                false,
+            )
             .unwrap();
         assert_eq!(
             http_request.uri(),
@@ -376,6 +401,9 @@ mod tests {
             body["messages"][2]["content"][0],
             json!({"toolResult": {"toolUseId": "tooluse_abc", "content": [{"text": "21°C"}]}})
         );
-        assert_eq!(body["messages"][2]["content"][1], json!({"text": "Should I take a coat?"}));
+        assert_eq!(
+            body["messages"][2]["content"][1],
+            json!({"text": "Should I take a coat?"})
+        );
     }
 }

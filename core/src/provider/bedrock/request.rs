@@ -152,7 +152,9 @@ fn tool_config(request: &ChatRequest, thinking: bool) -> Result<Option<Value>, E
         Some(ToolChoice::Other(value)) => match value.as_object() {
             Some(object)
                 if object.len() == 1
-                    && ["auto", "any", "tool"].iter().any(|k| object.contains_key(*k)) =>
+                    && ["auto", "any", "tool"]
+                        .iter()
+                        .any(|k| object.contains_key(*k)) =>
             {
                 Some(value.clone())
             }
@@ -471,7 +473,10 @@ mod tests {
                 "toolChoice": {"auto": {}}})
         );
         request.tool_choice = Some(ToolChoice::Required);
-        assert_eq!(body("m", &request)["toolConfig"]["toolChoice"], json!({"any": {}}));
+        assert_eq!(
+            body("m", &request)["toolConfig"]["toolChoice"],
+            json!({"any": {}})
+        );
         request.tool_choice = Some(ToolChoice::Function("get_weather".into()));
         assert_eq!(
             body("m", &request)["toolConfig"]["toolChoice"],

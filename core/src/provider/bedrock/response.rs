@@ -32,8 +32,15 @@ use crate::types::{
 /// One content block, by the single key Converse names it with.
 pub(super) enum Block {
     Text(String),
-    ToolUse { id: String, name: String, input: Value },
-    Reasoning { text: String, signature: Option<String> },
+    ToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
+    Reasoning {
+        text: String,
+        signature: Option<String>,
+    },
     Redacted(String),
     Skipped,
 }
@@ -43,7 +50,9 @@ pub(super) fn block(value: &Value) -> Result<Block, Error> {
     let bad = |what: &str| Error::decode("content block", what, value.to_string().as_bytes());
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
     if let Some(piece) = value.get("text") {
-        return Ok(Block::Text(text(Some(piece)).ok_or_else(|| bad("text is not a string"))?));
+        return Ok(Block::Text(
+            text(Some(piece)).ok_or_else(|| bad("text is not a string"))?,
+        ));
     }
     if let Some(tool) = value.get("toolUse") {
         if is_server_tool(tool) {
@@ -65,7 +74,9 @@ pub(super) fn block(value: &Value) -> Result<Block, Error> {
         if let Some(data) = text(reasoning.get("redactedContent")) {
             return Ok(Block::Redacted(data));
         }
-        return Err(bad("reasoningContent without reasoningText or redactedContent"));
+        return Err(bad(
+            "reasoningContent without reasoningText or redactedContent",
+        ));
     }
     Ok(Block::Skipped)
 }
@@ -184,9 +195,14 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
             Block::ToolUse { id, name, input } => {
                 let arguments = anthropic::input_json(&input);
                 if anthropic::is_json_tool(&name) {
-                    reply.text.get_or_insert_with(String::new).push_str(&arguments);
+                    reply
+                        .text
+                        .get_or_insert_with(String::new)
+                        .push_str(&arguments);
                 } else {
-                    reply.tool_calls.push(ToolCall::function(id, name, arguments));
+                    reply
+                        .tool_calls
+                        .push(ToolCall::function(id, name, arguments));
                 }
             }
             Block::Reasoning { text, signature } => {
@@ -283,10 +299,7 @@ mod tests {
         );
         let usage = completion.usage.unwrap();
         assert_eq!((usage.prompt_tokens, usage.total_tokens), (30, 35));
-        assert_eq!(
-            usage.prompt_tokens_details.unwrap().cached_tokens,
-            Some(20)
-        );
+        assert_eq!(usage.prompt_tokens_details.unwrap().cached_tokens, Some(20));
     }
 
     #[test]
@@ -299,8 +312,8 @@ mod tests {
         ] {
             assert_eq!(finish_reason(reason, false), want);
         }
-        let error = parse_chat(br#"{"output": {"message": {"content": [{"text": 5}]}}}"#)
-            .unwrap_err();
+        let error =
+            parse_chat(br#"{"output": {"message": {"content": [{"text": 5}]}}}"#).unwrap_err();
         assert_eq!(error.kind(), crate::ErrorKind::Decode);
         let error = parse_chat(br#"{"output": {"mess"#).unwrap_err();
         assert_eq!(error.kind(), crate::ErrorKind::Truncated);

@@ -91,10 +91,7 @@ pub fn sign(
     }
 
     let (canonical, signed_headers) = canonical_request(request)?;
-    let credential_scope = format!(
-        "{date}/{}/{}/aws4_request",
-        scope.region, scope.service
-    );
+    let credential_scope = format!("{date}/{}/{}/aws4_request", scope.region, scope.service);
     let string_to_sign = format!(
         "AWS4-HMAC-SHA256\n{amz_date}\n{credential_scope}\n{}",
         hex(&Sha256::digest(canonical.as_bytes()))
@@ -411,7 +408,9 @@ mod tests {
             for (name, value) in vector.headers {
                 builder = builder.header(*name, *value);
             }
-            let mut request = builder.body(Bytes::from_static(vector.body.as_bytes())).unwrap();
+            let mut request = builder
+                .body(Bytes::from_static(vector.body.as_bytes()))
+                .unwrap();
             let credentials = suite_credentials(vector.token.then_some(SUITE_TOKEN));
             let scope = SigningScope {
                 region: "us-east-1",
@@ -423,7 +422,12 @@ mod tests {
                 "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders={}, Signature={}",
                 vector.signed_headers, vector.signature
             );
-            assert_eq!(request.headers()["authorization"], want.as_str(), "{}", vector.name);
+            assert_eq!(
+                request.headers()["authorization"],
+                want.as_str(),
+                "{}",
+                vector.name
+            );
             assert_eq!(request.headers()["x-amz-date"], "20150830T123600Z");
             assert!(request.headers()["authorization"].is_sensitive());
         }

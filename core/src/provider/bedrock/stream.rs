@@ -59,7 +59,10 @@ pub(super) struct BedrockEvents {
 #[derive(Debug)]
 enum OpenBlock {
     Text,
-    ToolUse { index: u32, sent: bool },
+    ToolUse {
+        index: u32,
+        sent: bool,
+    },
     JsonOutput,
     Reasoning {
         text: String,
@@ -139,7 +142,13 @@ impl BedrockEvents {
             tool.get(field)
                 .and_then(Value::as_str)
                 .map(str::to_owned)
-                .ok_or_else(|| decode_error("contentBlockStart", format!("toolUse without {field}"), payload))
+                .ok_or_else(|| {
+                    decode_error(
+                        "contentBlockStart",
+                        format!("toolUse without {field}"),
+                        payload,
+                    )
+                })
         };
         let (id, name) = (text("toolUseId")?, text("name")?);
         if anthropic::is_json_tool(&name) {
@@ -182,9 +191,17 @@ impl BedrockEvents {
     ) -> Result<(), Error> {
         let index = block_index(event, payload)?;
         let delta = event.get("delta").unwrap_or(&Value::Null);
-        let mismatch = || decode_error("contentBlockDelta", "a delta of another kind than its block", payload);
+        let mismatch = || {
+            decode_error(
+                "contentBlockDelta",
+                "a delta of another kind than its block",
+                payload,
+            )
+        };
         if let Some(text) = delta.get("text") {
-            let text = text.as_str().ok_or_else(|| decode_error("contentBlockDelta", "text is not a string", payload))?;
+            let text = text.as_str().ok_or_else(|| {
+                decode_error("contentBlockDelta", "text is not a string", payload)
+            })?;
             match self.blocks.get(&index) {
                 None => self.open(index, OpenBlock::Text, payload)?,
                 Some(OpenBlock::Text) => {}
@@ -194,7 +211,10 @@ impl BedrockEvents {
                 emit(out, Delta::text(text));
             }
         } else if let Some(tool) = delta.get("toolUse") {
-            let input = tool.get("input").and_then(Value::as_str).unwrap_or_default();
+            let input = tool
+                .get("input")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             match self.blocks.get_mut(&index) {
                 Some(OpenBlock::ToolUse { index, sent }) => {
                     if !input.is_empty() {
@@ -211,7 +231,7 @@ impl BedrockEvents {
                 _ => return Err(mismatch()),
             }
         } else if let Some(reasoning) = delta.get("reasoningContent") {
-            if self.blocks.get(&index).is_none() {
+            if !self.blocks.contains_key(&index) {
                 self.open(
                     index,
                     OpenBlock::Reasoning {
@@ -333,7 +353,11 @@ impl EventHandler<EventStreamMessage> for BedrockEvents {
             }
         }
         let Some(event_type) = message.event_type() else {
-            return Err(decode_error("event stream message", "no :event-type", payload));
+            return Err(decode_error(
+                "event stream message",
+                "no :event-type",
+                payload,
+            ));
         };
         const KNOWN: [&str; 6] = [
             "messageStart",
@@ -346,10 +370,14 @@ impl EventHandler<EventStreamMessage> for BedrockEvents {
         if !KNOWN.contains(&event_type) {
             return Ok(StreamFlow::Continue);
         }
-        let event: Value = serde_json::from_slice(payload)
-            .map_err(|e| decode_error(event_type, e, payload))?;
+        let event: Value =
+            serde_json::from_slice(payload).map_err(|e| decode_error(event_type, e, payload))?;
         if self.stopped && event_type != "metadata" {
-            return Err(decode_error(event_type, "an event after messageStop", payload));
+            return Err(decode_error(
+                event_type,
+                "an event after messageStop",
+                payload,
+            ));
         }
         match event_type {
             "messageStart" => emit(
@@ -363,7 +391,10 @@ impl EventHandler<EventStreamMessage> for BedrockEvents {
             "contentBlockDelta" => self.block_delta(&event, payload, out)?,
             "contentBlockStop" => self.block_stop(&event, payload, out)?,
             "messageStop" => {
-                let reason = event.get("stopReason").and_then(Value::as_str).unwrap_or_default();
+                let reason = event
+                    .get("stopReason")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 let mut stop = chunk();
                 stop.choices.push(ChunkChoice {
                     index: 0,
@@ -485,7 +516,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(completion.choices[0].message, whole.choices[0].message);
-        assert_eq!(completion.choices[0].finish_reason, whole.choices[0].finish_reason);
+        assert_eq!(
+            completion.choices[0].finish_reason,
+            whole.choices[0].finish_reason
+        );
         assert_eq!(completion.usage, whole.usage);
     }
 
@@ -514,7 +548,10 @@ mod tests {
         let body = event("messageStart", json!({"role": "assistant"}));
         let (items, complete) = run(&body, 4);
         assert!(!complete);
-        assert_eq!(items.last().unwrap().as_ref().unwrap_err().kind(), ErrorKind::Truncated);
+        assert_eq!(
+            items.last().unwrap().as_ref().unwrap_err().kind(),
+            ErrorKind::Truncated
+        );
         // messageStop without metadata: complete.
         let mut body = event("messageStart", json!({"role": "assistant"}));
         body.extend(event("messageStop", json!({"stopReason": "end_turn"})));
@@ -526,12 +563,18 @@ mod tests {
         body.extend_from_slice(&cut[..10]);
         let (items, complete) = run(&body, 4);
         assert!(!complete);
-        assert_eq!(items.last().unwrap().as_ref().unwrap_err().kind(), ErrorKind::Truncated);
+        assert_eq!(
+            items.last().unwrap().as_ref().unwrap_err().kind(),
+            ErrorKind::Truncated
+        );
         // A corrupt CRC is a decode error.
         let mut body = full_stream();
         body[20] ^= 0x40;
         let (items, _) = run(&body, 7);
-        assert_eq!(items.last().unwrap().as_ref().unwrap_err().kind(), ErrorKind::Decode);
+        assert_eq!(
+            items.last().unwrap().as_ref().unwrap_err().kind(),
+            ErrorKind::Decode
+        );
         // Unknown events are skipped; a stop for a block never started is not.
         let mut body = event("futureEvent", json!({"x": 1}));
         body.extend(event("contentBlockStop", json!({"contentBlockIndex": 9})));
