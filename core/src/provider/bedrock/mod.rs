@@ -15,11 +15,14 @@
 //!   `Authorization: Bearer`, which wins over the key pair as in the AWS SDKs.
 //! - SigV4 signing happens in [`Provider::authorize`] with the caller's wall clock, so a
 //!   retried request is signed afresh; no clock is a `Configuration` error.
+//! - Embeddings go through `InvokeModel` for Amazon Titan and Cohere embedding models
+//!   (`embeddings.rs`).
 //! - Replies, streams (binary event stream, see [`crate::framing::EventStreamDecoder`]) and
 //!   errors follow the Anthropic adapter's conventions: `reasoning_content` plus signed
 //!   `thinking_blocks` that round-trip, the `response_format` tool, cache usage in
 //!   `prompt_tokens_details`.
 
+mod embeddings;
 mod error;
 mod request;
 mod response;
@@ -36,7 +39,7 @@ use super::{Capabilities, ChatStreamDecoder, FramedChatStream, Provider};
 use crate::error::Error;
 use crate::framing::EventStreamDecoder;
 use crate::settings::{ApiKey, ProviderSettings};
-use crate::types::{ChatCompletion, ChatRequest};
+use crate::types::{ChatCompletion, ChatRequest, EmbeddingRequest, EmbeddingResponse};
 use sigv4::{AwsCredentials, SigningScope};
 
 /// The SigV4 service name of the Bedrock runtime.
@@ -129,6 +132,25 @@ impl Bedrock {
         }
     }
 
+    /// `POST {endpoint}/model/{model}/{action}` with the bearer token when there is one
+    /// (SigV4 is added by `authorize`).
+    fn post(
+        &self,
+        model: &str,
+        action: &str,
+        accept: &str,
+        body: Vec<u8>,
+    ) -> Result<http::Request<Bytes>, Error> {
+        let url = format!("{}/model/{}/{action}", self.endpoint()?, path_segment(model));
+        let bearer;
+        let mut headers = vec![("accept", accept)];
+        if let Auth::Bearer(token) = &self.auth {
+            bearer = format!("Bearer {}", token.expose());
+            headers.push(("authorization", bearer.as_str()));
+        }
+        super::json_post(&url, &headers, &self.headers, body)
+    }
+
     fn redaction_key(&self) -> Option<&ApiKey> {
         match &self.auth {
             Auth::Bearer(token) => Some(token),
@@ -161,7 +183,7 @@ impl Provider for Bedrock {
             tools: true,
             vision: true,
             json_mode: true,
-            embeddings: false,
+            embeddings: true,
             completions: false,
             reasoning: true,
         }
