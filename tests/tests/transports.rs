@@ -890,6 +890,45 @@ fn bedrock_fallback_in_and_out<D: Driver>() {
     assert_eq!(server.requests().last().unwrap().path, "/v1/messages");
 }
 
+fn bedrock_embeddings<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    let titan = driver
+        .embeddings(EmbeddingRequest::new(
+            "bedrock/amazon.titan-embed-text-v2:0",
+            ["one text"],
+        ))
+        .unwrap();
+    assert_eq!(titan.data.len(), 1);
+    assert_eq!(titan.usage.unwrap().prompt_tokens, 2);
+    assert_signed(
+        &server.requests()[0],
+        "/model/amazon.titan-embed-text-v2%3A0/invoke",
+    );
+    assert_eq!(
+        server.requests()[0].json(),
+        json!({"inputText": "one text"})
+    );
+    let cohere = driver
+        .embeddings(EmbeddingRequest::new(
+            "bedrock/cohere.embed-english-v3",
+            ["a", "b", "c"],
+        ))
+        .unwrap();
+    assert_eq!(cohere.data.len(), 3);
+    assert_eq!(cohere.data[2].index, 2);
+    assert_eq!(server.requests()[1].json()["input_type"], "search_document");
+    // Titan takes one text per request: refused before anything is sent.
+    let error = driver
+        .embeddings(EmbeddingRequest::new(
+            "bedrock/amazon.titan-embed-text-v2:0",
+            ["a", "b"],
+        ))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Unsupported);
+    assert_eq!(server.requests().len(), 2);
+}
+
 macro_rules! scenarios {
     ($($name:ident),* $(,)?) => {
         mod blocking {
@@ -922,4 +961,5 @@ scenarios!(
     bedrock_chat_stream_and_tools,
     bedrock_errors_and_retries,
     bedrock_fallback_in_and_out,
+    bedrock_embeddings,
 );

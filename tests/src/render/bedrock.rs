@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use super::{pieces, thirds, Rendered, Script};
+use super::{openai, pieces, thirds, Rendered, Script};
 
 const SIGNATURE: &str = "fake-bedrock-signature-EqQB";
 
@@ -157,4 +157,31 @@ pub(super) fn converse_stream(script: &Script) -> Rendered {
         json!({"usage": usage(script), "metrics": {"latencyMs": 1}}),
     ));
     Rendered::Stream { events, terminal }
+}
+
+/// An InvokeModel embeddings reply in the family the request body speaks: Titan
+/// (`inputText`) or Cohere (`texts`).
+pub(super) fn invoke(request: &Value) -> Rendered {
+    let body = if let Some(text) = request.get("inputText").and_then(Value::as_str) {
+        json!({"embedding": openai::vector(text),
+            "inputTextTokenCount": text.split_whitespace().count().max(1)})
+    } else if let Some(texts) = request.get("texts").and_then(Value::as_array) {
+        let vectors: Vec<Vec<f64>> = texts
+            .iter()
+            .map(|text| openai::vector(text.as_str().unwrap_or_default()))
+            .collect();
+        json!({"id": "fake-embed", "embeddings": vectors, "response_type": "embeddings_floats",
+            "texts": texts})
+    } else {
+        return Rendered::Whole {
+            status: 400,
+            body: json!({"message": "Malformed input request: expected inputText or texts"})
+                .to_string()
+                .into_bytes(),
+        };
+    };
+    Rendered::Whole {
+        status: 200,
+        body: body.to_string().into_bytes(),
+    }
 }

@@ -17,6 +17,8 @@ pub(crate) enum Route {
     BedrockConverse {
         stream: bool,
     },
+    /// Bedrock `…/model/{id}/invoke` (embeddings).
+    BedrockInvoke,
     Embeddings,
     Completions,
     Unknown,
@@ -29,6 +31,8 @@ impl Route {
             Route::BedrockConverse { stream: false }
         } else if path.contains("/model/") && path.ends_with("/converse-stream") {
             Route::BedrockConverse { stream: true }
+        } else if path.contains("/model/") && path.ends_with("/invoke") {
+            Route::BedrockInvoke
         } else if path.ends_with("/chat/completions") {
             Route::OpenAiChat
         } else if path.ends_with("/messages") {
@@ -150,6 +154,7 @@ pub(crate) fn render(route: Route, request: &Value, reply: &Reply, serial: u64) 
         Route::AnthropicMessages => anthropic::message(&script),
         Route::BedrockConverse { stream: true } => bedrock::converse_stream(&script),
         Route::BedrockConverse { stream: false } => bedrock::converse(&script),
+        Route::BedrockInvoke => bedrock::invoke(request),
         Route::Embeddings => openai::embeddings(request, &script),
         Route::Completions => openai::completion(&script),
         Route::Unknown => {
@@ -222,7 +227,7 @@ fn error_body(route: Route, status: u16) -> Value {
         }
         // Bedrock names the exception in the `x-amzn-errortype` header; the body has only
         // the message.
-        Route::BedrockConverse { .. } => json!({ "message": message }),
+        Route::BedrockConverse { .. } | Route::BedrockInvoke => json!({ "message": message }),
         _ => {
             let code = match status {
                 400 => "context_length_exceeded",

@@ -92,7 +92,7 @@ pub(super) fn chat_stream(script: &Script) -> Rendered {
 }
 
 /// A deterministic 8-dimensional vector from the text's bytes.
-fn vector(text: &str) -> Vec<f64> {
+pub(super) fn vector(text: &str) -> Vec<f64> {
     let mut out = [0.0; 8];
     for (i, byte) in text.bytes().enumerate() {
         out[i % 8] += f64::from(byte) / 255.0;

@@ -157,7 +157,10 @@ mod tests {
             .insert("input_type".into(), "search_query".into());
         let sent: Value =
             serde_json::from_slice(&body("cohere.embed-english-v3", &request).unwrap()).unwrap();
-        assert_eq!(sent, json!({"texts": ["a", "b"], "input_type": "search_query"}));
+        assert_eq!(
+            sent,
+            json!({"texts": ["a", "b"], "input_type": "search_query"})
+        );
         for reply in [
             r#"{"id":"1","embeddings":[[1.0],[2.0]],"response_type":"embeddings_floats","texts":["a","b"]}"#,
             r#"{"id":"1","embeddings":{"float":[[1.0],[2.0]]},"response_type":"embeddings_by_type"}"#,

@@ -141,7 +141,11 @@ impl Bedrock {
         accept: &str,
         body: Vec<u8>,
     ) -> Result<http::Request<Bytes>, Error> {
-        let url = format!("{}/model/{}/{action}", self.endpoint()?, path_segment(model));
+        let url = format!(
+            "{}/model/{}/{action}",
+            self.endpoint()?,
+            path_segment(model)
+        );
         let bearer;
         let mut headers = vec![("accept", accept)];
         if let Auth::Bearer(token) = &self.auth {
@@ -196,28 +200,37 @@ impl Provider for Bedrock {
         stream: bool,
     ) -> Result<http::Request<Bytes>, Error> {
         let body = request::chat_body(model, request)?;
-        let url = format!(
-            "{}/model/{}/{}",
-            self.endpoint()?,
-            path_segment(model),
-            if stream {
-                "converse-stream"
-            } else {
-                "converse"
-            }
-        );
-        let accept = if stream {
-            "application/vnd.amazon.eventstream"
+        if stream {
+            self.post(
+                model,
+                "converse-stream",
+                "application/vnd.amazon.eventstream",
+                body,
+            )
         } else {
-            "application/json"
-        };
-        let bearer;
-        let mut headers = vec![("accept", accept)];
-        if let Auth::Bearer(token) = &self.auth {
-            bearer = format!("Bearer {}", token.expose());
-            headers.push(("authorization", bearer.as_str()));
+            self.post(model, "converse", "application/json", body)
         }
-        super::json_post(&url, &headers, &self.headers, body)
+    }
+
+    fn build_embeddings(
+        &self,
+        model: &str,
+        request: &EmbeddingRequest,
+    ) -> Result<http::Request<Bytes>, Error> {
+        self.post(
+            model,
+            "invoke",
+            "application/json",
+            embeddings::body(model, request)?,
+        )
+    }
+
+    fn parse_embeddings(
+        &self,
+        response: &http::Response<Bytes>,
+    ) -> Result<EmbeddingResponse, Error> {
+        super::parse_whole(self, response, embeddings::parse)
+            .map_err(|error| error.without_key(self.redaction_key()))
     }
 
     fn authorize(
