@@ -63,7 +63,7 @@ impl Default for EventStreamLimits {
 
 /// The value of one event stream header.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HeaderValue {
+pub enum EventHeaderValue {
     Bool(bool),
     Byte(i8),
     Short(i16),
@@ -79,7 +79,7 @@ pub enum HeaderValue {
 /// One decoded message: its headers in wire order and its payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventStreamMessage {
-    pub headers: Vec<(String, HeaderValue)>,
+    pub headers: Vec<(String, EventHeaderValue)>,
     pub payload: Bytes,
 }
 
@@ -87,7 +87,7 @@ impl EventStreamMessage {
     /// The first header named `name` if it is a string (`:event-type`, `:message-type`, …).
     pub fn header_str(&self, name: &str) -> Option<&str> {
         self.headers.iter().find_map(|(n, value)| match value {
-            HeaderValue::String(s) if n == name => Some(s.as_str()),
+            EventHeaderValue::String(s) if n == name => Some(s.as_str()),
             _ => None,
         })
     }
@@ -261,7 +261,7 @@ fn parse_message(frame: &[u8]) -> Result<EventStreamMessage, FramingError> {
     })
 }
 
-fn parse_headers(mut bytes: &[u8]) -> Result<Vec<(String, HeaderValue)>, FramingError> {
+fn parse_headers(mut bytes: &[u8]) -> Result<Vec<(String, EventHeaderValue)>, FramingError> {
     fn take<'a>(bytes: &mut &'a [u8], n: usize, what: &str) -> Result<&'a [u8], FramingError> {
         if bytes.len() < n {
             return Err(FramingError::BadHeader {
@@ -287,26 +287,29 @@ fn parse_headers(mut bytes: &[u8]) -> Result<Vec<(String, HeaderValue)>, Framing
         })?;
         let [kind] = fixed::<1>(&mut bytes, "header type")?;
         let value = match kind {
-            0 => HeaderValue::Bool(true),
-            1 => HeaderValue::Bool(false),
-            2 => HeaderValue::Byte(i8::from_be_bytes(fixed(&mut bytes, "byte header")?)),
-            3 => HeaderValue::Short(i16::from_be_bytes(fixed(&mut bytes, "short header")?)),
-            4 => HeaderValue::Int(i32::from_be_bytes(fixed(&mut bytes, "int header")?)),
-            5 => HeaderValue::Long(i64::from_be_bytes(fixed(&mut bytes, "long header")?)),
+            0 => EventHeaderValue::Bool(true),
+            1 => EventHeaderValue::Bool(false),
+            2 => EventHeaderValue::Byte(i8::from_be_bytes(fixed(&mut bytes, "byte header")?)),
+            3 => EventHeaderValue::Short(i16::from_be_bytes(fixed(&mut bytes, "short header")?)),
+            4 => EventHeaderValue::Int(i32::from_be_bytes(fixed(&mut bytes, "int header")?)),
+            5 => EventHeaderValue::Long(i64::from_be_bytes(fixed(&mut bytes, "long header")?)),
             6 | 7 => {
                 let len = u16::from_be_bytes(fixed(&mut bytes, "header value length")?);
                 let raw = take(&mut bytes, len as usize, "header value")?;
                 if kind == 6 {
-                    HeaderValue::Bytes(Bytes::copy_from_slice(raw))
+                    EventHeaderValue::Bytes(Bytes::copy_from_slice(raw))
                 } else {
                     let text = std::str::from_utf8(raw).map_err(|_| FramingError::BadHeader {
                         reason: format!("string header {name:?} is not UTF-8"),
                     })?;
-                    HeaderValue::String(text.to_owned())
+                    EventHeaderValue::String(text.to_owned())
                 }
             }
-            8 => HeaderValue::Timestamp(i64::from_be_bytes(fixed(&mut bytes, "timestamp header")?)),
-            9 => HeaderValue::Uuid(fixed(&mut bytes, "uuid header")?),
+            8 => EventHeaderValue::Timestamp(i64::from_be_bytes(fixed(
+                &mut bytes,
+                "timestamp header",
+            )?)),
+            9 => EventHeaderValue::Uuid(fixed(&mut bytes, "uuid header")?),
             other => {
                 return Err(FramingError::BadHeader {
                     reason: format!("unknown header value type {other} for {name:?}"),
@@ -422,20 +425,20 @@ mod tests {
         frame.extend_from_slice(b"{}");
         frame.extend_from_slice(&crc32fast::hash(&frame).to_be_bytes());
         let message = decode_all(&frame, 3).unwrap().remove(0);
-        let values: Vec<&HeaderValue> = message.headers.iter().map(|(_, v)| v).collect();
+        let values: Vec<&EventHeaderValue> = message.headers.iter().map(|(_, v)| v).collect();
         assert_eq!(
             values,
             [
-                &HeaderValue::Bool(true),
-                &HeaderValue::Bool(false),
-                &HeaderValue::Byte(-1),
-                &HeaderValue::Short(0x0102),
-                &HeaderValue::Int(256),
-                &HeaderValue::Long(7),
-                &HeaderValue::Bytes(Bytes::from_static(&[0xde, 0xad])),
-                &HeaderValue::String("ok".into()),
-                &HeaderValue::Timestamp(0x18f_0000_0000),
-                &HeaderValue::Uuid([7; 16]),
+                &EventHeaderValue::Bool(true),
+                &EventHeaderValue::Bool(false),
+                &EventHeaderValue::Byte(-1),
+                &EventHeaderValue::Short(0x0102),
+                &EventHeaderValue::Int(256),
+                &EventHeaderValue::Long(7),
+                &EventHeaderValue::Bytes(Bytes::from_static(&[0xde, 0xad])),
+                &EventHeaderValue::String("ok".into()),
+                &EventHeaderValue::Timestamp(0x18f_0000_0000),
+                &EventHeaderValue::Uuid([7; 16]),
             ]
         );
         assert_eq!(message.header_str("x"), Some("ok"));

@@ -6,7 +6,7 @@ mod sse;
 
 pub use error::FramingError;
 pub use eventstream::{
-    encode_event_stream_message, EventStreamDecoder, EventStreamLimits, EventStreamMessage,
-    HeaderValue,
+    encode_event_stream_message, EventHeaderValue, EventStreamDecoder, EventStreamLimits,
+    EventStreamMessage,
 };
 pub use sse::{SseDecoder, SseEvent, SseLimits};
