@@ -19,7 +19,10 @@
 //!   logprobs, …) are not sent: Converse rejects unknown fields.
 //! - `toolConfig`: function tools as `toolSpec` with `inputSchema.json`; `tool_choice`
 //!   auto → `{"auto":{}}`, required → `{"any":{}}`, a function → `{"tool":{"name"}}`.
-//!   Converse has no "none": `tool_choice: none` with tools is `Unsupported`.
+//!   Converse has no "none": `tool_choice: none` with tools is `Unsupported`. Converse
+//!   also refuses a history with `toolUse`/`toolResult` blocks when no tools are declared:
+//!   keep sending the tools while the conversation holds tool calls (nothing is invented
+//!   here to hide that).
 //! - JSON mode: a JSON `response_format` is served as on Anthropic, by a forced tool named
 //!   `json_response[_<schema name>]` whose call the response side turns back into `content`
 //!   (Converse has no JSON mode of its own for most models, and tool use works on all
