@@ -15,8 +15,8 @@ if [ -f "$shared/replay/manifest.jsonl" ]; then
 import json, os, sys
 shared = sys.argv[1]
 # chat_stream indexes STREAM_PROVIDERS, parse_response the longer ALL_PROVIDERS (harness/src/lib.rs).
-family = {"openai": 0, "anthropic": 1, "groq": 2, "mistral": 3, "cohere": 4, "google": 6, "vertex": 7}
-whole = {"openai": 0, "anthropic": 1, "groq": 2, "mistral": 3, "openrouter": 4, "ollama": 5, "cohere": 6, "google": 8, "vertex": 9}
+family = {"openai": 0, "anthropic": 1, "groq": 2, "mistral": 3, "cohere": 4, "google": 6, "vertex": 7, "bedrock": 8}
+whole = {"openai": 0, "anthropic": 1, "groq": 2, "mistral": 3, "openrouter": 4, "ollama": 5, "cohere": 6, "google": 8, "vertex": 9, "bedrock": 10}
 for line in open(os.path.join(shared, "replay/manifest.jsonl")):
     entry = json.loads(line)
     body = open(os.path.join(shared, "replay", entry["file"]), "rb").read()
@@ -27,7 +27,8 @@ for line in open(os.path.join(shared, "replay/manifest.jsonl")):
     if entry["stream"] and provider in family:
         for target in ("chat_stream",):
             open(f"corpus/{target}/{name}", "wb").write(bytes([family[provider]]) + body)
-        open(f"corpus/sse_decoder/{name}", "wb").write(b"\x07" + body)
+        framing = "eventstream_decoder" if provider == "bedrock" else "sse_decoder"
+        open(f"corpus/{framing}/{name}", "wb").write(b"\x07" + body)
     elif not entry["stream"] and provider in whole:
         status = (entry["status"] - 100) % 500
         open(f"corpus/parse_response/{name}", "wb").write(bytes([whole[provider]]) + status.to_bytes(2, "big") + body)

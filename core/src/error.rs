@@ -551,8 +551,12 @@ impl std::error::Error for Error {}
 fn classify(status: Option<StatusCode>, code: Option<&str>, message: &str) -> ErrorKind {
     let lower = message.to_ascii_lowercase();
     let code_kind = code.and_then(ErrorKind::from_error_code);
+    // Bedrock throttles with "Too many tokens, please wait before trying again.": a rate
+    // limit, whatever the wording says.
+    let throttled = code_kind == Some(ErrorKind::RateLimit)
+        || status.is_some_and(|status| status == StatusCode::TOO_MANY_REQUESTS);
     if code_kind == Some(ErrorKind::ContextWindowExceeded)
-        || CONTEXT_WINDOW_PHRASES.iter().any(|p| lower.contains(p))
+        || (!throttled && CONTEXT_WINDOW_PHRASES.iter().any(|p| lower.contains(p)))
     {
         return ErrorKind::ContextWindowExceeded;
     }

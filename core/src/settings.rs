@@ -22,6 +22,7 @@ use std::time::Duration;
 use crate::error::Error;
 use crate::model::ModelId;
 use crate::provider::anthropic::Anthropic;
+use crate::provider::bedrock::Bedrock;
 use crate::provider::cohere::Cohere;
 use crate::provider::gemini::Gemini;
 use crate::provider::ollama::Ollama;
@@ -246,7 +247,7 @@ impl Registry {
             ],
             build: |name, settings| Ok(Arc::new(Gemini::vertex(settings)?.with_name(name))),
         };
-        let builtins: [(&str, Builtin); 8] = [
+        let builtins: [(&str, Builtin); 9] = [
             (
                 "anthropic",
                 Builtin {
@@ -305,6 +306,38 @@ impl Registry {
             ("gemini", google),
             ("vertexai", vertex),
             ("vertex", vertex),
+            (
+                "bedrock",
+                Builtin {
+                    // SigV4 key pairs are the usual credentials; a Bedrock API key is the
+                    // alternative. `Bedrock::new` says which variables to set.
+                    key_required: false,
+                    key_aliases: &["AWS_BEARER_TOKEN_BEDROCK"],
+                    options: &[
+                        OptionVar {
+                            name: "region",
+                            vars: &["AWS_REGION", "AWS_DEFAULT_REGION"],
+                            secret: false,
+                        },
+                        OptionVar {
+                            name: "access_key_id",
+                            vars: &["AWS_ACCESS_KEY_ID"],
+                            secret: true,
+                        },
+                        OptionVar {
+                            name: "secret_access_key",
+                            vars: &["AWS_SECRET_ACCESS_KEY"],
+                            secret: true,
+                        },
+                        OptionVar {
+                            name: "session_token",
+                            vars: &["AWS_SESSION_TOKEN"],
+                            secret: true,
+                        },
+                    ],
+                    build: |_, settings| Ok(Arc::new(Bedrock::new(settings)?)),
+                },
+            ),
         ];
         for (name, builtin) in builtins {
             specs.insert(name.to_owned(), Spec::Builtin(builtin));

@@ -10,8 +10,9 @@
 //! knows its wire format, which is read off the recorded request URI: `…/chat/completions` and
 //! `…/embeddings` are OpenAI's format (Ollama's `/v1` recordings replay through the
 //! `ollama_openai` profile), `…/v1/messages` is Anthropic's, `…/v2/chat` and `…/v2/embed`
-//! Cohere's. Everything else (the Responses
-//! API, Gemini, Cohere, Bedrock, …) is counted as skipped until an adapter and an oracle exist.
+//! Cohere's, `…:generateContent` / `…:streamGenerateContent` / `…:batchEmbedContents` Gemini's,
+//! `…/converse[-stream]` Bedrock's. Everything else (the Responses API, Cohere's v1 API, …)
+//! is counted as skipped.
 //!
 //! What is checked:
 //! - non-streaming 2xx: `parse_chat` / `parse_embeddings` agree with the oracle on text,
@@ -37,6 +38,9 @@ use onellm_core::{
 use serde::Deserialize;
 use serde_json::Value;
 
+#[path = "oracle/bedrock.rs"]
+mod bedrock_oracle;
+
 /// One line of `replay/manifest.jsonl`.
 #[derive(Debug, Deserialize)]
 struct Recording {
@@ -58,6 +62,7 @@ enum Wire {
     Anthropic,
     Cohere,
     Gemini,
+    Bedrock,
 }
 
 #[path = "oracle/cohere.rs"]
@@ -75,6 +80,9 @@ impl Wire {
             "chat" if path.ends_with("/chat/completions") => Some(Wire::OpenAi),
             "chat" if path.ends_with("/v1/messages") => Some(Wire::Anthropic),
             "chat" if path.ends_with("/v2/chat") => Some(Wire::Cohere),
+            "chat" if path.ends_with("/converse") || path.ends_with("/converse-stream") => {
+                Some(Wire::Bedrock)
+            }
             "embeddings" if path.ends_with("/embeddings") => Some(Wire::OpenAi),
             "embeddings" if path.ends_with("/v2/embed") => Some(Wire::Cohere),
             "chat"
@@ -242,6 +250,7 @@ fn oracles_read_every_recording() {
                 Wire::Anthropic => anthropic::stream(&body),
                 Wire::Cohere => cohere_oracle::stream(&body),
                 Wire::Gemini => gemini_oracle::stream(&body),
+                Wire::Bedrock => bedrock_oracle::stream(&body),
             }
             .unwrap_or_else(|e| panic!("{}: {e}", recording.file));
             (oracle.expected, oracle.ending)
@@ -253,6 +262,7 @@ fn oracles_read_every_recording() {
                 Wire::Anthropic => anthropic::whole(&raw),
                 Wire::Cohere => cohere_oracle::whole(&raw),
                 Wire::Gemini => gemini_oracle::whole(&raw),
+                Wire::Bedrock => bedrock_oracle::whole(&raw),
             };
             (expected, Ending::Complete)
         };
@@ -403,6 +413,7 @@ fn replay(
         Wire::Anthropic => anthropic::whole(&raw),
         Wire::Cohere => cohere_oracle::whole(&raw),
         Wire::Gemini => gemini_oracle::whole(&raw),
+        Wire::Bedrock => bedrock_oracle::whole(&raw),
     };
     compare(&expected, &Observed::of(&completion))
 }
@@ -842,6 +853,7 @@ fn check_stream(provider: &dyn Provider, wire: Wire, body: &[u8]) -> Result<(), 
         Wire::Anthropic => anthropic::stream(body)?,
         Wire::Cohere => cohere_oracle::stream(body)?,
         Wire::Gemini => gemini_oracle::stream(body)?,
+        Wire::Bedrock => bedrock_oracle::stream(body)?,
     };
 
     let mut accumulator = ChunkAccumulator::new();

@@ -13,6 +13,8 @@
 //! ```
 //!
 //! Routes: `POST …/chat/completions` (OpenAI chat), `POST …/messages` (Anthropic messages),
+//! `POST …/model/{id}/converse` and `…/converse-stream` (Bedrock; the stream in binary AWS
+//! event stream frames), `POST …/model/{id}/invoke` (Bedrock Titan and Cohere embeddings),
 //! `POST …/embeddings`, `POST …/completions`. A request body with `"stream": true` gets a
 //! streamed reply (SSE over chunked transfer encoding). With no reply queued the server echoes
 //! the last user message, except for a model named `fail-NNN` (e.g. `openai/fail-401`), which

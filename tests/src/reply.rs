@@ -20,6 +20,7 @@ pub(crate) enum ReplyBody {
     Echo,
     ToolCall { name: String, arguments: String },
     Status { status: u16, body: Option<String> },
+    StreamException { code: String, message: String },
 }
 
 /// Ways a provider or the network can fail.
@@ -78,6 +79,15 @@ impl Reply {
     /// [`Reply::body`] sets one.
     pub fn status(status: u16) -> Self {
         Self::new(ReplyBody::Status { status, body: None })
+    }
+
+    /// A 200 stream that fails before any content with the route's in-stream error (a
+    /// Bedrock exception frame of type `code`, an Anthropic `event: error`, …).
+    pub fn stream_exception(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(ReplyBody::StreamException {
+            code: code.into(),
+            message: message.into(),
+        })
     }
 
     /// Fail in the given way (while echoing the prompt, for faults that send some content).

@@ -343,7 +343,8 @@ fn respond(
         body.entry("model").or_insert_with(|| model.into());
     }
     let serial = shared.serial.fetch_add(1, Ordering::SeqCst);
-    let rendered = render::render(Route::of(&request.path), &json, reply, serial);
+    let route = Route::of(&request.path);
+    let rendered = render::render(route, &json, reply, serial);
     let mut headers = vec![("x-request-id".to_owned(), format!("req_fake_{serial}"))];
     headers.extend(reply.headers.iter().cloned());
     match rendered {
@@ -384,13 +385,7 @@ fn respond(
             Ok(true)
         }
         Rendered::Stream { events, terminal } => {
-            http1::write_head(
-                stream,
-                200,
-                "text/event-stream; charset=utf-8",
-                None,
-                &headers,
-            )?;
+            http1::write_head(stream, 200, route.stream_content_type(), None, &headers)?;
             if fault == Some(Fault::ResetAfterHeaders) {
                 return Ok(false);
             }

@@ -1,5 +1,5 @@
-//! `onellm-replay` run as a process over the recorded corpus (OpenAI-family and Anthropic
-//! recordings), and its usage errors.
+//! `onellm-replay` run as a process over the recorded corpus (OpenAI-family, Anthropic and
+//! Bedrock recordings), and its usage errors.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -63,6 +63,7 @@ fn replays_openai_and_anthropic_recordings() {
                 | "ollama_openai"
                 | "google"
                 | "vertex"
+                | "bedrock"
         );
         if !family || !known.contains(&provider) || !matches!(endpoint, "chat" | "embeddings") {
             skipped += 1;
@@ -147,4 +148,68 @@ fn usage_errors_exit_2() {
     assert_eq!(verdict["ok"], false);
     assert_eq!(verdict["error"]["kind"], "rate_limit");
     assert_eq!(verdict["error"]["retry_after_ms"], 3000);
+}
+
+/// Bedrock through `onellm-replay`: a binary eventstream body with a tool call folds into the
+/// call, and the plain-JSON 400 a failed converse-stream answers with is that error.
+#[test]
+fn replays_bedrock_eventstream_and_plain_json_error() {
+    let Some(corpus) = corpus() else {
+        println!("corpus not found (../shared/corpus or $ONELLM_CORPUS); skipping");
+        return;
+    };
+    let manifest = std::fs::read_to_string(corpus.join("replay/manifest.jsonl")).unwrap();
+    let entry = |origin_end: &str| -> Value {
+        manifest
+            .lines()
+            .map(|line| serde_json::from_str::<Value>(line).unwrap())
+            .find(|e| e["origin"].as_str().unwrap_or("").ends_with(origin_end))
+            .unwrap_or_else(|| panic!("no recording {origin_end}"))
+    };
+    let file = |e: &Value| {
+        corpus
+            .join("replay")
+            .join(e["file"].as_str().unwrap())
+            .to_string_lossy()
+            .into_owned()
+    };
+
+    let tools = entry("test_bedrock_model_iter_stream.yaml#0");
+    let (code, stdout, stderr) = run(&["--provider", "bedrock", "--stream", &file(&tools)]);
+    assert_eq!(code, 0, "{stderr}");
+    let verdict: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(verdict["ok"], true, "{verdict}");
+    let message = &verdict["completion"]["choices"][0]["message"];
+    let call = &message["tool_calls"][0];
+    assert_eq!(call["function"]["name"], "get_temperature");
+    assert!(call["id"].as_str().unwrap().starts_with("tooluse_"));
+    assert_eq!(
+        verdict["completion"]["choices"][0]["finish_reason"],
+        "tool_calls"
+    );
+    assert!(
+        verdict["completion"]["usage"]["total_tokens"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+
+    let failed = entry("test_bedrock_streaming_error.yaml#0");
+    let (code, stdout, _) = run(&[
+        "--provider",
+        "bedrock",
+        "--stream",
+        "--status",
+        "400",
+        &file(&failed),
+    ]);
+    assert_eq!(code, 0);
+    let verdict: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(verdict["ok"], false);
+    assert_eq!(verdict["error"]["kind"], "invalid_request");
+    assert_eq!(verdict["error"]["status"], 400);
+    assert_eq!(
+        verdict["error"]["message"],
+        "The provided model identifier is invalid."
+    );
 }

@@ -69,6 +69,10 @@ macro_rules! configure {
             .option("vertexai", "location", "us-central1")
             .secret("vertexai", "access_token", CANARY)
             .base_url("vertexai", $server.url())
+            .base_url("bedrock", $server.url())
+            .option("bedrock", "region", "us-east-1")
+            .secret("bedrock", "access_key_id", "AKIDFAKEBEDROCK")
+            .secret("bedrock", "secret_access_key", CANARY)
             .seed(7);
         if let Some(retries) = $setup.retries {
             builder = builder.retries(retries);
@@ -1134,6 +1138,198 @@ macro_rules! scenarios {
     };
 }
 
+// ---- Bedrock ----
+
+const BEDROCK_MODEL: &str = "bedrock/us.anthropic.claude-sonnet-4-20250514-v1:0";
+
+/// A SigV4-signed request reached the fake server (it checks presence, not the signature,
+/// which the core's tests pin against AWS's vectors and botocore).
+fn assert_signed(request: &onellm_testkit::RecordedRequest, path: &str) {
+    assert_eq!(request.path, path);
+    assert!(request.had_key, "no authorization header");
+    assert!(request.header("x-amz-date").is_some(), "no x-amz-date");
+    assert!(request.header("x-amz-content-sha256").is_some());
+}
+
+fn bedrock_chat_stream_and_tools<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    let path = "/model/us.anthropic.claude-sonnet-4-20250514-v1%3A0/converse";
+    server.push(Reply::text("Hello from Bedrock").usage(12, 3));
+    let completion = driver
+        .chat(ChatRequest::new(BEDROCK_MODEL).system("s").user("hi"))
+        .unwrap();
+    assert_eq!(completion.text(), "Hello from Bedrock");
+    assert_eq!(completion.usage.unwrap().total_tokens, 15);
+    let sent = &server.requests()[0];
+    assert_signed(sent, path);
+    assert_eq!(sent.json()["system"], json!([{"text": "s"}]));
+
+    server.push(Reply::text("one two three four").reasoning("let me think"));
+    let (items, completion) = driver.stream(ChatRequest::new(BEDROCK_MODEL).user("go"));
+    assert!(items.iter().all(Result::is_ok), "{items:?}");
+    assert_eq!(text_of(&items), "one two three four");
+    let completion = completion.expect("completion after a good stream");
+    let message = completion.message().unwrap();
+    assert_eq!(message.reasoning_content.as_deref(), Some("let me think"));
+    assert_eq!(
+        message.extra["thinking_blocks"][0]["signature"],
+        "fake-bedrock-signature-EqQB"
+    );
+    assert!(completion.usage.is_some());
+    assert_signed(&server.requests()[1], &format!("{path}-stream"));
+
+    let tool = Tool::function(
+        "get_weather",
+        "weather by city",
+        json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+    );
+    let request = ChatRequest::new(BEDROCK_MODEL)
+        .user("weather in Paris?")
+        .tool(tool);
+    server.push(Reply::tool_call("get_weather", r#"{"city":"Paris"}"#));
+    let completion = driver.chat(request.clone()).unwrap();
+    let call = &completion.message().unwrap().tool_calls.as_ref().unwrap()[0];
+    assert_eq!(call.id, "tooluse_fake_1");
+    assert_eq!(
+        completion.choices[0].finish_reason,
+        Some(FinishReason::ToolCalls)
+    );
+    server.push(Reply::tool_call("get_weather", r#"{"city":"Paris"}"#));
+    let (items, completion) = driver.stream(request);
+    assert!(items.iter().all(Result::is_ok), "{items:?}");
+    let completion = completion.unwrap();
+    let call = &completion.message().unwrap().tool_calls.as_ref().unwrap()[0];
+    let streamed: serde_json::Value = serde_json::from_str(&call.function.arguments).unwrap();
+    assert_eq!(streamed, json!({"city": "Paris"}));
+    assert_eq!(
+        server.requests()[3].json()["toolConfig"]["tools"][0]["toolSpec"]["name"],
+        "get_weather"
+    );
+}
+
+fn bedrock_errors_and_retries<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    // Throttling as an HTTP status: retried, and signed afresh.
+    server.push(
+        Reply::status(429)
+            .header(
+                "x-amzn-errortype",
+                "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/",
+            )
+            .header("retry-after", "0"),
+    );
+    server.push(Reply::text("after throttling"));
+    let completion = driver
+        .chat(ChatRequest::new(BEDROCK_MODEL).user("x"))
+        .unwrap();
+    assert_eq!(completion.text(), "after throttling");
+    assert_eq!(server.requests().len(), 2);
+    assert!(server.requests()[1].header("x-amz-date").is_some());
+
+    // An in-stream throttling exception before any content: retried like the status.
+    server.push(Reply::stream_exception(
+        "throttlingException",
+        "Too many tokens, please wait before trying again.",
+    ));
+    server.push(Reply::text("streamed after throttling"));
+    let (items, completion) = driver.stream(ChatRequest::new(BEDROCK_MODEL).user("x"));
+    assert!(items.iter().all(Result::is_ok), "{items:?}");
+    assert_eq!(completion.unwrap().text(), "streamed after throttling");
+    assert_eq!(server.requests().len(), 4);
+
+    // A validation exception in the stream is not retried.
+    server.push(Reply::stream_exception("validationException", "bad input"));
+    let (items, completion) = driver.stream(ChatRequest::new(BEDROCK_MODEL).user("x"));
+    assert!(completion.is_none());
+    let error = items.iter().find_map(|item| item.as_ref().err()).unwrap();
+    assert_eq!(error.kind(), ErrorKind::InvalidRequest);
+    assert_eq!(error.message(), "bad input");
+    assert_eq!(server.requests().len(), 5);
+    assert_no_canary(error);
+
+    // A plain-JSON 400 on converse-stream, as Bedrock answers an unknown model.
+    server.push(
+        Reply::status(400).body(r#"{"message":"The provided model identifier is invalid."}"#),
+    );
+    let (items, _) = driver.stream(ChatRequest::new(BEDROCK_MODEL).user("x"));
+    let error = items.iter().find_map(|item| item.as_ref().err()).unwrap();
+    assert_eq!(error.kind(), ErrorKind::InvalidRequest);
+    assert_eq!(error.status(), Some(400));
+}
+
+fn bedrock_fallback_in_and_out<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    // Into Bedrock: OpenAI refuses the key.
+    let request = ChatRequest::new("openai/fail-401")
+        .user("fall back please")
+        .fallback_models([BEDROCK_MODEL]);
+    assert_eq!(driver.chat(request).unwrap().text(), "fall back please");
+    let paths: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/v1/chat/completions",
+            "/model/us.anthropic.claude-sonnet-4-20250514-v1%3A0/converse"
+        ]
+    );
+    // Out of Bedrock: a service-unavailable exception mid-stream, no retries left.
+    server.push(Reply::stream_exception(
+        "serviceUnavailableException",
+        "busy",
+    ));
+    server.push(Reply::text("from anthropic"));
+    let request = ChatRequest::new(BEDROCK_MODEL)
+        .user("x")
+        .retries(0)
+        .fallback_models(["anthropic/claude-sonnet-4-5"]);
+    let (items, completion) = driver.stream(request);
+    assert!(items.iter().all(Result::is_ok), "{items:?}");
+    assert_eq!(completion.unwrap().text(), "from anthropic");
+    assert_eq!(server.requests().last().unwrap().path, "/v1/messages");
+}
+
+fn bedrock_embeddings<D: Driver>() {
+    let server = FakeProvider::start();
+    let driver = D::new(&server, &Setup::default());
+    let titan = driver
+        .embeddings(EmbeddingRequest::new(
+            "bedrock/amazon.titan-embed-text-v2:0",
+            ["one text"],
+        ))
+        .unwrap();
+    assert_eq!(titan.data.len(), 1);
+    assert_eq!(titan.usage.unwrap().prompt_tokens, 2);
+    assert_signed(
+        &server.requests()[0],
+        "/model/amazon.titan-embed-text-v2%3A0/invoke",
+    );
+    assert_eq!(
+        server.requests()[0].json(),
+        json!({"inputText": "one text"})
+    );
+    let cohere = driver
+        .embeddings(EmbeddingRequest::new(
+            "bedrock/cohere.embed-english-v3",
+            ["a", "b", "c"],
+        ))
+        .unwrap();
+    assert_eq!(cohere.data.len(), 3);
+    assert_eq!(cohere.data[2].index, 2);
+    assert_eq!(server.requests()[1].json()["input_type"], "search_document");
+    // Titan takes one text per request: refused before anything is sent.
+    let error = driver
+        .embeddings(EmbeddingRequest::new(
+            "bedrock/amazon.titan-embed-text-v2:0",
+            ["a", "b"],
+        ))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Unsupported);
+    assert_eq!(server.requests().len(), 2);
+}
+
 scenarios!(
     chat,
     stream,
@@ -1159,4 +1355,8 @@ scenarios!(
     gemini_tools_round_trip,
     gemini_embeddings_and_errors,
     gemini_fallback_in_and_out,
+    bedrock_chat_stream_and_tools,
+    bedrock_errors_and_retries,
+    bedrock_fallback_in_and_out,
+    bedrock_embeddings,
 );

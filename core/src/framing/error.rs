@@ -22,6 +22,19 @@ pub enum FramingError {
         /// The configured maximum event data size in bytes.
         limit: usize,
     },
+    /// An event stream message declared a total length above `limit` bytes.
+    MessageTooLarge { length: usize, limit: usize },
+    /// An event stream prelude's lengths cannot describe a message (shorter than its own
+    /// prelude and CRC, or headers longer than the message).
+    BadMessageLength { total: usize, headers_len: usize },
+    /// An event stream prelude failed its CRC32 check.
+    PreludeCrc { expected: u32, actual: u32 },
+    /// An event stream message failed its CRC32 check.
+    MessageCrc { expected: u32, actual: u32 },
+    /// An event stream header block is malformed.
+    BadHeader { reason: String },
+    /// The body ended inside an event stream message, `buffered` bytes into it.
+    MessageTruncated { buffered: usize },
 }
 
 impl fmt::Display for FramingError {
@@ -33,6 +46,27 @@ impl fmt::Display for FramingError {
             Self::EventTooLarge { limit } => {
                 write!(f, "stream event data exceeds the limit of {limit} bytes")
             }
+            Self::MessageTooLarge { length, limit } => write!(
+                f,
+                "event stream message of {length} bytes exceeds the limit of {limit} bytes"
+            ),
+            Self::BadMessageLength { total, headers_len } => write!(
+                f,
+                "event stream message lengths are inconsistent (total {total}, headers {headers_len})"
+            ),
+            Self::PreludeCrc { expected, actual } => write!(
+                f,
+                "event stream prelude CRC mismatch (expected {expected:#010x}, computed {actual:#010x})"
+            ),
+            Self::MessageCrc { expected, actual } => write!(
+                f,
+                "event stream message CRC mismatch (expected {expected:#010x}, computed {actual:#010x})"
+            ),
+            Self::BadHeader { reason } => write!(f, "event stream header: {reason}"),
+            Self::MessageTruncated { buffered } => write!(
+                f,
+                "the body ended inside an event stream message ({buffered} bytes of it received)"
+            ),
         }
     }
 }

@@ -20,6 +20,7 @@ use crate::types::{
 
 pub mod anthropic;
 pub mod azure;
+pub mod bedrock;
 pub mod cohere;
 pub mod gemini;
 pub mod ollama;
@@ -28,7 +29,8 @@ pub mod profiles;
 mod sse_stream;
 
 pub(crate) use sse_stream::{
-    NdjsonChatStream, NdjsonLineHandler, SseChatStream, SseEventHandler, StreamFlow,
+    EventHandler, FramedChatStream, NdjsonChatStream, NdjsonLineHandler, SseChatStream,
+    SseEventHandler, StreamFlow,
 };
 
 /// What a provider can do, so a request it cannot serve fails before it is sent.

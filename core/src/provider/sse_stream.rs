@@ -1,14 +1,17 @@
-//! The one [`ChatStreamDecoder`] every streaming adapter uses: a framing decoder from
-//! [`crate::framing`] (SSE, NDJSON) under a per-provider handler that turns its events into
-//! chunks ([`SseEventHandler`], [`NdjsonLineHandler`]). The stream logic every family shares
-//! lives here once: sticky errors, key redaction, framing errors as `Decode`, and `Truncated`
-//! when the body ends before the family's terminal marker.
+//! The one [`ChatStreamDecoder`] every streaming adapter uses: a framing from
+//! [`crate::framing`] (SSE; NDJSON for Ollama; AWS eventstream for Bedrock) with a
+//! per-provider handler that turns its events into chunks ([`SseEventHandler`] for SSE,
+//! [`NdjsonLineHandler`] for NDJSON, [`EventHandler`] in general). The stream logic every
+//! family shares lives here once: sticky errors, key redaction, framing errors as `Decode`,
+//! and `Truncated` when the body ends before the family's terminal marker.
 
 use std::collections::VecDeque;
 use std::fmt;
 
 use crate::error::Error;
-use crate::framing::{FramingError, NdjsonDecoder, SseDecoder, SseEvent};
+use crate::framing::{
+    EventStreamDecoder, EventStreamMessage, FramingError, NdjsonDecoder, SseDecoder, SseEvent,
+};
 use crate::settings::ApiKey;
 use crate::types::ChatCompletionChunk;
 
@@ -36,6 +39,76 @@ pub(crate) trait SseEventHandler: Send + fmt::Debug {
     fn terminal_marker(&self) -> &'static str;
 }
 
+/// An incremental byte decoder of one framing: what [`FramedChatStream`] reads events from.
+pub(crate) trait Framing: Send + fmt::Debug {
+    type Event;
+    fn push(&mut self, bytes: &[u8]) -> Result<(), FramingError>;
+    fn next_event(&mut self) -> Option<Self::Event>;
+    /// End of body: `Ok(true)` when an incomplete event was discarded, `Err` when the framing
+    /// itself says the body was cut off.
+    fn finish(&mut self) -> Result<bool, FramingError>;
+}
+
+impl Framing for SseDecoder {
+    type Event = SseEvent;
+    fn push(&mut self, bytes: &[u8]) -> Result<(), FramingError> {
+        SseDecoder::push(self, bytes)
+    }
+    fn next_event(&mut self) -> Option<SseEvent> {
+        SseDecoder::next_event(self)
+    }
+    fn finish(&mut self) -> Result<bool, FramingError> {
+        Ok(SseDecoder::finish(self))
+    }
+}
+
+impl Framing for EventStreamDecoder {
+    type Event = EventStreamMessage;
+    fn push(&mut self, bytes: &[u8]) -> Result<(), FramingError> {
+        EventStreamDecoder::push(self, bytes)
+    }
+    fn next_event(&mut self) -> Option<EventStreamMessage> {
+        self.next_message()
+    }
+    fn finish(&mut self) -> Result<bool, FramingError> {
+        EventStreamDecoder::finish(self).map(|()| false)
+    }
+}
+
+/// Translates one provider's events of framing `E` into OpenAI chunks.
+pub(crate) trait EventHandler<E>: Send + fmt::Debug {
+    /// Handles one event, appending the chunks it produces to `out`.
+    fn on_event(
+        &mut self,
+        event: &E,
+        out: &mut VecDeque<ChatCompletionChunk>,
+    ) -> Result<StreamFlow, Error>;
+
+    /// The marker this family ends a stream with, for the `Truncated` message.
+    fn terminal_marker(&self) -> &'static str;
+
+    /// Whether the body may end here without being `Truncated`: for families whose terminal
+    /// marker may be followed by optional trailing events (Bedrock's `metadata` after
+    /// `messageStop`), so the stream cannot stop reading at the marker.
+    fn complete_at_eof(&self) -> bool {
+        false
+    }
+}
+
+impl<H: SseEventHandler> EventHandler<SseEvent> for H {
+    fn on_event(
+        &mut self,
+        event: &SseEvent,
+        out: &mut VecDeque<ChatCompletionChunk>,
+    ) -> Result<StreamFlow, Error> {
+        SseEventHandler::on_event(self, event, out)
+    }
+
+    fn terminal_marker(&self) -> &'static str {
+        SseEventHandler::terminal_marker(self)
+    }
+}
+
 /// Translates one provider's NDJSON lines (one JSON value each) into OpenAI chunks.
 pub(crate) trait NdjsonLineHandler: Send + fmt::Debug {
     /// Handles one non-blank line, appending the chunks it produces to `out`.
@@ -49,28 +122,6 @@ pub(crate) trait NdjsonLineHandler: Send + fmt::Debug {
     fn terminal_marker(&self) -> &'static str;
 }
 
-/// A byte framing under a chat stream: SSE events or NDJSON lines.
-pub(crate) trait Framing: Send + fmt::Debug + Default {
-    type Event;
-    fn push(&mut self, bytes: &[u8]) -> Result<(), FramingError>;
-    fn next_event(&mut self) -> Option<Self::Event>;
-    /// End of input; `true` when a partial event was discarded.
-    fn finish(&mut self) -> bool;
-}
-
-impl Framing for SseDecoder {
-    type Event = SseEvent;
-    fn push(&mut self, bytes: &[u8]) -> Result<(), FramingError> {
-        SseDecoder::push(self, bytes)
-    }
-    fn next_event(&mut self) -> Option<SseEvent> {
-        SseDecoder::next_event(self)
-    }
-    fn finish(&mut self) -> bool {
-        SseDecoder::finish(self)
-    }
-}
-
 impl Framing for NdjsonDecoder {
     type Event = Vec<u8>;
     fn push(&mut self, bytes: &[u8]) -> Result<(), FramingError> {
@@ -79,55 +130,38 @@ impl Framing for NdjsonDecoder {
     fn next_event(&mut self) -> Option<Vec<u8>> {
         self.next_line()
     }
-    fn finish(&mut self) -> bool {
+    fn finish(&mut self) -> Result<bool, FramingError> {
         // The last line without its newline is still a line (see the decoder's rules).
         NdjsonDecoder::finish(self);
-        false
-    }
-}
-
-/// A handler of one framing's events; implemented for every [`SseEventHandler`] and
-/// [`NdjsonLineHandler`], so adapters implement only the trait of their framing.
-pub(crate) trait EventHandler<E>: Send + fmt::Debug {
-    fn handle(
-        &mut self,
-        event: &E,
-        out: &mut VecDeque<ChatCompletionChunk>,
-    ) -> Result<StreamFlow, Error>;
-    fn marker(&self) -> &'static str;
-}
-
-impl<H: SseEventHandler> EventHandler<SseEvent> for H {
-    fn handle(
-        &mut self,
-        event: &SseEvent,
-        out: &mut VecDeque<ChatCompletionChunk>,
-    ) -> Result<StreamFlow, Error> {
-        self.on_event(event, out)
-    }
-    fn marker(&self) -> &'static str {
-        self.terminal_marker()
+        Ok(false)
     }
 }
 
 impl<H: NdjsonLineHandler> EventHandler<Vec<u8>> for H {
-    fn handle(
+    fn on_event(
         &mut self,
         line: &Vec<u8>,
         out: &mut VecDeque<ChatCompletionChunk>,
     ) -> Result<StreamFlow, Error> {
         self.on_line(line, out)
     }
-    fn marker(&self) -> &'static str {
-        self.terminal_marker()
+
+    fn terminal_marker(&self) -> &'static str {
+        NdjsonLineHandler::terminal_marker(self)
     }
 }
 
-/// SSE chat streams (most families).
-pub(crate) type SseChatStream<H> = FramedChatStream<SseDecoder, H>;
-
 /// NDJSON chat streams (Ollama's native API).
 pub(crate) type NdjsonChatStream<H> = FramedChatStream<NdjsonDecoder, H>;
+
+impl<H: EventHandler<Vec<u8>>> FramedChatStream<NdjsonDecoder, H> {
+    pub(crate) fn new(handler: H, api_key: Option<ApiKey>) -> Self {
+        Self::with_framing(NdjsonDecoder::new(), handler, api_key)
+    }
+}
+
+/// SSE chat streams: the framed stream over SSE.
+pub(crate) type SseChatStream<H> = FramedChatStream<SseDecoder, H>;
 
 /// Framed bytes in, chunks out; sticky after the first error. Errors are redacted of the
 /// provider's key here, once for every family, because in-stream error text comes from the
@@ -145,10 +179,16 @@ pub(crate) struct FramedChatStream<F, H> {
     finished: bool,
 }
 
-impl<F: Framing, H: EventHandler<F::Event>> FramedChatStream<F, H> {
+impl<H: EventHandler<SseEvent>> FramedChatStream<SseDecoder, H> {
     pub(crate) fn new(handler: H, api_key: Option<ApiKey>) -> Self {
+        Self::with_framing(SseDecoder::new(), handler, api_key)
+    }
+}
+
+impl<F: Framing, H: EventHandler<F::Event>> FramedChatStream<F, H> {
+    pub(crate) fn with_framing(framing: F, handler: H, api_key: Option<ApiKey>) -> Self {
         FramedChatStream {
-            framing: F::default(),
+            framing,
             handler,
             api_key,
             ready: VecDeque::new(),
@@ -164,7 +204,7 @@ impl<F: Framing, H: EventHandler<F::Event>> FramedChatStream<F, H> {
             let Some(event) = self.framing.next_event() else {
                 break;
             };
-            match self.handler.handle(&event, &mut self.ready) {
+            match self.handler.on_event(&event, &mut self.ready) {
                 Ok(StreamFlow::Continue) => {}
                 Ok(StreamFlow::Done) => self.done = true,
                 Err(error) => self.failure = Some(error),
@@ -198,15 +238,22 @@ impl<F: Framing, H: EventHandler<F::Event>> ChatStreamDecoder for FramedChatStre
         }
         let discarded = self.framing.finish();
         self.drain_events();
+        if !self.done
+            && self.failure.is_none()
+            && discarded == Ok(false)
+            && self.handler.complete_at_eof()
+        {
+            self.done = true;
+        }
         if !self.done && self.failure.is_none() {
-            let detail = if discarded {
-                " (the last event was cut off)"
-            } else {
-                ""
+            let detail = match discarded {
+                Ok(true) => " (the last event was cut off)".to_owned(),
+                Ok(false) => String::new(),
+                Err(error) => format!(" ({error})"),
             };
             self.failure = Some(Error::truncated(format!(
                 "stream ended without {}{detail}",
-                self.handler.marker()
+                self.handler.terminal_marker()
             )));
         }
     }

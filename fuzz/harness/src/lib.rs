@@ -3,7 +3,7 @@
 //! property; a panic is a bug (in the core, or in the property).
 
 use bytes::Bytes;
-use onellm_core::framing::{NdjsonDecoder, SseDecoder};
+use onellm_core::framing::{EventStreamDecoder, NdjsonDecoder, SseDecoder};
 use onellm_core::{ChatCompletionChunk, ChatRequest, ChunkAccumulator, ModelId, Registry};
 
 /// Splits `data` into a control prefix and a payload: the first byte picks split points.
@@ -95,8 +95,36 @@ pub fn ndjson_decoder(data: &[u8]) {
     }
 }
 
+/// AWS event stream: any split of the input gives the same messages, error and EOF verdict
+/// as one push.
+pub fn eventstream_decoder(data: &[u8]) {
+    let (points, payload) = split_points(data);
+    let run = |parts: Vec<&[u8]>| {
+        let mut decoder = EventStreamDecoder::new();
+        let mut messages = Vec::new();
+        let mut error = None;
+        for part in parts {
+            if let Err(e) = decoder.push(part) {
+                error.get_or_insert(e);
+            }
+            while let Some(message) = decoder.next_message() {
+                messages.push(message);
+            }
+        }
+        let end = decoder.finish();
+        (messages, error, end)
+    };
+    let whole = run(vec![payload]);
+    let split = run(pieces(payload, &points));
+    assert_eq!(whole, split);
+}
+
 fn registry() -> Registry {
-    Registry::from_lookup(|name| name.ends_with("_API_KEY").then(|| "fuzz-key".to_owned()))
+    Registry::from_lookup(|name| match name {
+        // Bedrock builds no URL without a region.
+        "AWS_REGION" => Some("us-east-1".to_owned()),
+        _ => name.ends_with("_API_KEY").then(|| "fuzz-key".to_owned()),
+    })
 }
 
 const STREAM_PROVIDERS: &[&str] = &[
@@ -108,6 +136,7 @@ const STREAM_PROVIDERS: &[&str] = &[
     "ollama",
     "google",
     "vertex",
+    "bedrock",
 ];
 
 /// A provider's stream decoder: never panics, items are split-independent, and at most one
@@ -165,6 +194,7 @@ const ALL_PROVIDERS: &[&str] = &[
     "ollama_openai",
     "google",
     "vertex",
+    "bedrock",
 ];
 
 /// Whole-response and error parsing: status and body from the fuzzer; never panics; errors
@@ -382,6 +412,7 @@ pub fn call_machine(data: &[u8]) {
 pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("sse_decoder", sse_decoder),
     ("ndjson_decoder", ndjson_decoder),
+    ("eventstream_decoder", eventstream_decoder),
     ("chat_stream", chat_stream),
     ("parse_response", parse_response),
     ("request_translation", request_translation),

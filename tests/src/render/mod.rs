@@ -1,6 +1,7 @@
 //! Rendering a scripted [`Reply`] in the wire format of the route that was hit.
 
 mod anthropic;
+mod bedrock;
 mod cohere;
 pub(crate) mod gemini;
 mod ollama;
@@ -15,6 +16,12 @@ use crate::reply::{Fault, Reply, ReplyBody};
 pub(crate) enum Route {
     OpenAiChat,
     AnthropicMessages,
+    /// Bedrock `…/model/{id}/converse` or `…/converse-stream` (`stream`).
+    BedrockConverse {
+        stream: bool,
+    },
+    /// Bedrock `…/model/{id}/invoke` (embeddings).
+    BedrockInvoke,
     Embeddings,
     Completions,
     CohereChat,
@@ -36,6 +43,12 @@ impl Route {
             Route::GeminiStream
         } else if path.ends_with(":batchEmbedContents") {
             Route::GeminiEmbed
+        } else if path.contains("/model/") && path.ends_with("/converse") {
+            Route::BedrockConverse { stream: false }
+        } else if path.contains("/model/") && path.ends_with("/converse-stream") {
+            Route::BedrockConverse { stream: true }
+        } else if path.contains("/model/") && path.ends_with("/invoke") {
+            Route::BedrockInvoke
         } else if path.ends_with("/chat/completions") {
             Route::OpenAiChat
         } else if path.ends_with("/messages") {
@@ -54,6 +67,14 @@ impl Route {
             Route::OllamaEmbed
         } else {
             Route::Unknown
+        }
+    }
+
+    /// The content type of a streamed reply on this route.
+    pub fn stream_content_type(self) -> &'static str {
+        match self {
+            Route::BedrockConverse { .. } => "application/vnd.amazon.eventstream",
+            _ => "text/event-stream; charset=utf-8",
         }
     }
 }
@@ -146,6 +167,9 @@ pub(crate) fn render(route: Route, request: &Value, reply: &Reply, serial: u64) 
         model,
         id: format!("fake-{serial}"),
     };
+    if let ReplyBody::StreamException { code, message } = &reply.body {
+        return stream_exception(route, code, message);
+    }
     if let ReplyBody::Status { status, body } = &reply.body {
         let body = body
             .clone()
@@ -161,6 +185,9 @@ pub(crate) fn render(route: Route, request: &Value, reply: &Reply, serial: u64) 
         Route::OpenAiChat => openai::chat(&script),
         Route::AnthropicMessages if stream => anthropic::stream(&script),
         Route::AnthropicMessages => anthropic::message(&script),
+        Route::BedrockConverse { stream: true } => bedrock::converse_stream(&script),
+        Route::BedrockConverse { stream: false } => bedrock::converse(&script),
+        Route::BedrockInvoke => bedrock::invoke(request),
         Route::Embeddings => openai::embeddings(request, &script),
         Route::Completions => openai::completion(&script),
         Route::CohereChat if stream => cohere::stream(&script),
@@ -247,6 +274,9 @@ fn error_body(route: Route, status: u16) -> Value {
             json!({"id": "fake-cohere-error", "message": message})
         }
         Route::OllamaChat | Route::OllamaEmbed => json!({"error": message}),
+        // Bedrock names the exception in the `x-amzn-errortype` header; the body has only
+        // the message.
+        Route::BedrockConverse { .. } | Route::BedrockInvoke => json!({ "message": message }),
         _ => {
             let code = match status {
                 400 => "context_length_exceeded",
@@ -257,6 +287,35 @@ fn error_body(route: Route, status: u16) -> Value {
             };
             json!({"error": {"message": message, "type": kind, "code": code, "param": null}})
         }
+    }
+}
+
+/// A 200 stream whose first event after the start is the route's in-stream error: an
+/// exception frame for Bedrock, `event: error` for Anthropic, an `{"error"}` chunk otherwise.
+fn stream_exception(route: Route, code: &str, message: &str) -> Rendered {
+    match route {
+        Route::BedrockConverse { .. } => Rendered::Stream {
+            events: vec![bedrock::frame(
+                &[
+                    (":event-type", "messageStart"),
+                    (":content-type", "application/json"),
+                    (":message-type", "event"),
+                ],
+                br#"{"role":"assistant"}"#,
+            )],
+            terminal: bedrock::exception(code, message),
+        },
+        Route::AnthropicMessages => Rendered::Stream {
+            events: Vec::new(),
+            terminal: sse(
+                Some("error"),
+                &json!({"type": "error", "error": {"type": code, "message": message}}),
+            ),
+        },
+        _ => Rendered::Stream {
+            events: Vec::new(),
+            terminal: sse(None, &json!({"error": {"type": code, "message": message}})),
+        },
     }
 }
 

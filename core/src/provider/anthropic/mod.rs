@@ -19,6 +19,11 @@ mod request;
 mod response;
 mod stream;
 
+// Shared with Bedrock, which serves Claude (and others) with the same thinking blocks and
+// the same `response_format` stand-in tool.
+pub(crate) use request::{is_json_tool, json_tool, thinking, thinking_blocks};
+pub(crate) use response::{input_json, redacted_thinking_block, thinking_block, THINKING_BLOCKS};
+
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 

@@ -47,7 +47,7 @@ use crate::types::{
 pub(super) const JSON_TOOL: &str = "json_response";
 
 /// Whether a tool name is the `response_format` stand-in.
-pub(super) fn is_json_tool(name: &str) -> bool {
+pub(crate) fn is_json_tool(name: &str) -> bool {
     name.strip_prefix(JSON_TOOL)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('_'))
 }
@@ -149,7 +149,7 @@ fn invalid(message: String) -> Error {
 
 /// The `thinking` parameter and its budget: the caller's own `thinking` object if given,
 /// else one made from `reasoning_effort`.
-fn thinking(request: &ChatRequest) -> Result<(Option<Value>, Option<u32>), Error> {
+pub(crate) fn thinking(request: &ChatRequest) -> Result<(Option<Value>, Option<u32>), Error> {
     if let Some(explicit) = request.extra.get("thinking") {
         let budget = explicit
             .get("budget_tokens")
@@ -264,7 +264,7 @@ fn tool(tool: &Tool) -> Result<Value, Error> {
 }
 
 /// The stand-in tool for a JSON `response_format`, and its name.
-fn json_tool(format: Option<&ResponseFormat>) -> Option<(String, Value)> {
+pub(crate) fn json_tool(format: Option<&ResponseFormat>) -> Option<(String, Value)> {
     let (name, description, schema) = match format? {
         ResponseFormat::Text => return None,
         ResponseFormat::JsonObject => (
@@ -349,7 +349,7 @@ fn assistant_blocks(message: &Message, at: usize) -> Result<Vec<Value>, Error> {
 
 /// The signed thinking blocks of an earlier reply, re-sent as Anthropic requires for
 /// multi-turn extended thinking. Only the fields Anthropic defines are kept.
-fn thinking_blocks(value: Option<&Value>, at: usize) -> Result<Vec<Value>, Error> {
+pub(crate) fn thinking_blocks(value: Option<&Value>, at: usize) -> Result<Vec<Value>, Error> {
     let Some(value) = value else {
         return Ok(Vec::new());
     };

@@ -27,7 +27,7 @@ use crate::types::{
 };
 
 /// The message field that carries thinking blocks, in responses and (back) in requests.
-pub(super) const THINKING_BLOCKS: &str = "thinking_blocks";
+pub(crate) const THINKING_BLOCKS: &str = "thinking_blocks";
 
 /// The content block types this adapter translates.
 #[derive(Debug, Deserialize)]
@@ -73,12 +73,12 @@ pub(super) fn block(value: &Value) -> Result<Option<Block>, Error> {
 }
 
 /// A `thinking` block as kept in `thinking_blocks`.
-pub(super) fn thinking_block(thinking: &str, signature: &str) -> Value {
+pub(crate) fn thinking_block(thinking: &str, signature: &str) -> Value {
     json!({"type": "thinking", "thinking": thinking, "signature": signature})
 }
 
 /// A `redacted_thinking` block as kept in `thinking_blocks`.
-pub(super) fn redacted_thinking_block(data: &str) -> Value {
+pub(crate) fn redacted_thinking_block(data: &str) -> Value {
     json!({"type": "redacted_thinking", "data": data})
 }
 
@@ -285,7 +285,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
 }
 
 /// The JSON text of a tool's `input` (`{}` when absent).
-pub(super) fn input_json(input: &Value) -> String {
+pub(crate) fn input_json(input: &Value) -> String {
     match input {
         Value::Null => "{}".to_owned(),
         other => other.to_string(),
