@@ -7,10 +7,12 @@
 //! a [`ClientConfig`] beside its own HTTP-client knobs.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::call::CallOptions;
 use crate::error::Error;
+use crate::provider::bedrock::{Bedrock, CredentialsSource};
 use crate::settings::{ApiKey, Registry};
 
 /// The total deadline of a call when neither the client nor `ONELLM_TIMEOUT` sets one
@@ -67,6 +69,9 @@ pub struct ClientConfig {
     pub max_body_bytes: Option<usize>,
     pub seed: Option<u64>,
     pub proxy: Option<String>,
+    /// Bedrock's credentials callback: when set, every Bedrock attempt is signed with what it
+    /// returns then (see [`CredentialsSource`]) instead of the static key pair.
+    pub aws_credentials: Option<CredentialsSource>,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -83,6 +88,10 @@ impl fmt::Debug for ClientConfig {
             .field("fallback_models", &self.fallback_models)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("proxy", &self.proxy.as_ref().map(|_| "[set]"))
+            .field(
+                "aws_credentials",
+                &self.aws_credentials.as_ref().map(|_| "[callback]"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -160,6 +169,13 @@ impl ClientConfig {
         if self.read_env {
             registry.apply_lookup(&env);
             registry.apply_config_files(&env, read_file)?;
+        }
+        if let Some(source) = &self.aws_credentials {
+            let settings = registry.settings("bedrock").cloned().unwrap_or_default();
+            registry.register(Arc::new(Bedrock::with_credentials_source(
+                &settings,
+                Arc::clone(source),
+            )));
         }
         let defaults = CallOptions::default();
         let options = CallOptions {

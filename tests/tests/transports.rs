@@ -18,12 +18,13 @@ use serde_json::json;
 const CANARY: &str = "sk-canary-9f8e7d6c5b4a";
 
 /// How a scenario configures its client.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 struct Setup {
     retries: Option<u32>,
     timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
     max_body_bytes: Option<usize>,
+    aws_credentials: Option<onellm_core::provider::bedrock::CredentialsSource>,
 }
 
 /// What the scenarios need from a transport.
@@ -85,6 +86,9 @@ macro_rules! configure {
         }
         if let Some(max) = $setup.max_body_bytes {
             builder = builder.max_body_bytes(max);
+        }
+        if let Some(source) = $setup.aws_credentials.clone() {
+            builder = builder.aws_credentials(move || source());
         }
         builder
     }};
@@ -1208,6 +1212,75 @@ fn bedrock_chat_stream_and_tools<D: Driver>() {
     );
 }
 
+/// The credentials callback runs once per attempt, so each attempt (a retry included) is
+/// signed with what it returns then: expiring credentials are refreshed, not cached.
+fn bedrock_credentials_callback<D: Driver>() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+    let server = FakeProvider::start();
+    let fetched = Arc::new(AtomicU32::new(0));
+    let counter = Arc::clone(&fetched);
+    let setup = Setup {
+        aws_credentials: Some(Arc::new(move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            Ok(onellm_core::provider::bedrock::AwsCredentials {
+                access_key_id: format!("ASIAROTATING{n}"),
+                secret_access_key: CANARY.into(),
+                session_token: Some(format!("session-{n}").into()),
+            })
+        })),
+        ..Setup::default()
+    };
+    let driver = D::new(&server, &setup);
+    server.push(Reply::status(503).header("retry-after", "0"));
+    server.push(Reply::text("signed twice"));
+    let completion = driver
+        .chat(ChatRequest::new(BEDROCK_MODEL).user("x"))
+        .unwrap();
+    assert_eq!(completion.text(), "signed twice");
+    server.push(Reply::text("signed again"));
+    driver
+        .chat(ChatRequest::new(BEDROCK_MODEL).user("y"))
+        .unwrap();
+    assert_eq!(fetched.load(Ordering::SeqCst), 3);
+    let tokens: Vec<_> = server
+        .requests()
+        .iter()
+        .map(|r| r.header("x-amz-security-token").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        tokens,
+        [
+            Some("session-1".to_owned()),
+            Some("session-2".to_owned()),
+            Some("session-3".to_owned())
+        ]
+    );
+    assert!(server.requests().iter().all(|r| r.had_key));
+    assert!(!driver.debug().contains(CANARY));
+
+    // A callback that fails fails the attempt with its own error.
+    let failing = Setup {
+        aws_credentials: Some(Arc::new(|| {
+            Err(onellm_core::Error::configuration(
+                "credentials expired; log in again",
+            ))
+        })),
+        ..Setup::default()
+    };
+    let driver = D::new(&server, &failing);
+    let error = driver
+        .chat(ChatRequest::new(BEDROCK_MODEL).user("z"))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Configuration);
+    assert!(error.message().contains("log in again"), "{error}");
+    assert_eq!(
+        server.requests().len(),
+        3,
+        "nothing sent without credentials"
+    );
+}
+
 fn bedrock_errors_and_retries<D: Driver>() {
     let server = FakeProvider::start();
     let driver = D::new(&server, &Setup::default());
@@ -1357,6 +1430,7 @@ scenarios!(
     gemini_fallback_in_and_out,
     bedrock_chat_stream_and_tools,
     bedrock_errors_and_retries,
+    bedrock_credentials_callback,
     bedrock_fallback_in_and_out,
     bedrock_embeddings,
 );

@@ -2,9 +2,11 @@
 
 use std::fmt;
 use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use std::time::Duration;
 
 use onellm_core::client_config::ClientConfig;
+use onellm_core::provider::bedrock::AwsCredentials;
 use onellm_core::{ApiKey, Error, Registry};
 
 use crate::client::{Client, Inner};
@@ -104,6 +106,17 @@ impl ClientBuilder {
         value: impl Into<ApiKey>,
     ) -> Self {
         self.config.secret(provider, name, value);
+        self
+    }
+
+    /// Signs Bedrock requests with the AWS credentials `source` returns, called once per
+    /// attempt so expiring credentials (STS, SSO, instance roles) are refreshed rather than
+    /// cached forever. Caching between calls, if wanted, is the callback's business.
+    pub fn aws_credentials(
+        mut self,
+        source: impl Fn() -> Result<AwsCredentials, Error> + Send + Sync + 'static,
+    ) -> Self {
+        self.config.aws_credentials = Some(Arc::new(source));
         self
     }
 

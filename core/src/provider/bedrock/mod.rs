@@ -29,6 +29,8 @@ mod response;
 pub mod sigv4;
 mod stream;
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -40,18 +42,37 @@ use crate::error::Error;
 use crate::framing::EventStreamDecoder;
 use crate::settings::{ApiKey, ProviderSettings};
 use crate::types::{ChatCompletion, ChatRequest, EmbeddingRequest, EmbeddingResponse};
-use sigv4::{AwsCredentials, SigningScope};
+pub use sigv4::AwsCredentials;
+use sigv4::SigningScope;
 
 /// The SigV4 service name of the Bedrock runtime.
 const SERVICE: &str = "bedrock";
 
+/// A callback that returns the AWS credentials to sign the next request with. It runs once
+/// per attempt (in [`Provider::authorize`]), so credentials that expire (STS, SSO, instance
+/// roles) can be refreshed by the caller instead of being cached forever; the core does no
+/// I/O itself, so fetching and caching them is the callback's business.
+pub type CredentialsSource = Arc<dyn Fn() -> Result<AwsCredentials, Error> + Send + Sync>;
+
 /// How requests are authenticated.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 enum Auth {
     /// A Bedrock API key, as `Authorization: Bearer`.
     Bearer(ApiKey),
     /// SigV4 with an access key pair.
     SigV4(AwsCredentials),
+    /// SigV4 with whatever the caller's callback returns at signing time.
+    Source(CredentialsSource),
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Auth::Bearer(_) => f.write_str("Bearer([REDACTED])"),
+            Auth::SigV4(credentials) => f.debug_tuple("SigV4").field(credentials).finish(),
+            Auth::Source(_) => f.write_str("Source(callback)"),
+        }
+    }
 }
 
 /// The Bedrock adapter.
@@ -116,6 +137,24 @@ impl Bedrock {
         })
     }
 
+    /// An adapter that signs with credentials from `source`, called once per attempt;
+    /// region, base URL and headers still come from `settings`. The transports' builders
+    /// offer this as `aws_credentials(…)`.
+    pub fn with_credentials_source(
+        settings: &ProviderSettings,
+        source: CredentialsSource,
+    ) -> Bedrock {
+        Bedrock {
+            region: settings.option("region").map(str::to_owned),
+            base_url: settings
+                .base_url
+                .as_deref()
+                .map(|url| url.trim_end_matches('/').to_owned()),
+            auth: Auth::Source(source),
+            headers: settings.headers.clone(),
+        }
+    }
+
     fn region(&self) -> Result<&str, Error> {
         self.region.as_deref().ok_or_else(|| {
             Error::configuration("bedrock needs a region: set AWS_REGION (or AWS_DEFAULT_REGION)")
@@ -159,6 +198,9 @@ impl Bedrock {
         match &self.auth {
             Auth::Bearer(token) => Some(token),
             Auth::SigV4(credentials) => Some(&credentials.secret_access_key),
+            // Fresh credentials each attempt: none is known here to redact. AWS error text
+            // does not echo secret keys, and the signature never leaves the headers.
+            Auth::Source(_) => None,
         }
     }
 }
@@ -238,8 +280,14 @@ impl Provider for Bedrock {
         request: &mut http::Request<Bytes>,
         wall_clock: Option<SystemTime>,
     ) -> Result<(), Error> {
-        let Auth::SigV4(credentials) = &self.auth else {
-            return Ok(());
+        let fetched;
+        let credentials = match &self.auth {
+            Auth::Bearer(_) => return Ok(()),
+            Auth::SigV4(credentials) => credentials,
+            Auth::Source(source) => {
+                fetched = source()?;
+                &fetched
+            }
         };
         let time = wall_clock.ok_or_else(|| {
             Error::configuration("bedrock signs requests with SigV4, which needs the current time: the transport gave none")
