@@ -36,6 +36,9 @@ const USER_AGENT: &str = concat!("onellm-tokio/", env!("CARGO_PKG_VERSION"));
 /// is done with it, to keep its connection for reuse.
 const DRAIN_LIMIT: usize = 64 * 1024;
 const DRAIN_TIME: Duration = Duration::from_secs(1);
+/// The longest a finished call's caller waits for the rest of its body before leaving it to
+/// a background task (the blocking transport waits the same).
+const FINISH_WAIT: Duration = Duration::from_millis(50);
 
 /// What one [`Driver::step`] produced.
 pub(crate) enum Step {
@@ -94,7 +97,7 @@ impl Driver {
                 }
                 Action::Done(output) => {
                     if let Some(exchange) = self.exchange.take() {
-                        exchange.finish();
+                        exchange.finish().await;
                     }
                     log::finished(&self.call, None);
                     return Step::Done(output);
@@ -206,19 +209,21 @@ impl Drop for Driver {
 
 impl Exchange {
     /// Reads what is left of a body the core no longer needs (a stream's bytes after its
-    /// terminal marker, usually just the end of the chunked encoding) in a background task,
-    /// so the caller does not wait for it: a connection whose body was read to the end goes
-    /// back to the pool, one dropped mid-body is closed. Bounded in bytes and time.
-    fn finish(self) {
+    /// terminal marker, usually just the end of the chunked encoding): a connection whose
+    /// body was read to the end goes back to the pool, one dropped mid-body is closed. The
+    /// caller waits at most [`FINISH_WAIT`] (normally the end is already there, so the
+    /// connection is pooled before the caller's next request); a slower end is read by a
+    /// background task. Bounded in bytes and time.
+    async fn finish(self) {
         let ExchangeState::Body { mut incoming, .. } = self.state else {
             return;
         };
         if incoming.is_end_stream() {
             return;
         }
-        tokio::spawn(async move {
+        let mut drain = Box::pin(async move {
             let mut left = DRAIN_LIMIT;
-            let drain = async {
+            let read = async {
                 while let Some(Ok(frame)) = incoming.frame().await {
                     let len = frame.data_ref().map_or(0, Bytes::len);
                     match left.checked_sub(len) {
@@ -227,8 +232,11 @@ impl Exchange {
                     }
                 }
             };
-            let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+            let _ = tokio::time::timeout(DRAIN_TIME, read).await;
         });
+        if tokio::time::timeout(FINISH_WAIT, &mut drain).await.is_err() {
+            tokio::spawn(drain);
+        }
     }
 }
 
