@@ -27,6 +27,7 @@ pub mod ollama;
 pub mod openai;
 pub mod profiles;
 mod sse_stream;
+mod turns;
 
 pub(crate) use sse_stream::{
     EventHandler, FramedChatStream, NdjsonChatStream, NdjsonLineHandler, SseChatStream,

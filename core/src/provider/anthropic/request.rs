@@ -36,8 +36,9 @@ use serde_json::{json, Map, Value};
 use super::response::THINKING_BLOCKS;
 use crate::error::{Error, ErrorKind};
 use crate::provider::data_url;
+use crate::provider::turns::{alternating_turns, Speaker, TurnNames};
 use crate::types::{
-    ChatRequest, Content, ContentPart, FileInput, Message, ResponseFormat, Role, Tool, ToolCall,
+    ChatRequest, Content, ContentPart, FileInput, Message, ResponseFormat, Tool, ToolCall,
     ToolChoice,
 };
 
@@ -301,41 +302,17 @@ pub(crate) fn json_tool(format: Option<&ResponseFormat>) -> Option<(String, Valu
     Some((name, tool))
 }
 
-/// One side of the conversation and its blocks, before merging.
-struct Turn {
-    role: &'static str,
-    content: Vec<Value>,
-}
-
 fn messages(messages: &[Message]) -> Result<Vec<Value>, Error> {
-    let mut turns: Vec<Turn> = Vec::new();
-    for (at, message) in messages.iter().enumerate() {
-        let (role, blocks) = match &message.role {
-            Role::System | Role::Developer => continue,
-            Role::User => ("user", content_blocks(message.content.as_ref(), at)?),
-            Role::Assistant => ("assistant", assistant_blocks(message, at)?),
-            Role::Tool => ("user", vec![tool_result(message, at)?]),
-            other => {
-                return Err(Error::unsupported(format!(
-                    "messages[{at}]: role {other:?} has no Anthropic equivalent"
-                )))
-            }
-        };
-        if blocks.is_empty() {
-            continue;
-        }
-        match turns.last_mut() {
-            Some(last) if last.role == role => last.content.extend(blocks),
-            _ => turns.push(Turn {
-                role,
-                content: blocks,
-            }),
-        }
-    }
-    Ok(turns
-        .into_iter()
-        .map(|turn| json!({"role": turn.role, "content": turn.content}))
-        .collect())
+    let names = TurnNames {
+        provider: "Anthropic",
+        assistant: "assistant",
+        blocks: "content",
+    };
+    alternating_turns(messages, names, |speaker, message, at| match speaker {
+        Speaker::User => content_blocks(message.content.as_ref(), at),
+        Speaker::Assistant => assistant_blocks(message, at),
+        Speaker::Tool => Ok(vec![tool_result(message, at)?]),
+    })
 }
 
 fn assistant_blocks(message: &Message, at: usize) -> Result<Vec<Value>, Error> {
@@ -524,7 +501,7 @@ fn file_block(file: &FileInput, at: usize) -> Result<Value, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{ImageUrl, JsonSchemaFormat, Stop};
+    use crate::types::{ImageUrl, JsonSchemaFormat, Role, Stop};
 
     fn body(request: &ChatRequest) -> Value {
         chat_value("claude-sonnet-4-5", request, false).unwrap()

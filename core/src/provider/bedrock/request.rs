@@ -40,8 +40,9 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{Error, ErrorKind};
 use crate::provider::anthropic;
+use crate::provider::turns::{alternating_turns, Speaker, TurnNames};
 use crate::types::{
-    ChatRequest, Content, ContentPart, FileInput, Message, Role, Tool, ToolCall, ToolChoice,
+    ChatRequest, Content, ContentPart, FileInput, Message, Tool, ToolCall, ToolChoice,
 };
 
 /// `maxTokens` for the answer after thinking when the caller gave no limit.
@@ -212,41 +213,17 @@ fn tool_spec(tool: &Tool) -> Result<Value, Error> {
     Ok(json!({ "toolSpec": spec }))
 }
 
-/// One side of the conversation and its blocks, before merging.
-struct Turn {
-    role: &'static str,
-    content: Vec<Value>,
-}
-
 fn messages(messages: &[Message]) -> Result<Vec<Value>, Error> {
-    let mut turns: Vec<Turn> = Vec::new();
-    for (at, message) in messages.iter().enumerate() {
-        let (role, blocks) = match &message.role {
-            Role::System | Role::Developer => continue,
-            Role::User => ("user", content_blocks(message.content.as_ref(), at)?),
-            Role::Assistant => ("assistant", assistant_blocks(message, at)?),
-            Role::Tool => ("user", vec![tool_result(message, at)?]),
-            other => {
-                return Err(Error::unsupported(format!(
-                    "messages[{at}]: role {other:?} has no Bedrock equivalent"
-                )))
-            }
-        };
-        if blocks.is_empty() {
-            continue;
-        }
-        match turns.last_mut() {
-            Some(last) if last.role == role => last.content.extend(blocks),
-            _ => turns.push(Turn {
-                role,
-                content: blocks,
-            }),
-        }
-    }
-    Ok(turns
-        .into_iter()
-        .map(|turn| json!({"role": turn.role, "content": turn.content}))
-        .collect())
+    let names = TurnNames {
+        provider: "Bedrock",
+        assistant: "assistant",
+        blocks: "content",
+    };
+    alternating_turns(messages, names, |speaker, message, at| match speaker {
+        Speaker::User => content_blocks(message.content.as_ref(), at),
+        Speaker::Assistant => assistant_blocks(message, at),
+        Speaker::Tool => Ok(vec![tool_result(message, at)?]),
+    })
 }
 
 fn assistant_blocks(message: &Message, at: usize) -> Result<Vec<Value>, Error> {
