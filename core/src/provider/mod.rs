@@ -13,6 +13,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
 use crate::error::Error;
+use crate::settings::{ApiKey, ProviderSettings};
 use crate::types::{
     ChatCompletion, ChatCompletionChunk, ChatRequest, CompletionRequest, CompletionResponse,
     EmbeddingRequest, EmbeddingResponse,
@@ -225,6 +226,37 @@ pub(crate) fn parse_whole<T>(
         return Err(provider.parse_error(status, response.headers(), response.body()));
     }
     parse(response.body())
+}
+
+/// [`parse_whole`] for an adapter holding `key`: any error, whether from the status or from
+/// `parse` (whose excerpt may quote the body), has the key redacted.
+pub(crate) fn parse_whole_without_key<T>(
+    provider: &dyn Provider,
+    key: Option<&ApiKey>,
+    response: &http::Response<Bytes>,
+    parse: impl FnOnce(&[u8]) -> Result<T, Error>,
+) -> Result<T, Error> {
+    parse_whole(provider, response, parse).map_err(|error| error.without_key(key))
+}
+
+/// The configured base URL (else `default`) without trailing slashes and without the first
+/// of `suffixes` it ends with, so a URL given with a version path the adapter adds itself
+/// (`…/v1`, `…/api`) is accepted too.
+pub(crate) fn base_url_without(
+    settings: &ProviderSettings,
+    default: &str,
+    suffixes: &[&str],
+) -> String {
+    let base = settings
+        .base_url
+        .as_deref()
+        .unwrap_or(default)
+        .trim_end_matches('/');
+    suffixes
+        .iter()
+        .find_map(|suffix| base.strip_suffix(suffix))
+        .unwrap_or(base)
+        .to_owned()
 }
 
 /// Builds a JSON POST request, turning header and URL problems into `Configuration` errors

@@ -63,11 +63,7 @@ impl Anthropic {
     /// An adapter with `settings`. The base URL follows the SDK convention (no `/v1`); one
     /// given with `/v1` or as the full `/v1/messages` URL is accepted too.
     pub fn new(settings: &ProviderSettings) -> Anthropic {
-        let base = settings
-            .base_url
-            .as_deref()
-            .unwrap_or(DEFAULT_BASE_URL)
-            .trim_end_matches('/');
+        let base = super::base_url_without(settings, DEFAULT_BASE_URL, &[]);
         let messages_url = if base.ends_with("/v1/messages") {
             base.to_owned()
         } else if base.ends_with("/v1") {
@@ -120,8 +116,7 @@ impl Provider for Anthropic {
     }
 
     fn parse_chat(&self, response: &http::Response<Bytes>) -> Result<ChatCompletion, Error> {
-        super::parse_whole(self, response, response::parse_chat)
-            .map_err(|error| error.without_key(self.api_key.as_ref()))
+        super::parse_whole_without_key(self, self.api_key.as_ref(), response, response::parse_chat)
     }
 
     fn chat_stream_decoder(&self, _model: &str) -> Box<dyn ChatStreamDecoder> {

@@ -271,8 +271,7 @@ impl Provider for Bedrock {
         &self,
         response: &http::Response<Bytes>,
     ) -> Result<EmbeddingResponse, Error> {
-        super::parse_whole(self, response, embeddings::parse)
-            .map_err(|error| error.without_key(self.redaction_key()))
+        super::parse_whole_without_key(self, self.redaction_key(), response, embeddings::parse)
     }
 
     fn authorize(
@@ -305,8 +304,7 @@ impl Provider for Bedrock {
     }
 
     fn parse_chat(&self, response: &http::Response<Bytes>) -> Result<ChatCompletion, Error> {
-        super::parse_whole(self, response, response::parse_chat)
-            .map_err(|error| error.without_key(self.redaction_key()))
+        super::parse_whole_without_key(self, self.redaction_key(), response, response::parse_chat)
     }
 
     fn chat_stream_decoder(&self, _model: &str) -> Box<dyn ChatStreamDecoder> {
