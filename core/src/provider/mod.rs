@@ -324,6 +324,40 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Error> 
     })
 }
 
+/// Helpers the adapters' stream tests share.
+#[cfg(test)]
+pub(crate) mod stream_tests {
+    use super::ChatStreamDecoder;
+    use crate::error::Error;
+    use crate::types::{ChatCompletion, ChatCompletionChunk, ChunkAccumulator};
+
+    /// Feeds `body` to `decoder` in pieces of `split` bytes (at least one), draining after
+    /// each and after the end: every item, and whether the stream completed.
+    pub(crate) fn decode_in_pieces(
+        mut decoder: impl ChatStreamDecoder,
+        body: &[u8],
+        split: usize,
+    ) -> (Vec<Result<ChatCompletionChunk, Error>>, bool) {
+        let mut items = Vec::new();
+        for piece in body.chunks(split.max(1)) {
+            decoder.push(piece);
+            items.extend(std::iter::from_fn(|| decoder.next_chunk()));
+        }
+        decoder.finish();
+        items.extend(std::iter::from_fn(|| decoder.next_chunk()));
+        (items, decoder.is_complete())
+    }
+
+    /// The completion the chunks fold into; panics on an error item.
+    pub(crate) fn fold(items: &[Result<ChatCompletionChunk, Error>]) -> ChatCompletion {
+        let mut accumulator = ChunkAccumulator::new();
+        for item in items {
+            accumulator.push(item.as_ref().unwrap());
+        }
+        accumulator.completion()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Capabilities;

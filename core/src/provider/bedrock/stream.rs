@@ -436,8 +436,9 @@ impl EventHandler<EventStreamMessage> for BedrockEvents {
 mod tests {
     use super::*;
     use crate::framing::{encode_event_stream_message, EventStreamDecoder};
-    use crate::provider::{ChatStreamDecoder, FramedChatStream};
-    use crate::{ChatCompletion, ChunkAccumulator, ErrorKind};
+    use crate::provider::stream_tests::{decode_in_pieces, fold};
+    use crate::provider::FramedChatStream;
+    use crate::ErrorKind;
     use serde_json::json;
 
     fn event(kind: &str, payload: Value) -> Vec<u8> {
@@ -456,23 +457,7 @@ mod tests {
     }
 
     fn run(body: &[u8], split: usize) -> (Vec<Result<ChatCompletionChunk, Error>>, bool) {
-        let mut decoder = decoder();
-        let mut items = Vec::new();
-        for piece in body.chunks(split) {
-            decoder.push(piece);
-            items.extend(std::iter::from_fn(|| decoder.next_chunk()));
-        }
-        decoder.finish();
-        items.extend(std::iter::from_fn(|| decoder.next_chunk()));
-        (items, decoder.is_complete())
-    }
-
-    fn fold(items: &[Result<ChatCompletionChunk, Error>]) -> ChatCompletion {
-        let mut accumulator = ChunkAccumulator::new();
-        for item in items {
-            accumulator.push(item.as_ref().unwrap());
-        }
-        accumulator.completion()
+        decode_in_pieces(decoder(), body, split)
     }
 
     fn full_stream() -> Vec<u8> {
