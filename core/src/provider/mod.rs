@@ -306,6 +306,23 @@ pub(crate) fn json_post(
         .map_err(|e| Error::configuration(format!("invalid request: {e}")))
 }
 
+/// A JSON POST accepting `accept`, with `authorization: Bearer <token>` when there is a
+/// token: the request of the adapters whose only credential is a bearer token.
+pub(crate) fn bearer_json_post(
+    url: &str,
+    accept: &str,
+    token: Option<&ApiKey>,
+    extra_headers: &[(String, String)],
+    body: Vec<u8>,
+) -> Result<http::Request<Bytes>, Error> {
+    let bearer = token.map(|token| format!("Bearer {}", token.expose()));
+    let mut headers = vec![("accept", accept)];
+    if let Some(bearer) = &bearer {
+        headers.push(("authorization", bearer.as_str()));
+    }
+    json_post(url, &headers, extra_headers, body)
+}
+
 /// A `data:<media type>;base64,<data>` URL's media type and data; `None` for any other URL
 /// (or a data URL that is not base64). Adapters that send media inline share it.
 pub(crate) fn data_url(url: &str) -> Option<(&str, &str)> {

@@ -185,13 +185,11 @@ impl Bedrock {
             self.endpoint()?,
             path_segment(model)
         );
-        let bearer;
-        let mut headers = vec![("accept", accept)];
-        if let Auth::Bearer(token) = &self.auth {
-            bearer = format!("Bearer {}", token.expose());
-            headers.push(("authorization", bearer.as_str()));
-        }
-        super::json_post(&url, &headers, &self.headers, body)
+        let token = match &self.auth {
+            Auth::Bearer(token) => Some(token),
+            Auth::SigV4(_) | Auth::Source(_) => None,
+        };
+        super::bearer_json_post(&url, accept, token, &self.headers, body)
     }
 
     fn redaction_key(&self) -> Option<&ApiKey> {

@@ -67,20 +67,12 @@ impl Cohere {
 
     fn post(&self, path: &str, body: Vec<u8>, stream: bool) -> Result<http::Request<Bytes>, Error> {
         let url = format!("{}/v2/{path}", self.base_url);
-        let bearer = self
-            .api_key
-            .as_ref()
-            .map(|key| format!("Bearer {}", key.expose()));
         let accept = if stream {
             "text/event-stream"
         } else {
             "application/json"
         };
-        let mut headers = vec![("accept", accept)];
-        if let Some(bearer) = &bearer {
-            headers.push(("authorization", bearer.as_str()));
-        }
-        super::json_post(&url, &headers, &self.headers, body)
+        super::bearer_json_post(&url, accept, self.api_key.as_ref(), &self.headers, body)
     }
 }
 
