@@ -23,6 +23,7 @@ mod stream;
 // the same `response_format` stand-in tool.
 pub(crate) use request::{is_json_tool, json_tool, thinking, thinking_blocks};
 pub(crate) use response::{input_json, redacted_thinking_block, thinking_block, THINKING_BLOCKS};
+pub(crate) use stream::arguments_delta;
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};

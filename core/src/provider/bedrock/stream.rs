@@ -76,20 +76,6 @@ fn decode_error(what: &str, cause: impl std::fmt::Display, payload: &[u8]) -> Er
     Error::decode(what, cause, payload)
 }
 
-fn arguments_delta(index: u32, arguments: String) -> Delta {
-    Delta {
-        tool_calls: Some(vec![ToolCallDelta {
-            index: Some(index),
-            function: Some(FunctionCallDelta {
-                name: None,
-                arguments: Some(arguments),
-            }),
-            ..ToolCallDelta::default()
-        }]),
-        ..Delta::default()
-    }
-}
-
 fn chunk() -> ChatCompletionChunk {
     ChatCompletionChunk::new("", "", 0)
 }
@@ -219,7 +205,7 @@ impl BedrockEvents {
                 Some(OpenBlock::ToolUse { index, sent }) => {
                     if !input.is_empty() {
                         *sent = true;
-                        emit(out, arguments_delta(*index, input.to_owned()));
+                        emit(out, anthropic::arguments_delta(*index, input.to_owned()));
                     }
                 }
                 Some(OpenBlock::JsonOutput) => {
@@ -279,7 +265,7 @@ impl BedrockEvents {
         let index = block_index(event, payload)?;
         match self.blocks.remove(&index) {
             Some(OpenBlock::ToolUse { index, sent: false }) => {
-                emit(out, arguments_delta(index, "{}".to_owned()));
+                emit(out, anthropic::arguments_delta(index, "{}".to_owned()));
             }
             Some(OpenBlock::Reasoning {
                 text,
