@@ -306,6 +306,17 @@ pub(crate) fn json_post(
         .map_err(|e| Error::configuration(format!("invalid request: {e}")))
 }
 
+/// Refuses `n > 1` for the providers that answer with one choice per request, rather than
+/// silently returning fewer choices than asked for.
+pub(crate) fn one_choice_only(provider: &str, request: &ChatRequest) -> Result<(), Error> {
+    if request.n.is_some_and(|n| n > 1) {
+        return Err(Error::unsupported(format!(
+            "{provider} returns one choice per request: n > 1 is not supported"
+        )));
+    }
+    Ok(())
+}
+
 /// A JSON POST accepting `accept`, with `authorization: Bearer <token>` when there is a
 /// token: the request of the adapters whose only credential is a bearer token.
 pub(crate) fn bearer_json_post(

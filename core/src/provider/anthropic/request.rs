@@ -88,11 +88,7 @@ pub(super) fn chat_body(
 }
 
 pub(super) fn chat_value(model: &str, request: &ChatRequest, stream: bool) -> Result<Value, Error> {
-    if request.n.is_some_and(|n| n > 1) {
-        return Err(Error::unsupported(
-            "anthropic returns one choice per request: n > 1 is not supported",
-        ));
-    }
+    crate::provider::one_choice_only("anthropic", request)?;
     let mut body = Map::new();
     body.insert("model".into(), model.into());
     if let Some(system) = request.system_text().filter(|text| !text.is_empty()) {

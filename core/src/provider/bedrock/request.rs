@@ -54,11 +54,7 @@ pub(super) fn chat_body(model: &str, request: &ChatRequest) -> Result<Vec<u8>, E
 }
 
 pub(super) fn chat_value(model: &str, request: &ChatRequest) -> Result<Value, Error> {
-    if request.n.is_some_and(|n| n > 1) {
-        return Err(Error::unsupported(
-            "bedrock returns one choice per request: n > 1 is not supported",
-        ));
-    }
+    crate::provider::one_choice_only("bedrock", request)?;
     let mut body = Map::new();
     if let Some(system) = request.system_text().filter(|text| !text.is_empty()) {
         body.insert("system".into(), json!([{ "text": system }]));

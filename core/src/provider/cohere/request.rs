@@ -57,11 +57,7 @@ pub(super) fn chat_value(model: &str, request: &ChatRequest, stream: bool) -> Re
             "cohere: `{field}` (retrieval-augmented generation) is not supported by this adapter"
         )));
     }
-    if request.n.is_some_and(|n| n > 1) {
-        return Err(Error::unsupported(
-            "cohere returns one choice per request: n > 1 is not supported",
-        ));
-    }
+    crate::provider::one_choice_only("cohere", request)?;
     let mut body = Map::new();
     body.insert("model".into(), model.into());
     let messages = request
