@@ -10,7 +10,7 @@
 use serde_json::{json, Value};
 
 use crate::error::Error;
-use crate::types::{Message, Role};
+use crate::types::{Content, ContentPart, Message, Role};
 
 /// Which OpenAI side a message comes from, so the translation can pick its blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,4 +66,26 @@ pub(crate) fn alternating_turns(
         .into_iter()
         .map(|(role, blocks)| json!({"role": role, names.blocks: blocks}))
         .collect())
+}
+
+/// The blocks of one message's content, in order: none without content, `text_block` of a
+/// plain string, else each part's `part_block`. Either may drop what it is given (`None`),
+/// as providers refuse empty text blocks.
+pub(crate) fn content_blocks(
+    content: Option<&Content>,
+    at: usize,
+    text_block: impl Fn(&str) -> Option<Value>,
+    part_block: impl Fn(&ContentPart, usize) -> Result<Option<Value>, Error>,
+) -> Result<Vec<Value>, Error> {
+    match content {
+        None => Ok(Vec::new()),
+        Some(Content::Text(text)) => Ok(text_block(text).into_iter().collect()),
+        Some(Content::Parts(parts)) => {
+            let mut blocks = Vec::with_capacity(parts.len());
+            for part in parts {
+                blocks.extend(part_block(part, at)?);
+            }
+            Ok(blocks)
+        }
+    }
 }

@@ -36,7 +36,7 @@ use serde_json::{json, Map, Value};
 use super::response::THINKING_BLOCKS;
 use crate::error::{Error, ErrorKind};
 use crate::provider::data_url;
-use crate::provider::turns::{alternating_turns, Speaker, TurnNames};
+use crate::provider::turns::{self, alternating_turns, Speaker, TurnNames};
 use crate::types::{
     ChatRequest, Content, ContentPart, FileInput, Message, ResponseFormat, Tool, ToolCall,
     ToolChoice,
@@ -410,17 +410,7 @@ fn tool_result(message: &Message, at: usize) -> Result<Value, Error> {
 }
 
 fn content_blocks(content: Option<&Content>, at: usize) -> Result<Vec<Value>, Error> {
-    match content {
-        None => Ok(Vec::new()),
-        Some(Content::Text(text)) => Ok(text_block(text).into_iter().collect()),
-        Some(Content::Parts(parts)) => {
-            let mut blocks = Vec::with_capacity(parts.len());
-            for part in parts {
-                blocks.extend(part_block(part, at)?);
-            }
-            Ok(blocks)
-        }
-    }
+    turns::content_blocks(content, at, text_block, part_block)
 }
 
 fn text_block(text: &str) -> Option<Value> {
