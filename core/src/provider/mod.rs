@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::settings::{ApiKey, ProviderSettings};
 use crate::types::{
     ChatCompletion, ChatCompletionChunk, ChatRequest, CompletionRequest, CompletionResponse,
-    EmbeddingRequest, EmbeddingResponse,
+    EmbeddingRequest, EmbeddingResponse, FunctionDefinition, Tool,
 };
 
 pub mod anthropic;
@@ -315,6 +315,21 @@ pub(crate) fn one_choice_only(provider: &str, request: &ChatRequest) -> Result<(
         )));
     }
     Ok(())
+}
+
+/// The function a tool declares, or an `Unsupported` error for a tool of another type
+/// (the native APIs take function tools only).
+pub(crate) fn function_tool<'a>(
+    tool: &'a Tool,
+    provider: &str,
+) -> Result<&'a FunctionDefinition, Error> {
+    if tool.kind != "function" {
+        return Err(Error::unsupported(format!(
+            "tool type {:?} is not supported by {provider} (only function tools)",
+            tool.kind
+        )));
+    }
+    Ok(&tool.function)
 }
 
 /// A JSON POST accepting `accept`, with `authorization: Bearer <token>` when there is a

@@ -240,13 +240,7 @@ fn tools(
 }
 
 fn tool(tool: &Tool) -> Result<Value, Error> {
-    if tool.kind != "function" {
-        return Err(Error::unsupported(format!(
-            "tool type {:?} is not supported by anthropic (only function tools)",
-            tool.kind
-        )));
-    }
-    let function = &tool.function;
+    let function = crate::provider::function_tool(tool, "anthropic")?;
     let mut out = Map::new();
     out.insert("name".into(), function.name.clone().into());
     if let Some(description) = &function.description {

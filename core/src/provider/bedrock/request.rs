@@ -189,13 +189,7 @@ fn tool_config(request: &ChatRequest, thinking: bool) -> Result<Option<Value>, E
 }
 
 fn tool_spec(tool: &Tool) -> Result<Value, Error> {
-    if tool.kind != "function" {
-        return Err(Error::unsupported(format!(
-            "tool type {:?} is not supported by bedrock (only function tools)",
-            tool.kind
-        )));
-    }
-    let function = &tool.function;
+    let function = crate::provider::function_tool(tool, "bedrock")?;
     let mut spec = Map::new();
     spec.insert("name".into(), function.name.clone().into());
     if let Some(description) = function.description.as_ref().filter(|d| !d.is_empty()) {

@@ -68,11 +68,8 @@ pub(super) fn chat_value(model: &str, request: &ChatRequest, stream: bool) -> Re
         .collect::<Result<Vec<_>, _>>()?;
     body.insert("messages".into(), Value::Array(messages));
     if let Some(tools) = request.tools.as_ref().filter(|tools| !tools.is_empty()) {
-        if let Some(tool) = tools.iter().find(|tool| tool.kind != "function") {
-            return Err(Error::unsupported(format!(
-                "tool type {:?} is not supported by cohere (only function tools)",
-                tool.kind
-            )));
+        for tool in tools {
+            crate::provider::function_tool(tool, "cohere")?;
         }
         let tools = serde_json::to_value(tools).map_err(|e| {
             Error::new(

@@ -213,13 +213,7 @@ fn tools(request: &ChatRequest, body: &mut Map<String, Value>) -> Result<(), Err
 }
 
 fn declaration(tool: &Tool) -> Result<Value, Error> {
-    if tool.kind != "function" {
-        return Err(Error::unsupported(format!(
-            "tool type {:?} is not supported by gemini (only function tools)",
-            tool.kind
-        )));
-    }
-    let function = &tool.function;
+    let function = crate::provider::function_tool(tool, "gemini")?;
     let mut out = Map::new();
     out.insert("name".into(), function.name.clone().into());
     if let Some(description) = &function.description {
