@@ -32,6 +32,18 @@ pub(crate) struct TurnNames {
     pub blocks: &'static str,
 }
 
+impl TurnNames {
+    /// The Messages spelling Anthropic and Bedrock Converse share: `assistant` turns whose
+    /// blocks are under `content`.
+    pub(crate) const fn user_assistant(provider: &'static str) -> TurnNames {
+        TurnNames {
+            provider,
+            assistant: "assistant",
+            blocks: "content",
+        }
+    }
+}
+
 /// The alternating turns of `messages`, each `{"role": .., <names.blocks>: [..]}`.
 /// `translate(speaker, message, at)` gives the blocks of the message at index `at`.
 pub(crate) fn alternating_turns(

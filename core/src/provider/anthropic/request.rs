@@ -293,11 +293,7 @@ pub(crate) fn json_tool(format: Option<&ResponseFormat>) -> Option<(String, Valu
 }
 
 fn messages(messages: &[Message]) -> Result<Vec<Value>, Error> {
-    let names = TurnNames {
-        provider: "Anthropic",
-        assistant: "assistant",
-        blocks: "content",
-    };
+    let names = TurnNames::user_assistant("Anthropic");
     alternating_turns(messages, names, |speaker, message, at| match speaker {
         Speaker::User => content_blocks(message.content.as_ref(), at),
         Speaker::Assistant => assistant_blocks(message, at),

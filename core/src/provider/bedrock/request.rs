@@ -204,11 +204,7 @@ fn tool_spec(tool: &Tool) -> Result<Value, Error> {
 }
 
 fn messages(messages: &[Message]) -> Result<Vec<Value>, Error> {
-    let names = TurnNames {
-        provider: "Bedrock",
-        assistant: "assistant",
-        blocks: "content",
-    };
+    let names = TurnNames::user_assistant("Bedrock");
     alternating_turns(messages, names, |speaker, message, at| match speaker {
         Speaker::User => content_blocks(message.content.as_ref(), at),
         Speaker::Assistant => assistant_blocks(message, at),
