@@ -13,9 +13,10 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
 use crate::error::Error;
+use crate::settings::{ApiKey, ProviderSettings};
 use crate::types::{
     ChatCompletion, ChatCompletionChunk, ChatRequest, CompletionRequest, CompletionResponse,
-    EmbeddingRequest, EmbeddingResponse,
+    EmbeddingRequest, EmbeddingResponse, FunctionDefinition, Tool,
 };
 
 pub mod anthropic;
@@ -27,6 +28,7 @@ pub mod ollama;
 pub mod openai;
 pub mod profiles;
 mod sse_stream;
+mod turns;
 
 pub(crate) use sse_stream::{
     EventHandler, FramedChatStream, NdjsonChatStream, NdjsonLineHandler, SseChatStream,
@@ -226,6 +228,37 @@ pub(crate) fn parse_whole<T>(
     parse(response.body())
 }
 
+/// [`parse_whole`] for an adapter holding `key`: any error, whether from the status or from
+/// `parse` (whose excerpt may quote the body), has the key redacted.
+pub(crate) fn parse_whole_without_key<T>(
+    provider: &dyn Provider,
+    key: Option<&ApiKey>,
+    response: &http::Response<Bytes>,
+    parse: impl FnOnce(&[u8]) -> Result<T, Error>,
+) -> Result<T, Error> {
+    parse_whole(provider, response, parse).map_err(|error| error.without_key(key))
+}
+
+/// The configured base URL (else `default`) without trailing slashes and without the first
+/// of `suffixes` it ends with, so a URL given with a version path the adapter adds itself
+/// (`…/v1`, `…/api`) is accepted too.
+pub(crate) fn base_url_without(
+    settings: &ProviderSettings,
+    default: &str,
+    suffixes: &[&str],
+) -> String {
+    let base = settings
+        .base_url
+        .as_deref()
+        .unwrap_or(default)
+        .trim_end_matches('/');
+    suffixes
+        .iter()
+        .find_map(|suffix| base.strip_suffix(suffix))
+        .unwrap_or(base)
+        .to_owned()
+}
+
 /// Builds a JSON POST request, turning header and URL problems into `Configuration` errors
 /// instead of panics.
 pub(crate) fn json_post(
@@ -273,6 +306,49 @@ pub(crate) fn json_post(
         .map_err(|e| Error::configuration(format!("invalid request: {e}")))
 }
 
+/// Refuses `n > 1` for the providers that answer with one choice per request, rather than
+/// silently returning fewer choices than asked for.
+pub(crate) fn one_choice_only(provider: &str, request: &ChatRequest) -> Result<(), Error> {
+    if request.n.is_some_and(|n| n > 1) {
+        return Err(Error::unsupported(format!(
+            "{provider} returns one choice per request: n > 1 is not supported"
+        )));
+    }
+    Ok(())
+}
+
+/// The function a tool declares, or an `Unsupported` error for a tool of another type
+/// (the native APIs take function tools only).
+pub(crate) fn function_tool<'a>(
+    tool: &'a Tool,
+    provider: &str,
+) -> Result<&'a FunctionDefinition, Error> {
+    if tool.kind != "function" {
+        return Err(Error::unsupported(format!(
+            "tool type {:?} is not supported by {provider} (only function tools)",
+            tool.kind
+        )));
+    }
+    Ok(&tool.function)
+}
+
+/// A JSON POST accepting `accept`, with `authorization: Bearer <token>` when there is a
+/// token: the request of the adapters whose only credential is a bearer token.
+pub(crate) fn bearer_json_post(
+    url: &str,
+    accept: &str,
+    token: Option<&ApiKey>,
+    extra_headers: &[(String, String)],
+    body: Vec<u8>,
+) -> Result<http::Request<Bytes>, Error> {
+    let bearer = token.map(|token| format!("Bearer {}", token.expose()));
+    let mut headers = vec![("accept", accept)];
+    if let Some(bearer) = &bearer {
+        headers.push(("authorization", bearer.as_str()));
+    }
+    json_post(url, &headers, extra_headers, body)
+}
+
 /// A `data:<media type>;base64,<data>` URL's media type and data; `None` for any other URL
 /// (or a data URL that is not base64). Adapters that send media inline share it.
 pub(crate) fn data_url(url: &str) -> Option<(&str, &str)> {
@@ -289,6 +365,40 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Error> 
             format!("cannot serialize request: {e}"),
         )
     })
+}
+
+/// Helpers the adapters' stream tests share.
+#[cfg(test)]
+pub(crate) mod stream_tests {
+    use super::ChatStreamDecoder;
+    use crate::error::Error;
+    use crate::types::{ChatCompletion, ChatCompletionChunk, ChunkAccumulator};
+
+    /// Feeds `body` to `decoder` in pieces of `split` bytes (at least one), draining after
+    /// each and after the end: every item, and whether the stream completed.
+    pub(crate) fn decode_in_pieces(
+        mut decoder: impl ChatStreamDecoder,
+        body: &[u8],
+        split: usize,
+    ) -> (Vec<Result<ChatCompletionChunk, Error>>, bool) {
+        let mut items = Vec::new();
+        for piece in body.chunks(split.max(1)) {
+            decoder.push(piece);
+            items.extend(std::iter::from_fn(|| decoder.next_chunk()));
+        }
+        decoder.finish();
+        items.extend(std::iter::from_fn(|| decoder.next_chunk()));
+        (items, decoder.is_complete())
+    }
+
+    /// The completion the chunks fold into; panics on an error item.
+    pub(crate) fn fold(items: &[Result<ChatCompletionChunk, Error>]) -> ChatCompletion {
+        let mut accumulator = ChunkAccumulator::new();
+        for item in items {
+            accumulator.push(item.as_ref().unwrap());
+        }
+        accumulator.completion()
+    }
 }
 
 #[cfg(test)]

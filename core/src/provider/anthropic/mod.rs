@@ -23,6 +23,7 @@ mod stream;
 // the same `response_format` stand-in tool.
 pub(crate) use request::{is_json_tool, json_tool, thinking, thinking_blocks};
 pub(crate) use response::{input_json, redacted_thinking_block, thinking_block, THINKING_BLOCKS};
+pub(crate) use stream::arguments_delta;
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
@@ -63,11 +64,7 @@ impl Anthropic {
     /// An adapter with `settings`. The base URL follows the SDK convention (no `/v1`); one
     /// given with `/v1` or as the full `/v1/messages` URL is accepted too.
     pub fn new(settings: &ProviderSettings) -> Anthropic {
-        let base = settings
-            .base_url
-            .as_deref()
-            .unwrap_or(DEFAULT_BASE_URL)
-            .trim_end_matches('/');
+        let base = super::base_url_without(settings, DEFAULT_BASE_URL, &[]);
         let messages_url = if base.ends_with("/v1/messages") {
             base.to_owned()
         } else if base.ends_with("/v1") {
@@ -120,8 +117,7 @@ impl Provider for Anthropic {
     }
 
     fn parse_chat(&self, response: &http::Response<Bytes>) -> Result<ChatCompletion, Error> {
-        super::parse_whole(self, response, response::parse_chat)
-            .map_err(|error| error.without_key(self.api_key.as_ref()))
+        super::parse_whole_without_key(self, self.api_key.as_ref(), response, response::parse_chat)
     }
 
     fn chat_stream_decoder(&self, _model: &str) -> Box<dyn ChatStreamDecoder> {

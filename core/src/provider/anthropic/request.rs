@@ -36,8 +36,9 @@ use serde_json::{json, Map, Value};
 use super::response::THINKING_BLOCKS;
 use crate::error::{Error, ErrorKind};
 use crate::provider::data_url;
+use crate::provider::turns::{self, alternating_turns, Speaker, TurnNames};
 use crate::types::{
-    ChatRequest, Content, ContentPart, FileInput, Message, ResponseFormat, Role, Tool, ToolCall,
+    ChatRequest, Content, ContentPart, FileInput, Message, ResponseFormat, Tool, ToolCall,
     ToolChoice,
 };
 
@@ -87,11 +88,7 @@ pub(super) fn chat_body(
 }
 
 pub(super) fn chat_value(model: &str, request: &ChatRequest, stream: bool) -> Result<Value, Error> {
-    if request.n.is_some_and(|n| n > 1) {
-        return Err(Error::unsupported(
-            "anthropic returns one choice per request: n > 1 is not supported",
-        ));
-    }
+    crate::provider::one_choice_only("anthropic", request)?;
     let mut body = Map::new();
     body.insert("model".into(), model.into());
     if let Some(system) = request.system_text().filter(|text| !text.is_empty()) {
@@ -243,13 +240,7 @@ fn tools(
 }
 
 fn tool(tool: &Tool) -> Result<Value, Error> {
-    if tool.kind != "function" {
-        return Err(Error::unsupported(format!(
-            "tool type {:?} is not supported by anthropic (only function tools)",
-            tool.kind
-        )));
-    }
-    let function = &tool.function;
+    let function = crate::provider::function_tool(tool, "anthropic")?;
     let mut out = Map::new();
     out.insert("name".into(), function.name.clone().into());
     if let Some(description) = &function.description {
@@ -301,41 +292,13 @@ pub(crate) fn json_tool(format: Option<&ResponseFormat>) -> Option<(String, Valu
     Some((name, tool))
 }
 
-/// One side of the conversation and its blocks, before merging.
-struct Turn {
-    role: &'static str,
-    content: Vec<Value>,
-}
-
 fn messages(messages: &[Message]) -> Result<Vec<Value>, Error> {
-    let mut turns: Vec<Turn> = Vec::new();
-    for (at, message) in messages.iter().enumerate() {
-        let (role, blocks) = match &message.role {
-            Role::System | Role::Developer => continue,
-            Role::User => ("user", content_blocks(message.content.as_ref(), at)?),
-            Role::Assistant => ("assistant", assistant_blocks(message, at)?),
-            Role::Tool => ("user", vec![tool_result(message, at)?]),
-            other => {
-                return Err(Error::unsupported(format!(
-                    "messages[{at}]: role {other:?} has no Anthropic equivalent"
-                )))
-            }
-        };
-        if blocks.is_empty() {
-            continue;
-        }
-        match turns.last_mut() {
-            Some(last) if last.role == role => last.content.extend(blocks),
-            _ => turns.push(Turn {
-                role,
-                content: blocks,
-            }),
-        }
-    }
-    Ok(turns
-        .into_iter()
-        .map(|turn| json!({"role": turn.role, "content": turn.content}))
-        .collect())
+    let names = TurnNames::user_assistant("Anthropic");
+    alternating_turns(messages, names, |speaker, message, at| match speaker {
+        Speaker::User => content_blocks(message.content.as_ref(), at),
+        Speaker::Assistant => assistant_blocks(message, at),
+        Speaker::Tool => Ok(vec![tool_result(message, at)?]),
+    })
 }
 
 fn assistant_blocks(message: &Message, at: usize) -> Result<Vec<Value>, Error> {
@@ -437,17 +400,7 @@ fn tool_result(message: &Message, at: usize) -> Result<Value, Error> {
 }
 
 fn content_blocks(content: Option<&Content>, at: usize) -> Result<Vec<Value>, Error> {
-    match content {
-        None => Ok(Vec::new()),
-        Some(Content::Text(text)) => Ok(text_block(text).into_iter().collect()),
-        Some(Content::Parts(parts)) => {
-            let mut blocks = Vec::with_capacity(parts.len());
-            for part in parts {
-                blocks.extend(part_block(part, at)?);
-            }
-            Ok(blocks)
-        }
-    }
+    turns::content_blocks(content, at, text_block, part_block)
 }
 
 fn text_block(text: &str) -> Option<Value> {
@@ -524,7 +477,7 @@ fn file_block(file: &FileInput, at: usize) -> Result<Value, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{ImageUrl, JsonSchemaFormat, Stop};
+    use crate::types::{ImageUrl, JsonSchemaFormat, Role, Stop};
 
     fn body(request: &ChatRequest) -> Value {
         chat_value("claude-sonnet-4-5", request, false).unwrap()

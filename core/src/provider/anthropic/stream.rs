@@ -157,8 +157,8 @@ fn decode<'a, T: Deserialize<'a>>(what: &str, data: &'a str) -> Result<T, Error>
     serde_json::from_str(data).map_err(|e| Error::decode(what, e, data.as_bytes()))
 }
 
-/// A fragment of tool call `index`'s arguments.
-fn arguments_delta(index: u32, arguments: String) -> Delta {
+/// A fragment of tool call `index`'s arguments (Bedrock's stream sends them alike).
+pub(crate) fn arguments_delta(index: u32, arguments: String) -> Delta {
     Delta {
         tool_calls: Some(vec![ToolCallDelta {
             index: Some(index),

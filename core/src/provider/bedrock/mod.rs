@@ -185,13 +185,11 @@ impl Bedrock {
             self.endpoint()?,
             path_segment(model)
         );
-        let bearer;
-        let mut headers = vec![("accept", accept)];
-        if let Auth::Bearer(token) = &self.auth {
-            bearer = format!("Bearer {}", token.expose());
-            headers.push(("authorization", bearer.as_str()));
-        }
-        super::json_post(&url, &headers, &self.headers, body)
+        let token = match &self.auth {
+            Auth::Bearer(token) => Some(token),
+            Auth::SigV4(_) | Auth::Source(_) => None,
+        };
+        super::bearer_json_post(&url, accept, token, &self.headers, body)
     }
 
     fn redaction_key(&self) -> Option<&ApiKey> {
@@ -271,8 +269,7 @@ impl Provider for Bedrock {
         &self,
         response: &http::Response<Bytes>,
     ) -> Result<EmbeddingResponse, Error> {
-        super::parse_whole(self, response, embeddings::parse)
-            .map_err(|error| error.without_key(self.redaction_key()))
+        super::parse_whole_without_key(self, self.redaction_key(), response, embeddings::parse)
     }
 
     fn authorize(
@@ -305,8 +302,7 @@ impl Provider for Bedrock {
     }
 
     fn parse_chat(&self, response: &http::Response<Bytes>) -> Result<ChatCompletion, Error> {
-        super::parse_whole(self, response, response::parse_chat)
-            .map_err(|error| error.without_key(self.redaction_key()))
+        super::parse_whole_without_key(self, self.redaction_key(), response, response::parse_chat)
     }
 
     fn chat_stream_decoder(&self, _model: &str) -> Box<dyn ChatStreamDecoder> {

@@ -40,8 +40,9 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{Error, ErrorKind};
 use crate::provider::anthropic;
+use crate::provider::turns::{self, alternating_turns, Speaker, TurnNames};
 use crate::types::{
-    ChatRequest, Content, ContentPart, FileInput, Message, Role, Tool, ToolCall, ToolChoice,
+    ChatRequest, Content, ContentPart, FileInput, Message, Tool, ToolCall, ToolChoice,
 };
 
 /// `maxTokens` for the answer after thinking when the caller gave no limit.
@@ -53,11 +54,7 @@ pub(super) fn chat_body(model: &str, request: &ChatRequest) -> Result<Vec<u8>, E
 }
 
 pub(super) fn chat_value(model: &str, request: &ChatRequest) -> Result<Value, Error> {
-    if request.n.is_some_and(|n| n > 1) {
-        return Err(Error::unsupported(
-            "bedrock returns one choice per request: n > 1 is not supported",
-        ));
-    }
+    crate::provider::one_choice_only("bedrock", request)?;
     let mut body = Map::new();
     if let Some(system) = request.system_text().filter(|text| !text.is_empty()) {
         body.insert("system".into(), json!([{ "text": system }]));
@@ -192,13 +189,7 @@ fn tool_config(request: &ChatRequest, thinking: bool) -> Result<Option<Value>, E
 }
 
 fn tool_spec(tool: &Tool) -> Result<Value, Error> {
-    if tool.kind != "function" {
-        return Err(Error::unsupported(format!(
-            "tool type {:?} is not supported by bedrock (only function tools)",
-            tool.kind
-        )));
-    }
-    let function = &tool.function;
+    let function = crate::provider::function_tool(tool, "bedrock")?;
     let mut spec = Map::new();
     spec.insert("name".into(), function.name.clone().into());
     if let Some(description) = function.description.as_ref().filter(|d| !d.is_empty()) {
@@ -212,41 +203,13 @@ fn tool_spec(tool: &Tool) -> Result<Value, Error> {
     Ok(json!({ "toolSpec": spec }))
 }
 
-/// One side of the conversation and its blocks, before merging.
-struct Turn {
-    role: &'static str,
-    content: Vec<Value>,
-}
-
 fn messages(messages: &[Message]) -> Result<Vec<Value>, Error> {
-    let mut turns: Vec<Turn> = Vec::new();
-    for (at, message) in messages.iter().enumerate() {
-        let (role, blocks) = match &message.role {
-            Role::System | Role::Developer => continue,
-            Role::User => ("user", content_blocks(message.content.as_ref(), at)?),
-            Role::Assistant => ("assistant", assistant_blocks(message, at)?),
-            Role::Tool => ("user", vec![tool_result(message, at)?]),
-            other => {
-                return Err(Error::unsupported(format!(
-                    "messages[{at}]: role {other:?} has no Bedrock equivalent"
-                )))
-            }
-        };
-        if blocks.is_empty() {
-            continue;
-        }
-        match turns.last_mut() {
-            Some(last) if last.role == role => last.content.extend(blocks),
-            _ => turns.push(Turn {
-                role,
-                content: blocks,
-            }),
-        }
-    }
-    Ok(turns
-        .into_iter()
-        .map(|turn| json!({"role": turn.role, "content": turn.content}))
-        .collect())
+    let names = TurnNames::user_assistant("Bedrock");
+    alternating_turns(messages, names, |speaker, message, at| match speaker {
+        Speaker::User => content_blocks(message.content.as_ref(), at),
+        Speaker::Assistant => assistant_blocks(message, at),
+        Speaker::Tool => Ok(vec![tool_result(message, at)?]),
+    })
 }
 
 fn assistant_blocks(message: &Message, at: usize) -> Result<Vec<Value>, Error> {
@@ -315,17 +278,7 @@ fn tool_result(message: &Message, at: usize) -> Result<Value, Error> {
 }
 
 fn content_blocks(content: Option<&Content>, at: usize) -> Result<Vec<Value>, Error> {
-    match content {
-        None => Ok(Vec::new()),
-        Some(Content::Text(text)) => Ok(text_block(text).into_iter().collect()),
-        Some(Content::Parts(parts)) => {
-            let mut blocks = Vec::with_capacity(parts.len());
-            for part in parts {
-                blocks.extend(part_block(part, at)?);
-            }
-            Ok(blocks)
-        }
-    }
+    turns::content_blocks(content, at, text_block, part_block)
 }
 
 fn text_block(text: &str) -> Option<Value> {

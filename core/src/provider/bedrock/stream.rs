@@ -76,20 +76,6 @@ fn decode_error(what: &str, cause: impl std::fmt::Display, payload: &[u8]) -> Er
     Error::decode(what, cause, payload)
 }
 
-fn arguments_delta(index: u32, arguments: String) -> Delta {
-    Delta {
-        tool_calls: Some(vec![ToolCallDelta {
-            index: Some(index),
-            function: Some(FunctionCallDelta {
-                name: None,
-                arguments: Some(arguments),
-            }),
-            ..ToolCallDelta::default()
-        }]),
-        ..Delta::default()
-    }
-}
-
 fn chunk() -> ChatCompletionChunk {
     ChatCompletionChunk::new("", "", 0)
 }
@@ -219,7 +205,7 @@ impl BedrockEvents {
                 Some(OpenBlock::ToolUse { index, sent }) => {
                     if !input.is_empty() {
                         *sent = true;
-                        emit(out, arguments_delta(*index, input.to_owned()));
+                        emit(out, anthropic::arguments_delta(*index, input.to_owned()));
                     }
                 }
                 Some(OpenBlock::JsonOutput) => {
@@ -279,7 +265,7 @@ impl BedrockEvents {
         let index = block_index(event, payload)?;
         match self.blocks.remove(&index) {
             Some(OpenBlock::ToolUse { index, sent: false }) => {
-                emit(out, arguments_delta(index, "{}".to_owned()));
+                emit(out, anthropic::arguments_delta(index, "{}".to_owned()));
             }
             Some(OpenBlock::Reasoning {
                 text,
@@ -436,8 +422,9 @@ impl EventHandler<EventStreamMessage> for BedrockEvents {
 mod tests {
     use super::*;
     use crate::framing::{encode_event_stream_message, EventStreamDecoder};
-    use crate::provider::{ChatStreamDecoder, FramedChatStream};
-    use crate::{ChatCompletion, ChunkAccumulator, ErrorKind};
+    use crate::provider::stream_tests::{decode_in_pieces, fold};
+    use crate::provider::FramedChatStream;
+    use crate::ErrorKind;
     use serde_json::json;
 
     fn event(kind: &str, payload: Value) -> Vec<u8> {
@@ -456,23 +443,7 @@ mod tests {
     }
 
     fn run(body: &[u8], split: usize) -> (Vec<Result<ChatCompletionChunk, Error>>, bool) {
-        let mut decoder = decoder();
-        let mut items = Vec::new();
-        for piece in body.chunks(split) {
-            decoder.push(piece);
-            items.extend(std::iter::from_fn(|| decoder.next_chunk()));
-        }
-        decoder.finish();
-        items.extend(std::iter::from_fn(|| decoder.next_chunk()));
-        (items, decoder.is_complete())
-    }
-
-    fn fold(items: &[Result<ChatCompletionChunk, Error>]) -> ChatCompletion {
-        let mut accumulator = ChunkAccumulator::new();
-        for item in items {
-            accumulator.push(item.as_ref().unwrap());
-        }
-        accumulator.completion()
+        decode_in_pieces(decoder(), body, split)
     }
 
     fn full_stream() -> Vec<u8> {

@@ -58,17 +58,8 @@ impl Cohere {
     /// An adapter with `settings`. A base URL given with `/v2` (or `/v1`, the SDK's older
     /// convention) has it replaced by `/v2`.
     pub fn new(settings: &ProviderSettings) -> Cohere {
-        let base = settings
-            .base_url
-            .as_deref()
-            .unwrap_or(DEFAULT_BASE_URL)
-            .trim_end_matches('/');
-        let base = base
-            .strip_suffix("/v2")
-            .or_else(|| base.strip_suffix("/v1"))
-            .unwrap_or(base);
         Cohere {
-            base_url: base.to_owned(),
+            base_url: super::base_url_without(settings, DEFAULT_BASE_URL, &["/v2", "/v1"]),
             api_key: settings.api_key.clone(),
             headers: settings.headers.clone(),
         }
@@ -76,20 +67,12 @@ impl Cohere {
 
     fn post(&self, path: &str, body: Vec<u8>, stream: bool) -> Result<http::Request<Bytes>, Error> {
         let url = format!("{}/v2/{path}", self.base_url);
-        let bearer = self
-            .api_key
-            .as_ref()
-            .map(|key| format!("Bearer {}", key.expose()));
         let accept = if stream {
             "text/event-stream"
         } else {
             "application/json"
         };
-        let mut headers = vec![("accept", accept)];
-        if let Some(bearer) = &bearer {
-            headers.push(("authorization", bearer.as_str()));
-        }
-        super::json_post(&url, &headers, &self.headers, body)
+        super::bearer_json_post(&url, accept, self.api_key.as_ref(), &self.headers, body)
     }
 }
 
@@ -121,8 +104,7 @@ impl Provider for Cohere {
     }
 
     fn parse_chat(&self, response: &http::Response<Bytes>) -> Result<ChatCompletion, Error> {
-        super::parse_whole(self, response, response::parse_chat)
-            .map_err(|error| error.without_key(self.api_key.as_ref()))
+        super::parse_whole_without_key(self, self.api_key.as_ref(), response, response::parse_chat)
     }
 
     fn chat_stream_decoder(&self, _model: &str) -> Box<dyn ChatStreamDecoder> {
@@ -148,8 +130,12 @@ impl Provider for Cohere {
         &self,
         response: &http::Response<Bytes>,
     ) -> Result<EmbeddingResponse, Error> {
-        super::parse_whole(self, response, response::parse_embeddings)
-            .map_err(|error| error.without_key(self.api_key.as_ref()))
+        super::parse_whole_without_key(
+            self,
+            self.api_key.as_ref(),
+            response,
+            response::parse_embeddings,
+        )
     }
 }
 

@@ -57,11 +57,7 @@ pub(super) fn chat_value(model: &str, request: &ChatRequest, stream: bool) -> Re
             "cohere: `{field}` (retrieval-augmented generation) is not supported by this adapter"
         )));
     }
-    if request.n.is_some_and(|n| n > 1) {
-        return Err(Error::unsupported(
-            "cohere returns one choice per request: n > 1 is not supported",
-        ));
-    }
+    crate::provider::one_choice_only("cohere", request)?;
     let mut body = Map::new();
     body.insert("model".into(), model.into());
     let messages = request
@@ -72,11 +68,8 @@ pub(super) fn chat_value(model: &str, request: &ChatRequest, stream: bool) -> Re
         .collect::<Result<Vec<_>, _>>()?;
     body.insert("messages".into(), Value::Array(messages));
     if let Some(tools) = request.tools.as_ref().filter(|tools| !tools.is_empty()) {
-        if let Some(tool) = tools.iter().find(|tool| tool.kind != "function") {
-            return Err(Error::unsupported(format!(
-                "tool type {:?} is not supported by cohere (only function tools)",
-                tool.kind
-            )));
+        for tool in tools {
+            crate::provider::function_tool(tool, "cohere")?;
         }
         let tools = serde_json::to_value(tools).map_err(|e| {
             Error::new(

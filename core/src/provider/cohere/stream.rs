@@ -233,8 +233,9 @@ impl SseEventHandler for CohereEvents {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
-    use crate::provider::{ChatStreamDecoder, SseChatStream};
-    use crate::types::{ChatCompletion, ChunkAccumulator, FinishReason};
+    use crate::provider::stream_tests::{decode_in_pieces, fold};
+    use crate::provider::SseChatStream;
+    use crate::types::FinishReason;
 
     /// Shortened from the langchain-cohere cassette `test_streaming_tool_call`, with a
     /// citation event, a thinking part and an unknown event added.
@@ -267,23 +268,11 @@ mod tests {
     );
 
     fn run(body: &[u8], split: usize) -> (Vec<Result<ChatCompletionChunk, Error>>, bool) {
-        let mut decoder = SseChatStream::new(CohereEvents::default(), None);
-        let mut items = Vec::new();
-        for piece in body.chunks(split.max(1)) {
-            decoder.push(piece);
-            items.extend(std::iter::from_fn(|| decoder.next_chunk()));
-        }
-        decoder.finish();
-        items.extend(std::iter::from_fn(|| decoder.next_chunk()));
-        (items, decoder.is_complete())
-    }
-
-    fn fold(items: &[Result<ChatCompletionChunk, Error>]) -> ChatCompletion {
-        let mut accumulator = ChunkAccumulator::new();
-        for item in items {
-            accumulator.push(item.as_ref().unwrap());
-        }
-        accumulator.completion()
+        decode_in_pieces(
+            SseChatStream::new(CohereEvents::default(), None),
+            body,
+            split,
+        )
     }
 
     #[test]

@@ -130,12 +130,7 @@ impl Gemini {
     /// The Gemini API (AI Studio) with `settings`: key in `api_key`, base URL (with its
     /// version path, e.g. `…/v1beta`) in `base_url`. Named `google`.
     pub fn ai_studio(settings: &ProviderSettings) -> Gemini {
-        let base = settings
-            .base_url
-            .as_deref()
-            .unwrap_or(AI_STUDIO_BASE_URL)
-            .trim_end_matches('/')
-            .to_owned();
+        let base = super::base_url_without(settings, AI_STUDIO_BASE_URL, &[]);
         Gemini {
             name: "google".to_owned(),
             endpoint: Endpoint::AiStudio { base },
@@ -323,8 +318,7 @@ impl Provider for Gemini {
     }
 
     fn parse_chat(&self, response: &http::Response<Bytes>) -> Result<ChatCompletion, Error> {
-        super::parse_whole(self, response, response::parse_chat)
-            .map_err(|error| error.without_key(self.secret()))
+        super::parse_whole_without_key(self, self.secret(), response, response::parse_chat)
     }
 
     fn chat_stream_decoder(&self, _model: &str) -> Box<dyn ChatStreamDecoder> {
@@ -378,8 +372,7 @@ impl Provider for Gemini {
         &self,
         response: &http::Response<Bytes>,
     ) -> Result<EmbeddingResponse, Error> {
-        super::parse_whole(self, response, embeddings::parse_embeddings)
-            .map_err(|error| error.without_key(self.secret()))
+        super::parse_whole_without_key(self, self.secret(), response, embeddings::parse_embeddings)
     }
 }
 

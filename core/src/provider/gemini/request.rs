@@ -52,6 +52,7 @@ use serde_json::{json, Map, Value};
 
 use super::response::{SYNTHETIC_ID_PREFIX, THOUGHT_SIGNATURE, THOUGHT_SIGNATURES};
 use crate::error::{Error, ErrorKind};
+use crate::provider::turns::{alternating_turns, Speaker, TurnNames};
 use crate::types::{
     ChatRequest, Content, ContentPart, Message, ResponseFormat, Role, Tool, ToolCall, ToolChoice,
 };
@@ -212,13 +213,7 @@ fn tools(request: &ChatRequest, body: &mut Map<String, Value>) -> Result<(), Err
 }
 
 fn declaration(tool: &Tool) -> Result<Value, Error> {
-    if tool.kind != "function" {
-        return Err(Error::unsupported(format!(
-            "tool type {:?} is not supported by gemini (only function tools)",
-            tool.kind
-        )));
-    }
-    let function = &tool.function;
+    let function = crate::provider::function_tool(tool, "gemini")?;
     let mut out = Map::new();
     out.insert("name".into(), function.name.clone().into());
     if let Some(description) = &function.description {
@@ -354,39 +349,18 @@ fn clean(node: &Value, root: &Value, depth: usize) -> Result<Value, Error> {
     Ok(Value::Object(out))
 }
 
-/// One turn before merging.
-struct Turn {
-    role: &'static str,
-    parts: Vec<Value>,
-}
-
 /// The `contents` turns. `signed_calls`: the model needs a signature on every turn's calls.
 fn contents(messages: &[Message], ids: CallIds, signed_calls: bool) -> Result<Vec<Value>, Error> {
-    let mut turns: Vec<Turn> = Vec::new();
-    for (at, message) in messages.iter().enumerate() {
-        let (role, parts) = match &message.role {
-            Role::System | Role::Developer => continue,
-            Role::User => ("user", content_parts(message.content.as_ref(), at)?),
-            Role::Assistant => ("model", model_parts(message, at, ids, signed_calls)?),
-            Role::Tool => ("user", vec![function_response(messages, at, ids)?]),
-            other => {
-                return Err(Error::unsupported(format!(
-                    "messages[{at}]: role {other:?} has no Gemini equivalent"
-                )))
-            }
-        };
-        if parts.is_empty() {
-            continue;
-        }
-        match turns.last_mut() {
-            Some(last) if last.role == role => last.parts.extend(parts),
-            _ => turns.push(Turn { role, parts }),
-        }
-    }
-    Ok(turns
-        .into_iter()
-        .map(|turn| json!({"role": turn.role, "parts": turn.parts}))
-        .collect())
+    let names = TurnNames {
+        provider: "Gemini",
+        assistant: "model",
+        blocks: "parts",
+    };
+    alternating_turns(messages, names, |speaker, message, at| match speaker {
+        Speaker::User => content_parts(message.content.as_ref(), at),
+        Speaker::Assistant => model_parts(message, at, ids, signed_calls),
+        Speaker::Tool => Ok(vec![function_response(messages, at, ids)?]),
+    })
 }
 
 fn content_parts(content: Option<&Content>, at: usize) -> Result<Vec<Value>, Error> {

@@ -276,19 +276,13 @@ impl ChatStreamDecoder for GeminiStream {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+    use crate::provider::stream_tests::decode_in_pieces;
     use crate::types::FinishReason;
     use crate::ChunkAccumulator;
 
     fn decode_in(body: &[u8], size: usize) -> (Vec<Result<ChatCompletionChunk, Error>>, bool) {
-        let mut decoder = GeminiStream::new(Some(ApiKey::new("AIzaSecretKey123")));
-        let mut items = Vec::new();
-        for piece in body.chunks(size.max(1)) {
-            decoder.push(piece);
-            items.extend(std::iter::from_fn(|| decoder.next_chunk()));
-        }
-        decoder.finish();
-        items.extend(std::iter::from_fn(|| decoder.next_chunk()));
-        (items, decoder.is_complete())
+        let decoder = GeminiStream::new(Some(ApiKey::new("AIzaSecretKey123")));
+        decode_in_pieces(decoder, body, size)
     }
 
     fn decode(body: &[u8]) -> (Vec<Result<ChatCompletionChunk, Error>>, bool) {

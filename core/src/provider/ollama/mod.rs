@@ -108,17 +108,8 @@ fn route(model: &str) -> Result<(&str, Option<String>), Error> {
 impl Ollama {
     /// An adapter with `settings`.
     pub fn new(settings: &ProviderSettings) -> Ollama {
-        let base = settings
-            .base_url
-            .as_deref()
-            .unwrap_or(DEFAULT_BASE_URL)
-            .trim_end_matches('/');
-        let base = base
-            .strip_suffix("/api")
-            .or_else(|| base.strip_suffix("/v1"))
-            .unwrap_or(base);
         Ollama {
-            base_url: base.to_owned(),
+            base_url: super::base_url_without(settings, DEFAULT_BASE_URL, &["/api", "/v1"]),
             api_key: settings.api_key.clone(),
             headers: settings.headers.clone(),
         }
@@ -132,20 +123,12 @@ impl Ollama {
         stream: bool,
     ) -> Result<http::Request<Bytes>, Error> {
         let url = format!("{}/api/{path}", base.unwrap_or(&self.base_url));
-        let bearer = self
-            .api_key
-            .as_ref()
-            .map(|key| format!("Bearer {}", key.expose()));
         let accept = if stream {
             "application/x-ndjson"
         } else {
             "application/json"
         };
-        let mut headers = vec![("accept", accept)];
-        if let Some(bearer) = &bearer {
-            headers.push(("authorization", bearer.as_str()));
-        }
-        super::json_post(&url, &headers, &self.headers, body)
+        super::bearer_json_post(&url, accept, self.api_key.as_ref(), &self.headers, body)
     }
 }
 
@@ -178,8 +161,7 @@ impl Provider for Ollama {
     }
 
     fn parse_chat(&self, response: &http::Response<Bytes>) -> Result<ChatCompletion, Error> {
-        super::parse_whole(self, response, response::parse_chat)
-            .map_err(|error| error.without_key(self.api_key.as_ref()))
+        super::parse_whole_without_key(self, self.api_key.as_ref(), response, response::parse_chat)
     }
 
     fn chat_stream_decoder(&self, _model: &str) -> Box<dyn ChatStreamDecoder> {
@@ -211,8 +193,12 @@ impl Provider for Ollama {
         &self,
         response: &http::Response<Bytes>,
     ) -> Result<EmbeddingResponse, Error> {
-        super::parse_whole(self, response, response::parse_embeddings)
-            .map_err(|error| error.without_key(self.api_key.as_ref()))
+        super::parse_whole_without_key(
+            self,
+            self.api_key.as_ref(),
+            response,
+            response::parse_embeddings,
+        )
     }
 }
 

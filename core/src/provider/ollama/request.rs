@@ -42,11 +42,7 @@ pub(super) fn chat_body(
 }
 
 pub(super) fn chat_value(model: &str, request: &ChatRequest, stream: bool) -> Result<Value, Error> {
-    if request.n.is_some_and(|n| n > 1) {
-        return Err(Error::unsupported(
-            "ollama returns one choice per request: n > 1 is not supported",
-        ));
-    }
+    crate::provider::one_choice_only("ollama", request)?;
     let mut body = Map::new();
     body.insert("model".into(), model.into());
     let messages = request

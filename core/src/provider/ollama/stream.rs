@@ -107,8 +107,9 @@ impl NdjsonLineHandler for OllamaLines {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
-    use crate::provider::{ChatStreamDecoder, NdjsonChatStream};
-    use crate::types::{ChatCompletion, ChunkAccumulator, FinishReason};
+    use crate::provider::stream_tests::{decode_in_pieces, fold};
+    use crate::provider::NdjsonChatStream;
+    use crate::types::FinishReason;
 
     /// The streaming example of Ollama's API docs (docs/api.md, "Chat request (Streaming)"),
     /// with a thinking line and a tool-call line in the shape of the docs' tools example
@@ -123,23 +124,11 @@ mod tests {
     );
 
     fn run(body: &[u8], split: usize) -> (Vec<Result<ChatCompletionChunk, Error>>, bool) {
-        let mut decoder = NdjsonChatStream::new(OllamaLines::default(), None);
-        let mut items = Vec::new();
-        for piece in body.chunks(split.max(1)) {
-            decoder.push(piece);
-            items.extend(std::iter::from_fn(|| decoder.next_chunk()));
-        }
-        decoder.finish();
-        items.extend(std::iter::from_fn(|| decoder.next_chunk()));
-        (items, decoder.is_complete())
-    }
-
-    fn fold(items: &[Result<ChatCompletionChunk, Error>]) -> ChatCompletion {
-        let mut accumulator = ChunkAccumulator::new();
-        for item in items {
-            accumulator.push(item.as_ref().unwrap());
-        }
-        accumulator.completion()
+        decode_in_pieces(
+            NdjsonChatStream::new(OllamaLines::default(), None),
+            body,
+            split,
+        )
     }
 
     #[test]
