@@ -180,6 +180,13 @@ impl Bedrock {
         accept: &str,
         body: Vec<u8>,
     ) -> Result<http::Request<Bytes>, Error> {
+        // `.` and `..` would survive encoding as dot segments, which URL parsers and proxies
+        // resolve: the request would leave `/model/`. No Bedrock model id is either.
+        if matches!(model, "" | "." | "..") {
+            return Err(Error::configuration(format!(
+                "invalid Bedrock model id {model:?}"
+            )));
+        }
         let url = format!(
             "{}/model/{}/{action}",
             self.endpoint()?,
@@ -344,6 +351,26 @@ mod tests {
                 .find(|(n, _)| *n == name)
                 .map(|(_, v)| (*v).to_owned())
         }
+    }
+
+    /// Found by the `request_translation` fuzz target (seed `crash-gpt-dotdot`): a model id
+    /// must not become a dot segment that takes the request out of `/model/`.
+    #[test]
+    fn dot_segment_model_ids_are_refused() {
+        let registry = Registry::from_lookup(env(&[
+            ("AWS_BEARER_TOKEN_BEDROCK", "bedrock-api-key"),
+            ("AWS_REGION", "us-east-1"),
+        ]));
+        let bedrock = registry
+            .resolve(&ModelId::parse("bedrock/m").unwrap())
+            .unwrap();
+        let request = ChatRequest::new("bedrock/x").user("hi");
+        for bad in ["..", ".", ""] {
+            let error = bedrock.build_chat(bad, &request, false).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::Configuration, "{bad:?}");
+        }
+        let fine = bedrock.build_chat("gpt-..", &request, true).unwrap();
+        assert_eq!(fine.uri().path(), "/model/gpt-../converse-stream");
     }
 
     #[test]
