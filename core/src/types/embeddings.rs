@@ -38,6 +38,27 @@ pub struct EmbeddingRequest {
 }
 
 impl EmbeddingRequest {
+    /// The input texts, for a provider that embeds text and answers floats only (every
+    /// native API but OpenAI's): token-array input or a non-float `encoding_format` is an
+    /// `Unsupported` error naming `provider`, never a silent conversion.
+    pub fn float_texts(&self, provider: &str) -> Result<Vec<&str>, crate::error::Error> {
+        let texts = self.input.texts().ok_or_else(|| {
+            crate::error::Error::unsupported(format!(
+                "{provider} embeddings take texts, not token arrays"
+            ))
+        })?;
+        if self
+            .encoding_format
+            .as_deref()
+            .is_some_and(|format| format != "float")
+        {
+            return Err(crate::error::Error::unsupported(format!(
+                "{provider} returns float embeddings only (encoding_format)"
+            )));
+        }
+        Ok(texts)
+    }
+
     /// A copy addressed to `model` (the provider's own model name) with OneLLM's fields
     /// (`fallback_models`, `retries`, `timeout`) removed: what an OpenAI-format provider is
     /// sent. Kept beside the fields so a new OneLLM field is cleared in one place.

@@ -22,14 +22,7 @@ use crate::types::{
 
 /// The InvokeModel body for `request` sent to embedding model `model`.
 pub(super) fn body(model: &str, request: &EmbeddingRequest) -> Result<Vec<u8>, Error> {
-    let texts = request.input.texts().ok_or_else(|| {
-        Error::unsupported("bedrock embeddings take text inputs, not token arrays")
-    })?;
-    if request.encoding_format.as_deref() == Some("base64") {
-        return Err(Error::unsupported(
-            "bedrock embedding models return floats: encoding_format base64 is not supported",
-        ));
-    }
+    let texts = request.float_texts("bedrock")?;
     let value = if model.contains("cohere.embed") {
         if request.dimensions.is_some() {
             return Err(Error::unsupported(

@@ -256,19 +256,7 @@ fn part_type(part: &ContentPart) -> String {
 
 /// The v2 embed body.
 pub(super) fn embed_body(model: &str, request: &EmbeddingRequest) -> Result<Vec<u8>, Error> {
-    let texts = request
-        .input
-        .texts()
-        .ok_or_else(|| Error::unsupported("cohere embeddings take texts, not token arrays"))?;
-    if request
-        .encoding_format
-        .as_deref()
-        .is_some_and(|format| format != "float")
-    {
-        return Err(Error::unsupported(
-            "cohere embeddings are returned as floats only by this adapter (encoding_format)",
-        ));
-    }
+    let texts = request.float_texts("cohere")?;
     let mut body = Map::new();
     body.insert("model".into(), model.into());
     body.insert("texts".into(), json!(texts));

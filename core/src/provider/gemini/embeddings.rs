@@ -18,18 +18,7 @@ use crate::types::{Embedding, EmbeddingRequest, EmbeddingResponse, EmbeddingVect
 
 /// The `batchEmbedContents` body.
 pub(super) fn embeddings_body(model: &str, request: &EmbeddingRequest) -> Result<Vec<u8>, Error> {
-    let texts = request.input.texts().ok_or_else(|| {
-        Error::unsupported("gemini embeds text only: token input is not supported")
-    })?;
-    if request
-        .encoding_format
-        .as_deref()
-        .is_some_and(|format| format != "float")
-    {
-        return Err(Error::unsupported(
-            "gemini returns float embeddings only: encoding_format must be float",
-        ));
-    }
+    let texts = request.float_texts("gemini")?;
     let task_type = request
         .extra
         .get("task_type")

@@ -275,19 +275,7 @@ fn content(content: Option<&Content>, at: usize) -> Result<(String, Vec<String>)
 
 /// The `/api/embed` body.
 pub(super) fn embed_body(model: &str, request: &EmbeddingRequest) -> Result<Vec<u8>, Error> {
-    let texts = request
-        .input
-        .texts()
-        .ok_or_else(|| Error::unsupported("ollama embeddings take texts, not token arrays"))?;
-    if request
-        .encoding_format
-        .as_deref()
-        .is_some_and(|format| format != "float")
-    {
-        return Err(Error::unsupported(
-            "ollama embeddings are floats only (encoding_format)",
-        ));
-    }
+    let texts = request.float_texts("ollama")?;
     let mut body = Map::new();
     body.insert("model".into(), model.into());
     body.insert("input".into(), json!(texts));
