@@ -371,7 +371,12 @@ impl SseDecoder {
 
     /// Append one data line, enforcing the event size limit before growing.
     fn append_data(&mut self, value: &[u8]) -> Result<(), FramingError> {
-        let text = String::from_utf8_lossy(value);
+        // `from_utf8` first: it is several times faster than the lossy conversion's
+        // chunk-by-chunk walk, and a valid line (nearly all of them) needs nothing else.
+        let text = match std::str::from_utf8(value) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(value),
+        };
         // The buffered trailing LF becomes the joiner, so this is exactly the
         // dispatched `data` length if the event ended after this line.
         let size = self.data.len().saturating_add(text.len());

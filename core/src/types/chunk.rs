@@ -1,5 +1,6 @@
 //! Streamed chat-completion chunks.
 
+use super::extra::deserialize_keeping_extra;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -11,27 +12,33 @@ use super::Extra;
 ///
 /// Tolerant of what OpenAI-compatible servers really send: `choices` may be empty (the final
 /// usage chunk), `usage` may be on any chunk, tool-call deltas may lack `index`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionChunk {
-    #[serde(default)]
     pub id: String,
-    #[serde(default = "chunk_object")]
     pub object: String,
-    #[serde(default)]
     pub created: u64,
-    #[serde(default)]
     pub model: String,
-    #[serde(default)]
     pub choices: Vec<ChunkChoice>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system_fingerprint: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+deserialize_keeping_extra!(ChatCompletionChunk {
+    id: "id",
+    object: "object" => { chunk_object() },
+    created: "created",
+    model: "model",
+    choices: "choices",
+    usage: "usage",
+    system_fingerprint: "system_fingerprint",
+    service_tier: "service_tier",
+});
 
 fn chunk_object() -> String {
     "chat.completion.chunk".to_owned()
@@ -79,36 +86,48 @@ impl ChatCompletionChunk {
 }
 
 /// One choice's delta within a chunk.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChunkChoice {
-    #[serde(default)]
     pub index: u32,
-    #[serde(default)]
     pub delta: Delta,
-    #[serde(default)]
     pub finish_reason: Option<FinishReason>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Value>,
     #[serde(flatten)]
     pub extra: Extra,
 }
 
+deserialize_keeping_extra!(ChunkChoice {
+    index: "index",
+    delta: "delta",
+    finish_reason: "finish_reason",
+    logprobs: "logprobs",
+});
+
 /// What a chunk adds to one choice's message.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Delta {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_content: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCallDelta>>,
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+deserialize_keeping_extra!(Delta {
+    role: "role",
+    content: "content",
+    reasoning_content: "reasoning_content",
+    refusal: "refusal",
+    tool_calls: "tool_calls",
+});
 
 impl Delta {
     /// A text delta.
@@ -142,19 +161,26 @@ impl Delta {
 
 /// A fragment of a tool call. The first fragment of a call has `id` and `function.name`;
 /// later ones append to `function.arguments`. Fragments of the same call share `index`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ToolCallDelta {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub index: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub function: Option<FunctionCallDelta>,
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+deserialize_keeping_extra!(ToolCallDelta {
+    index: "index",
+    id: "id",
+    kind: "type",
+    function: "function",
+});
 
 /// A fragment of a function call.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

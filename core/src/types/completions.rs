@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::extra::deserialize_keeping_extra;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -99,25 +100,30 @@ impl Default for Prompt {
 }
 
 /// A legacy completions response (also the shape of each streamed completions chunk).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CompletionResponse {
-    #[serde(default)]
     pub id: String,
-    #[serde(default = "text_completion_object")]
     pub object: String,
-    #[serde(default)]
     pub created: u64,
-    #[serde(default)]
     pub model: String,
-    #[serde(default)]
     pub choices: Vec<CompletionChoice>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system_fingerprint: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+deserialize_keeping_extra!(CompletionResponse {
+    id: "id",
+    object: "object" => { text_completion_object() },
+    created: "created",
+    model: "model",
+    choices: "choices",
+    usage: "usage",
+    system_fingerprint: "system_fingerprint",
+});
 
 fn text_completion_object() -> String {
     "text_completion".to_owned()

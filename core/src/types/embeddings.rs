@@ -1,5 +1,6 @@
 //! Embeddings request and response.
 
+use super::extra::deserialize_keeping_extra;
 use serde::{Deserialize, Serialize};
 
 use super::Extra;
@@ -127,18 +128,23 @@ impl EmbeddingInput {
 }
 
 /// An embeddings response in OpenAI's shape.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EmbeddingResponse {
-    #[serde(default = "list_object")]
     pub object: String,
     pub data: Vec<Embedding>,
-    #[serde(default)]
     pub model: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<EmbeddingUsage>,
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+deserialize_keeping_extra!(EmbeddingResponse {
+    object: "object" => { list_object() },
+    data: "data" => required,
+    model: "model",
+    usage: "usage",
+});
 
 fn list_object() -> String {
     "list".to_owned()

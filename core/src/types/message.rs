@@ -1,5 +1,6 @@
 //! Chat messages: roles, content (text or parts) and tool calls.
 
+use super::extra::deserialize_keeping_extra;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
@@ -27,28 +28,37 @@ open_string_enum! {
 ///
 /// The same type serves requests and responses: a response message is an assistant message
 /// whose `content` may be `null` when it only calls tools.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Message {
     pub role: Role,
     /// Text or content parts; `null` for an assistant message that only calls tools.
-    #[serde(default)]
     pub content: Option<Content>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCall>>,
     /// For `role: tool`: which call this result answers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_call_id: Option<String>,
     /// Model reasoning (DeepSeek, Anthropic thinking, Gemini thoughts), the ecosystem's
     /// extension field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_content: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+deserialize_keeping_extra!(Message {
+    role: "role" => required,
+    content: "content",
+    name: "name",
+    tool_calls: "tool_calls",
+    tool_call_id: "tool_call_id",
+    reasoning_content: "reasoning_content",
+    refusal: "refusal",
+});
 
 impl Message {
     /// A message with the given role and text.
@@ -103,11 +113,40 @@ impl Message {
 }
 
 /// Message content: a plain string or a list of typed parts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Content {
     Text(String),
     Parts(Vec<ContentPart>),
+}
+
+/// By hand rather than `#[serde(untagged)]`, which reads the value into serde's
+/// intermediate tree before trying each variant: the JSON type alone decides here.
+impl<'de> Deserialize<'de> for Content {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ContentVisitor;
+        impl<'de> serde::de::Visitor<'de> for ContentVisitor {
+            type Value = Content;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or an array of content parts")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Content, E> {
+                Ok(Content::Text(text.to_owned()))
+            }
+
+            fn visit_string<E: serde::de::Error>(self, text: String) -> Result<Content, E> {
+                Ok(Content::Text(text))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Content, A::Error> {
+                let parts = Vec::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(Content::Parts(parts))
+            }
+        }
+        deserializer.deserialize_any(ContentVisitor)
+    }
 }
 
 impl Content {
@@ -237,17 +276,22 @@ pub struct FileInput {
 }
 
 /// A tool call made by the model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ToolCall {
-    #[serde(default)]
     pub id: String,
     /// Always `function` today; kept open.
-    #[serde(rename = "type", default = "function_type")]
+    #[serde(rename = "type")]
     pub kind: String,
     pub function: FunctionCall,
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+deserialize_keeping_extra!(ToolCall {
+    id: "id",
+    kind: "type" => { function_type() },
+    function: "function" => required,
+});
 
 pub(crate) fn function_type() -> String {
     "function".to_owned()

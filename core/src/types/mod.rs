@@ -11,6 +11,7 @@ mod accumulator;
 mod chunk;
 mod completions;
 mod embeddings;
+pub(crate) mod extra;
 mod message;
 mod request;
 mod response;
@@ -32,8 +33,7 @@ pub use response::{
     ChatCompletion, Choice, CompletionTokensDetails, FinishReason, PromptTokensDetails, Usage,
 };
 
-/// Unknown JSON fields, kept verbatim.
-pub type Extra = serde_json::Map<String, serde_json::Value>;
+pub use extra::Extra;
 
 /// Implements serde for a string-valued open enum: known spellings map to unit variants,
 /// anything else is kept in `Other(String)` so a new value from a provider never fails a parse.
@@ -81,8 +81,8 @@ macro_rules! open_string_enum {
 
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-                Ok(Self::from(text.as_ref()))
+                let text = $crate::types::extra::BorrowedStr::deserialize(deserializer)?;
+                Ok(Self::from(text.0.as_ref()))
             }
         }
     };

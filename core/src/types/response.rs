@@ -1,33 +1,40 @@
 //! The non-streaming chat completion, finish reasons and token usage.
 
-use serde::{Deserialize, Serialize};
+use super::extra::deserialize_keeping_extra;
+use serde::Serialize;
 use serde_json::Value;
 
 use super::message::Message;
 use super::{open_string_enum, Extra};
 
 /// A chat completion in OpenAI's shape, whichever provider produced it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletion {
-    #[serde(default)]
     pub id: String,
-    #[serde(default = "chat_completion_object")]
     pub object: String,
-    #[serde(default)]
     pub created: u64,
-    #[serde(default)]
     pub model: String,
-    #[serde(default)]
     pub choices: Vec<Choice>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system_fingerprint: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+deserialize_keeping_extra!(ChatCompletion {
+    id: "id",
+    object: "object" => { chat_completion_object() },
+    created: "created",
+    model: "model",
+    choices: "choices",
+    usage: "usage",
+    system_fingerprint: "system_fingerprint",
+    service_tier: "service_tier",
+});
 
 fn chat_completion_object() -> String {
     "chat.completion".to_owned()
@@ -49,18 +56,23 @@ impl ChatCompletion {
 }
 
 /// One alternative of a completion.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Choice {
-    #[serde(default)]
     pub index: u32,
     pub message: Message,
-    #[serde(default)]
     pub finish_reason: Option<FinishReason>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Value>,
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+deserialize_keeping_extra!(Choice {
+    index: "index",
+    message: "message" => required,
+    finish_reason: "finish_reason",
+    logprobs: "logprobs",
+});
 
 open_string_enum! {
     /// Why the model stopped. Open: other providers' reasons that have no OpenAI equivalent
@@ -82,51 +94,69 @@ open_string_enum! {
 /// Token usage. Other providers' counts are mapped here: cached prompt tokens into
 /// `prompt_tokens_details.cached_tokens`, reasoning/thinking tokens into
 /// `completion_tokens_details.reasoning_tokens`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Usage {
-    #[serde(default)]
     pub prompt_tokens: u64,
-    #[serde(default)]
     pub completion_tokens: u64,
-    #[serde(default)]
     pub total_tokens: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_tokens_details: Option<PromptTokensDetails>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub completion_tokens_details: Option<CompletionTokensDetails>,
     #[serde(flatten)]
     pub extra: Extra,
 }
 
+deserialize_keeping_extra!(Usage {
+    prompt_tokens: "prompt_tokens",
+    completion_tokens: "completion_tokens",
+    total_tokens: "total_tokens",
+    prompt_tokens_details: "prompt_tokens_details",
+    completion_tokens_details: "completion_tokens_details",
+});
+
 /// Breakdown of prompt tokens.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PromptTokensDetails {
     /// Tokens read from the provider's prompt cache.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cached_tokens: Option<u64>,
     /// Tokens written to the prompt cache (Anthropic, Bedrock); an extension field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_creation_tokens: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_tokens: Option<u64>,
     #[serde(flatten)]
     pub extra: Extra,
 }
 
+deserialize_keeping_extra!(PromptTokensDetails {
+    cached_tokens: "cached_tokens",
+    cache_creation_tokens: "cache_creation_tokens",
+    audio_tokens: "audio_tokens",
+});
+
 /// Breakdown of completion tokens.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CompletionTokensDetails {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_tokens: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_tokens: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub accepted_prediction_tokens: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rejected_prediction_tokens: Option<u64>,
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+deserialize_keeping_extra!(CompletionTokensDetails {
+    reasoning_tokens: "reasoning_tokens",
+    audio_tokens: "audio_tokens",
+    accepted_prediction_tokens: "accepted_prediction_tokens",
+    rejected_prediction_tokens: "rejected_prediction_tokens",
+});
 
 impl Usage {
     /// Usage with the three totals set (total = prompt + completion).

@@ -203,7 +203,7 @@ struct MessageBody {
 /// Parses a 2xx Messages body. A body of `"type": "error"` is the error it describes.
 pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
     let value: Value =
-        serde_json::from_slice(body).map_err(|e| Error::body_json("message", e, body))?;
+        crate::provider::from_json(body).map_err(|e| Error::body_json("message", e, body))?;
     if value.get("type").and_then(Value::as_str) == Some("error") {
         return Err(error_from_value(None, &HeaderMap::new(), &value, body));
     }

@@ -74,7 +74,7 @@ fn vector(value: &Value, body: &[u8]) -> Result<EmbeddingVector, Error> {
 /// Parses a 2xx InvokeModel body of either family.
 pub(super) fn parse(body: &[u8]) -> Result<EmbeddingResponse, Error> {
     let value: Value =
-        serde_json::from_slice(body).map_err(|e| Error::body_json("embeddings", e, body))?;
+        crate::provider::from_json(body).map_err(|e| Error::body_json("embeddings", e, body))?;
     let (vectors, usage) = if let Some(one) = value.get("embedding") {
         let tokens = value.get("inputTextTokenCount").and_then(Value::as_u64);
         let usage = tokens.map(|tokens| EmbeddingUsage {

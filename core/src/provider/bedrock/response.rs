@@ -184,8 +184,8 @@ pub(super) struct Reply {
 
 /// Parses a 2xx Converse body.
 pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
-    let parsed: ConverseBody =
-        serde_json::from_slice(body).map_err(|e| Error::body_json("converse response", e, body))?;
+    let parsed: ConverseBody = crate::provider::from_json(body)
+        .map_err(|e| Error::body_json("converse response", e, body))?;
     let mut reply = Reply::default();
     for value in &parsed.output.message.content {
         match block(value)? {

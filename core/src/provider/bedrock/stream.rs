@@ -356,8 +356,8 @@ impl EventHandler<EventStreamMessage> for BedrockEvents {
         if !KNOWN.contains(&event_type) {
             return Ok(StreamFlow::Continue);
         }
-        let event: Value =
-            serde_json::from_slice(payload).map_err(|e| decode_error(event_type, e, payload))?;
+        let event: Value = crate::provider::from_json(payload)
+            .map_err(|e| decode_error(event_type, e, payload))?;
         if self.stopped && event_type != "metadata" {
             return Err(decode_error(
                 event_type,

@@ -115,7 +115,7 @@ pub(super) fn part_text(part: &Value) -> (Option<&str>, Option<&str>) {
 /// Parses a 2xx v2 chat body.
 pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
     let reply: ChatBody =
-        serde_json::from_slice(body).map_err(|e| Error::body_json("chat response", e, body))?;
+        crate::provider::from_json(body).map_err(|e| Error::body_json("chat response", e, body))?;
     let finish_reason = match reply.finish_reason.as_deref() {
         Some(reason) => match finish_reason(reason) {
             Some(finish) => Some(finish),
@@ -192,8 +192,8 @@ struct Meta {
 
 /// Parses a 2xx v2 embed body.
 pub(super) fn parse_embeddings(body: &[u8]) -> Result<EmbeddingResponse, Error> {
-    let reply: EmbedBody =
-        serde_json::from_slice(body).map_err(|e| Error::body_json("embed response", e, body))?;
+    let reply: EmbedBody = crate::provider::from_json(body)
+        .map_err(|e| Error::body_json("embed response", e, body))?;
     let vectors = reply
         .embeddings
         .float

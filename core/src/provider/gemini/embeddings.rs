@@ -57,7 +57,7 @@ struct ContentEmbedding {
 /// Parses a 2xx `batchEmbedContents` body.
 pub(super) fn parse_embeddings(body: &[u8]) -> Result<EmbeddingResponse, Error> {
     let value: Value =
-        serde_json::from_slice(body).map_err(|e| Error::body_json("embeddings", e, body))?;
+        crate::provider::from_json(body).map_err(|e| Error::body_json("embeddings", e, body))?;
     if is_error_value(&value) {
         return Err(error_from_value(
             None,

@@ -80,7 +80,7 @@ impl GenerateResponse {
     /// Reads a body or chunk; a Google error object is the error it describes.
     pub(super) fn from_slice(what: &str, body: &[u8]) -> Result<GenerateResponse, Error> {
         let value: Value =
-            serde_json::from_slice(body).map_err(|e| Error::body_json(what, e, body))?;
+            crate::provider::from_json(body).map_err(|e| Error::body_json(what, e, body))?;
         if is_error_value(&value) {
             return Err(error_from_value(None, &HeaderMap::new(), &value, body));
         }

@@ -195,7 +195,7 @@ pub(super) fn unix_seconds(time: &str) -> Option<u64> {
 /// Parses a 2xx `/api/chat` body (`stream: false`).
 pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
     let reply: ChatObject =
-        serde_json::from_slice(body).map_err(|e| Error::body_json("chat response", e, body))?;
+        crate::provider::from_json(body).map_err(|e| Error::body_json("chat response", e, body))?;
     if let Some(error) = reply.error(body) {
         return Err(error);
     }
@@ -252,8 +252,8 @@ struct EmbedBody {
 
 /// Parses a 2xx `/api/embed` body.
 pub(super) fn parse_embeddings(body: &[u8]) -> Result<EmbeddingResponse, Error> {
-    let reply: EmbedBody =
-        serde_json::from_slice(body).map_err(|e| Error::body_json("embed response", e, body))?;
+    let reply: EmbedBody = crate::provider::from_json(body)
+        .map_err(|e| Error::body_json("embed response", e, body))?;
     let data = reply
         .embeddings
         .into_iter()

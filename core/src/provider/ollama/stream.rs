@@ -33,8 +33,8 @@ impl NdjsonLineHandler for OllamaLines {
         line: &[u8],
         out: &mut VecDeque<ChatCompletionChunk>,
     ) -> Result<StreamFlow, Error> {
-        let object: ChatObject =
-            serde_json::from_slice(line).map_err(|e| Error::body_json("stream line", e, line))?;
+        let object: ChatObject = crate::provider::from_json(line)
+            .map_err(|e| Error::body_json("stream line", e, line))?;
         if let Some(error) = object.error(line) {
             return Err(error);
         }

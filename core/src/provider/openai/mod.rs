@@ -28,6 +28,15 @@ pub struct OpenAiCompatible {
     headers: Vec<(String, String)>,
     /// Azure's deployment addressing instead of `{base_url}/{path}` with a bearer key.
     azure: Option<Box<AzureRouting>>,
+    /// Without Azure: the headers (bearer key included) and the chat URL, made once.
+    direct: Option<Direct>,
+}
+
+/// What every non-Azure request shares, checked when the adapter is made.
+#[derive(Debug, Clone)]
+struct Direct {
+    template: super::PostTemplate,
+    chat_url: http::Uri,
 }
 
 impl OpenAiCompatible {
@@ -46,12 +55,26 @@ impl OpenAiCompatible {
         };
         let mut headers = profile.headers.clone();
         headers.extend(settings.headers.iter().cloned());
+        let base_url = base_url.trim_end_matches('/').to_owned();
+        let bearer = settings
+            .api_key
+            .as_ref()
+            .map(|key| format!("Bearer {}", key.expose()));
+        let auth: Vec<(&str, &str)> = bearer
+            .iter()
+            .map(|bearer| ("authorization", bearer.as_str()))
+            .collect();
+        let direct = Direct {
+            template: super::PostTemplate::new(&auth, &headers)?,
+            chat_url: super::parse_url(&format!("{base_url}/chat/completions"))?,
+        };
         Ok(OpenAiCompatible {
-            base_url: base_url.trim_end_matches('/').to_owned(),
+            base_url,
             api_key: settings.api_key.clone(),
             headers,
             profile,
             azure: None,
+            direct: Some(direct),
         })
     }
 
@@ -69,6 +92,7 @@ impl OpenAiCompatible {
             headers,
             profile,
             azure: Some(Box::new(AzureRouting::new(settings)?)),
+            direct: None,
         })
     }
 
@@ -113,28 +137,26 @@ impl OpenAiCompatible {
         body: Vec<u8>,
         stream: bool,
     ) -> Result<http::Request<Bytes>, Error> {
-        let (url, auth) = match &self.azure {
-            Some(azure) => {
-                let target = azure.target(model, path)?;
-                (target.url, Some(target.auth))
-            }
-            None => (
-                format!("{}/{path}", self.base_url),
-                self.api_key
-                    .as_ref()
-                    .map(|key| ("authorization", format!("Bearer {}", key.expose()))),
-            ),
-        };
         let accept = if stream {
             "text/event-stream"
         } else {
             "application/json"
         };
-        let mut headers = vec![("accept", accept)];
-        if let Some((name, value)) = &auth {
-            headers.push((name, value.as_str()));
+        if let Some(direct) = &self.direct {
+            let url = match path {
+                "chat/completions" => direct.chat_url.clone(),
+                _ => super::parse_url(&format!("{}/{path}", self.base_url))?,
+            };
+            return Ok(direct.template.request_accepting(url, accept, body));
         }
-        super::json_post(&url, &headers, &self.headers, body)
+        let azure = self
+            .azure
+            .as_ref()
+            .ok_or_else(|| Error::configuration("an OpenAI-compatible adapter without a URL"))?;
+        let target = azure.target(model, path)?;
+        let (name, value) = &target.auth;
+        let headers = [("accept", accept), (name, value.as_str())];
+        super::json_post(&target.url, &headers, &self.headers, body)
     }
 }
 

@@ -127,8 +127,8 @@ fn envelope_error(extra: &Extra, body: &[u8]) -> Option<Error> {
 }
 
 pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
-    let mut completion: ChatCompletion =
-        serde_json::from_slice(body).map_err(|e| Error::body_json("chat completion", e, body))?;
+    let mut completion: ChatCompletion = crate::provider::from_json(body)
+        .map_err(|e| Error::body_json("chat completion", e, body))?;
     if completion.choices.is_empty() {
         if let Some(error) = envelope_error(&completion.extra, body) {
             return Err(error);
@@ -143,7 +143,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
 
 pub(super) fn parse_embeddings(body: &[u8]) -> Result<EmbeddingResponse, Error> {
     let value: Value =
-        serde_json::from_slice(body).map_err(|e| Error::body_json("embeddings", e, body))?;
+        crate::provider::from_json(body).map_err(|e| Error::body_json("embeddings", e, body))?;
     if value.get("data").is_none() {
         if let Some(Value::Object(map)) = Some(&value) {
             if let Some(error) = envelope_error(map, body) {
@@ -156,7 +156,7 @@ pub(super) fn parse_embeddings(body: &[u8]) -> Result<EmbeddingResponse, Error> 
 
 pub(super) fn parse_completions(body: &[u8]) -> Result<CompletionResponse, Error> {
     let completion: CompletionResponse =
-        serde_json::from_slice(body).map_err(|e| Error::body_json("completion", e, body))?;
+        crate::provider::from_json(body).map_err(|e| Error::body_json("completion", e, body))?;
     if completion.choices.is_empty() {
         if let Some(error) = envelope_error(&completion.extra, body) {
             return Err(error);

@@ -124,9 +124,9 @@ fn base_url_override_and_invalid_settings_are_errors_not_panics() {
         api_key: Some(ApiKey::new("sk-line\nbreak")),
         ..Default::default()
     };
+    // Found when the adapter is made (its headers are built once), or else when building.
     let error = OpenAiCompatible::new(profile.clone(), &bad_key)
-        .unwrap()
-        .build_chat("m", &request, false)
+        .and_then(|adapter| adapter.build_chat("m", &request, false))
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Configuration);
     assert!(!error.to_string().contains("sk-line"));
@@ -136,8 +136,7 @@ fn base_url_override_and_invalid_settings_are_errors_not_panics() {
         ..Default::default()
     };
     let error = OpenAiCompatible::new(profile, &bad_url)
-        .unwrap()
-        .build_chat("m", &request, false)
+        .and_then(|adapter| adapter.build_chat("m", &request, false))
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Configuration);
 }
