@@ -34,6 +34,8 @@ pub(crate) enum Event {
 struct OpenBody {
     attempt: AttemptId,
     reader: BodyReader<'static>,
+    /// The `content-length` the response declared, if any.
+    length: Option<usize>,
 }
 
 /// One call in progress: the core's state machine plus the I/O it asked for.
@@ -132,11 +134,16 @@ impl Driver {
         match exchange::send(&self.client.agent, outgoing.request, limits, now) {
             Ok(head) => {
                 let now = Instant::now();
+                let length = head
+                    .headers
+                    .get(http::header::CONTENT_LENGTH)
+                    .and_then(|value| value.to_str().ok()?.parse().ok());
                 self.call
                     .handle_head(attempt, head.status, head.headers, now);
                 self.body = Some(OpenBody {
                     attempt,
                     reader: head.body,
+                    length,
                 });
             }
             Err(error) => {
@@ -158,8 +165,14 @@ impl Driver {
             self.call.handle_transport_error(attempt, error, now);
             return;
         };
-        if self.buf.len() < PIECE {
-            self.buf.resize(PIECE, 0);
+        // A body of known length needs a buffer of that size at most (plus one byte, so the
+        // read that finds the end needs no second call): zeroing a 16 KiB buffer for a
+        // 700-byte reply was a fifth of a small call's instructions.
+        let wanted = body
+            .length
+            .map_or(PIECE, |length| length.saturating_add(1).min(PIECE));
+        if self.buf.len() < wanted {
+            self.buf.resize(wanted, 0);
         }
         let read = exchange::read_piece(&mut body.reader, &mut self.buf);
         let now = Instant::now();
