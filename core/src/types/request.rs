@@ -89,6 +89,61 @@ pub struct ChatRequest {
     pub extra: Extra,
 }
 
+/// A [`ChatRequest`] as an OpenAI-format provider is sent it, borrowing the caller's
+/// messages and tools (see [`ChatRequest::provider_view`]). Serializes like the request
+/// itself, field for field.
+#[derive(Debug, Serialize)]
+pub(crate) struct ProviderView<'a> {
+    pub model: &'a str,
+    pub messages: &'a [Message],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_completion_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop: Option<&'a Stop>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presence_penalty: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frequency_penalty: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logit_bias: Option<&'a BTreeMap<String, f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logprobs: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_logprobs: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_options: Option<StreamOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tools: Option<&'a [Tool]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<&'a ToolChoice>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parallel_tool_calls: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_format: Option<&'a ResponseFormat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasoning_effort: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<&'a BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<&'a str>,
+    #[serde(flatten)]
+    pub extra: &'a Extra,
+}
+
 impl ChatRequest {
     /// An empty request for `model` (a `provider/model` id).
     pub fn new(model: impl Into<String>) -> Self {
@@ -194,6 +249,71 @@ impl ChatRequest {
         body.retries = None;
         body.timeout = None;
         body
+    }
+
+    /// What [`for_provider`](Self::for_provider) makes, borrowed instead of copied, with
+    /// the stream flag and token-limit fields left to the caller: serializing this instead of
+    /// a clone spared a third of building a small OpenAI request.
+    pub(crate) fn provider_view<'a>(&'a self, model: &'a str) -> ProviderView<'a> {
+        // Destructured in full, so a field added to `ChatRequest` does not compile until it
+        // is either sent here or deliberately left out like OneLLM's own three.
+        let ChatRequest {
+            model: _,
+            messages,
+            temperature,
+            top_p,
+            max_tokens,
+            max_completion_tokens,
+            stop,
+            n,
+            seed,
+            presence_penalty,
+            frequency_penalty,
+            logit_bias,
+            logprobs,
+            top_logprobs,
+            user,
+            stream: _,
+            stream_options,
+            tools,
+            tool_choice,
+            parallel_tool_calls,
+            response_format,
+            reasoning_effort,
+            metadata,
+            service_tier,
+            fallback_models: _,
+            retries: _,
+            timeout: _,
+            extra,
+        } = self;
+        ProviderView {
+            model,
+            messages,
+            temperature: *temperature,
+            top_p: *top_p,
+            max_tokens: *max_tokens,
+            max_completion_tokens: *max_completion_tokens,
+            stop: stop.as_ref(),
+            n: *n,
+            seed: *seed,
+            presence_penalty: *presence_penalty,
+            frequency_penalty: *frequency_penalty,
+            logit_bias: logit_bias.as_ref(),
+            logprobs: *logprobs,
+            top_logprobs: *top_logprobs,
+            user: user.as_deref(),
+            stream: None,
+            stream_options: stream_options.clone(),
+            tools: tools.as_deref(),
+            tool_choice: tool_choice.as_ref(),
+            parallel_tool_calls: *parallel_tool_calls,
+            response_format: response_format.as_ref(),
+            reasoning_effort: reasoning_effort.as_deref(),
+            metadata: metadata.as_ref(),
+            service_tier: service_tier.as_deref(),
+            extra,
+        }
     }
 
     /// Whether the caller asked for a stream.
@@ -405,6 +525,30 @@ mod tests {
         );
         assert!(request.extra.contains_key("prediction"));
         assert_eq!(serde_json::to_value(&request).unwrap(), raw);
+    }
+
+    #[test]
+    fn provider_view_serializes_as_for_provider_does() {
+        let raw = json!({
+            "model": "openai/gpt-4o", "messages": [{"role": "user", "content": "hi"}],
+            "temperature": 0.5, "top_p": 0.9, "max_tokens": 7, "max_completion_tokens": 8,
+            "stop": ["x"], "n": 2, "seed": -3, "presence_penalty": 0.1,
+            "frequency_penalty": 0.2, "logit_bias": {"42": -1.0}, "logprobs": true,
+            "top_logprobs": 2, "user": "u", "stream": true,
+            "stream_options": {"include_usage": true},
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}],
+            "tool_choice": "auto", "parallel_tool_calls": false,
+            "response_format": {"type": "json_object"}, "reasoning_effort": "low",
+            "metadata": {"k": "v"}, "service_tier": "flex", "fallback_models": ["a/b"],
+            "retries": 1, "timeout": 3.0, "prediction": {"type": "content", "content": "p"}
+        });
+        let request: ChatRequest = serde_json::from_value(raw).unwrap();
+        let mut view = request.provider_view("gpt-4o");
+        view.stream = request.stream;
+        assert_eq!(
+            serde_json::to_value(&view).unwrap(),
+            serde_json::to_value(request.for_provider("gpt-4o")).unwrap()
+        );
     }
 
     #[test]

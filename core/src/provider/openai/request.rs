@@ -14,7 +14,7 @@ pub(super) fn chat_body(
     request: &ChatRequest,
     stream: bool,
 ) -> Result<Vec<u8>, Error> {
-    let mut body = request.for_provider(model);
+    let mut body = request.provider_view(model);
     body.stream = stream.then_some(true);
     if !stream || !modern {
         body.stream_options = None;
