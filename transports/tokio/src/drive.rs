@@ -25,9 +25,13 @@ use onellm_core::{ChatCompletionChunk, Error, ErrorKind};
 
 use crate::connector::HttpSend;
 
-/// The most body bytes handed to the core at once. hyper reads in larger buffers; slicing
-/// them keeps each step's work bounded and lets streamed chunks reach the caller early.
-const READ_SIZE: usize = 16 * 1024;
+/// The most bytes of a *streamed* body handed to the core at once. The core decodes every
+/// chunk in what it is given and holds them until the caller takes them, so this bounds
+/// what an open stream keeps decoded: with 16 KiB (~78 chunks of a typical stream) 1,000
+/// open streams took 131 KB more each than bare hyper-util holding the same responses,
+/// with 1 KiB 6 KB more (memory bench). Slicing hyper's frames costs no copy. A whole
+/// (non-streamed) body is handed over frame by frame: nothing is decoded before its end.
+const STREAM_PIECE: usize = 1024;
 
 /// Sent unless the provider adapter or the user's headers set another.
 const USER_AGENT: &str = concat!("onellm-tokio/", env!("CARGO_PKG_VERSION"));
@@ -60,6 +64,8 @@ pub(crate) struct Driver {
 /// The current attempt on the wire.
 struct Exchange {
     attempt: AttemptId,
+    /// The response is a stream: its body goes to the core in [`STREAM_PIECE`] slices.
+    stream: bool,
     state: ExchangeState,
 }
 
@@ -124,12 +130,14 @@ impl Driver {
         // Replacing a previous attempt's exchange drops it, which closes its connection.
         self.exchange = Some(Exchange {
             attempt: outgoing.attempt,
+            stream: outgoing.stream,
             state: ExchangeState::Head(self.http.send(request)),
         });
     }
 
-    /// Waits for what happens next to the attempt (its head, the next piece of its body of
-    /// at most [`READ_SIZE`] bytes, its end, a failure, or the deadline) and feeds it in.
+    /// Waits for what happens next to the attempt (its head, the next piece of its body,
+    /// of at most [`STREAM_PIECE`] bytes for a stream, its end, a failure, or the deadline)
+    /// and feeds it in.
     async fn receive(&mut self, attempt: AttemptId, deadline: Option<Instant>) {
         let Some(exchange) = self.exchange.as_mut().filter(|e| e.attempt == attempt) else {
             // The core asked about a request it never had sent: report rather than hang.
@@ -193,7 +201,12 @@ impl Driver {
                     }
                 }
                 if !pending.is_empty() {
-                    let piece = pending.split_to(pending.len().min(READ_SIZE));
+                    let size = if exchange.stream {
+                        STREAM_PIECE
+                    } else {
+                        pending.len()
+                    };
+                    let piece = pending.split_to(pending.len().min(size));
                     self.call.handle_body(attempt, &piece, Instant::now());
                 }
             }
