@@ -156,20 +156,7 @@ impl AzureRouting {
         let deployment = mapped
             .and_then(|d| d.deployment.as_deref())
             .unwrap_or(model);
-        // A deployment name is one path segment; anything that could leave it is refused.
-        let valid = !deployment.is_empty()
-            && deployment.len() <= 256
-            && deployment
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-            && deployment != "."
-            && deployment != "..";
-        if !valid {
-            return Err(Error::configuration(format!(
-                "invalid Azure deployment name {:?}: use letters, digits, '-', '_' and '.'",
-                crate::error::excerpt(deployment.as_bytes())
-            )));
-        }
+        let deployment = super::url_path::plain_segment("azure", "deployment", deployment)?;
         let endpoint = mapped
             .and_then(|d| d.endpoint.as_deref())
             .or(self.endpoint.as_deref())

@@ -29,6 +29,7 @@ pub mod openai;
 pub mod profiles;
 mod sse_stream;
 mod turns;
+mod url_path;
 
 pub(crate) use sse_stream::{
     EventHandler, FramedChatStream, NdjsonChatStream, NdjsonLineHandler, SseChatStream,

@@ -180,18 +180,8 @@ impl Bedrock {
         accept: &str,
         body: Vec<u8>,
     ) -> Result<http::Request<Bytes>, Error> {
-        // `.` and `..` would survive encoding as dot segments, which URL parsers and proxies
-        // resolve: the request would leave `/model/`. No Bedrock model id is either.
-        if matches!(model, "" | "." | "..") {
-            return Err(Error::configuration(format!(
-                "invalid Bedrock model id {model:?}"
-            )));
-        }
-        let url = format!(
-            "{}/model/{}/{action}",
-            self.endpoint()?,
-            path_segment(model)
-        );
+        let model = super::url_path::encoded_segment("bedrock", "model id", model)?;
+        let url = format!("{}/model/{model}/{action}", self.endpoint()?);
         let token = match &self.auth {
             Auth::Bearer(token) => Some(token),
             Auth::SigV4(_) | Auth::Source(_) => None,
@@ -208,19 +198,6 @@ impl Bedrock {
             Auth::Source(_) => None,
         }
     }
-}
-
-/// A URL path segment: every byte outside RFC 3986's unreserved set percent-encoded, so a
-/// model id's `:` and an ARN's `/` stay inside their segment.
-fn path_segment(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (byte as char).to_string()
-            }
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
 }
 
 impl Provider for Bedrock {

@@ -36,6 +36,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
+use super::url_path::plain_segment;
 use super::{Capabilities, ChatStreamDecoder, Provider};
 use crate::error::Error;
 use crate::settings::{ApiKey, ProviderSettings};
@@ -178,9 +179,9 @@ impl Gemini {
             .unwrap_or(DEFAULT_VERTEX_LOCATION)
             .to_owned();
         if let Some(project) = &project {
-            path_segment("project", project)?;
+            plain_segment("gemini", "project", project)?;
         }
-        path_segment("location", &location)?;
+        plain_segment("gemini", "location", &location)?;
         let base = match settings.base_url.as_deref() {
             Some(base) => {
                 let base = base.trim_end_matches('/');
@@ -230,7 +231,11 @@ impl Gemini {
 
     /// The URL of `method` (`generateContent`, …) for `model`.
     fn url(&self, model: &str, method: &str) -> Result<String, Error> {
-        let model = path_segment("model", model.strip_prefix("models/").unwrap_or(model))?;
+        let model = plain_segment(
+            "gemini",
+            "model",
+            model.strip_prefix("models/").unwrap_or(model),
+        )?;
         Ok(match &self.endpoint {
             Endpoint::AiStudio { base } => format!("{base}/models/{model}:{method}"),
             Endpoint::Vertex {
@@ -266,21 +271,6 @@ impl Gemini {
         }
         super::json_post(url, &headers, &self.headers, body)
     }
-}
-
-/// Checks that `value` can stand as one URL path segment as it is: letters, digits and
-/// `-._@~` only, and not `.` or `..` (or any `..`). Everything else (`/`, `?`, `#`, `%`, `:`,
-/// spaces, non-ASCII) is refused rather than escaped: no Gemini model, project or location
-/// name has such characters, and a refusal is clearer than a 404 for an escaped name.
-fn path_segment<'a>(what: &str, value: &'a str) -> Result<&'a str, Error> {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '@' | '~');
-    if value.is_empty() || value.contains("..") || value == "." || !value.chars().all(allowed) {
-        return Err(Error::configuration(format!(
-            "gemini {what} name {:?} cannot be used in a URL path: only letters, digits and -._@~ are allowed",
-            crate::error::excerpt(value.as_bytes())
-        )));
-    }
-    Ok(value)
 }
 
 impl Provider for Gemini {
