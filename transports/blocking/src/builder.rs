@@ -233,6 +233,7 @@ impl ClientBuilder {
             connect_timeout: Some(connect_timeout),
             seed: self.config.seed,
             calls: AtomicU64::new(0),
+            drainer: Default::default(),
         }))
     }
 }

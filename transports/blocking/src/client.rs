@@ -48,6 +48,8 @@ pub(crate) struct Inner {
     /// Seeds the backoff jitter; `None` derives one per call from the clock.
     pub(crate) seed: Option<u64>,
     pub(crate) calls: AtomicU64,
+    /// Reads the ends of finished streams' bodies so their connections are reused.
+    pub(crate) drainer: crate::drain::Drainer,
 }
 
 impl fmt::Debug for Client {

@@ -3,9 +3,8 @@
 //! All retry, fallback, deadline and parsing logic lives in the core's `Call`; here we only
 //! send requests, read bodies in pieces, sleep, read the clock, and log each decision.
 
-use std::sync::{mpsc, Arc};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
 use onellm_core::call::{log, Action, AttemptId, Call, Outgoing, Output};
 use onellm_core::{ChatCompletionChunk, Error, ErrorKind};
@@ -13,12 +12,6 @@ use ureq::BodyReader;
 
 use crate::client::Inner;
 use crate::exchange::{self, Limits, PIECE};
-
-/// The longest a finished stream's caller waits for the rest of its body.
-const FINISH_WAIT: Duration = Duration::from_millis(50);
-
-/// The most bytes read after a stream's terminal marker to keep its connection.
-const DRAIN_LIMIT: usize = 64 * 1024;
 
 /// What the loop hands its caller.
 pub(crate) enum Event {
@@ -85,28 +78,11 @@ impl Driver {
         }
     }
 
-    /// A stream is done at its terminal marker (`[DONE]`, `message_stop`), usually a few
-    /// bytes before its HTTP body ends. Reading those last bytes lets ureq put the
-    /// connection back in the pool instead of closing it.
-    ///
-    /// A blocking read could wait as long as the exchange's deadline if a server is slow to
-    /// end the body, so the rest is read on a short-lived thread: the caller waits for it at
-    /// most [`FINISH_WAIT`] (normally the end is already there and this takes microseconds,
-    /// so the connection is pooled before the next call), then leaves it to finish alone,
-    /// bounded by [`DRAIN_LIMIT`] bytes and the exchange's own timeouts.
+    /// Hands the rest of a finished body to the client's [`Drainer`](crate::drain::Drainer),
+    /// so its connection is pooled.
     fn finish_body(&mut self) {
-        let Some(body) = self.body.take() else {
-            return;
-        };
-        let (done, finished) = mpsc::sync_channel(1);
-        let spawned = thread::Builder::new()
-            .name("onellm-drain".into())
-            .spawn(move || {
-                drain(body.reader);
-                let _ = done.send(());
-            });
-        if spawned.is_ok() {
-            let _ = finished.recv_timeout(FINISH_WAIT);
+        if let Some(body) = self.body.take() {
+            self.client.drainer.finish(body.reader);
         }
     }
 
@@ -211,18 +187,5 @@ impl Driver {
 impl Drop for Driver {
     fn drop(&mut self) {
         log::dropped(&self.call);
-    }
-}
-
-/// Reads a body to its end, or gives up after [`DRAIN_LIMIT`] bytes or an error; dropping
-/// the reader then closes the connection.
-fn drain(mut reader: BodyReader<'static>) {
-    let mut buf = vec![0; PIECE];
-    let mut left = DRAIN_LIMIT;
-    while let Ok(n @ 1..) = exchange::read_piece(&mut reader, &mut buf) {
-        match left.checked_sub(n) {
-            Some(rest) => left = rest,
-            None => return,
-        }
     }
 }

@@ -69,6 +69,7 @@
 
 mod builder;
 mod client;
+mod drain;
 mod driver;
 mod exchange;
 mod resolver;

@@ -145,3 +145,35 @@ fn a_prompt_body_end_keeps_the_connection() {
     let accepted = server.accepted.load(Ordering::SeqCst);
     assert!(accepted <= 2, "{accepted} connections for 5 streams");
 }
+
+#[test]
+fn a_slow_body_end_does_not_hold_up_other_streams() {
+    // The client's draining thread is kept busy by the slow server's body; the prompt
+    // server's streams must still return at once and keep their connection.
+    let slow = LateServer::start(Duration::from_secs(3));
+    let prompt = LateServer::start(Duration::from_millis(1));
+    let client = Client::builder()
+        .api_key("openai", "sk-late")
+        .base_url("openai", slow.url.clone())
+        .api_key("groq", "gsk-late")
+        .base_url("groq", prompt.url.clone())
+        .build()
+        .unwrap();
+    let completion = client
+        .chat_stream(ChatRequest::new("openai/m").user("x"))
+        .into_completion()
+        .unwrap();
+    assert_eq!(completion.text(), "hi");
+    let started = Instant::now();
+    for _ in 0..3 {
+        let completion = client
+            .chat_stream(ChatRequest::new("groq/m").user("x"))
+            .into_completion()
+            .unwrap();
+        assert_eq!(completion.text(), "hi");
+    }
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    let accepted = prompt.accepted.load(Ordering::SeqCst);
+    assert!(accepted <= 2, "{accepted} connections for 3 streams");
+}

@@ -1,0 +1,110 @@
+//! Reading the rest of a finished stream's body, so its connection goes back to the pool.
+//!
+//! A stream is done at its terminal marker (`[DONE]`, `message_stop`), usually a few bytes
+//! before its HTTP body ends; reading those last bytes lets ureq pool the connection
+//! instead of closing it. A blocking read could wait as long as the exchange's deadline if a
+//! server is slow to end the body, so the rest is read on another thread: the caller waits
+//! for it at most [`FINISH_WAIT`] (normally the end is already there and this takes
+//! microseconds, so the connection is pooled before the next call), then leaves it to
+//! finish alone, bounded by [`DRAIN_LIMIT`] bytes and the exchange's own timeouts.
+//!
+//! One thread per client does this, started at the first stream end and ending with the
+//! client; starting a thread for every stream cost more than the rest of the hand-over. When
+//! that thread is busy with a slow body, a short-lived thread takes the next one, so one slow
+//! server never holds up the others.
+
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::Mutex;
+use std::thread;
+use std::time::Duration;
+
+use ureq::BodyReader;
+
+use crate::exchange::{self, PIECE};
+
+/// The longest a finished stream's caller waits for the rest of its body.
+const FINISH_WAIT: Duration = Duration::from_millis(50);
+
+/// The most bytes read after a stream's terminal marker to keep its connection.
+const DRAIN_LIMIT: usize = 64 * 1024;
+
+/// A body to read to its end, and whom to tell when it is.
+struct Job {
+    reader: BodyReader<'static>,
+    done: SyncSender<()>,
+}
+
+/// The client's draining thread, reached through a zero-capacity channel: a hand-over
+/// succeeds only while the thread is idle, waiting for work.
+#[derive(Default)]
+pub(crate) struct Drainer {
+    worker: Mutex<Option<SyncSender<Job>>>,
+}
+
+impl Drainer {
+    /// Reads what is left of `reader` on another thread, waiting at most [`FINISH_WAIT`].
+    pub(crate) fn finish(&self, reader: BodyReader<'static>) {
+        let (done, finished) = mpsc::sync_channel(1);
+        let job = Job { reader, done };
+        let handed = match self.hand_over(job) {
+            None => true,
+            Some(job) => thread::Builder::new()
+                .name("onellm-drain".into())
+                .spawn(move || run(job))
+                .is_ok(),
+        };
+        if handed {
+            let _ = finished.recv_timeout(FINISH_WAIT);
+        }
+    }
+
+    /// Gives `job` to the idle worker (starting it the first time); the job comes back when
+    /// the worker is busy or cannot be started.
+    fn hand_over(&self, job: Job) -> Option<Job> {
+        let Ok(mut worker) = self.worker.lock() else {
+            return Some(job);
+        };
+        let sender = match &*worker {
+            Some(sender) => sender,
+            None => {
+                let (sender, jobs) = mpsc::sync_channel(0);
+                let started = thread::Builder::new()
+                    .name("onellm-drain".into())
+                    .spawn(move || work(jobs));
+                if started.is_err() {
+                    return Some(job);
+                }
+                worker.insert(sender)
+            }
+        };
+        match sender.try_send(job) {
+            Ok(()) => None,
+            Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => Some(job),
+        }
+    }
+}
+
+/// The worker: drains bodies until the client (the sender) is gone.
+fn work(jobs: Receiver<Job>) {
+    while let Ok(job) = jobs.recv() {
+        run(job);
+    }
+}
+
+fn run(job: Job) {
+    drain(job.reader);
+    let _ = job.done.send(());
+}
+
+/// Reads a body to its end, or gives up after [`DRAIN_LIMIT`] bytes or an error; dropping
+/// the reader then closes the connection.
+fn drain(mut reader: BodyReader<'static>) {
+    let mut buf = vec![0; PIECE];
+    let mut left = DRAIN_LIMIT;
+    while let Ok(n @ 1..) = exchange::read_piece(&mut reader, &mut buf) {
+        match left.checked_sub(n) {
+            Some(rest) => left = rest,
+            None => return,
+        }
+    }
+}
