@@ -315,29 +315,31 @@ fn main() {
     }
     if run("tokio chat, 64") {
         let client = Arc::new(client.clone());
-        let request = Arc::new(request.clone());
+        let shared_request = Arc::new(request.clone());
         let bare_whole = Arc::new(bare_request(&base_url, &request, false));
+        let core = Arc::new(CoreOnly::new(&base_url));
+        let onellm_batch = || {
+            runtime.block_on(async {
+                let started = Instant::now();
+                let tasks: Vec<_> = (0..CONCURRENCY)
+                    .map(|_| {
+                        let client = Arc::clone(&client);
+                        let request = Arc::clone(&shared_request);
+                        tokio::spawn(async move {
+                            client.chat((*request).clone()).await.expect("onellm chat")
+                        })
+                    })
+                    .collect();
+                for task in tasks {
+                    std::hint::black_box(task.await.expect("task"));
+                }
+                started.elapsed()
+            })
+        };
         compare(
             "tokio chat, 64 concurrent (time per batch of 64)",
             budget,
-            || {
-                runtime.block_on(async {
-                    let started = Instant::now();
-                    let tasks: Vec<_> = (0..CONCURRENCY)
-                        .map(|_| {
-                            let client = Arc::clone(&client);
-                            let request = Arc::clone(&request);
-                            tokio::spawn(async move {
-                                client.chat((*request).clone()).await.expect("onellm chat")
-                            })
-                        })
-                        .collect();
-                    for task in tasks {
-                        std::hint::black_box(task.await.expect("task"));
-                    }
-                    started.elapsed()
-                })
-            },
+            onellm_batch,
             || {
                 runtime.block_on(async {
                     let started = Instant::now();
@@ -346,6 +348,34 @@ fn main() {
                             let hyper = hyper.clone();
                             let request = Arc::clone(&bare_whole);
                             tokio::spawn(async move { hyper_call(&hyper, &request).await })
+                        })
+                        .collect();
+                    for task in tasks {
+                        std::hint::black_box(task.await.expect("task"));
+                    }
+                    started.elapsed()
+                })
+            },
+        );
+        compare(
+            "tokio chat, 64 concurrent, vs hyper + core",
+            budget,
+            onellm_batch,
+            || {
+                runtime.block_on(async {
+                    let started = Instant::now();
+                    let tasks: Vec<_> = (0..CONCURRENCY)
+                        .map(|_| {
+                            let hyper = hyper.clone();
+                            let core = Arc::clone(&core);
+                            let request = Arc::clone(&shared_request);
+                            tokio::spawn(async move {
+                                let request = core.build(&request, false).map(Full::new);
+                                let response = hyper.request(request).await.expect("hyper call");
+                                let (head, body) = response.into_parts();
+                                let body = body.collect().await.expect("hyper body").to_bytes();
+                                core.parse(head, body)
+                            })
                         })
                         .collect();
                     for task in tasks {
