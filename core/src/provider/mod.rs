@@ -269,7 +269,7 @@ pub(crate) fn json_post(
     body: Vec<u8>,
 ) -> Result<http::Request<Bytes>, Error> {
     let uri = parse_url(url)?;
-    Ok(PostTemplate::new(headers, extra_headers)?.request(uri, body))
+    Ok(PostTemplate::new(headers, extra_headers)?.into_request(uri, body))
 }
 
 /// An `http` or `https` URL with a host, or a `Configuration` error.
@@ -332,10 +332,15 @@ impl PostTemplate {
 
     /// A POST of `body` to `uri` with these headers.
     pub(crate) fn request(&self, uri: http::Uri, body: Vec<u8>) -> http::Request<Bytes> {
+        self.clone().into_request(uri, body)
+    }
+
+    /// [`request`](Self::request) for a template made for one request: no copy.
+    fn into_request(self, uri: http::Uri, body: Vec<u8>) -> http::Request<Bytes> {
         let mut request = http::Request::new(Bytes::from(body));
         *request.method_mut() = http::Method::POST;
         *request.uri_mut() = uri;
-        *request.headers_mut() = self.headers.clone();
+        *request.headers_mut() = self.headers;
         request
     }
 
