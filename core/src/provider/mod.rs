@@ -330,12 +330,7 @@ impl PostTemplate {
         Ok(PostTemplate { headers: map })
     }
 
-    /// A POST of `body` to `uri` with these headers.
-    pub(crate) fn request(&self, uri: http::Uri, body: Vec<u8>) -> http::Request<Bytes> {
-        self.clone().into_request(uri, body)
-    }
-
-    /// [`request`](Self::request) for a template made for one request: no copy.
+    /// A POST of `body` to `uri` with these headers, the template used up.
     fn into_request(self, uri: http::Uri, body: Vec<u8>) -> http::Request<Bytes> {
         let mut request = http::Request::new(Bytes::from(body));
         *request.method_mut() = http::Method::POST;
@@ -344,15 +339,15 @@ impl PostTemplate {
         request
     }
 
-    /// [`request`](Self::request) with an `accept` header, unless the template's own
-    /// headers (a user's, say) set one.
+    /// A POST of `body` to `uri` with these headers, plus an `accept` header unless the
+    /// template's own headers (a user's, say) set one.
     pub(crate) fn request_accepting(
         &self,
         uri: http::Uri,
         accept: &'static str,
         body: Vec<u8>,
     ) -> http::Request<Bytes> {
-        let mut request = self.request(uri, body);
+        let mut request = self.clone().into_request(uri, body);
         request
             .headers_mut()
             .entry(http::header::ACCEPT)

@@ -23,20 +23,23 @@ use crate::types::{
 #[derive(Debug, Clone)]
 pub struct OpenAiCompatible {
     profile: Profile,
-    base_url: String,
     api_key: Option<ApiKey>,
     headers: Vec<(String, String)>,
-    /// Azure's deployment addressing instead of `{base_url}/{path}` with a bearer key.
-    azure: Option<Box<AzureRouting>>,
-    /// Without Azure: the headers (bearer key included) and the chat URL, made once.
-    direct: Option<Direct>,
+    routing: Routing,
 }
 
-/// What every non-Azure request shares, checked when the adapter is made.
+/// Where requests go and how they are authorized.
 #[derive(Debug, Clone)]
-struct Direct {
-    template: super::PostTemplate,
-    chat_url: http::Uri,
+enum Routing {
+    /// `{base_url}/{path}` with a bearer key; the headers (key included) and the chat URL
+    /// are checked and made once, when the adapter is.
+    Direct {
+        base_url: String,
+        template: super::PostTemplate,
+        chat_url: http::Uri,
+    },
+    /// Azure's deployment addressing.
+    Azure(Box<AzureRouting>),
 }
 
 impl OpenAiCompatible {
@@ -64,17 +67,16 @@ impl OpenAiCompatible {
             .iter()
             .map(|bearer| ("authorization", bearer.as_str()))
             .collect();
-        let direct = Direct {
+        let routing = Routing::Direct {
             template: super::PostTemplate::new(&auth, &headers)?,
             chat_url: super::parse_url(&format!("{base_url}/chat/completions"))?,
+            base_url,
         };
         Ok(OpenAiCompatible {
-            base_url,
             api_key: settings.api_key.clone(),
             headers,
             profile,
-            azure: None,
-            direct: Some(direct),
+            routing,
         })
     }
 
@@ -87,21 +89,19 @@ impl OpenAiCompatible {
         let mut headers = profile.headers.clone();
         headers.extend(settings.headers.iter().cloned());
         Ok(OpenAiCompatible {
-            base_url: String::new(),
             api_key: None,
             headers,
             profile,
-            azure: Some(Box::new(AzureRouting::new(settings)?)),
-            direct: None,
+            routing: Routing::Azure(Box::new(AzureRouting::new(settings)?)),
         })
     }
 
     /// Removes every key this adapter sends from an error's text.
     fn redact(&self, error: Error) -> Error {
         let error = error.without_key(self.api_key.as_ref());
-        match &self.azure {
-            Some(azure) => azure.keys().fold(error, |e, key| e.without_key(Some(key))),
-            None => error,
+        match &self.routing {
+            Routing::Azure(azure) => azure.keys().fold(error, |e, key| e.without_key(Some(key))),
+            Routing::Direct { .. } => error,
         }
     }
 
@@ -124,9 +124,9 @@ impl OpenAiCompatible {
 
     /// Whether `model`'s server knows `stream_options` and `max_completion_tokens`.
     fn modern(&self, model: &str) -> Result<bool, Error> {
-        match &self.azure {
-            Some(azure) => Ok(azure.target(model, "")?.modern),
-            None => Ok(true),
+        match &self.routing {
+            Routing::Azure(azure) => Ok(azure.target(model, "")?.modern),
+            Routing::Direct { .. } => Ok(true),
         }
     }
 
@@ -142,21 +142,25 @@ impl OpenAiCompatible {
         } else {
             "application/json"
         };
-        if let Some(direct) = &self.direct {
-            let url = match path {
-                "chat/completions" => direct.chat_url.clone(),
-                _ => super::parse_url(&format!("{}/{path}", self.base_url))?,
-            };
-            return Ok(direct.template.request_accepting(url, accept, body));
+        match &self.routing {
+            Routing::Direct {
+                base_url,
+                template,
+                chat_url,
+            } => {
+                let url = match path {
+                    "chat/completions" => chat_url.clone(),
+                    _ => super::parse_url(&format!("{base_url}/{path}"))?,
+                };
+                Ok(template.request_accepting(url, accept, body))
+            }
+            Routing::Azure(azure) => {
+                let target = azure.target(model, path)?;
+                let (name, value) = &target.auth;
+                let headers = [("accept", accept), (name, value.as_str())];
+                super::json_post(&target.url, &headers, &self.headers, body)
+            }
         }
-        let azure = self
-            .azure
-            .as_ref()
-            .ok_or_else(|| Error::configuration("an OpenAI-compatible adapter without a URL"))?;
-        let target = azure.target(model, path)?;
-        let (name, value) = &target.auth;
-        let headers = [("accept", accept), (name, value.as_str())];
-        super::json_post(&target.url, &headers, &self.headers, body)
     }
 }
 
@@ -192,12 +196,12 @@ impl Provider for OpenAiCompatible {
     }
 
     fn chat_stream_decoder(&self, model: &str) -> Box<dyn ChatStreamDecoder> {
-        let key = match &self.azure {
-            Some(azure) => azure
+        let key = match &self.routing {
+            Routing::Azure(azure) => azure
                 .target(model, "")
                 .ok()
                 .and_then(|target| target.key.cloned()),
-            None => self.api_key.clone(),
+            Routing::Direct { .. } => self.api_key.clone(),
         };
         Box::new(SseChatStream::new(stream::OpenAiEvents, key))
     }
