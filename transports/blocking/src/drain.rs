@@ -48,10 +48,7 @@ impl Drainer {
         let job = Job { reader, done };
         let handed = match self.hand_over(job) {
             None => true,
-            Some(job) => thread::Builder::new()
-                .name("onellm-drain".into())
-                .spawn(move || run(job))
-                .is_ok(),
+            Some(job) => start(move || run(job, &mut vec![0; PIECE])),
         };
         if handed {
             let _ = finished.recv_timeout(FINISH_WAIT);
@@ -68,10 +65,7 @@ impl Drainer {
             Some(sender) => sender,
             None => {
                 let (sender, jobs) = mpsc::sync_channel(0);
-                let started = thread::Builder::new()
-                    .name("onellm-drain".into())
-                    .spawn(move || work(jobs));
-                if started.is_err() {
+                if !start(move || work(jobs)) {
                     return Some(job);
                 }
                 worker.insert(sender)
@@ -84,24 +78,33 @@ impl Drainer {
     }
 }
 
-/// The worker: drains bodies until the client (the sender) is gone.
+/// Starts a draining thread; `false` if the system would not.
+fn start(drainer: impl FnOnce() + Send + 'static) -> bool {
+    thread::Builder::new()
+        .name("onellm-drain".into())
+        .spawn(drainer)
+        .is_ok()
+}
+
+/// The worker: drains bodies, with one read buffer for all, until the client (the sender)
+/// is gone.
 fn work(jobs: Receiver<Job>) {
+    let mut buf = vec![0; PIECE];
     while let Ok(job) = jobs.recv() {
-        run(job);
+        run(job, &mut buf);
     }
 }
 
-fn run(job: Job) {
-    drain(job.reader);
+fn run(job: Job, buf: &mut [u8]) {
+    drain(job.reader, buf);
     let _ = job.done.send(());
 }
 
 /// Reads a body to its end, or gives up after [`DRAIN_LIMIT`] bytes or an error; dropping
 /// the reader then closes the connection.
-fn drain(mut reader: BodyReader<'static>) {
-    let mut buf = vec![0; PIECE];
+fn drain(mut reader: BodyReader<'static>, buf: &mut [u8]) {
     let mut left = DRAIN_LIMIT;
-    while let Ok(n @ 1..) = exchange::read_piece(&mut reader, &mut buf) {
+    while let Ok(n @ 1..) = exchange::read_piece(&mut reader, buf) {
         match left.checked_sub(n) {
             Some(rest) => left = rest,
             None => return,
