@@ -13,7 +13,7 @@
 //! | `Truncated` | yes | yes |
 //! | `Authentication`, `PermissionDenied`, `NotFound` | no | yes |
 //! | `ContextWindowExceeded`, `ContentFilter` | no | yes |
-//! | `Decode`, `Configuration`, `Unsupported` | no | yes |
+//! | `Decode`, `UnexpectedResponse`, `Configuration`, `Unsupported` | no | yes |
 //! | `InvalidRequest` (400, 402, 413, 422, other 4xx) | no | no |
 //! | `StreamInterrupted`, `Cancelled`, `AllFailed` | no | no |
 //!
@@ -53,6 +53,11 @@ pub enum ErrorKind {
     Connection,
     /// The provider's reply could not be understood; the message quotes a bounded excerpt.
     Decode,
+    /// The server answered in a shape that is not this provider family's reply at all (no
+    /// marker field of the family: another API's JSON, HTML, `null`, `{}`): usually a wrong
+    /// base URL, a proxy or a captive portal. The message quotes a bounded excerpt. Worth a
+    /// fallback (another provider may be fine), not a retry on the same model.
+    UnexpectedResponse,
     /// The body ended before the protocol's terminal marker.
     Truncated,
     /// A stream failed after content had reached the caller; carries the partial completion.
@@ -84,7 +89,7 @@ impl ErrorKind {
             RateLimit | ServiceUnavailable | Timeout | Connection | Truncated => true,
             Authentication | PermissionDenied | NotFound => true,
             ContextWindowExceeded | ContentFilter => true,
-            Decode | Configuration | Unsupported => true,
+            Decode | UnexpectedResponse | Configuration | Unsupported => true,
             InvalidRequest | StreamInterrupted | Cancelled | AllFailed => false,
         }
     }
@@ -104,6 +109,7 @@ impl ErrorKind {
             Timeout => "timeout",
             Connection => "connection",
             Decode => "decode",
+            UnexpectedResponse => "unexpected_response",
             Truncated => "truncated",
             StreamInterrupted => "stream_interrupted",
             Configuration => "configuration",
