@@ -25,6 +25,8 @@ use std::time::Duration;
 
 use http::{HeaderMap, StatusCode};
 
+use crate::api_key::ApiKey;
+pub use crate::response_headers::{request_id, retry_after, should_retry};
 use crate::types::ChatCompletion;
 
 /// What kind of failure an [`Error`] is.
@@ -466,7 +468,7 @@ impl Error {
 
     /// [`Error::redact`] with a provider's key, if it has one: what every adapter does to the
     /// errors it returns.
-    pub(crate) fn without_key(self, key: Option<&crate::settings::ApiKey>) -> Self {
+    pub(crate) fn without_key(self, key: Option<&ApiKey>) -> Self {
         match key {
             Some(key) => self.redact(key.expose()),
             None => self,
@@ -607,55 +609,6 @@ fn bounded(message: &str) -> String {
     }
 }
 
-/// The wait a response asks for: `retry-after-ms` (milliseconds, may be fractional) wins over
-/// `retry-after`, which is either delay-seconds or an HTTP date. A date is measured against
-/// the response's own `Date` header (the core has no wall clock); without one it is ignored.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let text = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
-        if ms.is_finite() && ms >= 0.0 {
-            return Duration::try_from_secs_f64(ms / 1000.0).ok();
-        }
-    }
-    let value = text("retry-after")?;
-    if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0)
-            .then(|| Duration::try_from_secs_f64(seconds).ok())
-            .flatten();
-    }
-    let until = httpdate::parse_http_date(value).ok()?;
-    let date = httpdate::parse_http_date(text("date")?).ok()?;
-    Some(
-        until
-            .duration_since(date)
-            .unwrap_or(Duration::ZERO)
-            .min(Duration::from_secs(u32::MAX.into())),
-    )
-}
-
-/// `x-should-retry: true|false`, the providers' explicit override.
-pub fn should_retry(headers: &HeaderMap) -> Option<bool> {
-    match headers.get("x-should-retry")?.to_str().ok()?.trim() {
-        "true" => Some(true),
-        "false" => Some(false),
-        _ => None,
-    }
-}
-
-/// The provider's request id: `x-request-id` (OpenAI family), `request-id` (Anthropic),
-/// `x-amzn-requestid` (Bedrock).
-pub fn request_id(headers: &HeaderMap) -> Option<String> {
-    ["x-request-id", "request-id", "x-amzn-requestid"]
-        .iter()
-        .find_map(|name| headers.get(*name)?.to_str().ok())
-        .map(bounded)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -667,37 +620,6 @@ mod tests {
             map.insert(*name, HeaderValue::from_str(value).unwrap());
         }
         map
-    }
-
-    #[test]
-    fn retry_after_forms() {
-        assert_eq!(
-            retry_after(&headers(&[("retry-after", "2")])),
-            Some(Duration::from_secs(2))
-        );
-        assert_eq!(
-            retry_after(&headers(&[
-                ("retry-after", "2"),
-                ("retry-after-ms", "1500.5")
-            ])),
-            Some(Duration::from_micros(1_500_500))
-        );
-        assert_eq!(
-            retry_after(&headers(&[
-                ("retry-after", "Wed, 21 Oct 2015 07:28:30 GMT"),
-                ("date", "Wed, 21 Oct 2015 07:28:00 GMT")
-            ])),
-            Some(Duration::from_secs(30))
-        );
-        assert_eq!(
-            retry_after(&headers(&[(
-                "retry-after",
-                "Wed, 21 Oct 2015 07:28:30 GMT"
-            )])),
-            None
-        );
-        assert_eq!(retry_after(&headers(&[("retry-after", "-1")])), None);
-        assert_eq!(retry_after(&headers(&[("retry-after", "soon")])), None);
     }
 
     #[test]

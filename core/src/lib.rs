@@ -19,18 +19,23 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod api_key;
 pub mod call;
-pub mod client_config;
+pub mod client;
 pub mod error;
 pub mod framing;
 pub mod model;
 pub mod provider;
+mod registry;
+mod response_headers;
 pub mod settings;
 pub mod types;
 
+pub use api_key::ApiKey;
 pub use call::{Action, AttemptId, Backoff, Call, CallOptions, Operation, Outgoing, Output};
 pub use error::{Attempt, Error, ErrorKind};
 pub use model::ModelId;
 pub use provider::{Capabilities, ChatStreamDecoder, Provider};
-pub use settings::{ApiKey, ProviderSettings, Registry};
+pub use registry::Registry;
+pub use settings::ProviderSettings;
 pub use types::*;

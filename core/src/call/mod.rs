@@ -119,10 +119,9 @@
 //!   and every `Wait` is strictly later than the `now` it was polled with.
 
 mod decision;
-mod jitter;
-#[cfg(feature = "tracing")]
-pub mod log;
+pub(crate) mod jitter;
 mod options;
+mod secrets;
 mod stream;
 #[cfg(test)]
 mod tests;
@@ -137,11 +136,12 @@ use http::{HeaderMap, StatusCode};
 use self::decision::{decide, Decision};
 use self::jitter::Jitter;
 pub use self::options::{Backoff, CallOptions};
+use self::secrets::Secrets;
 use self::stream::StreamOutput;
 use crate::error::{Attempt, Error, ErrorKind};
 use crate::model::ModelId;
 use crate::provider::{ChatStreamDecoder, Provider};
-use crate::settings::Registry;
+use crate::registry::Registry;
 use crate::types::{
     ChatCompletion, ChatCompletionChunk, ChatRequest, CompletionRequest, CompletionResponse,
     EmbeddingRequest, EmbeddingResponse,
@@ -240,6 +240,14 @@ pub struct Outgoing {
     pub number: u32,
     /// Whether the response is a stream, to be fed in piece by piece as it arrives.
     pub stream: bool,
+    /// For a stream: the longest wait from sending until the response head, and the longest
+    /// silence between body bytes after it (`None` for whole replies, and when unset).
+    /// Every [`Action::Receive`] deadline already includes them; a transport whose HTTP
+    /// client takes its timeouts up front, per request (ureq), configures them from here
+    /// instead, so both kinds enforce the same limits.
+    pub first_byte_timeout: Option<Duration>,
+    /// See [`first_byte_timeout`](Self::first_byte_timeout).
+    pub idle_timeout: Option<Duration>,
 }
 
 /// What a successful call produced.
@@ -341,6 +349,8 @@ struct InFlight {
     body: Body,
     body_len: usize,
     last_bytes: Option<Instant>,
+    /// What the request carried that no error may show.
+    secrets: Secrets,
 }
 
 #[derive(Debug)]
@@ -617,6 +627,15 @@ impl Call {
         self.chunks.ready.pop_front()
     }
 
+    /// The wait decided before the next attempt, while the call is waiting for it (what
+    /// [`Action::Wait`] counts down to; a backoff or a provider's `Retry-After`).
+    pub fn pending_wait(&self) -> Option<Duration> {
+        match &self.state {
+            State::Ready { waited, .. } => Some(*waited),
+            _ => None,
+        }
+    }
+
     /// Every finished attempt so far, in order.
     pub fn attempts(&self) -> &[Attempt] {
         &self.attempts
@@ -761,7 +780,10 @@ impl Call {
             provider: provider.name().to_owned(),
             number,
             stream: self.stream,
+            first_byte_timeout: self.options.first_byte_timeout.filter(|_| self.stream),
+            idle_timeout: self.options.idle_timeout.filter(|_| self.stream),
         };
+        let secrets = Secrets::of(&outgoing.request);
         self.state = State::InFlight(Box::new(InFlight {
             id,
             model: resolved.model.clone(),
@@ -774,6 +796,7 @@ impl Call {
             body: Body::Buffer(Vec::new()),
             body_len: 0,
             last_bytes: None,
+            secrets,
         }));
         Some(outgoing)
     }
@@ -865,7 +888,10 @@ impl Call {
         let State::InFlight(flight) = &self.state else {
             return;
         };
-        let error = error.with_origin(flight.provider.name(), &flight.model);
+        let error = flight
+            .secrets
+            .scrub(error)
+            .with_origin(flight.provider.name(), &flight.model);
         let attempt = self.record(flight, Some(error.clone()));
         self.attempts.push(attempt);
         if self.chunks.committed {

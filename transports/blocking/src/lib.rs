@@ -38,51 +38,63 @@
 //!   `ONELLM_TIMEOUT`, else [`DEFAULT_TIMEOUT`]) bounds retries and
 //!   waits too; [`ClientBuilder::attempt_timeout`] bounds each attempt,
 //!   [`ClientBuilder::connect_timeout`] each connection set-up, and for streams
-//!   [`ClientBuilder::idle_timeout`] each silence. A deadline that passes fails the attempt
-//!   with [`ErrorKind::Timeout`], and the core decides whether to retry.
+//!   [`ClientBuilder::first_byte_timeout`] the wait for the head and
+//!   [`ClientBuilder::idle_timeout`] each silence. The core decides every limit; this crate
+//!   hands them to ureq per request. A deadline that passes fails the attempt with
+//!   [`ErrorKind::Timeout`], and the core decides whether to retry.
 //! - **Redirects** are never followed (a provider does not redirect API calls, and following
 //!   one could send the key elsewhere): a 3xx is an error.
 //! - **Bodies** are capped ([`ClientBuilder::max_body_bytes`], 64 MiB by default) after
 //!   decompression, so a hostile server cannot exhaust memory.
 //! - **Cancellation**: dropping a [`ChatStream`] mid-stream closes its connection.
 //!
-//! # Logs
+//! # Logs and events
 //!
-//! The client logs each decision of a call through [`tracing`], under target `onellm`.
-//! Requests, headers and bodies are never logged, so neither is an API key. Both OneLLM
-//! transports (`onellm-blocking`, `onellm-tokio`) log the same events:
-//!
-//! | message | level | fields |
-//! | --- | --- | --- |
-//! | `sending request` | `debug` for a call's first attempt, `info` for a retry or fallback | `attempt` (1, 2, …), `step` (`first`, `retry` or `fallback`), `provider`, `model`, `stream`, and after a failed attempt its `after_kind` and `after_status` |
-//! | `waiting before the next attempt` | `info` | `wait_ms`, `model` of the failed attempt, `after_kind`, `after_status` |
-//! | `call succeeded` | `debug` | `attempts` (how many were made), `model` that answered |
-//! | `call failed` | `info` | `attempts`, `model` of the last attempt, `kind`, `status` |
-//! | `call cancelled: dropped before it ended` | `debug` | `attempts` |
-//!
-//! Error kinds are the snake_case names of [`ErrorKind`] (`rate_limit`, `timeout`, …);
-//! statuses are HTTP status codes, absent when no response came.
+//! Each step of a call (attempt sent, wait, success, failure, cancellation) is a
+//! [`CallEvent`](onellm_core::client::CallEvent): logged through [`tracing`] under target
+//! `onellm` as the [core's table](onellm_core::client::event#logs) says (the same events,
+//! in the same order, as `onellm-tokio`), and given to [`ClientBuilder::on_event`] if set.
+//! Requests, headers and bodies are never logged, so neither is an API key.
 //!
 //! [ureq]: https://docs.rs/ureq/3
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod builder;
 mod client;
 mod drain;
-mod driver;
 mod exchange;
 mod resolver;
 mod stream;
 
-pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 pub use client::Client;
+pub use onellm_core::client::{CallEvent, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 pub use stream::ChatStream;
+
+/// Configures a [`Client`]: every setting, documented once in the core's
+/// [`ClientBuilder`](onellm_core::client::ClientBuilder); its
+/// [`http_client`](onellm_core::client::ClientBuilder::http_client) takes a [`ureq::Agent`].
+///
+/// ```
+/// use std::time::Duration;
+/// use onellm_blocking::Client;
+///
+/// let client = Client::builder()
+///     .from_env()
+///     .api_key("openai", "sk-…")
+///     .base_url("ollama", "http://gpu-box:11434")
+///     .header("openrouter", "X-Title", "my app")
+///     .timeout(Duration::from_secs(60))
+///     .retries(3)
+///     .fallback_models(["anthropic/claude-3-5-haiku-latest"])
+///     .build()?;
+/// # Ok::<(), onellm_blocking::Error>(())
+/// ```
+pub type ClientBuilder = onellm_core::client::ClientBuilder<Client>;
 
 /// The core crate, for what is not re-exported here (custom providers, the call machine).
 pub use onellm_core as core;
 /// The ureq version this crate is built on, to build an [`ureq::Agent`] for
-/// [`ClientBuilder::agent`].
+/// [`ClientBuilder::http_client`].
 pub use ureq;
 
 pub use onellm_core::call::{Backoff, CallOptions};

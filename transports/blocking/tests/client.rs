@@ -521,7 +521,7 @@ fn configuration_errors_come_back_as_errors() {
     );
     let both = Client::builder()
         .proxy("http://127.0.0.1:9")
-        .agent(onellm_blocking::ureq::Agent::new_with_defaults())
+        .http_client(onellm_blocking::ureq::Agent::new_with_defaults())
         .build()
         .unwrap_err();
     assert_eq!(both.kind(), ErrorKind::Configuration);
@@ -533,7 +533,7 @@ fn an_injected_agent_still_gets_no_redirects_and_error_statuses() {
     // A default agent follows redirects and turns 4xx into errors; the client overrides both.
     let agent = onellm_blocking::ureq::Agent::new_with_defaults();
     server.push(Reply::status(429).header("retry-after", "0"));
-    let client = builder(&server).agent(agent).build().unwrap();
+    let client = builder(&server).http_client(agent).build().unwrap();
     let completion = client
         .chat(ChatRequest::new("openai/gpt-4o-mini").user("again"))
         .unwrap();

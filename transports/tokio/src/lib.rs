@@ -39,35 +39,47 @@
 //! - **Redirects** are never followed (a `3xx` is an error), so credentials never go to
 //!   another host. **Response bodies** are capped ([`ClientBuilder::max_body_bytes`]).
 //!
-//! # Logs
+//! # Logs and events
 //!
-//! The client logs each decision of a call through [`tracing`], under target `onellm`.
-//! Requests, headers and bodies are never logged, so neither is an API key. Both OneLLM
-//! transports (`onellm-blocking`, `onellm-tokio`) log the same events:
-//!
-//! | message | level | fields |
-//! | --- | --- | --- |
-//! | `sending request` | `debug` for a call's first attempt, `info` for a retry or fallback | `attempt` (1, 2, …), `step` (`first`, `retry` or `fallback`), `provider`, `model`, `stream`, and after a failed attempt its `after_kind` and `after_status` |
-//! | `waiting before the next attempt` | `info` | `wait_ms`, `model` of the failed attempt, `after_kind`, `after_status` |
-//! | `call succeeded` | `debug` | `attempts` (how many were made), `model` that answered |
-//! | `call failed` | `info` | `attempts`, `model` of the last attempt, `kind`, `status` |
-//! | `call cancelled: dropped before it ended` | `debug` | `attempts` |
-//!
-//! Error kinds are the snake_case names of [`ErrorKind`] (`rate_limit`, `timeout`, …);
-//! statuses are HTTP status codes, absent when no response came.
+//! Each step of a call (attempt sent, wait, success, failure, cancellation) is a
+//! [`CallEvent`](onellm_core::client::CallEvent): logged through [`tracing`] under target
+//! `onellm` as the [core's table](onellm_core::client::event#logs) says (the same events,
+//! in the same order, as `onellm-blocking`), and given to [`ClientBuilder::on_event`] if set.
+//! Requests, headers and bodies are never logged, so neither is an API key.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod builder;
 mod client;
 mod connector;
-mod drive;
+mod exchange;
 mod stream;
 
-pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 pub use client::Client;
-pub use connector::RequestBody;
+pub use connector::{HyperClient, RequestBody};
+pub use onellm_core::client::{CallEvent, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 pub use stream::ChatStream;
+
+/// Configures a [`Client`]: every setting, documented once in the core's
+/// [`ClientBuilder`](onellm_core::client::ClientBuilder); its
+/// [`http_client`](onellm_core::client::ClientBuilder::http_client) takes a hyper-util client
+/// (see [`HyperClient`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use onellm_tokio::Client;
+///
+/// let client = Client::builder()
+///     .from_env()
+///     .api_key("openai", "sk-…")
+///     .base_url("ollama", "http://gpu-box:11434")
+///     .header("openrouter", "X-Title", "my app")
+///     .timeout(Duration::from_secs(60))
+///     .retries(3)
+///     .fallback_models(["anthropic/claude-3-5-haiku-latest"])
+///     .build()?;
+/// # Ok::<(), onellm_tokio::Error>(())
+/// ```
+pub type ClientBuilder = onellm_core::client::ClientBuilder<Client>;
 
 pub use onellm_core::call::{Backoff, CallOptions};
 pub use onellm_core::types::*;
@@ -77,5 +89,5 @@ pub use onellm_core::{ApiKey, Attempt, Error, ErrorKind, ModelId, ProviderSettin
 /// the `Call` state machine.
 pub use onellm_core as core;
 
-/// The HTTP stack, for [`ClientBuilder::hyper_client`].
+/// The HTTP stack, for [`ClientBuilder::http_client`].
 pub use hyper_util;

@@ -1,19 +1,17 @@
-//! What a client builder collects, shared by every transport.
-//!
-//! Both transports' builders (and anyone writing a transport for another runtime) take the
-//! same settings: provider keys, base URLs, headers and options; whether to read the
-//! environment; timeouts, retries, fallbacks, body bound, jitter seed and proxy. They differ
-//! only in the HTTP client they drive, so the settings live here once and each builder wraps
-//! a [`ClientConfig`] beside its own HTTP-client knobs.
+//! What a [`ClientBuilder`](super::ClientBuilder) collects, and how it becomes a registry
+//! and call options: provider keys, base URLs, headers and options; whether to read the
+//! environment; timeouts, retries, backoff, fallbacks, body bound, jitter seed, proxy.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::call::CallOptions;
+use super::engine::EventObserver;
+use crate::api_key::ApiKey;
+use crate::call::{Backoff, CallOptions};
 use crate::error::Error;
 use crate::provider::bedrock::{Bedrock, CredentialsSource};
-use crate::settings::{ApiKey, Registry};
+use crate::registry::Registry;
 
 /// The total deadline of a call when neither the client nor `ONELLM_TIMEOUT` sets one
 /// (OpenAI's SDKs use the same ten minutes): a call must not hang forever on a silent
@@ -41,7 +39,7 @@ enum Setting {
 ///
 /// ```
 /// use std::time::Duration;
-/// use onellm_core::client_config::ClientConfig;
+/// use onellm_core::client::ClientConfig;
 ///
 /// let mut config = ClientConfig::default();
 /// config.api_key("openai", "sk-test");
@@ -63,8 +61,11 @@ pub struct ClientConfig {
     pub timeout: Option<Duration>,
     pub connect_timeout: Option<Duration>,
     pub attempt_timeout: Option<Duration>,
+    pub first_byte_timeout: Option<Duration>,
     pub idle_timeout: Option<Duration>,
     pub retries: Option<u32>,
+    pub backoff: Option<Backoff>,
+    pub max_retry_after: Option<Duration>,
     pub fallback_models: Option<Vec<String>>,
     pub max_body_bytes: Option<usize>,
     pub seed: Option<u64>,
@@ -72,6 +73,8 @@ pub struct ClientConfig {
     /// Bedrock's credentials callback: when set, every Bedrock attempt is signed with what it
     /// returns then (see [`CredentialsSource`]) instead of the static key pair.
     pub aws_credentials: Option<CredentialsSource>,
+    /// Receives every call's events ([`ClientBuilder::on_event`](super::ClientBuilder::on_event)).
+    pub observer: Option<EventObserver>,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -83,8 +86,11 @@ impl fmt::Debug for ClientConfig {
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("attempt_timeout", &self.attempt_timeout)
+            .field("first_byte_timeout", &self.first_byte_timeout)
             .field("idle_timeout", &self.idle_timeout)
             .field("retries", &self.retries)
+            .field("backoff", &self.backoff)
+            .field("max_retry_after", &self.max_retry_after)
             .field("fallback_models", &self.fallback_models)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("proxy", &self.proxy.as_ref().map(|_| "[set]"))
@@ -92,6 +98,7 @@ impl fmt::Debug for ClientConfig {
                 "aws_credentials",
                 &self.aws_credentials.as_ref().map(|_| "[callback]"),
             )
+            .field("observer", &self.observer.as_ref().map(|_| "[callback]"))
             .finish_non_exhaustive()
     }
 }
@@ -186,7 +193,10 @@ impl ClientConfig {
                 .or(registry.timeout())
                 .or(Some(DEFAULT_TIMEOUT)),
             attempt_timeout: self.attempt_timeout,
+            first_byte_timeout: self.first_byte_timeout,
             idle_timeout: self.idle_timeout,
+            backoff: self.backoff.unwrap_or(defaults.backoff),
+            max_retry_after: self.max_retry_after.unwrap_or(defaults.max_retry_after),
             max_body_bytes: self.max_body_bytes.unwrap_or(defaults.max_body_bytes),
             ..defaults
         };
