@@ -2,12 +2,12 @@
 //! transport implements, [`BlockingCall`] runs a call on it.
 
 use std::mem;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
-use super::engine::{CallOutput, Engine, TypedCall};
+use super::engine::{CallOutput, TypedCall};
 use super::event::CallEvent;
 use super::Step;
 use crate::call::{Action, AttemptId, Outgoing};
@@ -25,14 +25,8 @@ pub trait BlockingDriver {
     /// A response body still on the wire.
     type Body: BlockingBody;
 
-    /// The client's engine (configuration, event observer).
-    fn engine(&self) -> &Engine;
-
     /// The monotonic time (`Instant::now()`).
     fn now(&self) -> Instant;
-
-    /// The UTC wall-clock time (`SystemTime::now()`), for request signing and seeds.
-    fn wall_clock(&self) -> SystemTime;
 
     /// Blocks the calling thread until `until`.
     fn sleep_until(&self, until: Instant);
@@ -136,7 +130,7 @@ impl<D: BlockingDriver, T: CallOutput> BlockingCall<D, T> {
     }
 
     fn emit(&self, event: CallEvent) {
-        self.driver.engine().emit(event);
+        self.call.emit(event);
     }
 
     fn send(&mut self, mut outgoing: Outgoing) {

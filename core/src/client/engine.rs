@@ -128,15 +128,6 @@ impl Engine {
         self.start(Operation::Completions(request), now, wall_clock)
     }
 
-    /// Reports `event` to the observer and, with the `tracing` feature, to the log.
-    pub fn emit(&self, event: CallEvent) {
-        #[cfg(feature = "tracing")]
-        event.log();
-        if let Some(observer) = &self.observer {
-            observer(&event);
-        }
-    }
-
     fn start<T: CallOutput>(
         &self,
         operation: Operation,
@@ -150,17 +141,27 @@ impl Engine {
         let seed = self.seeds.next(wall_clock);
         TypedCall {
             call: Call::new(&self.registry, operation, options, seed, now),
+            observer: self.observer.clone(),
             output: PhantomData,
         }
     }
 }
 
 /// A [`Call`] whose successful end is a `T`: the engine made it for that operation, so a
-/// transport never unpacks an [`Output`] of another kind.
-#[derive(Debug)]
+/// transport never unpacks an [`Output`] of another kind. It carries the client's event
+/// observer, so whatever drives it reports to the right place.
 pub struct TypedCall<T> {
     call: Call,
+    observer: Option<EventObserver>,
     output: PhantomData<fn() -> T>,
+}
+
+impl<T> fmt::Debug for TypedCall<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TypedCall")
+            .field("call", &self.call)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<T: CallOutput> TypedCall<T> {
@@ -182,6 +183,16 @@ impl<T: CallOutput> TypedCall<T> {
     /// The typed result of a call's [`Action::Done`](crate::call::Action::Done).
     pub fn output(&self, output: Output) -> Result<T, Error> {
         T::from_output(output)
+    }
+
+    /// Reports `event` to the client's observer and, with the `tracing` feature, to the log
+    /// (the drive loops call this at each step).
+    pub fn emit(&self, event: CallEvent) {
+        #[cfg(feature = "tracing")]
+        event.log();
+        if let Some(observer) = &self.observer {
+            observer(&event);
+        }
     }
 }
 

@@ -50,6 +50,7 @@ mod engine;
 pub mod event;
 mod nonblocking;
 mod seed;
+mod surface;
 
 pub use self::blocking::{BlockingBody, BlockingCall, BlockingDriver};
 pub use self::builder::{ClientBuilder, HttpSetup, Transport};

@@ -4,13 +4,13 @@
 
 use std::future::Future;
 use std::mem;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
 use super::blocking::timed_out_or_failed;
-use super::engine::{CallOutput, Engine, TypedCall};
+use super::engine::{CallOutput, TypedCall};
 use super::event::CallEvent;
 use super::Step;
 use crate::call::{Action, AttemptId, Outgoing};
@@ -22,14 +22,8 @@ pub trait AsyncDriver: Send + Sync {
     /// One request on the wire and its response.
     type Exchange: AsyncExchange;
 
-    /// The client's engine (configuration, event observer).
-    fn engine(&self) -> &Engine;
-
     /// The monotonic time (`Instant::now()`).
     fn now(&self) -> Instant;
-
-    /// The UTC wall-clock time (`SystemTime::now()`), for request signing and seeds.
-    fn wall_clock(&self) -> SystemTime;
 
     /// Completes at `until`.
     fn sleep_until(&self, until: Instant) -> impl Future<Output = ()> + Send;
@@ -132,7 +126,7 @@ impl<D: AsyncDriver, T: CallOutput> AsyncCall<D, T> {
     }
 
     fn emit(&self, event: CallEvent) {
-        self.driver.engine().emit(event);
+        self.call.emit(event);
     }
 
     /// Starts one attempt's request. Its deadline is also in every `Receive` deadline the

@@ -1,7 +1,6 @@
 //! The [`Client`]: the core's engine plus one pooled ureq agent, and the driver that runs
 //! the core's calls on the calling thread.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -11,12 +10,11 @@ use onellm_core::call::Outgoing;
 use onellm_core::client::{BlockingCall, BlockingDriver, Engine, HttpSetup, Transport};
 use onellm_core::{
     ChatCompletion, ChatRequest, CompletionRequest, CompletionResponse, EmbeddingRequest,
-    EmbeddingResponse, Error, Registry,
+    EmbeddingResponse, Error,
 };
 
 use crate::exchange::{self, UreqBody};
 use crate::stream::ChatStream;
-use crate::ClientBuilder;
 
 /// A blocking OneLLM client: one OpenAI-shaped API for every provider.
 ///
@@ -49,34 +47,9 @@ pub(crate) struct Inner {
     pub(crate) drainer: crate::drain::Drainer,
 }
 
-impl fmt::Debug for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The engine's Debug redacts keys; the agent has nothing secret.
-        f.debug_struct("Client")
-            .field("engine", &self.inner.engine)
-            .finish_non_exhaustive()
-    }
-}
+onellm_core::client_basics!(Client, inner.engine);
 
 impl Client {
-    /// A client configured from the environment only (`OPENAI_API_KEY`,
-    /// `ANTHROPIC_BASE_URL`, `ONELLM_TIMEOUT`, …; see [`Registry`]).
-    ///
-    /// Equivalent to `Client::builder().from_env().build()`.
-    pub fn from_env() -> Result<Client, Error> {
-        Client::builder().from_env().build()
-    }
-
-    /// A builder for a client with explicit settings.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::new()
-    }
-
-    /// The provider registry this client resolves model ids with.
-    pub fn registry(&self) -> &Registry {
-        self.inner.engine.registry()
-    }
-
     /// Sends a chat request and returns the whole completion.
     ///
     /// The request's `stream` flag is ignored (use [`chat_stream`](Self::chat_stream)).
@@ -92,7 +65,8 @@ impl Client {
     /// # Ok::<(), onellm_blocking::Error>(())
     /// ```
     pub fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
-        let call = self.engine().chat(request, self.now(), self.wall_clock());
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.inner.engine.chat(request, now, wall_clock);
         BlockingCall::new(self.clone(), call).run()
     }
 
@@ -117,9 +91,8 @@ impl Client {
     /// # Ok::<(), onellm_blocking::Error>(())
     /// ```
     pub fn chat_stream(&self, request: ChatRequest) -> ChatStream {
-        let call = self
-            .engine()
-            .chat_stream(request, self.now(), self.wall_clock());
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.inner.engine.chat_stream(request, now, wall_clock);
         ChatStream::new(BlockingCall::new(self.clone(), call))
     }
 
@@ -137,9 +110,8 @@ impl Client {
     /// # Ok::<(), onellm_blocking::Error>(())
     /// ```
     pub fn embeddings(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error> {
-        let call = self
-            .engine()
-            .embeddings(request, self.now(), self.wall_clock());
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.inner.engine.embeddings(request, now, wall_clock);
         BlockingCall::new(self.clone(), call).run()
     }
 
@@ -157,9 +129,8 @@ impl Client {
     /// # Ok::<(), onellm_blocking::Error>(())
     /// ```
     pub fn completions(&self, request: CompletionRequest) -> Result<CompletionResponse, Error> {
-        let call = self
-            .engine()
-            .completions(request, self.now(), self.wall_clock());
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.inner.engine.completions(request, now, wall_clock);
         BlockingCall::new(self.clone(), call).run()
     }
 }
@@ -201,16 +172,8 @@ impl Transport for Client {
 impl BlockingDriver for Client {
     type Body = UreqBody;
 
-    fn engine(&self) -> &Engine {
-        &self.inner.engine
-    }
-
     fn now(&self) -> Instant {
         Instant::now()
-    }
-
-    fn wall_clock(&self) -> SystemTime {
-        SystemTime::now()
     }
 
     fn sleep_until(&self, until: Instant) {

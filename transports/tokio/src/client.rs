@@ -1,7 +1,6 @@
 //! The [`Client`]: the core's engine plus one pooled hyper-util client, and the driver that
 //! runs the core's calls on tokio.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -12,13 +11,12 @@ use onellm_core::call::Outgoing;
 use onellm_core::client::{AsyncCall, AsyncDriver, Engine, HttpSetup, Transport};
 use onellm_core::{
     ChatCompletion, ChatRequest, CompletionRequest, CompletionResponse, EmbeddingRequest,
-    EmbeddingResponse, Error, Registry,
+    EmbeddingResponse, Error,
 };
 
 use crate::connector::{self, HyperClient};
 use crate::exchange::HyperExchange;
 use crate::stream::ChatStream;
-use crate::ClientBuilder;
 
 /// Sent unless the provider adapter or the user's headers set another.
 const USER_AGENT: &str = concat!("onellm-tokio/", env!("CARGO_PKG_VERSION"));
@@ -55,39 +53,17 @@ struct Inner {
     http: HyperClient,
 }
 
-impl fmt::Debug for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The engine's Debug redacts API keys.
-        f.debug_struct("Client")
-            .field("engine", &self.inner.engine)
-            .finish_non_exhaustive()
-    }
-}
+onellm_core::client_basics!(Client, inner.engine);
 
 impl Client {
-    /// A client configured from the environment only (`OPENAI_API_KEY`, `ANTHROPIC_BASE_URL`,
-    /// `ONELLM_TIMEOUT`, …; see [`Registry`]). Same as `Client::builder().from_env().build()`.
-    pub fn from_env() -> Result<Client, Error> {
-        Client::builder().from_env().build()
-    }
-
-    /// A builder for a client with explicit settings.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::new()
-    }
-
-    /// The settings this client resolves models with.
-    pub fn registry(&self) -> &Registry {
-        self.inner.engine.registry()
-    }
-
     /// Sends a chat request and returns the whole completion.
     ///
     /// The request's `stream` field is ignored: this call never streams (see
     /// [`chat_stream`](Self::chat_stream)). Dropping the future cancels the call and closes
     /// its connection.
     pub async fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
-        let call = self.engine().chat(request, self.now(), self.wall_clock());
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.inner.engine.chat(request, now, wall_clock);
         AsyncCall::new(self.clone(), call).run().await
     }
 
@@ -99,17 +75,15 @@ impl Client {
     /// a `StreamInterrupted` error carrying what had arrived. Dropping the stream cancels the
     /// call and closes its connection.
     pub fn chat_stream(&self, request: ChatRequest) -> ChatStream {
-        let call = self
-            .engine()
-            .chat_stream(request, self.now(), self.wall_clock());
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.inner.engine.chat_stream(request, now, wall_clock);
         ChatStream::new(AsyncCall::new(self.clone(), call))
     }
 
     /// Creates embeddings.
     pub async fn embeddings(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error> {
-        let call = self
-            .engine()
-            .embeddings(request, self.now(), self.wall_clock());
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.inner.engine.embeddings(request, now, wall_clock);
         AsyncCall::new(self.clone(), call).run().await
     }
 
@@ -118,9 +92,8 @@ impl Client {
         &self,
         request: CompletionRequest,
     ) -> Result<CompletionResponse, Error> {
-        let call = self
-            .engine()
-            .completions(request, self.now(), self.wall_clock());
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.inner.engine.completions(request, now, wall_clock);
         AsyncCall::new(self.clone(), call).run().await
     }
 }
@@ -157,16 +130,8 @@ impl Transport for Client {
 impl AsyncDriver for Client {
     type Exchange = HyperExchange;
 
-    fn engine(&self) -> &Engine {
-        &self.inner.engine
-    }
-
     fn now(&self) -> Instant {
         Instant::now()
-    }
-
-    fn wall_clock(&self) -> SystemTime {
-        SystemTime::now()
     }
 
     async fn sleep_until(&self, until: Instant) {
