@@ -1342,6 +1342,7 @@ mod properties {
                                     || error.kind() == ErrorKind::Cancelled
                             );
                         }
+                        other => panic!("an action this test does not know: {other:?}"),
                     }
                 }
                 Input::Advance(ms) => now += Duration::from_millis(u64::from(*ms)) * 3,

@@ -83,6 +83,7 @@
 //!         Action::Done(Output::Chat(completion)) => break completion,
 //!         Action::Done(other) => unreachable!("a chat call ends in a chat completion: {other:?}"),
 //!         Action::Failed(error) => panic!("{error}"),
+//!         other => unreachable!("an action this loop does not know: {other:?}"),
 //!     }
 //! };
 //! assert_eq!(completion.text(), "Hello!");
@@ -223,6 +224,7 @@ pub struct AttemptId(u64);
 
 /// A request the transport should send now.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Outgoing {
     /// Feed everything about this request's response back with this id.
     pub attempt: AttemptId,
@@ -252,6 +254,7 @@ pub struct Outgoing {
 
 /// What a successful call produced.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Output {
     /// A chat completion; for a streamed call, the chunks folded together.
     Chat(ChatCompletion),
@@ -261,6 +264,8 @@ pub enum Output {
 
 /// What the transport should do next; see the [module docs](self) for the loop.
 #[derive(Debug)]
+#[non_exhaustive]
+#[must_use = "an action is what the transport must do next"]
 pub enum Action {
     /// Send this request.
     Send(Outgoing),
@@ -441,6 +446,7 @@ impl Call {
     }
 
     /// What to do next. Handles passed deadlines itself; see the [module docs](self).
+    #[must_use = "the action says what to send, await or return next"]
     pub fn poll(&mut self, now: Instant) -> Action {
         let now = self.clamp(now);
         loop {
@@ -623,6 +629,7 @@ impl Call {
 
     /// The next streamed chunk for the caller, in order. Keeps yielding queued chunks after
     /// the call ended.
+    #[must_use = "a chunk not handed to the caller is lost"]
     pub fn poll_chunk(&mut self) -> Option<ChatCompletionChunk> {
         self.chunks.ready.pop_front()
     }

@@ -367,6 +367,7 @@ pub fn call_machine(data: &[u8]) {
             Action::Failed(error) => {
                 terminal.get_or_insert_with(|| error.kind().as_str().to_owned());
             }
+            other => panic!("an action this harness does not know: {other:?}"),
         }
         if let Some(first) = &terminal {
             let again = match call.poll(now) {

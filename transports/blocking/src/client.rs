@@ -39,12 +39,12 @@ pub struct Client {
 }
 
 /// What every clone of a client shares.
-pub(crate) struct Inner {
+struct Inner {
     engine: Engine,
     /// One agent per client: its pool is what makes connections reused across calls.
-    pub(crate) agent: ureq::Agent,
+    agent: ureq::Agent,
     /// Reads the ends of finished streams' bodies so their connections are reused.
-    pub(crate) drainer: crate::drain::Drainer,
+    drainer: Arc<crate::drain::Drainer>,
 }
 
 onellm_core::client_basics!(Client, inner.engine);
@@ -188,7 +188,14 @@ impl BlockingDriver for Client {
         request: http::Request<Bytes>,
         outgoing: &Outgoing,
     ) -> Result<(StatusCode, HeaderMap, UreqBody), Error> {
-        exchange::send(&self.inner, request, outgoing, Instant::now())
+        let inner = &self.inner;
+        exchange::send(
+            &inner.agent,
+            &inner.drainer,
+            request,
+            outgoing,
+            Instant::now(),
+        )
     }
 }
 

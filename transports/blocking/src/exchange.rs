@@ -14,19 +14,15 @@ use http::{HeaderMap, StatusCode};
 use onellm_core::call::Outgoing;
 use onellm_core::client::BlockingBody;
 use onellm_core::{Error, ErrorKind};
-use ureq::BodyReader;
+use ureq::{Agent, BodyReader};
 
-use crate::client::Inner;
-
-/// The most bytes one read hands to the core: small enough that a slow stream is fed as it
-/// arrives, large enough that a whole response takes few calls.
-pub(crate) const PIECE: usize = 16 * 1024;
+use crate::drain::Drainer;
 
 /// A response body on the wire, read by the core's loop through [`BlockingBody`].
 pub struct UreqBody {
-    pub(crate) reader: BodyReader<'static>,
+    reader: BodyReader<'static>,
     /// The client's draining thread, for [`BlockingBody::finish`].
-    pub(crate) client: Arc<Inner>,
+    drainer: Arc<Drainer>,
 }
 
 impl BlockingBody for UreqBody {
@@ -35,7 +31,7 @@ impl BlockingBody for UreqBody {
     }
 
     fn finish(self) {
-        self.client.drainer.finish(self.reader);
+        self.drainer.finish(self.reader);
     }
 }
 
@@ -48,12 +44,12 @@ impl BlockingBody for UreqBody {
 /// agent was configured with: a 3xx or 4xx is for the core to judge, and following a
 /// redirect could carry the API key to another host.
 pub(crate) fn send(
-    client: &Arc<Inner>,
+    agent: &Agent,
+    drainer: &Arc<Drainer>,
     request: http::Request<Bytes>,
     outgoing: &Outgoing,
     now: Instant,
 ) -> Result<(StatusCode, HeaderMap, UreqBody), Error> {
-    let agent = &client.agent;
     let (parts, body) = request.into_parts();
     let request = http::Request::from_parts(parts, body.as_ref());
     // A deadline already passed still gets a (tiny) budget so ureq reports a timeout
@@ -75,7 +71,7 @@ pub(crate) fn send(
     let (parts, body) = response.into_parts();
     let body = UreqBody {
         reader: body.into_reader(),
-        client: Arc::clone(client),
+        drainer: Arc::clone(drainer),
     };
     Ok((parts.status, parts.headers, body))
 }
@@ -83,7 +79,7 @@ pub(crate) fn send(
 /// Reads the next piece of a body into `buf`; `Ok(0)` is the end of the body.
 ///
 /// Blocks at most until the limits given to [`send`] expire.
-pub(crate) fn read_piece(body: &mut BodyReader<'static>, buf: &mut [u8]) -> Result<usize, Error> {
+fn read_piece(body: &mut BodyReader<'static>, buf: &mut [u8]) -> Result<usize, Error> {
     loop {
         match body.read(buf) {
             Ok(n) => return Ok(n),
