@@ -17,7 +17,9 @@ mod request;
 mod response;
 
 pub use accumulator::ChunkAccumulator;
-pub use chunk::{ChatCompletionChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta};
+pub use chunk::{
+    ChatCompletionChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta, ToolCallFragment,
+};
 pub use completions::{CompletionChoice, CompletionRequest, CompletionResponse, Prompt};
 pub use embeddings::{
     Embedding, EmbeddingInput, EmbeddingRequest, EmbeddingResponse, EmbeddingUsage, EmbeddingVector,
