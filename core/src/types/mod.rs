@@ -15,6 +15,8 @@ pub(crate) mod extra;
 mod message;
 mod request;
 mod response;
+#[cfg(feature = "schemars")]
+mod schema_for_type;
 
 pub use accumulator::ChunkAccumulator;
 pub use chunk::{
