@@ -98,6 +98,24 @@ fn parse_quotes_a_long_reply_bounded() {
 }
 
 #[test]
+fn parse_of_a_reply_cut_at_the_token_limit_says_so() {
+    let cut = ChatCompletion::from_message(
+        Message::assistant(r#"{"name":"Ada","a"#),
+        FinishReason::Length,
+    );
+    let error = cut.parse::<Person>().unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Decode);
+    assert!(error.message().contains("token limit"), "{error}");
+    assert!(error.message().contains(r#"{"name":"Ada","a"#), "{error}");
+    let whole = reply(Message::assistant(r#"{"name":"Ada","a"#));
+    assert!(!whole
+        .parse::<Person>()
+        .unwrap_err()
+        .message()
+        .contains("token limit"));
+}
+
+#[test]
 fn parse_without_text_says_why() {
     let no_choices = ChatCompletion {
         choices: Vec::new(),

@@ -83,8 +83,9 @@ impl ChatCompletion {
     ///
     /// A reply that is not JSON of that shape, a refusal and a reply without text (no
     /// choices, or only tool calls) are `Decode` errors that quote a bounded excerpt of
-    /// what came back. The text is parsed as it is: no code fences or prose are stripped,
-    /// which a model in strict mode does not add.
+    /// what came back; when the reply stopped at the token limit the error says that first.
+    /// The text is parsed as it is: no code fences or prose are stripped, which a model in
+    /// strict mode does not add.
     ///
     /// ```
     /// use onellm_core::{ChatCompletion, ErrorKind, FinishReason, Message};
@@ -109,13 +110,27 @@ impl ChatCompletion {
     /// assert!(error.message().contains("Ada, aged 36."));
     /// ```
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        match self.message() {
-            Some(message) => message.parse(),
-            None => Err(Error::new(
+        let Some(choice) = self.choices.first() else {
+            return Err(Error::new(
                 ErrorKind::Decode,
                 "structured output: the completion has no choices, so no JSON to parse",
-            )),
-        }
+            ));
+        };
+        choice.message.parse().map_err(|error| {
+            if choice.finish_reason == Some(FinishReason::Length) {
+                // The likeliest cause by far, and one the caller can fix: say so first.
+                Error::new(
+                    ErrorKind::Decode,
+                    format!(
+                        "structured output: the reply stopped at the token limit \
+                         (finish_reason: length), so its JSON may be cut short; {}",
+                        error.message()
+                    ),
+                )
+            } else {
+                error
+            }
+        })
     }
 
     /// A one-choice completion carrying `message` (for tests, caches and fakes that need a
