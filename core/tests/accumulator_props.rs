@@ -17,8 +17,10 @@
 //! Only what a stream cannot carry is kept out of the generated completions rather than
 //! normalized after the fact: `object` is `chat.completion` (chunks say
 //! `chat.completion.chunk`), the role is `assistant`, content is text (never parts), a message
-//! with no tool calls has `tool_calls: None` (never `Some(vec![])`), tool calls are of type
-//! `function`, and no `extra`, `logprobs`, `name` or `tool_call_id` is set.
+//! with no tool calls has `tool_calls: None` (never `Some(vec![])`), a message with tool
+//! calls has no empty content (a stream cannot tell it from the `""` of an opening role
+//! chunk, which folds to `null` beside tool calls), tool calls are of type `function`, and no
+//! `extra`, `logprobs`, `name` or `tool_call_id` is set.
 //!
 //! The cutting decisions come from a tape of numbers drawn by proptest, so a failing case
 //! shrinks towards the plainest cutting (every tape value 0).
@@ -73,7 +75,9 @@ fn message() -> impl Strategy<Value = Message> {
     )
         .prop_map(|(content, calls, reasoning, refusal)| Message {
             role: Role::Assistant,
-            content: content.map(Content::Text),
+            content: content
+                .filter(|text| calls.is_empty() || !text.is_empty())
+                .map(Content::Text),
             name: None,
             tool_calls: (!calls.is_empty()).then_some(calls),
             tool_call_id: None,

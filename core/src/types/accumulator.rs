@@ -14,7 +14,8 @@ use super::Extra;
 ///
 /// Rules, per choice (keyed by `index`):
 /// - `content`, `reasoning_content` and `refusal` fragments are concatenated; a message that
-///   never received a `content` field keeps `content: null` (tool-only replies).
+///   never received a `content` field keeps `content: null` (tool-only replies), and so does
+///   one that calls tools and received only empty `content` (the opening role chunk's `""`).
 /// - Tool-call fragments are keyed by their `index`; a fragment without `index` starts a new
 ///   call when it brings a new `id`, and otherwise continues the last call. `id`, `type` and
 ///   `name` are taken from the first fragment that has them; `arguments` are concatenated.
@@ -226,12 +227,24 @@ impl ChoiceState {
         }
     }
 
+    /// The folded `content`. OpenAI-format streams open with `{"role": "assistant",
+    /// "content": ""}` even when the reply only calls tools, whose non-streamed message has
+    /// `content: null`: empty text beside tool calls is that opening, not an answer, and
+    /// folds to `null` so both paths give the same message (and the same JSON when it is
+    /// sent back in the next turn). An empty reply without tool calls keeps its `""`.
+    fn message_content(&self) -> Option<Content> {
+        match &self.content {
+            Some(text) if text.is_empty() && !self.tool_calls.is_empty() => None,
+            content => content.clone().map(Content::Text),
+        }
+    }
+
     fn to_choice(&self, index: u32) -> Choice {
         Choice {
             index,
             message: Message {
                 role: self.role.clone().unwrap_or(Role::Assistant),
-                content: self.content.clone().map(Content::Text),
+                content: self.message_content(),
                 name: None,
                 tool_calls: (!self.tool_calls.is_empty()).then(|| self.tool_calls.clone()),
                 tool_call_id: None,

@@ -82,6 +82,73 @@ impl CompletionRequest {
             ..Default::default()
         }
     }
+
+    /// Sets `max_tokens`.
+    ///
+    /// ```
+    /// # use onellm_core::CompletionRequest;
+    /// let request = CompletionRequest::new("openai/gpt-3.5-turbo-instruct", "Once").max_tokens(16);
+    /// assert_eq!(request.max_tokens, Some(16));
+    /// ```
+    pub fn max_tokens(mut self, max_tokens: u32) -> Self {
+        self.max_tokens = Some(max_tokens);
+        self
+    }
+
+    /// Sets `temperature`.
+    ///
+    /// ```
+    /// # use onellm_core::CompletionRequest;
+    /// let request = CompletionRequest::new("openai/gpt-3.5-turbo-instruct", "Once").temperature(0.0);
+    /// assert_eq!(request.temperature, Some(0.0));
+    /// ```
+    pub fn temperature(mut self, temperature: f64) -> Self {
+        self.temperature = Some(temperature);
+        self
+    }
+
+    /// Sets the fallback models, tried in order (OneLLM's `fallback_models`).
+    ///
+    /// ```
+    /// # use onellm_core::CompletionRequest;
+    /// let request = CompletionRequest::new("openai/gpt-3.5-turbo-instruct", "Once")
+    ///     .fallback_models(["together/meta-llama/Llama-3-8b-hf"]);
+    /// assert_eq!(request.fallback_models.unwrap().len(), 1);
+    /// ```
+    pub fn fallback_models<I, S>(mut self, models: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.fallback_models = Some(models.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets the extra attempts per model on retryable errors (OneLLM's `retries`).
+    ///
+    /// ```
+    /// # use onellm_core::CompletionRequest;
+    /// let request = CompletionRequest::new("openai/gpt-3.5-turbo-instruct", "Once").retries(2);
+    /// assert_eq!(request.retries, Some(2));
+    /// ```
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = Some(retries);
+        self
+    }
+
+    /// Sets this call's total deadline (OneLLM's `timeout` field, in seconds).
+    ///
+    /// ```
+    /// # use onellm_core::CompletionRequest;
+    /// # use std::time::Duration;
+    /// let request = CompletionRequest::new("openai/gpt-3.5-turbo-instruct", "Once")
+    ///     .with_timeout(Duration::from_secs(10));
+    /// assert_eq!(request.timeout, Some(10.0));
+    /// ```
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout.as_secs_f64());
+        self
+    }
 }
 
 /// `prompt`: one text or several (token prompts are kept as JSON in `Other`).

@@ -1,8 +1,11 @@
 //! Chat messages: roles, content (text or parts) and tool calls.
 
 use super::extra::deserialize_keeping_extra;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+
+use crate::error::{excerpt, Error, ErrorKind};
 
 use super::{open_string_enum, Extra};
 
@@ -109,6 +112,51 @@ impl Message {
     /// The message's text: the string content, or its text parts joined. Empty when none.
     pub fn text(&self) -> String {
         self.content.as_ref().map(Content::text).unwrap_or_default()
+    }
+
+    /// The message's text parsed as JSON into `T`; see
+    /// [`ChatCompletion::parse`](crate::ChatCompletion::parse), which calls this on the
+    /// first choice. For the other choices of an `n > 1` request.
+    ///
+    /// ```
+    /// use onellm_core::Message;
+    ///
+    /// let numbers: Vec<u8> = Message::assistant("[1, 2, 3]").parse().unwrap();
+    /// assert_eq!(numbers, [1, 2, 3]);
+    /// ```
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        const WHAT: &str = "structured output";
+        if let Some(refusal) = self.refusal.as_deref().filter(|r| !r.is_empty()) {
+            return Err(Error::new(
+                ErrorKind::Decode,
+                format!("{WHAT}: the model refused: {}", excerpt(refusal.as_bytes())),
+            ));
+        }
+        let text = self.text();
+        if text.trim().is_empty() {
+            let calls: Vec<&str> = self
+                .tool_calls
+                .iter()
+                .flatten()
+                .map(|call| call.function.name.as_str())
+                .collect();
+            let why = if calls.is_empty() {
+                "the reply has no text".to_owned()
+            } else {
+                format!(
+                    "the reply has no text, only tool calls ({})",
+                    calls.join(", ")
+                )
+            };
+            return Err(Error::new(ErrorKind::Decode, format!("{WHAT}: {why}")));
+        }
+        serde_json::from_str(&text).map_err(|cause| {
+            Error::decode(
+                WHAT,
+                format_args!("the reply is not JSON of the expected shape ({cause})"),
+                text.as_bytes(),
+            )
+        })
     }
 }
 

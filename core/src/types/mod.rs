@@ -15,9 +15,13 @@ pub(crate) mod extra;
 mod message;
 mod request;
 mod response;
+#[cfg(feature = "schemars")]
+mod schema_for_type;
 
 pub use accumulator::ChunkAccumulator;
-pub use chunk::{ChatCompletionChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta};
+pub use chunk::{
+    ChatCompletionChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta, ToolCallFragment,
+};
 pub use completions::{CompletionChoice, CompletionRequest, CompletionResponse, Prompt};
 pub use embeddings::{
     Embedding, EmbeddingInput, EmbeddingRequest, EmbeddingResponse, EmbeddingUsage, EmbeddingVector,
