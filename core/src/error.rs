@@ -220,8 +220,10 @@ const CONTENT_FILTER_PHRASES: &[&str] = &[
 /// The most bytes of a provider's body any error message quotes.
 pub const EXCERPT_LIMIT: usize = 512;
 
-/// One attempt of a call: which model was tried, how it ended, how long was waited before it.
+/// One attempt of a call: which model was tried, how it ended, how long was waited before it
+/// and how long it took.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Attempt {
     /// The model id as given (`provider/model`).
     pub model: String,
@@ -233,12 +235,90 @@ pub struct Attempt {
     pub status: Option<u16>,
     /// The wait (backoff or Retry-After) before this attempt was sent.
     pub waited: Duration,
+    /// From sending the request to the attempt's end (its whole body, or its failure); zero
+    /// for a model that was skipped without sending (no key, a request it cannot take).
+    pub took: Duration,
 }
 
 impl Attempt {
     /// The error kind, or `None` for a success.
     pub fn kind(&self) -> Option<ErrorKind> {
         self.error.as_ref().map(Error::kind)
+    }
+}
+
+/// How a call went: every attempt in order, on every model tried. On a successful call's
+/// output ([`ChatCompletion::report`](crate::ChatCompletion::report),
+/// [`EmbeddingResponse::report`](crate::EmbeddingResponse::report),
+/// [`CompletionResponse::report`](crate::CompletionResponse::report)); a failed call's
+/// attempts are [`Error::attempts`].
+///
+/// The completion's own `model` is what the provider named; this says which of the models
+/// you listed answered, and what failed before it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallReport {
+    /// Every attempt, in order; after a success the last one is the one that answered.
+    pub attempts: Vec<Attempt>,
+}
+
+impl CallReport {
+    /// The attempt that answered, if the call succeeded.
+    pub fn answered(&self) -> Option<&Attempt> {
+        self.attempts
+            .last()
+            .filter(|attempt| attempt.error.is_none())
+    }
+
+    /// The provider that answered.
+    pub fn provider(&self) -> Option<&str> {
+        self.answered().map(|attempt| attempt.provider.as_str())
+    }
+
+    /// The model id (`provider/model`, as given in the request or fallback list) that
+    /// answered.
+    pub fn model(&self) -> Option<&str> {
+        self.answered().map(|attempt| attempt.model.as_str())
+    }
+
+    /// Whether a model other than the first one listed answered.
+    pub fn fell_back(&self) -> bool {
+        match (self.attempts.first(), self.answered()) {
+            (Some(first), Some(answered)) => first.model != answered.model,
+            _ => false,
+        }
+    }
+}
+
+/// Where an output keeps its [`CallReport`]: not part of the OpenAI-format JSON (never
+/// serialized or deserialized), and ignored by `==` — it says how a value was obtained, not
+/// what it is, so a streamed and a whole completion of the same reply still compare equal.
+#[derive(Clone, Default)]
+pub struct ReportSlot(Option<std::sync::Arc<CallReport>>);
+
+impl ReportSlot {
+    /// A slot holding `report`.
+    pub fn new(report: CallReport) -> Self {
+        ReportSlot(Some(std::sync::Arc::new(report)))
+    }
+
+    /// The report, if the value came from a call.
+    pub fn get(&self) -> Option<&CallReport> {
+        self.0.as_deref()
+    }
+}
+
+impl PartialEq for ReportSlot {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for ReportSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.get() {
+            Some(report) => write!(f, "{} attempts", report.attempts.len()),
+            None => f.write_str("none"),
+        }
     }
 }
 

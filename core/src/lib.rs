@@ -67,7 +67,7 @@ pub mod types;
 pub use api_key::ApiKey;
 pub use call::{Action, AttemptId, Backoff, Call, CallOptions, Operation, Outgoing, Output};
 pub use client::{CallEvent, ClientBuilder, Engine};
-pub use error::{Attempt, Error, ErrorKind};
+pub use error::{Attempt, CallReport, Error, ErrorKind};
 pub use model::ModelId;
 pub use provider::{Capabilities, ChatStreamDecoder, Provider};
 pub use registry::Registry;

@@ -160,6 +160,7 @@ fn completion() -> impl Strategy<Value = ChatCompletion> {
                 system_fingerprint: fingerprint,
                 service_tier: tier,
                 extra: Extra::new(),
+                report: Default::default(),
             },
         )
 }

@@ -579,7 +579,7 @@ impl Call {
         let headers = mem::take(&mut flight.headers);
         let provider = flight.provider.clone();
         match self.parse(provider.as_ref(), status, headers, body) {
-            Ok(output) => self.attempt_succeeded(output),
+            Ok(output) => self.attempt_succeeded(output, now),
             Err(error) => self.attempt_failed(error.with_status(status.as_u16()), now),
         }
     }
@@ -616,7 +616,7 @@ impl Call {
         }
         let cancelled = Error::new(ErrorKind::Cancelled, "the call was cancelled");
         if let State::InFlight(flight) = &self.state {
-            let attempt = self.record(flight, Some(cancelled.clone()));
+            let attempt = self.record(flight, Some(cancelled.clone()), self.latest);
             self.attempts.push(attempt);
         }
         let mut error = cancelled.with_attempts(self.attempts.clone());
@@ -733,6 +733,7 @@ impl Call {
                     error: Some(error.clone()),
                     status: None,
                     waited,
+                    took: Duration::ZERO,
                 });
                 self.next_model(error, now);
                 return None;
@@ -765,6 +766,7 @@ impl Call {
                     error: Some(error.clone()),
                     status: None,
                     waited,
+                    took: Duration::ZERO,
                 });
                 self.after_failure(error, now);
                 return None;
@@ -838,7 +840,7 @@ impl Call {
             // A stream that completed without content still hands out what it had.
             self.chunks.release_held();
             let completion = self.chunks.accumulator.completion();
-            self.attempt_succeeded(Output::Chat(completion));
+            self.attempt_succeeded(Output::Chat(completion), now);
         }
     }
 
@@ -868,8 +870,9 @@ impl Call {
         }
     }
 
-    fn record(&self, flight: &InFlight, error: Option<Error>) -> Attempt {
+    fn record(&self, flight: &InFlight, error: Option<Error>, now: Instant) -> Attempt {
         Attempt {
+            took: now.saturating_duration_since(flight.sent_at),
             model: self
                 .targets
                 .get(self.target)
@@ -882,9 +885,9 @@ impl Call {
         }
     }
 
-    fn attempt_succeeded(&mut self, output: Output) {
+    fn attempt_succeeded(&mut self, output: Output, now: Instant) {
         if let State::InFlight(flight) = &self.state {
-            let attempt = self.record(flight, None);
+            let attempt = self.record(flight, None, now);
             self.attempts.push(attempt);
         }
         self.state = State::Done(Box::new(output));
@@ -899,7 +902,7 @@ impl Call {
             .secrets
             .scrub(error)
             .with_origin(flight.provider.name(), &flight.model);
-        let attempt = self.record(flight, Some(error.clone()));
+        let attempt = self.record(flight, Some(error.clone()), now);
         self.attempts.push(attempt);
         if self.chunks.committed {
             let partial = self.chunks.accumulator.completion();

@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime};
 use super::event::CallEvent;
 use super::seed::SeedSequence;
 use crate::call::{Call, CallOptions, Operation, Output};
-use crate::error::{Error, ErrorKind};
+use crate::error::{CallReport, Error, ErrorKind, ReportSlot};
 use crate::registry::Registry;
 use crate::types::{
     ChatCompletion, ChatRequest, CompletionRequest, CompletionResponse, EmbeddingRequest,
@@ -180,9 +180,14 @@ impl<T: CallOutput> TypedCall<T> {
         self.call.attempts()
     }
 
-    /// The typed result of a call's [`Action::Done`](crate::call::Action::Done).
+    /// The typed result of a call's [`Action::Done`](crate::call::Action::Done), with the
+    /// call's [`CallReport`] attached (`report()` on the output).
     pub fn output(&self, output: Output) -> Result<T, Error> {
-        T::from_output(output)
+        let mut output = T::from_output(output)?;
+        output.set_report(CallReport {
+            attempts: self.call.attempts().to_vec(),
+        });
+        Ok(output)
     }
 
     /// Reports `event` to the client's observer and, with the `tracing` feature, to the log
@@ -202,6 +207,9 @@ pub trait CallOutput: sealed::Sealed + Sized {
     /// `Self`, so another kind would be a bug in the core: it becomes a `Decode` error
     /// naming the mismatch rather than a panic.
     fn from_output(output: Output) -> Result<Self, Error>;
+
+    /// Keeps `report` with the output (not in its JSON).
+    fn set_report(&mut self, report: CallReport);
 }
 
 mod sealed {
@@ -224,6 +232,10 @@ fn mismatch(wanted: &str, output: &Output) -> Error {
 }
 
 impl CallOutput for ChatCompletion {
+    fn set_report(&mut self, report: CallReport) {
+        self.report = ReportSlot::new(report);
+    }
+
     fn from_output(output: Output) -> Result<Self, Error> {
         match output {
             Output::Chat(completion) => Ok(completion),
@@ -233,6 +245,10 @@ impl CallOutput for ChatCompletion {
 }
 
 impl CallOutput for EmbeddingResponse {
+    fn set_report(&mut self, report: CallReport) {
+        self.report = ReportSlot::new(report);
+    }
+
     fn from_output(output: Output) -> Result<Self, Error> {
         match output {
             Output::Embeddings(response) => Ok(response),
@@ -242,6 +258,10 @@ impl CallOutput for EmbeddingResponse {
 }
 
 impl CallOutput for CompletionResponse {
+    fn set_report(&mut self, report: CallReport) {
+        self.report = ReportSlot::new(report);
+    }
+
     fn from_output(output: Output) -> Result<Self, Error> {
         match output {
             Output::Completions(response) => Ok(response),

@@ -131,6 +131,7 @@ impl ChunkAccumulator {
             system_fingerprint: self.system_fingerprint.clone(),
             service_tier: self.service_tier.clone(),
             extra: self.extra.clone(),
+            report: Default::default(),
         }
     }
 

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::extra::deserialize_keeping_extra;
+use crate::error::{CallReport, ReportSlot};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -180,6 +181,10 @@ pub struct CompletionResponse {
     pub system_fingerprint: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
+    /// How the call that produced this went ([`report`](Self::report)); not part of the
+    /// JSON.
+    #[serde(skip)]
+    pub report: ReportSlot,
 }
 
 deserialize_keeping_extra!(CompletionResponse {
@@ -190,13 +195,20 @@ deserialize_keeping_extra!(CompletionResponse {
     choices: "choices",
     usage: "usage",
     system_fingerprint: "system_fingerprint",
-});
+} not_in_json: report);
 
 fn text_completion_object() -> String {
     "text_completion".to_owned()
 }
 
 impl CompletionResponse {
+    /// How the call that produced this went: which provider and model answered, after which
+    /// attempts (each with its model, outcome, status, time taken and the wait before it).
+    /// `None` for a value not returned by a client call (parsed or built by hand).
+    pub fn report(&self) -> Option<&CallReport> {
+        self.report.get()
+    }
+
     /// The first choice's text.
     pub fn text(&self) -> &str {
         self.choices.first().map_or("", |choice| &choice.text)

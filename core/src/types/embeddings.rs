@@ -4,7 +4,7 @@ use super::extra::deserialize_keeping_extra;
 use serde::{Deserialize, Serialize};
 
 use super::Extra;
-use crate::error::Error;
+use crate::error::{CallReport, Error, ReportSlot};
 
 /// An embeddings request in OpenAI's shape.
 ///
@@ -194,6 +194,10 @@ pub struct EmbeddingResponse {
     pub usage: Option<EmbeddingUsage>,
     #[serde(flatten)]
     pub extra: Extra,
+    /// How the call that produced this went ([`report`](Self::report)); not part of the
+    /// JSON.
+    #[serde(skip)]
+    pub report: ReportSlot,
 }
 
 deserialize_keeping_extra!(EmbeddingResponse {
@@ -201,9 +205,16 @@ deserialize_keeping_extra!(EmbeddingResponse {
     data: "data" => required,
     model: "model",
     usage: "usage",
-});
+} not_in_json: report);
 
 impl EmbeddingResponse {
+    /// How the call that produced this went: which provider and model answered, after which
+    /// attempts (each with its model, outcome, status, time taken and the wait before it).
+    /// `None` for a value not returned by a client call (parsed or built by hand).
+    pub fn report(&self) -> Option<&CallReport> {
+        self.report.get()
+    }
+
     /// The vectors in input order: the `n`th is the `n`th input's, whatever order the
     /// provider listed them in (each carries its input's `index`; entries are sorted by it).
     ///

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::message::{Message, ToolCall};
 use super::{open_string_enum, Extra};
-use crate::error::{Error, ErrorKind};
+use crate::error::{CallReport, Error, ErrorKind, ReportSlot};
 
 /// A chat completion in OpenAI's shape, whichever provider produced it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -25,6 +25,10 @@ pub struct ChatCompletion {
     pub service_tier: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
+    /// How the call that produced this went ([`report`](Self::report)); not part of the
+    /// JSON.
+    #[serde(skip)]
+    pub report: ReportSlot,
 }
 
 deserialize_keeping_extra!(ChatCompletion {
@@ -36,13 +40,20 @@ deserialize_keeping_extra!(ChatCompletion {
     usage: "usage",
     system_fingerprint: "system_fingerprint",
     service_tier: "service_tier",
-});
+} not_in_json: report);
 
 fn chat_completion_object() -> String {
     "chat.completion".to_owned()
 }
 
 impl ChatCompletion {
+    /// How the call that produced this went: which provider and model answered, after which
+    /// attempts (each with its model, outcome, status, time taken and the wait before it).
+    /// `None` for a value not returned by a client call (parsed or built by hand).
+    pub fn report(&self) -> Option<&CallReport> {
+        self.report.get()
+    }
+
     /// The first choice's text (what most callers want). Empty when there is none.
     pub fn text(&self) -> String {
         self.choices
@@ -159,6 +170,7 @@ impl ChatCompletion {
             system_fingerprint: None,
             service_tier: None,
             extra: Extra::new(),
+            report: Default::default(),
         }
     }
 }

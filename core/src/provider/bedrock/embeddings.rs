@@ -113,6 +113,7 @@ pub(super) fn parse(body: &[u8]) -> Result<EmbeddingResponse, Error> {
         model: String::new(),
         usage,
         extra: Extra::new(),
+        report: Default::default(),
     })
 }
 

@@ -258,6 +258,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
         system_fingerprint: None,
         service_tier: None,
         extra: Extra::new(),
+        report: Default::default(),
     })
 }
 

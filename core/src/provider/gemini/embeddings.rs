@@ -84,6 +84,7 @@ pub(super) fn parse_embeddings(body: &[u8]) -> Result<EmbeddingResponse, Error> 
         model: String::new(),
         usage: None,
         extra: Extra::new(),
+        report: Default::default(),
     })
 }
 

@@ -238,6 +238,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
         system_fingerprint: None,
         service_tier: None,
         extra: Extra::new(),
+        report: Default::default(),
     })
 }
 
@@ -273,6 +274,7 @@ pub(super) fn parse_embeddings(body: &[u8]) -> Result<EmbeddingResponse, Error> 
             total_tokens: tokens,
         }),
         extra: Extra::new(),
+        report: Default::default(),
     })
 }
 
