@@ -248,6 +248,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
                 tool_call_id: None,
                 reasoning_content: (!reply.reasoning.is_empty()).then_some(reply.reasoning),
                 refusal: None,
+                server_tool_calls: None,
                 extra,
             },
             finish_reason,

@@ -314,6 +314,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
                 tool_call_id: None,
                 reasoning_content: parts.reasoning,
                 refusal: None,
+                server_tool_calls: None,
                 extra,
             },
             finish_reason: parts
