@@ -93,6 +93,12 @@ pub(crate) trait EventHandler<E>: Send + fmt::Debug {
     fn complete_at_eof(&self) -> bool {
         false
     }
+
+    /// The body ended (after its last event, before the completeness check): appends what
+    /// the handler still holds, such as a Gemini code execution whose result never came.
+    fn at_eof(&mut self, _out: &mut VecDeque<ChatCompletionChunk>) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 impl<H: SseEventHandler> EventHandler<SseEvent> for H {
@@ -238,6 +244,11 @@ impl<F: Framing, H: EventHandler<F::Event>> ChatStreamDecoder for FramedChatStre
         }
         let discarded = self.framing.finish();
         self.drain_events();
+        if !self.done && self.failure.is_none() {
+            if let Err(error) = self.handler.at_eof(&mut self.ready) {
+                self.failure = Some(error);
+            }
+        }
         if !self.done
             && self.failure.is_none()
             && discarded == Ok(false)
