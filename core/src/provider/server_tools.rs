@@ -1,7 +1,7 @@
 //! Joining server-side tool calls with their results, for every family that has them
 //! (Anthropic, Gemini, Bedrock), whole replies and streams alike.
 //!
-//! The rule is documented once, on [`crate::types::ServerToolCall`]'s module: entries in the
+//! The rule is documented once, on [`crate::types::ServerToolCall`]: entries in the
 //! order of their calls, a result joined to its call by id (or, for Gemini, which gives none
 //! on older models, to the latest call still without one), a call without a result keeps
 //! `output: null`, a result without a call keeps `input: null`. A stream sends an entry once

@@ -1,39 +1,6 @@
 //! Chat messages: roles, content (text or parts), tool calls and server-side tool calls.
 //!
-//! # Server-side tools
-//!
-//! Some providers run tools themselves while they answer: Anthropic's web search, web fetch,
-//! code execution and MCP connectors (`server_tool_use` / `mcp_tool_use` blocks and their
-//! `*_tool_result` blocks), Gemini's code execution (`executableCode` and
-//! `codeExecutionResult` parts), Bedrock's Nova code interpreter (`toolUse` blocks of
-//! `"type": "server_tool_use"` and their `toolResult` blocks). One rule for every family:
-//!
-//! - Such a call is **not** a [`ToolCall`]: the caller would try to run it and answer with a
-//!   tool result for a function it does not have. Its code and results are **not** mixed
-//!   into `content` either, so the text stays the model's own words.
-//! - Each call surfaces as one [`ServerToolCall`] in the assistant message's
-//!   `server_tool_calls` (a OneLLM extension field, absent when there are none, so an
-//!   OpenAI-format completion without them serializes exactly as before): `name` is the
-//!   provider's tool name (`web_search`, `code_execution`, `nova_code_interpreter`, …),
-//!   `input` what the model asked it to do, `output` what the provider's tool answered.
-//! - A call and its result are joined by id where the provider gives ids (Anthropic
-//!   `tool_use_id`, Bedrock `toolUseId`), in order of appearance where it does not (Gemini:
-//!   a `codeExecutionResult` is the output of the latest `executableCode` still without
-//!   one). A call whose result never came keeps `output: null`; a result without its call
-//!   keeps `input: null`. Entries are in the order of their calls.
-//! - `input` and `output` are the provider's own JSON, kept verbatim so a later request can
-//!   send them back: Anthropic's call `input` and whole `*_tool_result` block; Gemini's whole
-//!   `executableCode` (`{language, code}`) and `codeExecutionResult` (`{outcome, output}`)
-//!   objects; Bedrock's call `input` and whole `toolResult` object. Other fields of the
-//!   provider's call (Anthropic's block `type` and `server_name`, Bedrock's `type`, a Gemini
-//!   part's `thought_signature`) are kept in the entry's `extra`.
-//! - Streams: a chunk's delta carries whole entries, each once its result has arrived (or
-//!   the message ended without it), in the order of their calls; the
-//!   [`ChunkAccumulator`](super::ChunkAccumulator) appends them, so the folded stream equals
-//!   the whole reply.
-//! - When such an assistant message is sent back, each family's request builder re-emits
-//!   the entries in its own wire form (see each family's `request.rs`); families without
-//!   server tools leave them out.
+//! The rule for tools a provider runs itself is on [`ServerToolCall`].
 
 use super::extra::deserialize_keeping_extra;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -81,8 +48,8 @@ pub struct Message {
     pub reasoning_content: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
-    /// Tools the provider ran itself while answering (OneLLM extension; see the
-    /// [module docs](self#server-side-tools)).
+    /// Tools the provider ran itself while answering (OneLLM extension; see
+    /// [`ServerToolCall`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_tool_calls: Option<Vec<ServerToolCall>>,
     #[serde(flatten)]
@@ -357,8 +324,42 @@ impl ToolCall {
     }
 }
 
-/// A tool the provider ran itself, with what it was asked and what it answered (see the
-/// [module docs](self#server-side-tools) for how each family fills it).
+/// A tool the provider ran itself, with what it was asked and what it answered.
+///
+/// Some providers run tools themselves while they answer: Anthropic's web search, web fetch,
+/// code execution and MCP connectors (`server_tool_use` / `mcp_tool_use` blocks and their
+/// `*_tool_result` blocks), Gemini's code execution (`executableCode` and
+/// `codeExecutionResult` parts), Bedrock's Nova code interpreter (`toolUse` blocks of
+/// `"type": "server_tool_use"` and their `toolResult` blocks). One rule for every family:
+///
+/// - Such a call is **not** a [`ToolCall`]: the caller would try to run it and answer with a
+///   tool result for a function it does not have. Its code and results are **not** mixed
+///   into `content` either, so the text stays the model's own words.
+/// - Each call surfaces as one such entry in the assistant message's
+///   `server_tool_calls` (a OneLLM extension field, absent when there are none, so an
+///   OpenAI-format completion without them serializes exactly as before): `name` is the
+///   provider's tool name (`web_search`, `code_execution`, `nova_code_interpreter`, …),
+///   `input` what the model asked it to do, `output` what the provider's tool answered.
+/// - A call and its result are joined by id where the provider gives ids (Anthropic
+///   `tool_use_id`, Bedrock `toolUseId`), in order of appearance where it does not (Gemini:
+///   a `codeExecutionResult` is the output of the latest `executableCode` still without
+///   one). A call whose result never came keeps `output: null`; a result without its call
+///   keeps `input: null`. Entries are in the order of their calls.
+/// - `input` and `output` are the provider's own JSON, kept verbatim so a later request can
+///   send them back: Anthropic's call `input` and whole `*_tool_result` block; Gemini's whole
+///   `executableCode` (`{language, code}`) and `codeExecutionResult` (`{outcome, output}`)
+///   objects; Bedrock's call `input` and whole `toolResult` object. Other fields of the
+///   provider's call (Anthropic's block `type` and `server_name`, Bedrock's `type`, a Gemini
+///   part's `thought_signature`) are kept in the entry's `extra`.
+/// - Streams: a chunk's delta carries whole entries, each once its result has arrived (or
+///   the message ended without it) and every earlier entry has been sent, so in the order
+///   of their calls; the [`ChunkAccumulator`](crate::types::ChunkAccumulator) appends them,
+///   and the folded stream equals the whole reply.
+/// - When such an assistant message is sent back, the family it came from re-emits it in
+///   its own wire form (see each family's `request.rs`); other families with server tools
+///   leave it out (the tool ran elsewhere; what the model made of it is in the text), as do
+///   Cohere and Ollama. The OpenAI-compatible family sends messages as given, this field
+///   included, like its other extension fields (`reasoning_content`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ServerToolCall {
     /// The provider's id for the call, where it gives one.

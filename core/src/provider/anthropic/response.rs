@@ -10,13 +10,12 @@
 //!   `thinking_blocks` field, which the request builder sends back so multi-turn extended
 //!   thinking works.
 //! - Server tools (Anthropic runs them itself) follow the one rule for server-side tools (see
-//!   [`ServerToolCall`](crate::types::ServerToolCall)'s module docs): a `server_tool_use` or
-//!   `mcp_tool_use` block is an entry of the message's `server_tool_calls` (`id`, `name`,
-//!   `input`; its other fields, `type` and `server_name` included, kept beside them), and a
-//!   block whose type ends in `_tool_result` (`web_search_tool_result`,
-//!   `code_execution_tool_result`, `mcp_tool_result`, …) is, verbatim, the `output` of the
-//!   entry its `tool_use_id` names ([`server_block`]). The request builder sends both blocks
-//!   back as they came.
+//!   [`ServerToolCall`]): a `server_tool_use` or `mcp_tool_use` block is an entry of the
+//!   message's `server_tool_calls` (`id`, `name`, `input`; its other fields, `type` and
+//!   `server_name` included, kept beside them), and a block whose type ends in
+//!   `_tool_result` (`web_search_tool_result`, `code_execution_tool_result`,
+//!   `mcp_tool_result`, …) is, verbatim, the `output` of the entry its `tool_use_id` names
+//!   ([`server_block`]). The request builder sends both blocks back as they came.
 //! - Blocks of other types are skipped: Anthropic's versioning policy says new ones may
 //!   appear at any time. `citations` on text blocks are not translated.
 //! - `created` is 0: the core has no clock and Anthropic sends no timestamp.

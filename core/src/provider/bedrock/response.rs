@@ -8,12 +8,12 @@
 //!   `reasoning_content` and, with its signature, to `thinking_blocks` (Anthropic's shape);
 //!   `reasoningContent.redactedContent` is kept in `thinking_blocks` as `redacted_thinking`.
 //! - Server tools (Nova's code interpreter, which Bedrock runs itself) follow the one rule
-//!   for server-side tools (see [`ServerToolCall`](crate::types::ServerToolCall)'s module
-//!   docs): a `toolUse` block of a `type` other than `tool_use` (`server_tool_use`) is an
-//!   entry of the message's `server_tool_calls` (`toolUseId` as `id`, `name`, `input`; its
-//!   other fields, `type` included, kept beside them), and a `toolResult` block (in a reply
-//!   only server tools have results) is, whole, the `output` of the entry its `toolUseId`
-//!   names. The request builder sends both back as they came.
+//!   for server-side tools (see [`ServerToolCall`]): a `toolUse` block of a `type` other
+//!   than `tool_use` (`server_tool_use`) is an entry of the message's `server_tool_calls`
+//!   (`toolUseId` as `id`, `name`, `input`; its other fields, `type` included, kept beside
+//!   them), and a `toolResult` block (in a reply only server tools have results) is, whole,
+//!   the `output` of the entry its `toolUseId` names. The request builder sends both back
+//!   as they came.
 //! - Blocks of other kinds are skipped by rule: `citationsContent`, `image`, `guardContent`
 //!   have no OpenAI equivalent.
 //! - `stopReason`: `end_turn`/`stop_sequence` → `stop`, `max_tokens` and

@@ -15,13 +15,12 @@
 //!   appended to the message's `thought_signatures` array (Gemini puts it on the last part of
 //!   a reply without calls).
 //! - Code execution (Gemini runs it itself) follows the one rule for server-side tools (see
-//!   [`ServerToolCall`](crate::types::ServerToolCall)'s module docs): each `executableCode`
-//!   part (`{language, code}`, verbatim) is the `input` of a `code_execution` entry in the
-//!   message's `server_tool_calls`, and the `codeExecutionResult` part that follows
-//!   (`{outcome, output}`, verbatim) its `output`: a result is joined to the latest call
-//!   still without one (the part's `id`, which Gemini 3 sends, becomes the entry's). The
-//!   `thoughtSignature` of an `executableCode` part is kept in the entry's
-//!   `thought_signature`, so it goes back on that part.
+//!   [`ServerToolCall`]): each `executableCode` part (`{language, code}`, verbatim) is the
+//!   `input` of a `code_execution` entry in the message's `server_tool_calls`, and the
+//!   `codeExecutionResult` part that follows (`{outcome, output}`, verbatim) its `output`:
+//!   a result is joined to the latest call still without one (the part's `id`, which
+//!   Gemini 3 sends, becomes the entry's). The `thoughtSignature` of an `executableCode`
+//!   part is kept in the entry's `thought_signature`, so it goes back on that part.
 //! - Other parts (generated `inlineData`, `fileData`) are skipped: they have no OpenAI
 //!   equivalent. `groundingMetadata`, `safetyRatings`, `citationMetadata` are not translated.
 //! - Finish reasons: `STOP` → `stop` (`tool_calls` when the candidate called a function),
