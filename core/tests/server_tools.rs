@@ -2,7 +2,7 @@
 //! shared corpus (`../shared/corpus`, or `$ONELLM_CORPUS`; skipped, saying so, when absent):
 //! Anthropic's code execution, MCP, text editor, web fetch, tool search and advisor streams
 //! and two whole replies with web search / web fetch; Gemini's code-execution stream; Bedrock's
-//! Nova code-interpreter stream.
+//! Nova code-interpreter stream; and a multi-round Gemini stream through the call machine.
 //!
 //! What each recording should give is read from its own bytes here, independently of the
 //! adapters: every server tool call with its input and result in `server_tool_calls` (none
@@ -494,4 +494,56 @@ fn bedrock_nova_code_interpreter_stream() {
         !found.is_empty(),
         "no Nova code-interpreter stream in the corpus"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through the call machine
+
+/// A Gemini stream whose first round ends with `finishReason: STOP` while the next round
+/// still brings the code's result and the answer: the call ends at the end of the body, not
+/// at the first finish, and its completion holds every round.
+#[test]
+fn a_gemini_call_reads_every_round_before_it_is_done() {
+    use onellm_core::call::{Action, Call, CallOptions, Output};
+    let body = concat!(
+        "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Let me compute.\"},{\"executableCode\": {\"language\": \"PYTHON\",\"code\": \"print(6*7)\"}}],\"role\": \"model\"},\"finishReason\": \"STOP\",\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 10,\"totalTokenCount\": 15},\"responseId\": \"r\"}\r\n\r\n",
+        "data: {\"candidates\": [{\"content\": {\"parts\": [{\"codeExecutionResult\": {\"outcome\": \"OUTCOME_OK\",\"output\": \"42\\n\"}}],\"role\": \"model\"},\"index\": 0}],\"responseId\": \"r\"}\r\n\r\n",
+        "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \" It is 42.\"}],\"role\": \"model\"},\"finishReason\": \"STOP\",\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 30,\"totalTokenCount\": 50},\"responseId\": \"r\"}\r\n\r\n",
+    );
+    let mut registry = Registry::new();
+    registry.set_api_key("google", "AIza-test");
+    let mut request = onellm_core::ChatRequest::new("google/gemini-2.5-flash").user("6*7?");
+    request.stream = Some(true);
+    let now = std::time::Instant::now();
+    let mut call = Call::new(&registry, request.into(), CallOptions::default(), 7, now);
+    let Action::Send(outgoing) = call.poll(now) else {
+        panic!("expected a request");
+    };
+    call.handle_head(
+        outgoing.attempt,
+        http::StatusCode::OK,
+        http::HeaderMap::new(),
+        now,
+    );
+    let first_round = body
+        .find("data: {\"candidates\": [{\"content\": {\"parts\": [{\"codeExecutionResult")
+        .unwrap();
+    call.handle_body(outgoing.attempt, &body.as_bytes()[..first_round], now);
+    assert!(
+        !matches!(call.poll(now), Action::Done(_)),
+        "done at the first finishReason"
+    );
+    call.handle_body(outgoing.attempt, &body.as_bytes()[first_round..], now);
+    call.handle_eof(outgoing.attempt, now);
+    let Action::Done(Output::Chat(completion)) = call.poll(now) else {
+        panic!("expected the completion");
+    };
+    assert_eq!(completion.text(), "Let me compute. It is 42.");
+    assert_eq!(completion.usage.as_ref().unwrap().total_tokens, 50);
+    let calls = completion.choices[0]
+        .message
+        .server_tool_calls
+        .as_ref()
+        .unwrap();
+    assert_eq!(calls[0].output.as_ref().unwrap()["output"], "42\n");
 }
