@@ -357,9 +357,9 @@ impl ToolCall {
 ///   and the folded stream equals the whole reply.
 /// - When such an assistant message is sent back, the family it came from re-emits it in
 ///   its own wire form (see each family's `request.rs`); other families with server tools
-///   leave it out (the tool ran elsewhere; what the model made of it is in the text), as do
-///   Cohere and Ollama. The OpenAI-compatible family sends messages as given, this field
-///   included, like its other extension fields (`reasoning_content`).
+///   leave it out (the tool ran elsewhere; what the model made of it is in the text), and so
+///   do the OpenAI-compatible family (no such server runs them, and strict ones refuse
+///   unknown message fields), Cohere and Ollama.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ServerToolCall {
     /// The provider's id for the call, where it gives one.
