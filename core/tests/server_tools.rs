@@ -547,3 +547,51 @@ fn a_gemini_call_reads_every_round_before_it_is_done() {
         .unwrap();
     assert_eq!(calls[0].output.as_ref().unwrap()["output"], "42\n");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Damaged recordings
+
+/// The recorded server-tool streams cut short and with a byte damaged, at many places: no
+/// panic, at most one error and only as the last item (the fuzz targets' property, on the
+/// shapes this file is about, in a form CI runs).
+#[test]
+fn damaged_server_tool_streams_fail_cleanly() {
+    let Some(root) = corpus() else {
+        println!("corpus not found (set ONELLM_CORPUS); skipping");
+        return;
+    };
+    let mut cases = 0;
+    for (family, needle) in [
+        ("anthropic", "_tool_result"),
+        ("google", "executableCode"),
+        ("bedrock", "nova_code_interpreter"),
+    ] {
+        let provider = provider(family);
+        for (file, body) in recordings(&root, family, true, needle) {
+            let step = (body.len() / 150).max(1);
+            for at in (0..body.len()).step_by(step) {
+                let mut damaged = body.clone();
+                damaged[at] ^= 0x20;
+                for input in [&body[..at], &damaged[..]] {
+                    let mut decoder = provider.chat_stream_decoder("replay");
+                    decoder.push(input);
+                    decoder.finish();
+                    let items: Vec<_> = std::iter::from_fn(|| decoder.next_chunk()).collect();
+                    let errors = items.iter().filter(|item| item.is_err()).count();
+                    assert!(errors <= 1, "{file} at {at}");
+                    if errors == 1 {
+                        assert!(items.last().unwrap().is_err(), "{file} at {at}");
+                        assert!(!decoder.is_complete(), "{file} at {at}");
+                    }
+                    let mut accumulator = ChunkAccumulator::new();
+                    for chunk in items.iter().flatten() {
+                        accumulator.push(chunk);
+                    }
+                    let _ = accumulator.completion();
+                    cases += 1;
+                }
+            }
+        }
+    }
+    println!("damaged server-tool streams decoded: {cases}");
+}
