@@ -37,6 +37,16 @@ pub(crate) trait SseEventHandler: Send + fmt::Debug {
 
     /// The marker this family ends a stream with, for the `Truncated` message.
     fn terminal_marker(&self) -> &'static str;
+
+    /// See [`EventHandler::complete_at_eof`].
+    fn complete_at_eof(&self) -> bool {
+        false
+    }
+
+    /// See [`EventHandler::at_eof`].
+    fn at_eof(&mut self, _out: &mut VecDeque<ChatCompletionChunk>) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// An incremental byte decoder of one framing: what [`FramedChatStream`] reads events from.
@@ -112,6 +122,14 @@ impl<H: SseEventHandler> EventHandler<SseEvent> for H {
 
     fn terminal_marker(&self) -> &'static str {
         SseEventHandler::terminal_marker(self)
+    }
+
+    fn complete_at_eof(&self) -> bool {
+        SseEventHandler::complete_at_eof(self)
+    }
+
+    fn at_eof(&mut self, out: &mut VecDeque<ChatCompletionChunk>) -> Result<(), Error> {
+        SseEventHandler::at_eof(self, out)
     }
 }
 

@@ -47,7 +47,7 @@ use super::response::{
 use crate::error::Error;
 use crate::framing::SseEvent;
 use crate::provider::server_tools::ServerToolCalls;
-use crate::provider::{ChatStreamDecoder, EventHandler, SseChatStream, StreamFlow};
+use crate::provider::{ChatStreamDecoder, SseChatStream, SseEventHandler, StreamFlow};
 use crate::settings::ApiKey;
 use crate::types::{
     ChatCompletionChunk, ChunkChoice, Delta, Extra, FunctionCallDelta, Role, ToolCallDelta,
@@ -76,7 +76,7 @@ pub(super) struct GeminiEvents {
     model: String,
 }
 
-impl EventHandler<SseEvent> for GeminiEvents {
+impl SseEventHandler for GeminiEvents {
     fn on_event(
         &mut self,
         event: &SseEvent,
