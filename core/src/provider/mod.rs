@@ -27,6 +27,7 @@ pub mod gemini;
 pub mod ollama;
 pub mod openai;
 pub mod profiles;
+mod server_tools;
 mod sse_stream;
 mod turns;
 mod url_path;

@@ -37,6 +37,16 @@ pub(crate) trait SseEventHandler: Send + fmt::Debug {
 
     /// The marker this family ends a stream with, for the `Truncated` message.
     fn terminal_marker(&self) -> &'static str;
+
+    /// See [`EventHandler::complete_at_eof`].
+    fn complete_at_eof(&self) -> bool {
+        false
+    }
+
+    /// See [`EventHandler::at_eof`].
+    fn at_eof(&mut self, _out: &mut VecDeque<ChatCompletionChunk>) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// An incremental byte decoder of one framing: what [`FramedChatStream`] reads events from.
@@ -93,6 +103,12 @@ pub(crate) trait EventHandler<E>: Send + fmt::Debug {
     fn complete_at_eof(&self) -> bool {
         false
     }
+
+    /// The body ended (after its last event, before the completeness check): appends what
+    /// the handler still holds, such as a Gemini code execution whose result never came.
+    fn at_eof(&mut self, _out: &mut VecDeque<ChatCompletionChunk>) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 impl<H: SseEventHandler> EventHandler<SseEvent> for H {
@@ -106,6 +122,14 @@ impl<H: SseEventHandler> EventHandler<SseEvent> for H {
 
     fn terminal_marker(&self) -> &'static str {
         SseEventHandler::terminal_marker(self)
+    }
+
+    fn complete_at_eof(&self) -> bool {
+        SseEventHandler::complete_at_eof(self)
+    }
+
+    fn at_eof(&mut self, out: &mut VecDeque<ChatCompletionChunk>) -> Result<(), Error> {
+        SseEventHandler::at_eof(self, out)
     }
 }
 
@@ -238,6 +262,11 @@ impl<F: Framing, H: EventHandler<F::Event>> ChatStreamDecoder for FramedChatStre
         }
         let discarded = self.framing.finish();
         self.drain_events();
+        if !self.done && self.failure.is_none() {
+            if let Err(error) = self.handler.at_eof(&mut self.ready) {
+                self.failure = Some(error);
+            }
+        }
         if !self.done
             && self.failure.is_none()
             && discarded == Ok(false)

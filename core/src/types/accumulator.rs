@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::chunk::{ChatCompletionChunk, ChunkChoice, ToolCallDelta};
-use super::message::{function_type, Content, FunctionCall, Message, Role, ToolCall};
+use super::message::{
+    function_type, Content, FunctionCall, Message, Role, ServerToolCall, ToolCall,
+};
 use super::response::{ChatCompletion, Choice, FinishReason, Usage};
 use super::Extra;
 
@@ -19,6 +21,7 @@ use super::Extra;
 /// - Tool-call fragments are keyed by their `index`; a fragment without `index` starts a new
 ///   call when it brings a new `id`, and otherwise continues the last call. `id`, `type` and
 ///   `name` are taken from the first fragment that has them; `arguments` are concatenated.
+/// - Server-side tool calls arrive whole (see [`ServerToolCall`]) and are appended in order.
 /// - The last non-null `finish_reason` wins, and so does the last `usage` (providers that
 ///   report usage more than once report running totals).
 /// - Unknown delta fields (`extra`) whose values are arrays are appended to the message's
@@ -60,6 +63,7 @@ struct ChoiceState {
     tool_calls: Vec<ToolCall>,
     /// Position in `tool_calls` for each stream `index`.
     tool_index: BTreeMap<u32, usize>,
+    server_tool_calls: Vec<ServerToolCall>,
     finish_reason: Option<FinishReason>,
     logprobs: Option<Value>,
     extra: Extra,
@@ -83,6 +87,7 @@ impl ChunkAccumulator {
                 || choice.reasoning.as_deref().is_some_and(|t| !t.is_empty())
                 || choice.refusal.as_deref().is_some_and(|t| !t.is_empty())
                 || !choice.tool_calls.is_empty()
+                || !choice.server_tool_calls.is_empty()
         })
     }
 
@@ -164,6 +169,9 @@ impl ChoiceState {
         append(&mut self.refusal, &delta.refusal);
         for call in delta.tool_calls.iter().flatten() {
             self.push_tool_call(call);
+        }
+        if let Some(calls) = &delta.server_tool_calls {
+            self.server_tool_calls.extend(calls.iter().cloned());
         }
         if choice.finish_reason.is_some() {
             self.finish_reason.clone_from(&choice.finish_reason);
@@ -251,6 +259,8 @@ impl ChoiceState {
                 tool_call_id: None,
                 reasoning_content: self.reasoning.clone(),
                 refusal: self.refusal.clone(),
+                server_tool_calls: (!self.server_tool_calls.is_empty())
+                    .then(|| self.server_tool_calls.clone()),
                 extra: self.extra.clone(),
             },
             finish_reason: self.finish_reason.clone(),

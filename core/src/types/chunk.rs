@@ -4,7 +4,7 @@ use super::extra::deserialize_keeping_extra;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::message::{optional_arguments_as_text, Role};
+use super::message::{optional_arguments_as_text, Role, ServerToolCall};
 use super::response::{FinishReason, Usage};
 use super::Extra;
 
@@ -211,6 +211,10 @@ pub struct Delta {
     pub refusal: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCallDelta>>,
+    /// Whole server-side tool calls, each sent once (OneLLM extension; see
+    /// [`ServerToolCall`]): appended to the message's when chunks are folded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_tool_calls: Option<Vec<ServerToolCall>>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -221,6 +225,7 @@ deserialize_keeping_extra!(Delta {
     reasoning_content: "reasoning_content",
     refusal: "refusal",
     tool_calls: "tool_calls",
+    server_tool_calls: "server_tool_calls",
 });
 
 impl Delta {
@@ -240,7 +245,16 @@ impl Delta {
         }
     }
 
-    /// Whether the delta carries anything but a role.
+    /// Server-side tool calls, whole.
+    pub fn server_tool_calls(calls: Vec<ServerToolCall>) -> Self {
+        Delta {
+            server_tool_calls: Some(calls),
+            ..Default::default()
+        }
+    }
+
+    /// Whether the delta carries anything but a role. A server-side tool call counts: the
+    /// caller sees it, so a retry after it would show it twice.
     pub fn has_content(&self) -> bool {
         let non_empty = |text: &Option<String>| text.as_deref().is_some_and(|t| !t.is_empty());
         non_empty(&self.content)
@@ -248,6 +262,10 @@ impl Delta {
             || non_empty(&self.refusal)
             || self
                 .tool_calls
+                .as_ref()
+                .is_some_and(|calls| !calls.is_empty())
+            || self
+                .server_tool_calls
                 .as_ref()
                 .is_some_and(|calls| !calls.is_empty())
     }

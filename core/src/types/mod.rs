@@ -27,7 +27,8 @@ pub use embeddings::{
     Embedding, EmbeddingInput, EmbeddingRequest, EmbeddingResponse, EmbeddingUsage, EmbeddingVector,
 };
 pub use message::{
-    AudioInput, Content, ContentPart, FileInput, FunctionCall, ImageUrl, Message, Role, ToolCall,
+    AudioInput, Content, ContentPart, FileInput, FunctionCall, ImageUrl, Message, Role,
+    ServerToolCall, ToolCall,
 };
 pub use request::{
     ChatRequest, FunctionDefinition, JsonSchemaFormat, ResponseFormat, Stop, StreamOptions, Tool,

@@ -9,9 +9,15 @@
 //!   `redacted_thinking` block is also kept verbatim (with its signature) in the message's
 //!   `thinking_blocks` field, which the request builder sends back so multi-turn extended
 //!   thinking works.
-//! - Blocks of other types (server tools: `server_tool_use`, `web_search_tool_result`,
-//!   `mcp_tool_use`, …) are skipped: they record work Anthropic already did and have no
-//!   OpenAI equivalent. `citations` on text blocks are not translated.
+//! - Server tools (Anthropic runs them itself) follow the one rule for server-side tools (see
+//!   [`ServerToolCall`]): a `server_tool_use` or `mcp_tool_use` block is an entry of the
+//!   message's `server_tool_calls` (`id`, `name`, `input`; its other fields, `type` and
+//!   `server_name` included, kept beside them), and a block whose type ends in
+//!   `_tool_result` (`web_search_tool_result`, `code_execution_tool_result`,
+//!   `mcp_tool_result`, …) is, verbatim, the `output` of the entry its `tool_use_id` names
+//!   ([`server_block`]). The request builder sends both blocks back as they came.
+//! - Blocks of other types are skipped: Anthropic's versioning policy says new ones may
+//!   appear at any time. `citations` on text blocks are not translated.
 //! - `created` is 0: the core has no clock and Anthropic sends no timestamp.
 
 use http::HeaderMap;
@@ -21,9 +27,10 @@ use serde_json::{json, Value};
 use super::error::error_from_value;
 use super::request::is_json_tool;
 use crate::error::Error;
+use crate::provider::server_tools::ServerToolCalls;
 use crate::types::{
     ChatCompletion, Choice, CompletionTokensDetails, Content, Extra, FinishReason, Message,
-    PromptTokensDetails, Role, ToolCall, Usage,
+    PromptTokensDetails, Role, ServerToolCall, ToolCall, Usage,
 };
 
 /// The message field that carries thinking blocks, in responses and (back) in requests.
@@ -69,6 +76,81 @@ pub(super) fn block(value: &Value) -> Result<Option<Block>, Error> {
             "no type",
             value.to_string().as_bytes(),
         )),
+    }
+}
+
+/// A block of a tool Anthropic runs itself.
+#[derive(Debug)]
+pub(super) enum ServerBlock {
+    /// A `server_tool_use` or `mcp_tool_use` block, as an entry without output.
+    Call(ServerToolCall),
+    /// A `*_tool_result` block, whole, with the id of the call it answers and the tool name
+    /// its type implies (for a result whose call was never seen).
+    Result {
+        tool_use_id: String,
+        name: String,
+        block: Value,
+    },
+}
+
+/// The block types that call a tool Anthropic runs.
+const SERVER_CALLS: &[&str] = &["server_tool_use", "mcp_tool_use"];
+/// The suffix of every server tool's result type (the caller's own `tool_result` blocks only
+/// appear in requests).
+const RESULT_SUFFIX: &str = "_tool_result";
+
+/// Reads a server-tool block: `None` for a block of another type, an error for one without
+/// the ids that join a call to its result.
+pub(super) fn server_block(value: &Value) -> Result<Option<ServerBlock>, Error> {
+    let Some(kind) = value.get("type").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let bad = |cause: &str| Error::decode(kind, cause, value.to_string().as_bytes());
+    let text = |field: &str| value.get(field).and_then(Value::as_str);
+    if SERVER_CALLS.contains(&kind) {
+        let (Some(id), Some(name)) = (text("id"), text("name")) else {
+            return Err(bad("no string id and name"));
+        };
+        let mut call = ServerToolCall::new(
+            Some(id.to_owned()),
+            name,
+            Some(value.get("input").cloned().unwrap_or_else(|| json!({}))),
+        );
+        for (key, field) in value.as_object().into_iter().flatten() {
+            if !matches!(key.as_str(), "id" | "name" | "input") {
+                call.extra.insert(key.clone(), field.clone());
+            }
+        }
+        return Ok(Some(ServerBlock::Call(call)));
+    }
+    match kind.strip_suffix(RESULT_SUFFIX) {
+        Some(name) if !name.is_empty() => {
+            let Some(tool_use_id) = text("tool_use_id") else {
+                return Err(bad("no string tool_use_id"));
+            };
+            Ok(Some(ServerBlock::Result {
+                tool_use_id: tool_use_id.to_owned(),
+                name: name.to_owned(),
+                block: value.clone(),
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Adds a server-tool block to the message's calls.
+pub(super) fn add_server_block(
+    calls: &mut ServerToolCalls,
+    block: ServerBlock,
+    raw: &[u8],
+) -> Result<(), Error> {
+    match block {
+        ServerBlock::Call(call) => calls.call(call, raw),
+        ServerBlock::Result {
+            tool_use_id,
+            name,
+            block,
+        } => calls.result_for(&tool_use_id, &name, block, raw),
     }
 }
 
@@ -221,7 +303,12 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
     let mut reasoning = String::new();
     let mut tool_calls = Vec::new();
     let mut thinking_blocks = Vec::new();
+    let mut server = ServerToolCalls::default();
     for value in &message.content {
+        if let Some(server_block) = server_block(value)? {
+            add_server_block(&mut server, server_block, body)?;
+            continue;
+        }
         match block(value)? {
             Some(Block::Text { text: piece }) if !piece.is_empty() => {
                 text.get_or_insert_with(String::new).push_str(&piece);
@@ -248,6 +335,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
         }
     }
 
+    let server_tool_calls = server.take_all();
     let mut extra = Extra::new();
     if !thinking_blocks.is_empty() {
         extra.insert(THINKING_BLOCKS.to_owned(), Value::Array(thinking_blocks));
@@ -271,6 +359,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
                 tool_call_id: None,
                 reasoning_content: (!reasoning.is_empty()).then_some(reasoning),
                 refusal: None,
+                server_tool_calls: (!server_tool_calls.is_empty()).then_some(server_tool_calls),
                 extra,
             },
             finish_reason,

@@ -157,6 +157,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
                 tool_call_id: None,
                 reasoning_content: (!reasoning.is_empty()).then_some(reasoning),
                 refusal: None,
+                server_tool_calls: None,
                 extra: Extra::new(),
             },
             finish_reason,

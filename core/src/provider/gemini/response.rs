@@ -14,8 +14,14 @@
 //!   `functionCall` part in the tool call's `thought_signature` field; on any other part
 //!   appended to the message's `thought_signatures` array (Gemini puts it on the last part of
 //!   a reply without calls).
-//! - Other parts (`executableCode`, `codeExecutionResult`, generated `inlineData`,
-//!   `fileData`) are skipped: they record work Gemini did itself and have no OpenAI
+//! - Code execution (Gemini runs it itself) follows the one rule for server-side tools (see
+//!   [`ServerToolCall`]): each `executableCode` part (`{language, code}`, verbatim) is the
+//!   `input` of a `code_execution` entry in the message's `server_tool_calls`, and the
+//!   `codeExecutionResult` part that follows (`{outcome, output}`, verbatim) its `output`:
+//!   a result is joined to the latest call still without one (the part's `id`, which
+//!   Gemini 3 sends, becomes the entry's). The `thoughtSignature` of an `executableCode`
+//!   part is kept in the entry's `thought_signature`, so it goes back on that part.
+//! - Other parts (generated `inlineData`, `fileData`) are skipped: they have no OpenAI
 //!   equivalent. `groundingMetadata`, `safetyRatings`, `citationMetadata` are not translated.
 //! - Finish reasons: `STOP` → `stop` (`tool_calls` when the candidate called a function),
 //!   `MAX_TOKENS` → `length`, the safety family (`SAFETY`, `RECITATION`, `BLOCKLIST`,
@@ -38,15 +44,18 @@ use serde_json::Value;
 
 use super::error::{error_from_value, is_error_value};
 use crate::error::{Error, ErrorKind};
+use crate::provider::server_tools::ServerToolCalls;
 use crate::types::{
     ChatCompletion, Choice, CompletionTokensDetails, Content, Extra, FinishReason, Message,
-    PromptTokensDetails, Role, ToolCall, Usage,
+    PromptTokensDetails, Role, ServerToolCall, ToolCall, Usage,
 };
 
 /// The message field holding the signatures of a reply's non-call parts.
 pub(super) const THOUGHT_SIGNATURES: &str = "thought_signatures";
 /// The tool-call field holding the signature of its `functionCall` part.
 pub(super) const THOUGHT_SIGNATURE: &str = "thought_signature";
+/// The `server_tool_calls` name of Gemini's code execution.
+pub(super) const CODE_EXECUTION: &str = "code_execution";
 /// How every id this adapter makes up for a function call starts.
 pub(super) const SYNTHETIC_ID_PREFIX: &str = "call_gemini_";
 
@@ -168,7 +177,8 @@ pub(super) fn finish_reason(reason: &str, called_tools: bool) -> FinishReason {
     }
 }
 
-/// What one candidate (or one streamed piece of it) says.
+/// What one candidate (or one streamed piece of it) says. Its code execution goes into the
+/// [`ServerToolCalls`] the caller keeps for the candidate (across a stream's chunks).
 #[derive(Debug, Default)]
 pub(super) struct CandidateParts {
     pub(super) index: u32,
@@ -206,12 +216,13 @@ pub(super) fn candidate_index(candidate: &Value, position: usize) -> Result<u32,
 
 /// Reads a candidate. `position` is its place in `candidates` (the index when it has none);
 /// `calls_before` is how many calls this candidate made in earlier chunks of a stream, so
-/// synthetic ids continue their count.
+/// synthetic ids continue their count; `server` collects its code execution.
 pub(super) fn read_candidate(
     candidate: &Value,
     position: usize,
     response_id: &str,
     calls_before: usize,
+    server: &mut ServerToolCalls,
 ) -> Result<CandidateParts, Error> {
     let bad = |cause: &str| Error::decode("candidate", cause, candidate.to_string().as_bytes());
     let index = candidate_index(candidate, position)?;
@@ -267,6 +278,32 @@ pub(super) fn read_candidate(
             out.calls.push(tool_call);
             continue;
         }
+        if let Some(code) = object.get("executableCode") {
+            if !code.is_object() {
+                return Err(bad("executableCode is not an object"));
+            }
+            let id = code.get("id").and_then(Value::as_str).map(str::to_owned);
+            let mut entry = ServerToolCall::new(id, CODE_EXECUTION, Some(code.clone()));
+            if let Some(signature) = signature {
+                entry
+                    .extra
+                    .insert(THOUGHT_SIGNATURE.to_owned(), Value::String(signature));
+            }
+            server.call(entry, part.to_string().as_bytes())?;
+            continue;
+        }
+        if let Some(result) = object.get("codeExecutionResult") {
+            if !result.is_object() {
+                return Err(bad("codeExecutionResult is not an object"));
+            }
+            let id = result.get("id").and_then(Value::as_str).map(str::to_owned);
+            server.result_in_order(
+                id,
+                CODE_EXECUTION,
+                result.clone(),
+                part.to_string().as_bytes(),
+            )?;
+        }
         if let Some(signature) = signature {
             out.signatures.push(Value::String(signature));
         }
@@ -295,7 +332,9 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
     let response_id = response.response_id.clone().unwrap_or_default();
     let mut choices = Vec::with_capacity(response.candidates.len());
     for (position, candidate) in response.candidates.iter().enumerate() {
-        let parts = read_candidate(candidate, position, &response_id, 0)?;
+        let mut server = ServerToolCalls::default();
+        let parts = read_candidate(candidate, position, &response_id, 0, &mut server)?;
+        let server_tool_calls = server.take_all();
         let mut extra = Extra::new();
         if !parts.signatures.is_empty() {
             extra.insert(
@@ -314,6 +353,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
                 tool_call_id: None,
                 reasoning_content: parts.reasoning,
                 refusal: None,
+                server_tool_calls: (!server_tool_calls.is_empty()).then_some(server_tool_calls),
                 extra,
             },
             finish_reason: parts

@@ -228,6 +228,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
                     .and_then(|m| m.thinking.clone())
                     .filter(|text| !text.is_empty()),
                 refusal: None,
+                server_tool_calls: None,
                 extra: Extra::new(),
             },
             finish_reason: reply.done.then_some(finish_reason),

@@ -323,3 +323,28 @@ fn embeddings_and_completions() {
         .unwrap();
     assert_eq!(parsed.text(), " hi");
 }
+
+#[test]
+fn server_tool_calls_are_not_sent_to_openai_compatible_servers() {
+    let mut assistant = crate::types::Message::assistant("It is 42.");
+    assistant.server_tool_calls = Some(vec![crate::types::ServerToolCall::new(
+        Some("srvtoolu_1".into()),
+        "code_execution",
+        Some(json!({"code": "print(6*7)"})),
+    )]);
+    assistant.reasoning_content = Some("kept".into());
+    let request = ChatRequest::new("mistral/mistral-large-latest")
+        .user("6*7?")
+        .message(assistant)
+        .user("Thanks");
+    let provider = provider("mistral");
+    let body = body_json(
+        &provider
+            .build_chat("mistral-large-latest", &request, false)
+            .unwrap(),
+    );
+    assert_eq!(
+        body["messages"][1],
+        json!({"role": "assistant", "content": "It is 42.", "reasoning_content": "kept"})
+    );
+}
