@@ -1184,7 +1184,11 @@ fn an_unparseable_success_body_falls_back() {
         response(200, &[], "<html>oops</html>"),
         at(0.1),
     );
-    assert_eq!(call.attempts()[0].kind(), Some(ErrorKind::Decode));
+    // Not an OpenAI reply at all (a portal's page, a wrong base URL): no retry, a fallback.
+    assert_eq!(
+        call.attempts()[0].kind(),
+        Some(ErrorKind::UnexpectedResponse)
+    );
     assert_eq!(host(&expect_send(&mut call, at(0.1))), "groq.test");
 }
 

@@ -21,6 +21,9 @@
 //!   status. Raw JSON is recognised by a line that starts with `{` or `[`, which no SSE field
 //!   line does; it is read (up to [`MAX_RAW_JSON`] bytes) to the end of the body.
 //! - A prompt blocked by `promptFeedback.blockReason` is a `ContentFilter` error.
+//! - The first event must carry the family's stream marker (see [`super::response`]), and
+//!   plain JSON that is neither an error nor Gemini's reply is not Gemini's: both are
+//!   `UnexpectedResponse` errors.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -29,10 +32,12 @@ use serde_json::Value;
 
 use super::error::error_from_value;
 use super::response::{
-    candidate_index, finish_reason, read_candidate, GenerateResponse, THOUGHT_SIGNATURES,
+    candidate_index, finish_reason, read_candidate, GenerateResponse, STREAM_EVENT,
+    THOUGHT_SIGNATURES,
 };
 use crate::error::Error;
 use crate::framing::SseEvent;
+use crate::provider::shape::{Marker, StreamShape};
 use crate::provider::{ChatStreamDecoder, SseChatStream, SseEventHandler, StreamFlow};
 use crate::settings::ApiKey;
 use crate::types::{
@@ -54,6 +59,7 @@ struct CandidateState {
 /// Turns Gemini SSE events into chunks.
 #[derive(Debug, Default)]
 pub(super) struct GeminiEvents {
+    shape: StreamShape,
     candidates: BTreeMap<u32, CandidateState>,
 }
 
@@ -67,7 +73,8 @@ impl SseEventHandler for GeminiEvents {
         if data.is_empty() {
             return Ok(StreamFlow::Continue);
         }
-        let response = GenerateResponse::from_slice("stream event", data.as_bytes())?;
+        self.shape.check(&STREAM_EVENT, data.as_bytes())?;
+        let response = GenerateResponse::from_slice("stream event", data.as_bytes(), None)?;
         let response_id = response.response_id.clone().unwrap_or_default();
         let mut chunk = ChatCompletionChunk::new(
             response_id.as_str(),
@@ -151,6 +158,14 @@ impl SseEventHandler for GeminiEvents {
     fn terminal_marker(&self) -> &'static str {
         "a finishReason"
     }
+
+    fn stream_marker(&self) -> &'static Marker {
+        &STREAM_EVENT
+    }
+
+    fn shape_proven(&self) -> bool {
+        self.shape.is_proven()
+    }
 }
 
 /// The Gemini stream decoder: SSE through [`SseChatStream`], with plain-JSON error bodies
@@ -189,9 +204,36 @@ impl GeminiStream {
             Ok(value) if super::error::is_error_value(&value) => {
                 error_from_value(None, &HeaderMap::new(), &value, raw)
             }
-            Ok(_) => Error::decode("stream body", "JSON that is neither SSE nor an error", raw),
-            Err(e) => Error::body_json("stream body", e, raw),
+            // Gemini's reply, or a JSON array of them (the stream without `alt=sse`): the
+            // wrong framing of the right family.
+            Ok(value) if is_gemini_json(&value) => {
+                Error::decode("stream body", "Gemini JSON instead of SSE", raw)
+            }
+            Ok(_) => STREAM_EVENT.missing(raw),
+            Err(e) => {
+                // Several JSON values (another family's NDJSON stream), or one cut short:
+                // judged by the first.
+                let first = serde_json::Deserializer::from_slice(raw)
+                    .into_iter::<Value>()
+                    .next();
+                match first {
+                    Some(Ok(value))
+                        if !super::error::is_error_value(&value) && !is_gemini_json(&value) =>
+                    {
+                        STREAM_EVENT.missing(raw)
+                    }
+                    _ => Error::body_json("stream body", e, raw),
+                }
+            }
         }
+    }
+}
+
+/// Whether plain JSON is a Gemini reply or an array of them.
+fn is_gemini_json(value: &Value) -> bool {
+    match value {
+        Value::Array(items) => items.first().is_some_and(|i| STREAM_EVENT.is_carried_by(i)),
+        other => STREAM_EVENT.is_carried_by(other),
     }
 }
 
