@@ -10,8 +10,13 @@
 //! whole, and as a stream (the junk both raw and in the family's stream framing: SSE `data:`
 //! events, NDJSON lines, an eventstream message; the other families' replies as their own
 //! streams). Every foreign body must give an `unexpected_response` verdict naming the family,
-//! and the family's own reply must parse with its text. The tests print every wrong verdict
-//! and the count, then fail if there is one.
+//! and the family's own reply must parse with its text. Embeddings (five families) and
+//! legacy completions (OpenAI) get the same table. The tests print every wrong verdict and
+//! the count, then fail if there is one.
+//!
+//! Before issue 16: 66 of the 72 whole verdicts were wrong (30 of them `ok`), 102 of the
+//! 108 stream verdicts (1 `ok`), 89 of the 97 embeddings and completions verdicts (none `ok`:
+//! `Decode` errors, not `UnexpectedResponse`).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -157,9 +162,33 @@ fn framed_junk(family: &str, junk: &str) -> Vec<u8> {
     }
 }
 
+/// Each embedding family's minimal valid embeddings reply (one vector, `[0.5, 0.25]`).
+fn embeddings_reply(family: &str) -> &'static str {
+    match family {
+        "openai" => {
+            r#"{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.5,0.25]}],"model":"m","usage":{"prompt_tokens":1,"total_tokens":1}}"#
+        }
+        "google" => r#"{"embeddings":[{"values":[0.5,0.25]}]}"#,
+        "cohere" => {
+            r#"{"id":"e-1","embeddings":{"float":[[0.5,0.25]]},"texts":["a"],"response_type":"embeddings_by_type"}"#
+        }
+        "ollama" => r#"{"model":"m","embeddings":[[0.5,0.25]],"prompt_eval_count":1}"#,
+        _ => r#"{"embedding":[0.5,0.25],"inputTextTokenCount":1}"#,
+    }
+}
+
+/// (parser, other family) pairs whose embeddings replies are the same format, so they
+/// parse: Bedrock's Cohere models answer in Cohere's own embed format (by type, or
+/// `embeddings_floats`, a bare list of vectors as Ollama's is) and no field tells them apart.
+const SAME_EMBEDDINGS_FORMAT: [(&str, &str); 2] = [("bedrock", "cohere"), ("bedrock", "ollama")];
+
+/// The families with embeddings (Anthropic has none).
+const EMBEDDING_FAMILIES: [&str; 5] = ["openai", "google", "cohere", "ollama", "bedrock"];
+
 /// One case of the table.
 struct Case {
     family: &'static str,
+    endpoint: &'static str,
     stream: bool,
     label: String,
     body: Vec<u8>,
@@ -174,6 +203,7 @@ fn whole_cases() -> Vec<Case> {
         for (label, body) in junk() {
             cases.push(Case {
                 family,
+                endpoint: "chat",
                 stream: false,
                 label: format!("junk {label}"),
                 body: body.as_bytes().to_vec(),
@@ -183,6 +213,7 @@ fn whole_cases() -> Vec<Case> {
         for other in FAMILIES {
             cases.push(Case {
                 family,
+                endpoint: "chat",
                 stream: false,
                 label: format!("{other} reply"),
                 body: whole_reply(other).into_bytes(),
@@ -199,6 +230,7 @@ fn stream_cases() -> Vec<Case> {
         for (label, body) in junk() {
             cases.push(Case {
                 family,
+                endpoint: "chat",
                 stream: true,
                 label: format!("raw junk {label}"),
                 body: body.as_bytes().to_vec(),
@@ -206,6 +238,7 @@ fn stream_cases() -> Vec<Case> {
             });
             cases.push(Case {
                 family,
+                endpoint: "chat",
                 stream: true,
                 label: format!("framed junk {label}"),
                 body: framed_junk(family, body),
@@ -215,6 +248,7 @@ fn stream_cases() -> Vec<Case> {
         for other in FAMILIES {
             cases.push(Case {
                 family,
+                endpoint: "chat",
                 stream: true,
                 label: format!("{other} stream"),
                 body: stream_reply(other),
@@ -222,6 +256,95 @@ fn stream_cases() -> Vec<Case> {
             });
         }
     }
+    cases
+}
+
+/// Embeddings: the junk bodies and every other family's chat and embeddings replies are
+/// errors, the family's own embeddings reply parses; legacy completions (OpenAI only) the
+/// same with an OpenAI chat reply's `choices` standing in as its own.
+fn embeddings_and_completions_cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for family in EMBEDDING_FAMILIES {
+        let mut foreign: Vec<(String, Vec<u8>)> = junk()
+            .into_iter()
+            .map(|(label, body)| (format!("junk {label}"), body.as_bytes().to_vec()))
+            .collect();
+        for other in FAMILIES {
+            foreign.push((
+                format!("{other} chat reply"),
+                whole_reply(other).into_bytes(),
+            ));
+        }
+        for other in EMBEDDING_FAMILIES
+            .into_iter()
+            .filter(|other| *other != family)
+        {
+            if SAME_EMBEDDINGS_FORMAT.contains(&(family, other)) {
+                cases.push(Case {
+                    family,
+                    endpoint: "embeddings",
+                    stream: false,
+                    label: format!("{other} embeddings reply (the same format)"),
+                    body: embeddings_reply(other).as_bytes().to_vec(),
+                    text: Some(String::new()),
+                });
+                continue;
+            }
+            foreign.push((
+                format!("{other} embeddings reply"),
+                embeddings_reply(other).as_bytes().to_vec(),
+            ));
+        }
+        for (label, body) in foreign {
+            // An OpenAI chat reply has no `data`, Ollama's and Cohere's chat replies no
+            // `embeddings`: all foreign to an embeddings parser.
+            cases.push(Case {
+                family,
+                endpoint: "embeddings",
+                stream: false,
+                label,
+                body,
+                text: None,
+            });
+        }
+        cases.push(Case {
+            family,
+            endpoint: "embeddings",
+            stream: false,
+            label: format!("{family} embeddings reply"),
+            body: embeddings_reply(family).as_bytes().to_vec(),
+            text: Some(String::new()),
+        });
+    }
+    let completion = r#"{"id":"cmpl-1","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":"hello completions","finish_reason":"stop"}]}"#;
+    for (label, body) in junk() {
+        cases.push(Case {
+            family: "openai",
+            endpoint: "completions",
+            stream: false,
+            label: format!("junk {label}"),
+            body: body.as_bytes().to_vec(),
+            text: None,
+        });
+    }
+    for other in FAMILIES.into_iter().filter(|other| *other != "openai") {
+        cases.push(Case {
+            family: "openai",
+            endpoint: "completions",
+            stream: false,
+            label: format!("{other} chat reply"),
+            body: whole_reply(other).into_bytes(),
+            text: None,
+        });
+    }
+    cases.push(Case {
+        family: "openai",
+        endpoint: "completions",
+        stream: false,
+        label: "openai completion".to_owned(),
+        body: completion.as_bytes().to_vec(),
+        text: Some("hello completions".to_owned()),
+    });
     cases
 }
 
@@ -237,6 +360,7 @@ fn wrong_verdict(case: &Case, file: &PathBuf) -> Option<String> {
     std::fs::write(file, &case.body).expect("write body");
     let mut command = Command::new(env!("CARGO_BIN_EXE_onellm-replay"));
     command.args(["--provider", case.family, "--status", "200"]);
+    command.args(["--endpoint", case.endpoint]);
     command.args(["--header", "x-request-id: req-shape-1"]);
     if case.stream {
         command.arg("--stream");
@@ -256,9 +380,16 @@ fn wrong_verdict(case: &Case, file: &PathBuf) -> Option<String> {
     };
     match &case.text {
         Some(text) => {
-            let content = &verdict["completion"]["choices"][0]["message"]["content"];
-            (verdict["ok"] != true || content != text.as_str())
-                .then(|| format!("own reply: want text {text:?}, got {verdict:.400}"))
+            let good = verdict["ok"] == true
+                && match case.endpoint {
+                    "chat" => verdict["completion"]["choices"][0]["message"]["content"] == **text,
+                    "completions" => verdict["completions"]["choices"][0]["text"] == **text,
+                    _ => {
+                        verdict["embeddings"]["data"][0]["embedding"]
+                            == serde_json::json!([0.5, 0.25])
+                    }
+                };
+            (!good).then(|| format!("own reply: want {text:?}, got {verdict:.400}"))
         }
         None => {
             let error = &verdict["error"];
@@ -295,7 +426,10 @@ fn check_table(name: &str, cases: &[Case]) {
             if problem.starts_with("ok verdict") {
                 false_ok += 1;
             }
-            println!("WRONG {} / {}: {problem}", case.family, case.label);
+            println!(
+                "WRONG {} {} / {}: {problem}",
+                case.family, case.endpoint, case.label
+            );
         }
     }
     let _ = std::fs::remove_file(&file);
@@ -311,6 +445,14 @@ fn whole_replies_of_the_wrong_shape_are_unexpected_response() {
     let cases = whole_cases();
     assert_eq!(cases.len(), 72);
     check_table("whole", &cases);
+}
+
+#[test]
+fn embeddings_and_completions_of_the_wrong_shape_are_unexpected_response() {
+    let cases = embeddings_and_completions_cases();
+    // 5 families × (6 junk + 6 chat replies + 4 other embeddings + own), completions 6 + 5 + 1.
+    assert_eq!(cases.len(), 5 * 17 + 12);
+    check_table("embeddings and completions", &cases);
 }
 
 #[test]

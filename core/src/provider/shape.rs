@@ -140,6 +140,15 @@ pub(crate) fn has_array(map: &Map<String, Value>, key: &str) -> bool {
     map.get(key).is_some_and(Value::is_array)
 }
 
+/// Whether `map[key]` is an array whose first item, if it has one, passes `item`: tells
+/// apart the families whose embeddings share a field name (Gemini's `embeddings` holds
+/// objects, Ollama's holds vectors).
+pub(crate) fn has_array_of(map: &Map<String, Value>, key: &str, item: fn(&Value) -> bool) -> bool {
+    map.get(key)
+        .and_then(Value::as_array)
+        .is_some_and(|items| items.first().is_none_or(item))
+}
+
 /// Whether `map[key]` is an object.
 pub(crate) fn has_object(map: &Map<String, Value>, key: &str) -> bool {
     map.get(key).is_some_and(Value::is_object)

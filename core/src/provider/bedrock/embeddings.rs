@@ -16,7 +16,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::error::Error;
-use crate::provider::shape::Marker;
+use crate::provider::shape::{has_array_of, has_object, Marker};
 use crate::types::{
     Embedding, EmbeddingRequest, EmbeddingResponse, EmbeddingUsage, EmbeddingVector, Extra,
 };
@@ -77,14 +77,19 @@ fn vector(value: &Value, body: &[u8]) -> Result<EmbeddingVector, Error> {
 static EMBEDDINGS: Marker = Marker::new(
     "Bedrock",
     "embeddings reply",
-    "`embedding` (Titan) or `embeddings` (Cohere)",
-    |reply| reply.contains_key("embedding") || reply.contains_key("embeddings"),
+    "`embedding` (Titan) or `embeddings` vectors or by type (Cohere)",
+    |reply| {
+        reply.contains_key("embedding")
+            || has_object(reply, "embeddings")
+            || has_array_of(reply, "embeddings", Value::is_array)
+    },
 );
 
 /// Parses a 2xx InvokeModel body of either family.
 pub(super) fn parse(body: &[u8]) -> Result<EmbeddingResponse, Error> {
     let value: Value = crate::provider::from_json(body)
         .map_err(|e| EMBEDDINGS.explain(body, Error::body_json("embeddings", e, body)))?;
+    EMBEDDINGS.check(&value, body)?;
     let (vectors, usage) = if let Some(one) = value.get("embedding") {
         let tokens = value.get("inputTextTokenCount").and_then(Value::as_u64);
         let usage = tokens.map(|tokens| EmbeddingUsage {

@@ -25,7 +25,7 @@
 //! |---|---|
 //! | Converse | an `output` object (OpenAI's Responses API has an `output` array) |
 //! | ConverseStream message | `:message-type: event` with the `:event-type` of a ConverseStream event (or an exception) |
-//! | InvokeModel embeddings | an `embedding` array (Titan) or `embeddings` (Cohere on Bedrock) |
+//! | InvokeModel embeddings | `embedding` (Titan), or `embeddings` as vectors or by type (Cohere on Bedrock; that is Cohere's own format, so a Cohere embed reply passes, and so does Ollama's, shaped like Cohere's `embeddings_floats`) |
 
 use serde::Deserialize;
 use serde_json::Value;

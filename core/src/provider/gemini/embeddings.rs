@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use super::error::{error_from_value, is_error_value};
 use crate::error::Error;
-use crate::provider::shape::{has_array, Marker};
+use crate::provider::shape::{has_array_of, Marker};
 use crate::types::{Embedding, EmbeddingRequest, EmbeddingResponse, EmbeddingVector, Extra};
 
 /// The `batchEmbedContents` body.
@@ -60,8 +60,8 @@ struct ContentEmbedding {
 static BATCH_EMBEDDINGS: Marker = Marker::new(
     "Gemini",
     "batchEmbedContents reply",
-    "`embeddings` array",
-    |reply| has_array(reply, "embeddings"),
+    "`embeddings` array of objects",
+    |reply| has_array_of(reply, "embeddings", Value::is_object),
 );
 
 /// Parses a 2xx `batchEmbedContents` body.

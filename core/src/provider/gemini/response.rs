@@ -38,7 +38,7 @@
 //! |---|---|
 //! | `generateContent` | a `candidates` array or a `promptFeedback` object |
 //! | stream event | the same, or a Google `error` object |
-//! | `batchEmbedContents` | an `embeddings` array |
+//! | `batchEmbedContents` | an `embeddings` array of objects (Ollama's holds vectors) |
 
 use http::HeaderMap;
 use serde::Deserialize;

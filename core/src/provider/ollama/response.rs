@@ -22,14 +22,14 @@
 //! |---|---|
 //! | `/api/chat` | a `message` object and a `done` boolean |
 //! | stream line | the same, or an `error` |
-//! | `/api/embed` | an `embeddings` array |
+//! | `/api/embed` | an `embeddings` array of vectors (Gemini's holds objects) |
 
 use http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::Error;
-use crate::provider::shape::{has_array, has_object, Marker};
+use crate::provider::shape::{has_array_of, has_object, Marker};
 use crate::types::{
     ChatCompletion, Choice, Content, Embedding, EmbeddingResponse, EmbeddingUsage, EmbeddingVector,
     Extra, FinishReason, Message, Role, ToolCall, Usage,
@@ -55,8 +55,8 @@ pub(super) static STREAM_LINE: Marker = Marker::new(
 static EMBED: Marker = Marker::new(
     "Ollama",
     "/api/embed reply",
-    "`embeddings` array",
-    |reply| has_array(reply, "embeddings"),
+    "`embeddings` array of vectors",
+    |reply| has_array_of(reply, "embeddings", Value::is_array),
 );
 
 fn is_chat_object(object: &Map<String, Value>) -> bool {
