@@ -84,18 +84,14 @@ impl Marker {
 
     /// The `UnexpectedResponse` error for a payload that is not this family's reply.
     pub(crate) fn missing(&self, payload: &[u8]) -> Error {
-        Error::new(
-            ErrorKind::UnexpectedResponse,
-            format!(
-                "the server answered in an unexpected shape: not {} {} {} (it has no {}); \
-                 is the base URL right? body: {}",
-                article(self.family),
-                self.family,
-                self.reply,
-                self.fields,
-                quote(payload)
-            ),
-        )
+        let what = format!(
+            "not {} {} {} (it has no {})",
+            article(self.family),
+            self.family,
+            self.reply,
+            self.fields
+        );
+        unexpected(&what, "body", payload)
     }
 
     /// What a payload that failed to parse as this family's reply means: `error` (its parse
@@ -214,12 +210,23 @@ pub(crate) fn never_shown(marker: &Marker, head: &[u8]) -> Option<Error> {
     if is_filler(head) {
         return None;
     }
-    let error = marker.missing(head);
-    let message = format!(
-        "{} (no event of the family's shape arrived)",
-        error.message()
+    let what = format!(
+        "no {} {} (with its {}) arrived",
+        marker.family, marker.reply, marker.fields
     );
-    Some(Error::new(ErrorKind::UnexpectedResponse, message))
+    Some(unexpected(&what, "the body began", head))
+}
+
+/// The `UnexpectedResponse` error: `what` was wrong, then the quoted payload.
+fn unexpected(what: &str, quoted: &str, payload: &[u8]) -> Error {
+    Error::new(
+        ErrorKind::UnexpectedResponse,
+        format!(
+            "the server answered in an unexpected shape: {what}; is the base URL right? \
+             {quoted}: {}",
+            quote(payload)
+        ),
+    )
 }
 
 /// Blank lines and SSE comment lines (`: keep-alive`) only.
@@ -315,7 +322,12 @@ mod tests {
         let error = never_shown(&CHOICES, b"<!DOCTYPE html>\n").unwrap();
         assert_eq!(error.kind(), ErrorKind::UnexpectedResponse);
         assert!(error.message().contains("<!DOCTYPE html>"));
-        assert!(error.message().contains("no event of the family's shape"));
+        assert!(
+            error
+                .message()
+                .contains("no OpenAI chat completion (with its `choices` array) arrived"),
+            "{error}"
+        );
     }
 
     #[test]
