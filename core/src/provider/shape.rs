@@ -202,19 +202,15 @@ impl StreamShape {
     }
 }
 
-/// The error for a stream that ended, or reached its terminal marker, without ever showing
-/// the shape `marker` names; `head` is the start of the body. `None` when `head` holds
-/// nothing but blank lines and SSE comments: then nothing of substance arrived, and the
-/// caller's `Truncated` verdict stands.
-pub(crate) fn never_shown(marker: &Marker, head: &[u8]) -> Option<Error> {
-    if is_filler(head) {
-        return None;
-    }
+/// The error for a stream that reached its terminal marker, ended, or turned out not to be
+/// in its family's framing, without ever showing the shape `marker` names; `head` is the
+/// start of the body.
+pub(crate) fn never_shown(marker: &Marker, head: &[u8]) -> Error {
     let what = format!(
         "no {} {} (with its {}) arrived",
         marker.family, marker.reply, marker.fields
     );
-    Some(unexpected(&what, "the body began", head))
+    unexpected(&what, "the body began", head)
 }
 
 /// The `UnexpectedResponse` error: `what` was wrong, then the quoted payload.
@@ -229,8 +225,10 @@ fn unexpected(what: &str, quoted: &str, payload: &[u8]) -> Error {
     )
 }
 
-/// Blank lines and SSE comment lines (`: keep-alive`) only.
-fn is_filler(head: &[u8]) -> bool {
+/// Whether the start of a body holds nothing but blank lines and SSE comment lines (`:
+/// keep-alive`): a body that ends after only these had nothing of substance, so it was cut
+/// short (`Truncated`), not another server's.
+pub(crate) fn is_filler(head: &[u8]) -> bool {
     head.split(|byte| *byte == b'\n').all(|line| {
         let line = line.trim_ascii();
         line.is_empty() || line.starts_with(b":")
@@ -317,9 +315,10 @@ mod tests {
 
     #[test]
     fn a_stream_that_never_shows_its_shape_fails_unless_only_filler_arrived() {
-        assert!(never_shown(&CHOICES, b"").is_none());
-        assert!(never_shown(&CHOICES, b"\n: OPENROUTER PROCESSING\n\n").is_none());
-        let error = never_shown(&CHOICES, b"<!DOCTYPE html>\n").unwrap();
+        assert!(is_filler(b""));
+        assert!(is_filler(b"\n: OPENROUTER PROCESSING\n\n"));
+        assert!(!is_filler(b": ok\n\ndata: [DONE]\n\n"));
+        let error = never_shown(&CHOICES, b"<!DOCTYPE html>\n");
         assert_eq!(error.kind(), ErrorKind::UnexpectedResponse);
         assert!(error.message().contains("<!DOCTYPE html>"));
         assert!(

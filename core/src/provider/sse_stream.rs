@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 
-use super::shape::{never_shown, BodyHead, Marker};
+use super::shape::{is_filler, never_shown, BodyHead, Marker};
 use crate::error::Error;
 use crate::framing::{
     EventStreamDecoder, EventStreamMessage, FramingError, NdjsonDecoder, SseDecoder, SseEvent,
@@ -257,12 +257,12 @@ impl<F: Framing, H: EventHandler<F::Event>> FramedChatStream<F, H> {
     }
 
     /// The error for a stream that has shown nothing of its family's shape (its body's start
-    /// is quoted), or `None`.
+    /// is quoted), or `None` once it has.
     fn never_proven(&self) -> Option<Error> {
         if self.handler.shape_proven() {
             return None;
         }
-        never_shown(self.handler.stream_marker(), self.head.bytes())
+        Some(never_shown(self.handler.stream_marker(), self.head.bytes()))
     }
 }
 
@@ -306,10 +306,12 @@ impl<F: Framing, H: EventHandler<F::Event>> ChatStreamDecoder for FramedChatStre
             self.done = true;
         }
         if !self.done && self.failure.is_none() {
-            // A frame of this framing cut off is a truncated stream even before any event
-            // arrived; anything else that never showed the family's shape is not its stream.
+            // A frame of this framing cut off, or a body of nothing but blank lines and SSE
+            // comments, is a truncated stream even before any event arrived; anything else
+            // that never showed the family's shape is not its stream.
             let cut_frame = matches!(&discarded, Err(error) if !error.is_foreign());
-            if let Some(error) = self.never_proven().filter(|_| !cut_frame) {
+            let truncated = cut_frame || is_filler(self.head.bytes());
+            if let Some(error) = self.never_proven().filter(|_| !truncated) {
                 self.failure = Some(error);
                 return;
             }

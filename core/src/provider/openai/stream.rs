@@ -197,6 +197,35 @@ mod tests {
     }
 
     #[test]
+    fn a_stream_without_any_chunk_is_not_an_empty_success() {
+        // `[DONE]` alone, even after more keep-alive comments than the quoted head holds.
+        let comments = ": keep-alive\n\n".repeat(100);
+        for body in [
+            "data: [DONE]\n\n".to_owned(),
+            format!("{comments}data: [DONE]\n\n"),
+        ] {
+            let (items, complete) = decode(&body);
+            assert!(!complete);
+            let error = items[0].as_ref().unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::UnexpectedResponse, "{error}");
+        }
+        // Only comments, then the end: cut short, not another server.
+        let (items, _) = decode(&comments);
+        assert_eq!(items[0].as_ref().unwrap_err().kind(), ErrorKind::Truncated);
+        // Another family's named events, skipped by rule: no chunk of the family arrives.
+        let (items, _) = decode("event: message_start\ndata: {\"type\":\"message_start\"}\n\n");
+        assert_eq!(items.len(), 1);
+        let error = items[0].as_ref().unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::UnexpectedResponse);
+        // A usage-only chunk with empty `choices` is the family's.
+        let (items, complete) = decode(
+            "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":0,\"total_tokens\":1}}\n\ndata: [DONE]\n\n",
+        );
+        assert!(complete);
+        assert!(items.iter().all(Result::is_ok));
+    }
+
+    #[test]
     fn error_chunk_without_choices_and_null_error_field() {
         let (items, _) = decode(
             "data: {\"error\":{\"message\":\"Rate limit\",\"type\":\"rate_limit_exceeded\"}}\n\n",
