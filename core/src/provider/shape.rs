@@ -23,12 +23,13 @@
 //!   error they describe.
 //!
 //! Streams ([`StreamShape`]): the first event that carries a payload must carry the family's
-//! stream marker, or the stream fails right there; a stream that ends (or reaches its terminal
-//! marker) without any such event, after bytes other than blank lines and SSE comments, fails
-//! the same way ([`never_shown`]), quoting the start of the body. So does a body that is not
-//! even the family's framing (an eventstream prelude that does not check out). The shared
-//! stream plumbing ([`super::FramedChatStream`]) makes these end-of-stream decisions for every
-//! family.
+//! stream marker, or the stream fails right there. A stream that reaches its terminal marker
+//! without any such event (`data: [DONE]` alone) fails the same way ([`never_shown`]), quoting
+//! the start of the body; so does one that ends without any, unless nothing but blank lines
+//! and SSE comments arrived (then it was cut short: `Truncated`), and a body that is not even
+//! the family's framing (an eventstream prelude that does not check out, or fewer bytes than
+//! a prelude). The shared stream plumbing ([`super::FramedChatStream`]) makes these decisions
+//! for every family.
 
 use serde_json::{Map, Value};
 
@@ -41,7 +42,7 @@ pub(crate) struct Marker {
     family: &'static str,
     /// The kind of reply (`chat completion`, `embeddings reply`, `stream event`).
     reply: &'static str,
-    /// The marker in words, for the error message (``a `choices` array``).
+    /// The marker in words, for the error message (`` `choices` array ``).
     fields: &'static str,
     /// Whether a JSON object carries the marker.
     carried_by: fn(&Map<String, Value>) -> bool,
