@@ -522,6 +522,18 @@ impl Error {
         self
     }
 
+    /// Sets the status and the request id of the response an error came from, where the
+    /// error does not say them already: for errors found in a 2xx body.
+    pub(crate) fn with_response_head(mut self, status: StatusCode, headers: &HeaderMap) -> Self {
+        if self.inner.status.is_none() {
+            self.inner.status = Some(status.as_u16());
+        }
+        if self.inner.request_id.is_none() {
+            self.inner.request_id = request_id(headers);
+        }
+        self
+    }
+
     /// Sets the Retry-After duration.
     pub fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
         self.inner.retry_after = retry_after;

@@ -476,14 +476,51 @@ impl Registry {
         self.specs.keys().map(String::as_str).collect()
     }
 
+    /// Checks that `id` is a `provider/model` id of a provider this registry knows — not that
+    /// the provider is usable (its key may be missing): a program bug, which a call reports
+    /// before sending anything, rather than a deployment matter, which makes a skipped
+    /// attempt. The error names the id and the closest known provider.
+    ///
+    /// ```
+    /// use onellm_core::Registry;
+    ///
+    /// let registry = Registry::new();
+    /// assert!(registry.check_model_id("openai/gpt-4o-mini").is_ok());
+    /// let typo = registry.check_model_id("opnai/gpt-4o-mini").unwrap_err();
+    /// assert!(typo.to_string().contains("did you mean \"openai\""), "{typo}");
+    /// ```
+    pub fn check_model_id(&self, id: &str) -> Result<(), Error> {
+        let parsed = ModelId::parse(id)?;
+        match self.specs.contains_key(parsed.provider()) {
+            true => Ok(()),
+            false => Err(self.unknown_provider(&parsed)),
+        }
+    }
+
+    /// The `Configuration` error for a model id whose provider is not registered.
+    fn unknown_provider(&self, id: &ModelId) -> Error {
+        let name = id.provider();
+        let closest = self
+            .specs
+            .keys()
+            .map(|known| (edit_distance(name, known), known))
+            .filter(|(distance, known)| *distance <= known.len().max(name.len()) / 2)
+            .min();
+        let hint = match closest {
+            Some((_, known)) => format!("did you mean {known:?}? "),
+            None => String::new(),
+        };
+        Error::configuration(format!(
+            "unknown provider {name:?} in model id {id}; {hint}known providers: {}",
+            self.provider_names().join(", ")
+        ))
+    }
+
     /// The adapter for a model id's provider, configured with its settings.
     pub fn resolve(&self, id: &ModelId) -> Result<Arc<dyn Provider>, Error> {
         let name = id.provider();
         let Some(spec) = self.specs.get(name) else {
-            return Err(Error::configuration(format!(
-                "unknown provider {name:?} in model id {id}; known providers: {}",
-                self.provider_names().join(", ")
-            )));
+            return Err(self.unknown_provider(id));
         };
         let empty = ProviderSettings::default();
         let settings = self.settings.get(name).unwrap_or(&empty);
@@ -536,6 +573,24 @@ fn spec_options(spec: &Spec) -> &'static [OptionVar] {
         Spec::Builtin(builtin) => builtin.options,
         _ => &[],
     }
+}
+
+/// The Levenshtein distance between two provider names (short ASCII strings), for
+/// suggesting the one a typo meant.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != *cb);
+            let insert = current[j] + 1;
+            let delete = previous[j + 1] + 1;
+            current.push(substitute.min(insert).min(delete));
+        }
+        previous = current;
+    }
+    previous[b.len()]
 }
 
 fn parse_seconds(text: &str) -> Option<Duration> {

@@ -35,4 +35,4 @@ mod server;
 
 pub use example_binary::example_binary;
 pub use reply::{Fault, Reply};
-pub use server::{FakeProvider, RecordedRequest};
+pub use server::{key_fingerprint, FakeProvider, RecordedRequest};

@@ -93,8 +93,12 @@
 //! # Rules
 //!
 //! - Every model (the request's, then its fallbacks) is resolved through the registry up
-//!   front. A model that does not resolve (unknown provider, missing key) is recorded as a
-//!   failed attempt with its `Configuration` error, no request is sent, and the call moves on.
+//!   front. A malformed id or an unknown provider anywhere in the chain fails the call at
+//!   once with a `Configuration` error naming the id and the closest known provider, before
+//!   anything is sent: that is a bug in the program. A model that does not resolve for
+//!   another reason (its key is missing) is recorded as a failed attempt with its
+//!   `Configuration` error, no request is sent, and the call moves on: that is a matter of
+//!   the deployment.
 //! - After a failed attempt one decision table (`call/decision.rs`) picks what follows:
 //!
 //!   | the failed attempt's error | decision |
@@ -422,6 +426,12 @@ impl Call {
             .timeout()
             .or(options.total_timeout)
             .or(registry.timeout());
+        // A malformed id or an unknown provider anywhere in the chain is a bug in the program:
+        // fail before sending anything rather than let a fallback hide it. (A provider that is
+        // merely unusable, say without its key, stays a skipped attempt.)
+        let misconfigured = std::iter::once(operation.model())
+            .chain(fallbacks.iter().map(String::as_str))
+            .find_map(|id| registry.check_model_id(id).err());
         Call {
             stream: operation.is_stream(),
             operation,
@@ -437,9 +447,12 @@ impl Call {
             models_tried: 0,
             next_id: 1,
             attempts: Vec::new(),
-            state: State::Ready {
-                at: now,
-                waited: Duration::ZERO,
+            state: match misconfigured {
+                Some(error) => State::Failed(error),
+                None => State::Ready {
+                    at: now,
+                    waited: Duration::ZERO,
+                },
             },
             chunks: StreamOutput::default(),
         }
@@ -580,7 +593,15 @@ impl Call {
         let provider = flight.provider.clone();
         match self.parse(provider.as_ref(), status, headers, body) {
             Ok(output) => self.attempt_succeeded(output, now),
-            Err(error) => self.attempt_failed(error.with_status(status.as_u16()), now),
+            Err(error) => {
+                // An error the body itself carried (an error envelope's code) keeps its own
+                // status; others get the response's.
+                let error = match error.status() {
+                    Some(_) => error,
+                    None => error.with_status(status.as_u16()),
+                };
+                self.attempt_failed(error, now)
+            }
         }
     }
 
@@ -824,6 +845,15 @@ impl Call {
             match next {
                 Some(Ok(chunk)) => self.chunks.push(chunk),
                 Some(Err(error)) => {
+                    // The decoder never sees the head: the status and request id come from
+                    // here.
+                    let error = match &self.state {
+                        State::InFlight(flight) => match flight.status {
+                            Some(status) => error.with_response_head(status, &flight.headers),
+                            None => error,
+                        },
+                        _ => error,
+                    };
                     self.attempt_failed(error, now);
                     return;
                 }

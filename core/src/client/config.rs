@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::engine::EventObserver;
+use super::overrides::Overrides;
 use crate::api_key::ApiKey;
 use crate::call::{Backoff, CallOptions};
 use crate::error::Error;
@@ -22,17 +23,6 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// for a slow DNS lookup and handshake, short enough that an unreachable host fails well
 /// before the call's deadline.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A provider setting given on a builder, applied over the registry at build time so the
-/// order of builder calls does not matter.
-#[derive(Clone)]
-enum Setting {
-    ApiKey(String, ApiKey),
-    BaseUrl(String, String),
-    Header(String, String, String),
-    Option(String, String, String),
-    Secret(String, String, ApiKey),
-}
 
 /// A client's settings before it is built. Its `Debug` shows no key, header value or
 /// proxy URL (each may hold a credential).
@@ -55,7 +45,7 @@ enum Setting {
 pub struct ClientConfig {
     /// The registry to start from (custom providers, settings); the built-in one if `None`.
     pub registry: Option<Registry>,
-    settings: Vec<Setting>,
+    settings: Overrides,
     /// Whether [`resolve`](Self::resolve) consults the environment lookup it is given.
     pub read_env: bool,
     pub timeout: Option<Duration>,
@@ -81,7 +71,7 @@ impl fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientConfig")
             .field("registry", &self.registry)
-            .field("settings", &self.settings.len())
+            .field("settings", &self.settings)
             .field("read_env", &self.read_env)
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
@@ -106,41 +96,30 @@ impl fmt::Debug for ClientConfig {
 impl ClientConfig {
     /// Sets a provider's API key.
     pub fn api_key(&mut self, provider: &str, key: impl Into<ApiKey>) {
-        self.settings
-            .push(Setting::ApiKey(provider.to_owned(), key.into()));
+        self.settings.push_api_key(provider, key.into());
     }
 
     /// Sets a provider's base URL.
     pub fn base_url(&mut self, provider: &str, url: impl Into<String>) {
-        self.settings
-            .push(Setting::BaseUrl(provider.to_owned(), url.into()));
+        self.settings.push_base_url(provider, url.into());
     }
 
     /// Adds a header sent on every request to a provider.
     pub fn header(&mut self, provider: &str, name: impl Into<String>, value: impl Into<String>) {
-        self.settings.push(Setting::Header(
-            provider.to_owned(),
-            name.into(),
-            value.into(),
-        ));
+        self.settings
+            .push_header(provider, name.into(), value.into());
     }
 
     /// Sets a provider-specific setting ([`ProviderSettings::options`](crate::ProviderSettings)).
     pub fn option(&mut self, provider: &str, name: impl Into<String>, value: impl Into<String>) {
-        self.settings.push(Setting::Option(
-            provider.to_owned(),
-            name.into(),
-            value.into(),
-        ));
+        self.settings
+            .push_option(provider, name.into(), value.into());
     }
 
     /// Sets a provider-specific secret ([`ProviderSettings::secrets`](crate::ProviderSettings)).
     pub fn secret(&mut self, provider: &str, name: impl Into<String>, value: impl Into<ApiKey>) {
-        self.settings.push(Setting::Secret(
-            provider.to_owned(),
-            name.into(),
-            value.into(),
-        ));
+        self.settings
+            .push_secret(provider, name.into(), value.into());
     }
 
     /// The registry and call options these settings make: explicit settings first, then
@@ -154,25 +133,7 @@ impl ClientConfig {
         read_file: impl Fn(&str) -> std::io::Result<String>,
     ) -> Result<(Registry, CallOptions), Error> {
         let mut registry = self.registry.clone().unwrap_or_default();
-        for setting in &self.settings {
-            match setting.clone() {
-                Setting::ApiKey(provider, key) => {
-                    registry.set_api_key(&provider, key);
-                }
-                Setting::BaseUrl(provider, url) => {
-                    registry.set_base_url(&provider, url);
-                }
-                Setting::Header(provider, name, value) => {
-                    registry.add_header(&provider, name, value);
-                }
-                Setting::Option(provider, name, value) => {
-                    registry.set_option(&provider, name, value);
-                }
-                Setting::Secret(provider, name, value) => {
-                    registry.set_secret(&provider, name, value);
-                }
-            }
-        }
+        self.settings.apply(&mut registry);
         if self.read_env {
             registry.apply_lookup(&env);
             registry.apply_config_files(&env, read_file)?;

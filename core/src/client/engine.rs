@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use super::event::CallEvent;
+use super::overrides::Overrides;
 use super::seed::SeedSequence;
 use crate::call::{Call, CallOptions, Operation, Output};
 use crate::error::{CallReport, Error, ErrorKind, ReportSlot};
@@ -37,8 +38,17 @@ pub type EventObserver = Arc<dyn Fn(&CallEvent) + Send + Sync>;
 /// let call = engine.chat(ChatRequest::new("openai/gpt-4o-mini").user("Hi"), Instant::now(), SystemTime::now());
 /// assert!(call.attempts().is_empty());
 /// ```
+///
+/// Cheap to clone (two `Arc`s); [`with_overrides`](Self::with_overrides) makes an engine
+/// with other provider settings that shares everything else.
+#[derive(Clone)]
 pub struct Engine {
-    registry: Registry,
+    registry: Arc<Registry>,
+    shared: Arc<Shared>,
+}
+
+/// What every engine made from one client shares, whatever its provider settings.
+struct Shared {
     options: CallOptions,
     seeds: SeedSequence,
     observer: Option<EventObserver>,
@@ -49,8 +59,11 @@ impl fmt::Debug for Engine {
         // The registry's Debug redacts keys.
         f.debug_struct("Engine")
             .field("registry", &self.registry)
-            .field("options", &self.options)
-            .field("observer", &self.observer.as_ref().map(|_| "[callback]"))
+            .field("options", &self.shared.options)
+            .field(
+                "observer",
+                &self.shared.observer.as_ref().map(|_| "[callback]"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -66,10 +79,30 @@ impl Engine {
         observer: Option<EventObserver>,
     ) -> Self {
         Engine {
-            registry,
-            options,
-            seeds: SeedSequence::new(seed),
-            observer,
+            registry: Arc::new(registry),
+            shared: Arc::new(Shared {
+                options,
+                seeds: SeedSequence::new(seed),
+                observer,
+            }),
+        }
+    }
+
+    /// This engine with `overrides` applied over its provider settings: same call defaults,
+    /// seeds and observer, and (in a transport) the same connection pool. Costs one copy of
+    /// the registry's settings, so make one per tenant or per request, not per chunk.
+    ///
+    /// A Bedrock credentials callback given to the builder keeps signing Bedrock calls;
+    /// override Bedrock's static keys only on clients without one.
+    pub fn with_overrides(&self, overrides: &Overrides) -> Engine {
+        if overrides.is_empty() {
+            return self.clone();
+        }
+        let mut registry = Registry::clone(&self.registry);
+        overrides.apply(&mut registry);
+        Engine {
+            registry: Arc::new(registry),
+            shared: Arc::clone(&self.shared),
         }
     }
 
@@ -81,7 +114,7 @@ impl Engine {
     /// The options every call starts from (a request's own `retries`, `fallback_models` and
     /// `timeout` win over them; see [`Call::new`]).
     pub fn options(&self) -> &CallOptions {
-        &self.options
+        &self.shared.options
     }
 
     /// A whole (non-streamed) chat call. The request's `stream` and `stream_options` are
@@ -136,12 +169,12 @@ impl Engine {
     ) -> TypedCall<T> {
         let options = CallOptions {
             wall_clock: Some(wall_clock),
-            ..self.options.clone()
+            ..self.shared.options.clone()
         };
-        let seed = self.seeds.next(wall_clock);
+        let seed = self.shared.seeds.next(wall_clock);
         TypedCall {
             call: Call::new(&self.registry, operation, options, seed, now),
-            observer: self.observer.clone(),
+            observer: self.shared.observer.clone(),
             output: PhantomData,
         }
     }

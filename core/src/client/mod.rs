@@ -49,6 +49,7 @@ mod config;
 mod engine;
 pub mod event;
 mod nonblocking;
+mod overrides;
 mod seed;
 mod surface;
 
@@ -58,6 +59,7 @@ pub use self::config::{ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 pub use self::engine::{CallOutput, Engine, EventObserver, TypedCall};
 pub use self::event::CallEvent;
 pub use self::nonblocking::{AsyncCall, AsyncDriver, AsyncExchange};
+pub use self::overrides::Overrides;
 pub use self::seed::SeedSequence;
 
 use crate::error::Error;

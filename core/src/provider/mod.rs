@@ -28,6 +28,7 @@ pub mod ollama;
 pub mod openai;
 pub mod profiles;
 mod server_tools;
+pub(crate) mod shape;
 mod sse_stream;
 mod turns;
 mod url_path;
@@ -217,7 +218,9 @@ pub trait ChatStreamDecoder: Send + fmt::Debug {
 }
 
 /// Checks a non-streaming response's status and hands 2xx bodies to `parse`; other statuses
-/// go to the provider's error parser. Shared by every adapter.
+/// go to the provider's error parser. Shared by every adapter. An error `parse` returns (a
+/// body of the wrong shape, a malformed one, an error envelope sent with a 2xx) carries the
+/// response's status and request id, as an error status's error does.
 pub(crate) fn parse_whole<T>(
     provider: &dyn Provider,
     response: &http::Response<Bytes>,
@@ -227,7 +230,7 @@ pub(crate) fn parse_whole<T>(
     if !status.is_success() {
         return Err(provider.parse_error(status, response.headers(), response.body()));
     }
-    parse(response.body())
+    parse(response.body()).map_err(|error| error.with_response_head(status, response.headers()))
 }
 
 /// [`parse_whole`] for an adapter holding `key`: any error, whether from the status or from

@@ -35,19 +35,21 @@ use crate::stream::ChatStream;
 /// ```
 #[derive(Clone)]
 pub struct Client {
+    /// The registry, call defaults and observer; another for a view with overrides.
+    engine: Engine,
+    /// The HTTP side, shared by every clone and view.
     inner: Arc<Inner>,
 }
 
 /// What every clone of a client shares.
 struct Inner {
-    engine: Engine,
     /// One agent per client: its pool is what makes connections reused across calls.
     agent: ureq::Agent,
     /// Reads the ends of finished streams' bodies so their connections are reused.
     drainer: Arc<crate::drain::Drainer>,
 }
 
-onellm_core::client_basics!(Client, inner.engine);
+onellm_core::client_basics!(onellm_blocking, Client, engine);
 
 impl Client {
     /// Sends a chat request and returns the whole completion.
@@ -66,7 +68,7 @@ impl Client {
     /// ```
     pub fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
         let (now, wall_clock) = (Instant::now(), SystemTime::now());
-        let call = self.inner.engine.chat(request, now, wall_clock);
+        let call = self.engine.chat(request, now, wall_clock);
         BlockingCall::new(self.clone(), call).run()
     }
 
@@ -92,7 +94,7 @@ impl Client {
     /// ```
     pub fn chat_stream(&self, request: ChatRequest) -> ChatStream {
         let (now, wall_clock) = (Instant::now(), SystemTime::now());
-        let call = self.inner.engine.chat_stream(request, now, wall_clock);
+        let call = self.engine.chat_stream(request, now, wall_clock);
         ChatStream::new(BlockingCall::new(self.clone(), call))
     }
 
@@ -111,7 +113,7 @@ impl Client {
     /// ```
     pub fn embeddings(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error> {
         let (now, wall_clock) = (Instant::now(), SystemTime::now());
-        let call = self.inner.engine.embeddings(request, now, wall_clock);
+        let call = self.engine.embeddings(request, now, wall_clock);
         BlockingCall::new(self.clone(), call).run()
     }
 
@@ -130,7 +132,7 @@ impl Client {
     /// ```
     pub fn completions(&self, request: CompletionRequest) -> Result<CompletionResponse, Error> {
         let (now, wall_clock) = (Instant::now(), SystemTime::now());
-        let call = self.inner.engine.completions(request, now, wall_clock);
+        let call = self.engine.completions(request, now, wall_clock);
         BlockingCall::new(self.clone(), call).run()
     }
 }
@@ -159,8 +161,8 @@ impl Transport for Client {
             } => new_agent(proxy.as_deref(), connect_timeout)?,
         };
         Ok(Client {
+            engine,
             inner: Arc::new(Inner {
-                engine,
                 agent,
                 drainer: Default::default(),
             }),

@@ -67,7 +67,7 @@ mod resolver;
 mod stream;
 
 pub use client::Client;
-pub use onellm_core::client::{CallEvent, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+pub use onellm_core::client::{CallEvent, Overrides, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 pub use stream::ChatStream;
 
 /// Configures a [`Client`]: every setting, documented once in the core's
@@ -99,4 +99,6 @@ pub use ureq;
 
 pub use onellm_core::call::{Backoff, CallOptions};
 pub use onellm_core::types::*;
-pub use onellm_core::{ApiKey, Attempt, Error, ErrorKind, ModelId, ProviderSettings, Registry};
+pub use onellm_core::{
+    ApiKey, Attempt, CallReport, Error, ErrorKind, ModelId, ProviderSettings, Registry,
+};

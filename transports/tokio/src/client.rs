@@ -45,15 +45,17 @@ const USER_AGENT: &str = concat!("onellm-tokio/", env!("CARGO_PKG_VERSION"));
 /// ```
 #[derive(Clone)]
 pub struct Client {
+    /// The registry, call defaults and observer; another for a view with overrides.
+    engine: Engine,
+    /// The HTTP side, shared by every clone and view.
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    engine: Engine,
     http: HyperClient,
 }
 
-onellm_core::client_basics!(Client, inner.engine);
+onellm_core::client_basics!(onellm_tokio, Client, engine);
 
 impl Client {
     /// Sends a chat request and returns the whole completion.
@@ -63,7 +65,7 @@ impl Client {
     /// its connection.
     pub async fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
         let (now, wall_clock) = (Instant::now(), SystemTime::now());
-        let call = self.inner.engine.chat(request, now, wall_clock);
+        let call = self.engine.chat(request, now, wall_clock);
         AsyncCall::new(self.clone(), call).run().await
     }
 
@@ -76,14 +78,14 @@ impl Client {
     /// call and closes its connection.
     pub fn chat_stream(&self, request: ChatRequest) -> ChatStream {
         let (now, wall_clock) = (Instant::now(), SystemTime::now());
-        let call = self.inner.engine.chat_stream(request, now, wall_clock);
+        let call = self.engine.chat_stream(request, now, wall_clock);
         ChatStream::new(AsyncCall::new(self.clone(), call))
     }
 
     /// Creates embeddings.
     pub async fn embeddings(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error> {
         let (now, wall_clock) = (Instant::now(), SystemTime::now());
-        let call = self.inner.engine.embeddings(request, now, wall_clock);
+        let call = self.engine.embeddings(request, now, wall_clock);
         AsyncCall::new(self.clone(), call).run().await
     }
 
@@ -93,7 +95,7 @@ impl Client {
         request: CompletionRequest,
     ) -> Result<CompletionResponse, Error> {
         let (now, wall_clock) = (Instant::now(), SystemTime::now());
-        let call = self.inner.engine.completions(request, now, wall_clock);
+        let call = self.engine.completions(request, now, wall_clock);
         AsyncCall::new(self.clone(), call).run().await
     }
 }
@@ -121,7 +123,8 @@ impl Transport for Client {
             } => connector::build(connect_timeout, proxy.as_deref())?,
         };
         Ok(Client {
-            inner: Arc::new(Inner { engine, http }),
+            engine,
+            inner: Arc::new(Inner { http }),
         })
     }
 }

@@ -56,7 +56,7 @@ mod stream;
 
 pub use client::Client;
 pub use connector::{HyperClient, RequestBody};
-pub use onellm_core::client::{CallEvent, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+pub use onellm_core::client::{CallEvent, Overrides, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 pub use stream::ChatStream;
 
 /// Configures a [`Client`]: every setting, documented once in the core's
@@ -83,7 +83,9 @@ pub type ClientBuilder = onellm_core::client::ClientBuilder<Client>;
 
 pub use onellm_core::call::{Backoff, CallOptions};
 pub use onellm_core::types::*;
-pub use onellm_core::{ApiKey, Attempt, Error, ErrorKind, ModelId, ProviderSettings, Registry};
+pub use onellm_core::{
+    ApiKey, Attempt, CallReport, Error, ErrorKind, ModelId, ProviderSettings, Registry,
+};
 
 /// The protocol core, for what is not re-exported at the top: provider adapters, decoders,
 /// the `Call` state machine.

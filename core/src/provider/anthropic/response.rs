@@ -19,6 +19,13 @@
 //! - Blocks of other types are skipped: Anthropic's versioning policy says new ones may
 //!   appear at any time. `citations` on text blocks are not translated.
 //! - `created` is 0: the core has no clock and Anthropic sends no timestamp.
+//!
+//! Markers (see [`crate::provider::shape`]): what proves a body is an Anthropic reply.
+//!
+//! | reply | marker |
+//! |---|---|
+//! | message | `type: "message"` and a `content` array (an `error` type is the error it says) |
+//! | stream event | `type` naming one of the Messages stream's events (`message_start`, …, `ping`, `error`) |
 
 use http::HeaderMap;
 use serde::Deserialize;
@@ -28,6 +35,7 @@ use super::error::error_from_value;
 use super::request::is_json_tool;
 use crate::error::Error;
 use crate::provider::server_tools::ServerToolCalls;
+use crate::provider::shape::{has_array, has_type_among, Marker};
 use crate::types::{
     ChatCompletion, Choice, CompletionTokensDetails, Content, Extra, FinishReason, Message,
     PromptTokensDetails, Role, ServerToolCall, ToolCall, Usage,
@@ -264,10 +272,38 @@ pub(super) fn finish_reason(stop_reason: &str, called_tools: bool) -> FinishReas
     }
 }
 
+/// The marker of a whole reply.
+static MESSAGE: Marker = Marker::new(
+    "Anthropic",
+    "message",
+    "`type: \"message\"` and `content` array",
+    |reply| has_type_among(reply, &["message"]) && has_array(reply, "content"),
+);
+
+/// The marker of a stream event's data.
+pub(super) static STREAM_EVENT: Marker = Marker::new(
+    "Anthropic",
+    "stream event",
+    "`type` of a Messages stream event",
+    |event| {
+        has_type_among(
+            event,
+            &[
+                "message_start",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_stop",
+                "message_delta",
+                "message_stop",
+                "ping",
+                "error",
+            ],
+        )
+    },
+);
+
 #[derive(Debug, Deserialize)]
 struct MessageBody {
-    #[serde(rename = "type", default)]
-    kind: Option<String>,
     #[serde(default)]
     id: String,
     #[serde(default)]
@@ -284,20 +320,14 @@ struct MessageBody {
 
 /// Parses a 2xx Messages body. A body of `"type": "error"` is the error it describes.
 pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
-    let value: Value =
-        crate::provider::from_json(body).map_err(|e| Error::body_json("message", e, body))?;
+    let value: Value = crate::provider::from_json(body)
+        .map_err(|e| MESSAGE.explain(body, Error::body_json("message", e, body)))?;
     if value.get("type").and_then(Value::as_str) == Some("error") {
         return Err(error_from_value(None, &HeaderMap::new(), &value, body));
     }
+    MESSAGE.check(&value, body)?;
     let message: MessageBody =
         serde_json::from_value(value).map_err(|e| Error::decode("message", e, body))?;
-    if let Some(kind) = message.kind.as_deref().filter(|kind| *kind != "message") {
-        return Err(Error::decode(
-            "message",
-            format!("unexpected type {kind:?}"),
-            body,
-        ));
-    }
 
     let mut text: Option<String> = None;
     let mut reasoning = String::new();
@@ -493,12 +523,19 @@ mod tests {
         .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::ServiceUnavailable);
 
-        let decode = parse_chat(b"{\"content\": 5}").unwrap_err();
+        let decode = parse_chat(br#"{"type": "message", "content": [5]}"#).unwrap_err();
         assert_eq!(decode.kind(), ErrorKind::Decode);
         let bad_block =
-            parse_chat(br#"{"content": [{"type": "tool_use", "name": 1}]}"#).unwrap_err();
+            parse_chat(br#"{"type": "message", "content": [{"type": "tool_use", "name": 1}]}"#)
+                .unwrap_err();
         assert_eq!(bad_block.kind(), ErrorKind::Decode);
-        let not_json = parse_chat(b"<html>").unwrap_err();
-        assert_eq!(not_json.kind(), ErrorKind::Decode);
+        for foreign in [
+            &b"<html>"[..],
+            b"{\"content\": 5}",
+            b"{\"type\": \"message\"}",
+        ] {
+            let error = parse_chat(foreign).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::UnexpectedResponse, "{error}");
+        }
     }
 }

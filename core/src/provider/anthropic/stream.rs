@@ -31,6 +31,8 @@
 //! - Other event types, blocks of other types and other delta types (`citations_delta`)
 //!   are skipped: Anthropic's versioning policy says new ones may appear at any time, and
 //!   none of them carries text, reasoning or a tool call.
+//! - The first event's data must carry the family's stream marker (see [`super::response`]):
+//!   a stream of anything else is an `UnexpectedResponse` error at its first event.
 //! - Malformed data of a known event, a delta or stop for a block that was never started, or
 //!   content before `message_start`, is a `Decode` error quoting the data.
 
@@ -44,11 +46,12 @@ use super::error::error_from_value;
 use super::request::is_json_tool;
 use super::response::{
     add_server_block, block, finish_reason, input_json, redacted_thinking_block, server_block,
-    thinking_block, AnthropicUsage, Block, ServerBlock, THINKING_BLOCKS,
+    thinking_block, AnthropicUsage, Block, ServerBlock, STREAM_EVENT, THINKING_BLOCKS,
 };
 use crate::error::Error;
 use crate::framing::SseEvent;
 use crate::provider::server_tools::ServerToolCalls;
+use crate::provider::shape::{Marker, StreamShape};
 use crate::provider::{SseEventHandler, StreamFlow};
 use crate::types::{
     ChatCompletionChunk, ChunkChoice, Delta, Extra, FunctionCallDelta, Role, ToolCallDelta,
@@ -61,6 +64,7 @@ const MAX_OPEN_BLOCKS: usize = 64;
 
 #[derive(Debug, Default)]
 pub(super) struct AnthropicEvents {
+    shape: StreamShape,
     /// Redacted from in-stream error messages.
     started: bool,
     id: String,
@@ -495,6 +499,7 @@ impl SseEventHandler for AnthropicEvents {
         out: &mut VecDeque<ChatCompletionChunk>,
     ) -> Result<StreamFlow, Error> {
         let data = event.data.as_str();
+        self.shape.check(&STREAM_EVENT, data.as_bytes())?;
         let typed;
         let kind = match event.event.as_deref() {
             Some(name) if name != "message" => name,
@@ -536,6 +541,14 @@ impl SseEventHandler for AnthropicEvents {
 
     fn terminal_marker(&self) -> &'static str {
         "event: message_stop"
+    }
+
+    fn stream_marker(&self) -> &'static Marker {
+        &STREAM_EVENT
+    }
+
+    fn shape_proven(&self) -> bool {
+        self.shape.is_proven()
     }
 }
 
@@ -989,11 +1002,16 @@ mod tests {
             format!("{start}event: content_block_start\ndata: {{\"index\": \"zero\"}}\n\n"),
             format!("{start}{start}"),
             format!("{start}event: message_delta\ndata: [1, 2]\n\n"),
-            "data: not json\n\n".to_owned(),
+            format!("{start}data: not json\n\n"),
         ] {
             let decoded = decode(&bad);
             let error = decoded.error.unwrap_or_else(|| panic!("no error for {bad}"));
             assert_eq!(error.kind(), ErrorKind::Decode, "{bad}: {error}");
+        }
+        // Not JSON, or not Anthropic's, from the first event: not an Anthropic stream.
+        for foreign in ["data: not json\n\n", "event: message_start\ndata: {}\n\n"] {
+            let error = decode(foreign).error.unwrap();
+            assert_eq!(error.kind(), ErrorKind::UnexpectedResponse, "{error}");
         }
     }
 

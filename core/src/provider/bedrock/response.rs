@@ -24,6 +24,14 @@
 //!   `cacheReadInputTokens` and `cacheWriteInputTokens` back in, which
 //!   `prompt_tokens_details` reports.
 //! - Converse sends no id, model or timestamp: `id` and `model` are empty, `created` 0.
+//!
+//! Markers (see [`crate::provider::shape`]): what proves a body is a Bedrock reply.
+//!
+//! | reply | marker |
+//! |---|---|
+//! | Converse | an `output` object (OpenAI's Responses API has an `output` array) |
+//! | ConverseStream message | `:message-type: event` with the `:event-type` of a ConverseStream event (or an exception) |
+//! | InvokeModel embeddings | `embedding` (Titan), or `embeddings` as vectors or by type (Cohere on Bedrock; that is Cohere's own format, so a Cohere embed reply passes, and so does Ollama's, shaped like Cohere's `embeddings_floats`) |
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -31,6 +39,7 @@ use serde_json::Value;
 use crate::error::Error;
 use crate::provider::anthropic;
 use crate::provider::server_tools::ServerToolCalls;
+use crate::provider::shape::{has_object, Marker};
 use crate::types::{
     ChatCompletion, Choice, Content, Extra, FinishReason, Message, PromptTokensDetails, Role,
     ServerToolCall, ToolCall, Usage,
@@ -221,6 +230,20 @@ pub(super) fn finish_reason(stop_reason: &str, called_tools: bool) -> FinishReas
     }
 }
 
+/// The marker of a Converse reply.
+static CONVERSE: Marker = Marker::new("Bedrock", "Converse reply", "`output` object", |reply| {
+    has_object(reply, "output")
+});
+
+/// The marker of a ConverseStream message: in its headers, not in JSON, so no JSON object
+/// carries it; the stream decoder checks the headers and names this marker when they lack it.
+pub(super) static STREAM_MESSAGE: Marker = Marker::new(
+    "Bedrock",
+    "ConverseStream message",
+    "`:event-type` header of a ConverseStream event",
+    |_| false,
+);
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ConverseBody {
@@ -256,7 +279,7 @@ pub(super) struct Reply {
 /// Parses a 2xx Converse body.
 pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
     let parsed: ConverseBody = crate::provider::from_json(body)
-        .map_err(|e| Error::body_json("converse response", e, body))?;
+        .map_err(|e| CONVERSE.explain(body, Error::body_json("converse response", e, body)))?;
     let mut reply = Reply::default();
     let mut server = ServerToolCalls::default();
     for value in &parsed.output.message.content {

@@ -35,6 +35,9 @@
 //!   without notice, and the SDKs skip unknown ones too.
 //! - A message without `:message-type`, malformed JSON in a known event, a delta for a block
 //!   of another kind, or content after `messageStop`, is a `Decode` error.
+//! - Until a message of a known event type has arrived, a message without `:event-type` is
+//!   not Bedrock's: an `UnexpectedResponse` error (see [`super::response`]), as is a body
+//!   that is not an eventstream at all or ends without any known event.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -43,11 +46,12 @@ use serde_json::Value;
 use super::error::stream_exception;
 use super::response::{
     finish_reason, is_server_tool, server_call, server_result_id, server_result_name,
-    thinking_block, ConverseUsage,
+    thinking_block, ConverseUsage, STREAM_MESSAGE,
 };
 use crate::error::Error;
 use crate::framing::EventStreamMessage;
 use crate::provider::server_tools::ServerToolCalls;
+use crate::provider::shape::{Marker, StreamShape};
 use crate::provider::{anthropic, EventHandler, StreamFlow};
 use crate::types::{
     ChatCompletionChunk, ChunkChoice, Delta, Extra, FunctionCallDelta, Role, ToolCallDelta,
@@ -60,6 +64,7 @@ const MAX_OPEN_BLOCKS: usize = 64;
 
 #[derive(Debug, Default)]
 pub(super) struct BedrockEvents {
+    shape: StreamShape,
     blocks: BTreeMap<u64, OpenBlock>,
     /// Caller tool calls started so far.
     tool_calls: u32,
@@ -443,6 +448,9 @@ impl EventHandler<EventStreamMessage> for BedrockEvents {
             }
         }
         let Some(event_type) = message.event_type() else {
+            if !self.shape.is_proven() {
+                return Err(STREAM_MESSAGE.missing(payload));
+            }
             return Err(decode_error(
                 "event stream message",
                 "no :event-type",
@@ -460,6 +468,7 @@ impl EventHandler<EventStreamMessage> for BedrockEvents {
         if !KNOWN.contains(&event_type) {
             return Ok(StreamFlow::Continue);
         }
+        self.shape.prove();
         let event: Value = crate::provider::from_json(payload)
             .map_err(|e| decode_error(event_type, e, payload))?;
         if self.stopped && event_type != "metadata" {
@@ -516,6 +525,14 @@ impl EventHandler<EventStreamMessage> for BedrockEvents {
 
     fn terminal_marker(&self) -> &'static str {
         "messageStop"
+    }
+
+    fn stream_marker(&self) -> &'static Marker {
+        &STREAM_MESSAGE
+    }
+
+    fn shape_proven(&self) -> bool {
+        self.shape.is_proven()
     }
 
     fn complete_at_eof(&self) -> bool {

@@ -37,6 +37,14 @@
 //! - A 2xx body that is a Google error object is that error. `created` is 0 (no clock).
 //! - `functionCall` parts with `partialArgs` (Vertex AI's opt-in streamed arguments, never
 //!   requested by this adapter) are a `Decode` error that says so.
+//!
+//! Markers (see [`crate::provider::shape`]): what proves a body is a Gemini reply.
+//!
+//! | reply | marker |
+//! |---|---|
+//! | `generateContent` | a `candidates` array or a `promptFeedback` object |
+//! | stream event | the same, or a Google `error` object |
+//! | `batchEmbedContents` | an `embeddings` array of objects (Ollama's holds vectors) |
 
 use http::HeaderMap;
 use serde::Deserialize;
@@ -45,6 +53,7 @@ use serde_json::Value;
 use super::error::{error_from_value, is_error_value};
 use crate::error::{Error, ErrorKind};
 use crate::provider::server_tools::ServerToolCalls;
+use crate::provider::shape::{has_array, has_object, Marker};
 use crate::types::{
     ChatCompletion, Choice, CompletionTokensDetails, Content, Extra, FinishReason, Message,
     PromptTokensDetails, Role, ServerToolCall, ToolCall, Usage,
@@ -69,6 +78,22 @@ pub(super) fn synthetic_call_id(response_id: &str, candidate: u32, n: usize) -> 
     }
 }
 
+/// The marker of a whole `generateContent` reply.
+static GENERATE: Marker = Marker::new(
+    "Gemini",
+    "generateContent reply",
+    "`candidates` array or `promptFeedback` object",
+    |reply| has_array(reply, "candidates") || has_object(reply, "promptFeedback"),
+);
+
+/// The marker of a stream event's data.
+pub(super) static STREAM_EVENT: Marker = Marker::new(
+    "Gemini",
+    "stream event",
+    "`candidates` array, `promptFeedback` object or `error` object",
+    |event| GENERATE.is_carried_by_map(event) || has_object(event, "error"),
+);
+
 /// A response body or stream chunk, the fields this adapter reads.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -86,12 +111,26 @@ pub(super) struct GenerateResponse {
 }
 
 impl GenerateResponse {
-    /// Reads a body or chunk; a Google error object is the error it describes.
-    pub(super) fn from_slice(what: &str, body: &[u8]) -> Result<GenerateResponse, Error> {
-        let value: Value =
-            crate::provider::from_json(body).map_err(|e| Error::body_json(what, e, body))?;
+    /// Reads a body or chunk; a Google error object is the error it describes. With a
+    /// `marker` (whole replies), anything else without it is not Gemini's reply; stream
+    /// events are checked by the stream, first event only.
+    pub(super) fn from_slice(
+        what: &str,
+        body: &[u8],
+        marker: Option<&Marker>,
+    ) -> Result<GenerateResponse, Error> {
+        let value: Value = crate::provider::from_json(body).map_err(|e| {
+            let error = Error::body_json(what, e, body);
+            match marker {
+                Some(marker) => marker.explain(body, error),
+                None => error,
+            }
+        })?;
         if is_error_value(&value) {
             return Err(error_from_value(None, &HeaderMap::new(), &value, body));
+        }
+        if let Some(marker) = marker {
+            marker.check(&value, body)?;
         }
         let response: GenerateResponse =
             serde_json::from_value(value).map_err(|e| Error::decode(what, e, body))?;
@@ -328,7 +367,7 @@ pub(super) fn read_candidate(
 
 /// Parses a 2xx `generateContent` body.
 pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
-    let response = GenerateResponse::from_slice("generateContent response", body)?;
+    let response = GenerateResponse::from_slice("generateContent response", body, Some(&GENERATE))?;
     let response_id = response.response_id.clone().unwrap_or_default();
     let mut choices = Vec::with_capacity(response.candidates.len());
     for (position, candidate) in response.candidates.iter().enumerate() {
@@ -470,10 +509,12 @@ mod tests {
 
     #[test]
     fn malformed_bodies_are_decode_errors() {
+        for body in [&b"<html>"[..], br#"{"candidates": 5}"#] {
+            let error = parse_chat(body).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::UnexpectedResponse, "{error}");
+        }
         for body in [
-            &b"<html>"[..],
-            br#"{"candidates": 5}"#,
-            br#"{"candidates": [{"content": {"parts": [{"text": 5}]}}]}"#,
+            &br#"{"candidates": [{"content": {"parts": [{"text": 5}]}}]}"#[..],
             br#"{"candidates": [{"content": {"parts": [{"functionCall": {"args": {}}}]}}]}"#,
             br#"{"candidates": [{"content": {"parts": "x"}}]}"#,
             br#"{"candidates": [{"index": -1}]}"#,

@@ -34,6 +34,9 @@
 //!   `finishReason` no longer ends the stream, such an error after one is still the stream's
 //!   error: later rounds were lost.
 //! - A prompt blocked by `promptFeedback.blockReason` is a `ContentFilter` error.
+//! - The first event must carry the family's stream marker (see [`super::response`]), and
+//!   plain JSON that is neither an error nor Gemini's reply is not Gemini's: both are
+//!   `UnexpectedResponse` errors.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -42,11 +45,13 @@ use serde_json::Value;
 
 use super::error::error_from_value;
 use super::response::{
-    candidate_index, finish_reason, read_candidate, GenerateResponse, THOUGHT_SIGNATURES,
+    candidate_index, finish_reason, read_candidate, GenerateResponse, STREAM_EVENT,
+    THOUGHT_SIGNATURES,
 };
 use crate::error::Error;
 use crate::framing::SseEvent;
 use crate::provider::server_tools::ServerToolCalls;
+use crate::provider::shape::{Marker, StreamShape};
 use crate::provider::{ChatStreamDecoder, SseChatStream, SseEventHandler, StreamFlow};
 use crate::settings::ApiKey;
 use crate::types::{
@@ -70,6 +75,7 @@ struct CandidateState {
 /// Turns Gemini SSE events into chunks.
 #[derive(Debug, Default)]
 pub(super) struct GeminiEvents {
+    shape: StreamShape,
     candidates: BTreeMap<u32, CandidateState>,
     /// The last response id and model seen, for the chunk sent at the end of the body.
     id: String,
@@ -86,7 +92,8 @@ impl SseEventHandler for GeminiEvents {
         if data.is_empty() {
             return Ok(StreamFlow::Continue);
         }
-        let response = GenerateResponse::from_slice("stream event", data.as_bytes())?;
+        self.shape.check(&STREAM_EVENT, data.as_bytes())?;
+        let response = GenerateResponse::from_slice("stream event", data.as_bytes(), None)?;
         let response_id = response.response_id.clone().unwrap_or_default();
         response_id.clone_into(&mut self.id);
         response
@@ -192,6 +199,14 @@ impl SseEventHandler for GeminiEvents {
         }
         Ok(())
     }
+
+    fn stream_marker(&self) -> &'static Marker {
+        &STREAM_EVENT
+    }
+
+    fn shape_proven(&self) -> bool {
+        self.shape.is_proven()
+    }
 }
 
 /// The Gemini stream decoder: SSE through [`SseChatStream`], with plain-JSON error bodies
@@ -230,9 +245,36 @@ impl GeminiStream {
             Ok(value) if super::error::is_error_value(&value) => {
                 error_from_value(None, &HeaderMap::new(), &value, raw)
             }
-            Ok(_) => Error::decode("stream body", "JSON that is neither SSE nor an error", raw),
-            Err(e) => Error::body_json("stream body", e, raw),
+            // Gemini's reply, or a JSON array of them (the stream without `alt=sse`): the
+            // wrong framing of the right family.
+            Ok(value) if is_gemini_json(&value) => {
+                Error::decode("stream body", "Gemini JSON instead of SSE", raw)
+            }
+            Ok(_) => STREAM_EVENT.missing(raw),
+            Err(e) => {
+                // Several JSON values (another family's NDJSON stream), or one cut short:
+                // judged by the first.
+                let first = serde_json::Deserializer::from_slice(raw)
+                    .into_iter::<Value>()
+                    .next();
+                match first {
+                    Some(Ok(value))
+                        if !super::error::is_error_value(&value) && !is_gemini_json(&value) =>
+                    {
+                        STREAM_EVENT.missing(raw)
+                    }
+                    _ => Error::body_json("stream body", e, raw),
+                }
+            }
         }
+    }
+}
+
+/// Whether plain JSON is a Gemini reply or an array of them.
+fn is_gemini_json(value: &Value) -> bool {
+    match value {
+        Value::Array(items) => items.first().is_some_and(|i| STREAM_EVENT.is_carried_by(i)),
+        other => STREAM_EVENT.is_carried_by(other),
     }
 }
 

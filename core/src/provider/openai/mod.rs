@@ -203,7 +203,7 @@ impl Provider for OpenAiCompatible {
                 .and_then(|target| target.key.cloned()),
             Routing::Direct { .. } => self.api_key.clone(),
         };
-        Box::new(SseChatStream::new(stream::OpenAiEvents, key))
+        Box::new(SseChatStream::new(stream::OpenAiEvents::default(), key))
     }
 
     fn parse_error(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {

@@ -219,8 +219,14 @@ fn two_hundred_with_error_envelope_or_garbage_is_an_error() {
         .parse_chat(&response(200, "{\"id\": nope}"))
         .unwrap_err();
     assert_eq!(malformed.kind(), ErrorKind::Decode);
+    let no_choices = openai
+        .parse_chat(&response(200, r#"{"id": "c", "choices": []}"#))
+        .unwrap_err();
+    assert_eq!(no_choices.kind(), ErrorKind::Decode);
+    // Not an OpenAI reply at all: the wrong kind of server.
     let empty = openai.parse_chat(&response(200, "{}")).unwrap_err();
-    assert_eq!(empty.kind(), ErrorKind::Decode);
+    assert_eq!(empty.kind(), ErrorKind::UnexpectedResponse);
+    assert_eq!(empty.status(), Some(200));
 }
 
 const STREAM: &str = concat!(
