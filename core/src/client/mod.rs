@@ -43,6 +43,7 @@
 //! events and unpack the typed output. A third transport (reqwest, a WASM fetch, an
 //! in-process model) is a driver of a few dozen lines plus its [`Transport`] impl.
 
+mod batches;
 mod blocking;
 mod builder;
 mod config;
@@ -53,6 +54,7 @@ mod overrides;
 mod seed;
 mod surface;
 
+pub use self::batches::{Batching, EmbeddingBatches};
 pub use self::blocking::{BlockingBody, BlockingCall, BlockingDriver};
 pub use self::builder::{ClientBuilder, HttpSetup, Transport};
 pub use self::config::{ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};

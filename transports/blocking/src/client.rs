@@ -1,13 +1,16 @@
 //! The [`Client`]: the core's engine plus one pooled ureq agent, and the driver that runs
 //! the core's calls on the calling thread.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use onellm_core::call::Outgoing;
-use onellm_core::client::{BlockingCall, BlockingDriver, Engine, HttpSetup, Transport};
+use onellm_core::client::{
+    Batching, BlockingCall, BlockingDriver, EmbeddingBatches, Engine, HttpSetup, Transport,
+};
 use onellm_core::{
     ChatCompletion, ChatRequest, CompletionRequest, CompletionResponse, EmbeddingRequest,
     EmbeddingResponse, Error,
@@ -115,6 +118,67 @@ impl Client {
         let (now, wall_clock) = (Instant::now(), SystemTime::now());
         let call = self.engine.embeddings(request, now, wall_clock);
         BlockingCall::new(self.clone(), call).run()
+    }
+
+    /// Embeds many texts: splits the request into batches of `batching.batch_size()` inputs,
+    /// runs `batching.concurrency()` of them at once on scoped threads (one pool of
+    /// connections), and returns one response with every vector in input order and the
+    /// usage summed. The first batch that fails (after its own retries and fallbacks) fails
+    /// the whole call; batches not yet started are not sent.
+    ///
+    /// ```no_run
+    /// # let client = onellm_blocking::Client::from_env()?;
+    /// use onellm_blocking::{Batching, EmbeddingRequest};
+    ///
+    /// let texts: Vec<String> = (0..1000).map(|i| format!("document {i}")).collect();
+    /// let request = EmbeddingRequest::new("openai/text-embedding-3-small", texts);
+    /// let batching = Batching::new(100, 4).on_progress(|done, total| eprintln!("{done}/{total}"));
+    /// let vectors = client.embed_many(request, batching)?.into_vectors()?;
+    /// assert_eq!(vectors.len(), 1000);
+    /// # Ok::<(), onellm_blocking::Error>(())
+    /// ```
+    pub fn embed_many(
+        &self,
+        request: EmbeddingRequest,
+        batching: Batching,
+    ) -> Result<EmbeddingResponse, Error> {
+        let batches = EmbeddingBatches::new(request, batching.batch_size())?;
+        let total = batches.total_inputs();
+        let requests = batches.requests().to_vec();
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let collected = Mutex::new((batches, 0usize, None::<Error>));
+        std::thread::scope(|scope| {
+            for _ in 0..batching.concurrency().min(requests.len()) {
+                scope.spawn(|| loop {
+                    let batch = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(request) = requests.get(batch) else {
+                        return;
+                    };
+                    if failed.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let result = self.embeddings(request.clone());
+                    let mut collected = collected.lock().unwrap_or_else(|e| e.into_inner());
+                    let (batches, done, error) = &mut *collected;
+                    match result.and_then(|response| batches.answer(batch, response)) {
+                        Ok(()) => {
+                            *done += request.input.len();
+                            batching.report_progress(*done, total);
+                        }
+                        Err(failure) => {
+                            failed.store(true, Ordering::Relaxed);
+                            error.get_or_insert(failure);
+                        }
+                    }
+                });
+            }
+        });
+        let (batches, _, error) = collected.into_inner().unwrap_or_else(|e| e.into_inner());
+        match error {
+            Some(error) => Err(error),
+            None => batches.finish(),
+        }
     }
 
     /// Sends a legacy (text) completions request.

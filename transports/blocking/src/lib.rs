@@ -67,7 +67,9 @@ mod resolver;
 mod stream;
 
 pub use client::Client;
-pub use onellm_core::client::{CallEvent, Overrides, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+pub use onellm_core::client::{
+    Batching, CallEvent, Overrides, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
+};
 pub use stream::ChatStream;
 
 /// Configures a [`Client`]: every setting, documented once in the core's

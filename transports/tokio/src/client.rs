@@ -8,10 +8,12 @@ use bytes::Bytes;
 use http::HeaderValue;
 use http_body_util::Full;
 use onellm_core::call::Outgoing;
-use onellm_core::client::{AsyncCall, AsyncDriver, Engine, HttpSetup, Transport};
+use onellm_core::client::{
+    AsyncCall, AsyncDriver, Batching, EmbeddingBatches, Engine, HttpSetup, Transport,
+};
 use onellm_core::{
     ChatCompletion, ChatRequest, CompletionRequest, CompletionResponse, EmbeddingRequest,
-    EmbeddingResponse, Error,
+    EmbeddingResponse, Error, ErrorKind,
 };
 
 use crate::connector::{self, HyperClient};
@@ -87,6 +89,58 @@ impl Client {
         let (now, wall_clock) = (Instant::now(), SystemTime::now());
         let call = self.engine.embeddings(request, now, wall_clock);
         AsyncCall::new(self.clone(), call).run().await
+    }
+
+    /// Embeds many texts: splits the request into batches of `batching.batch_size()` inputs,
+    /// runs at most `batching.concurrency()` of them at once as tokio tasks (one pool of
+    /// connections), and returns one response with every vector in input order and the
+    /// usage summed. The first batch that fails (after its own retries and fallbacks) fails
+    /// the whole call and cancels the others.
+    ///
+    /// ```no_run
+    /// # async fn run(client: onellm_tokio::Client) -> Result<(), onellm_tokio::Error> {
+    /// use onellm_tokio::{Batching, EmbeddingRequest};
+    ///
+    /// let texts: Vec<String> = (0..1000).map(|i| format!("document {i}")).collect();
+    /// let request = EmbeddingRequest::new("openai/text-embedding-3-small", texts);
+    /// let batching = Batching::new(100, 8).on_progress(|done, total| eprintln!("{done}/{total}"));
+    /// let vectors = client.embed_many(request, batching).await?.into_vectors()?;
+    /// assert_eq!(vectors.len(), 1000);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn embed_many(
+        &self,
+        request: EmbeddingRequest,
+        batching: Batching,
+    ) -> Result<EmbeddingResponse, Error> {
+        let mut batches = EmbeddingBatches::new(request, batching.batch_size())?;
+        let total = batches.total_inputs();
+        let mut waiting = batches.requests().to_vec().into_iter().enumerate();
+        // Dropped on an early return: the tasks still running are aborted.
+        let mut running = tokio::task::JoinSet::new();
+        let mut done = 0;
+        loop {
+            while running.len() < batching.concurrency() {
+                let Some((batch, request)) = waiting.next() else {
+                    break;
+                };
+                let client = self.clone();
+                running.spawn(async move { (batch, client.embeddings(request).await) });
+            }
+            let Some(finished) = running.join_next().await else {
+                return batches.finish();
+            };
+            let (batch, response) = finished.map_err(|error| {
+                Error::new(
+                    ErrorKind::Cancelled,
+                    format!("an embeddings batch task ended: {error}"),
+                )
+            })?;
+            batches.answer(batch, response?)?;
+            done += batches.inputs_in(batch);
+            batching.report_progress(done, total);
+        }
     }
 
     /// Sends a legacy (prompt-in, text-out) completions request.

@@ -56,7 +56,9 @@ mod stream;
 
 pub use client::Client;
 pub use connector::{HyperClient, RequestBody};
-pub use onellm_core::client::{CallEvent, Overrides, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+pub use onellm_core::client::{
+    Batching, CallEvent, Overrides, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
+};
 pub use stream::ChatStream;
 
 /// Configures a [`Client`]: every setting, documented once in the core's
