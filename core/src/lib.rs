@@ -9,10 +9,10 @@
 //!
 //! The layers, from the top:
 //!
-//! - [`client`]: the one client layer — [`ClientBuilder`](client::ClientBuilder), the
-//!   [`Engine`](client::Engine) that starts typed calls, the drive loops and the
+//! - [`client`]: the one client layer — [`ClientBuilder`], the
+//!   [`Engine`] that starts typed calls, the drive loops and the
 //!   [driver contract](client#the-driver-contract) a transport implements, and the
-//!   [`CallEvent`](client::CallEvent)s a call reports.
+//!   [`CallEvent`]s a call reports.
 //! - [`call`]: one call's retries, fallbacks and deadlines as a state machine driven with
 //!   `poll(now)`: [the drive loop](call#the-drive-loop), and
 //!   [the decision table](call#rules) every transport obeys.

@@ -1,6 +1,6 @@
 //! What a call reports as it runs, as values: [`CallEvent`].
 //!
-//! The drive loops ([`blocking`](super::blocking), [`nonblocking`](super::nonblocking)) make
+//! The drive loops ([`BlockingCall`](super::BlockingCall), [`AsyncCall`](super::AsyncCall)) make
 //! one event at each step of a call — an attempt sent, a wait, the end — and hand it to the
 //! [`Engine`](super::Engine), which passes it to the observer set with
 //! [`ClientBuilder::on_event`](super::ClientBuilder::on_event) and, with the `tracing`

@@ -201,7 +201,7 @@ impl Client {
     }
 }
 
-/// How [`ClientBuilder`] makes a blocking client: around a ureq agent (the user's, or a new
+/// How [`ClientBuilder`](crate::ClientBuilder) makes a blocking client: around a ureq agent (the user's, or a new
 /// one with the connect timeout and proxy).
 impl Transport for Client {
     type HttpClient = ureq::Agent;

@@ -154,7 +154,7 @@ impl Client {
     }
 }
 
-/// How [`ClientBuilder`] makes an async client: around a hyper-util client (the user's, or
+/// How [`ClientBuilder`](crate::ClientBuilder) makes an async client: around a hyper-util client (the user's, or
 /// a new one with rustls, the connect timeout and the proxy).
 impl Transport for Client {
     type HttpClient = HyperClient;
