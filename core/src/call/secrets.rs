@@ -10,35 +10,45 @@ use crate::error::Error;
 
 /// Values that must never appear in an error message: sensitive header values (API keys,
 /// signatures, session tokens) and the query string (some providers take the key as `?key=`).
+///
+/// Taken for every attempt but read only when one fails, so taking them is cheap: the header
+/// values are shared (a `HeaderValue` clone counts a reference), not copied into strings.
 #[derive(Debug, Default)]
-pub(crate) struct Secrets(Vec<String>);
+pub(crate) struct Secrets {
+    headers: Vec<http::HeaderValue>,
+    query: Option<String>,
+}
 
 impl Secrets {
     /// The secrets a request carries.
     pub(crate) fn of<B>(request: &http::Request<B>) -> Self {
-        let mut secrets: Vec<String> = request
-            .headers()
-            .values()
-            .filter(|value| value.is_sensitive())
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| {
-                // `Bearer sk-…`: the key alone may be quoted too.
-                let key = value.rsplit(' ').next().unwrap_or(value);
-                [value.to_owned(), key.to_owned()]
-            })
-            .collect();
-        if let Some(query) = request.uri().query() {
-            secrets.push(query.to_owned());
+        Secrets {
+            headers: request
+                .headers()
+                .values()
+                .filter(|value| value.is_sensitive())
+                .cloned()
+                .collect(),
+            query: request.uri().query().map(str::to_owned),
         }
-        // Longest first, so a whole header value is replaced before the key inside it.
-        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
-        Secrets(secrets)
     }
 
     /// The error with every secret replaced by `[REDACTED]`.
     pub(crate) fn scrub(&self, error: Error) -> Error {
-        self.0
+        let mut secrets: Vec<&str> = self
+            .headers
             .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| {
+                // `Bearer sk-…`: the key alone may be quoted too.
+                [value, value.rsplit(' ').next().unwrap_or(value)]
+            })
+            .chain(self.query.as_deref())
+            .collect();
+        // Longest first, so a whole header value is replaced before the key inside it.
+        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+        secrets
+            .into_iter()
             .fold(error, |error, secret| error.redact(secret))
     }
 }

@@ -110,34 +110,31 @@ impl<D: BlockingDriver, T: CallOutput> BlockingCall<D, T> {
                 Action::Wait(until) => {
                     self.body = None;
                     let wait = self.call.call().pending_wait().unwrap_or_default();
-                    self.emit(CallEvent::waiting(self.call.call(), wait));
+                    self.call.emit(|call| CallEvent::waiting(call, wait));
                     self.driver.sleep_until(until);
                 }
                 Action::Done(output) => {
                     if let Some(open) = self.body.take() {
                         open.body.finish();
                     }
-                    self.emit(CallEvent::finished(self.call.call(), None));
+                    self.call.emit(|call| CallEvent::finished(call, None));
                     return Step::Done(self.call.output(output));
                 }
                 Action::Failed(error) => {
                     self.body = None;
-                    self.emit(CallEvent::finished(self.call.call(), Some(&error)));
+                    self.call
+                        .emit(|call| CallEvent::finished(call, Some(&error)));
                     return Step::Done(Err(error));
                 }
             }
         }
     }
 
-    fn emit(&self, event: CallEvent) {
-        self.call.emit(event);
-    }
-
     fn send(&mut self, mut outgoing: Outgoing) {
         // A new attempt: whatever was left of the previous body is abandoned (and its
         // connection closed, since it was not read to the end).
         self.body = None;
-        self.emit(CallEvent::sending(self.call.call(), &outgoing));
+        self.call.emit(|call| CallEvent::sending(call, &outgoing));
         let request = mem::take(&mut outgoing.request);
         let attempt = outgoing.attempt;
         let sent = self.driver.send(request, &outgoing);
@@ -219,8 +216,8 @@ pub(super) fn timed_out_or_failed(
 
 impl<D: BlockingDriver, T: CallOutput> Drop for BlockingCall<D, T> {
     fn drop(&mut self) {
-        if let Some(event) = CallEvent::dropped(self.call.call()) {
-            self.emit(event);
+        if !self.call.call().is_terminal() {
+            self.call.emit(CallEvent::cancelled);
         }
     }
 }

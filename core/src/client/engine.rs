@@ -223,11 +223,23 @@ impl<T: CallOutput> TypedCall<T> {
         Ok(output)
     }
 
-    /// Reports `event` to the client's observer and, with the `tracing` feature, to the log
-    /// (the drive loops call this at each step).
-    pub fn emit(&self, event: CallEvent) {
+    /// Reports the event `make` builds to the client's observer and, with the `tracing`
+    /// feature, to the log (the drive loops call this at each step). The event is only built
+    /// when someone listens — an observer, or a subscriber taking `onellm` events — so a call
+    /// nobody watches pays nothing for it.
+    pub fn emit(&self, make: impl FnOnce(&Call) -> CallEvent) {
         #[cfg(feature = "tracing")]
-        event.log();
+        let logged = tracing::enabled!(target: "onellm", tracing::Level::INFO);
+        #[cfg(not(feature = "tracing"))]
+        let logged = false;
+        if !logged && self.observer.is_none() {
+            return;
+        }
+        let event = make(&self.call);
+        #[cfg(feature = "tracing")]
+        if logged {
+            event.log();
+        }
         if let Some(observer) = &self.observer {
             observer(&event);
         }

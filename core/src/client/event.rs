@@ -155,11 +155,11 @@ impl CallEvent {
         }
     }
 
-    /// The event for dropping `call`'s driver, if it had not ended.
-    pub fn dropped(call: &Call) -> Option<Self> {
-        (!call.is_terminal()).then(|| CallEvent::Cancelled {
+    /// The event for dropping `call`'s driver before the call ended.
+    pub fn cancelled(call: &Call) -> Self {
+        CallEvent::Cancelled {
             attempts: call.attempts().len(),
-        })
+        }
     }
 
     /// Logs the event through `tracing` as the [table above](self#logs) says.

@@ -106,34 +106,31 @@ impl<D: AsyncDriver, T: CallOutput> AsyncCall<D, T> {
                 Action::Wait(until) => {
                     self.open = None;
                     let wait = self.call.call().pending_wait().unwrap_or_default();
-                    self.emit(CallEvent::waiting(self.call.call(), wait));
+                    self.call.emit(|call| CallEvent::waiting(call, wait));
                     self.driver.sleep_until(until).await;
                 }
                 Action::Done(output) => {
                     if let Some(open) = self.open.take() {
                         open.exchange.finish().await;
                     }
-                    self.emit(CallEvent::finished(self.call.call(), None));
+                    self.call.emit(|call| CallEvent::finished(call, None));
                     return Step::Done(self.call.output(output));
                 }
                 Action::Failed(error) => {
                     self.open = None;
-                    self.emit(CallEvent::finished(self.call.call(), Some(&error)));
+                    self.call
+                        .emit(|call| CallEvent::finished(call, Some(&error)));
                     return Step::Done(Err(error));
                 }
             }
         }
     }
 
-    fn emit(&self, event: CallEvent) {
-        self.call.emit(event);
-    }
-
     /// Starts one attempt's request. Its deadline is also in every `Receive` deadline the
     /// core gives while the attempt runs, so it is enforced there, with the stricter
     /// first-byte and idle limits of streams.
     fn send(&mut self, mut outgoing: Outgoing) {
-        self.emit(CallEvent::sending(self.call.call(), &outgoing));
+        self.call.emit(|call| CallEvent::sending(call, &outgoing));
         let request = mem::take(&mut outgoing.request);
         // Replacing a previous attempt's exchange drops it, which closes its connection.
         self.open = Some(Open {
@@ -190,8 +187,8 @@ impl<D: AsyncDriver, T: CallOutput> AsyncCall<D, T> {
 
 impl<D: AsyncDriver, T: CallOutput> Drop for AsyncCall<D, T> {
     fn drop(&mut self) {
-        if let Some(event) = CallEvent::dropped(self.call.call()) {
-            self.emit(event);
+        if !self.call.call().is_terminal() {
+            self.call.emit(CallEvent::cancelled);
         }
     }
 }
