@@ -298,7 +298,7 @@ impl Registry {
         if self.timeout.is_none() {
             self.timeout = read("ONELLM_TIMEOUT").and_then(|v| parse_seconds(&v));
         }
-        let names: Vec<(String, &'static [&'static str], &'static [OptionVar])> = self
+        let names: Vec<(String, Vec<String>, &'static [OptionVar])> = self
             .specs
             .iter()
             .map(|(name, spec)| (name.clone(), spec_key_aliases(spec), spec_options(spec)))
@@ -309,7 +309,7 @@ impl Registry {
             let settings = self.settings.entry(name).or_default();
             if settings.api_key.is_none() {
                 let mut candidates = vec![prefixed("API_KEY"), format!("{upper}_API_KEY")];
-                candidates.extend(aliases.iter().map(|alias| (*alias).to_owned()));
+                candidates.extend(aliases);
                 settings.api_key = candidates.iter().find_map(|v| read(v)).map(ApiKey::new);
             }
             if settings.base_url.is_none() {
@@ -530,11 +530,11 @@ impl Registry {
             Spec::Instance(_) => false,
         };
         if key_required && settings.api_key.is_none() {
-            let upper = name.to_ascii_uppercase();
+            let upper = name.to_ascii_uppercase().replace('-', "_");
             let mut vars = vec![format!("{upper}_API_KEY")];
             for alias in spec_key_aliases(spec) {
-                if !vars.iter().any(|var| var == alias) {
-                    vars.push((*alias).to_owned());
+                if !vars.contains(&alias) {
+                    vars.push(alias);
                 }
             }
             vars.push(format!("ONELLM_PROVIDERS__{upper}__API_KEY"));
@@ -561,10 +561,16 @@ impl Registry {
     }
 }
 
-fn spec_key_aliases(spec: &Spec) -> &'static [&'static str] {
+/// The variables read for a provider's key after `P_API_KEY`, in order.
+fn spec_key_aliases(spec: &Spec) -> Vec<String> {
     match spec {
-        Spec::Builtin(builtin) => builtin.key_aliases,
-        _ => &[],
+        Spec::Builtin(builtin) => builtin
+            .key_aliases
+            .iter()
+            .map(|alias| (*alias).to_owned())
+            .collect(),
+        Spec::OpenAiCompatible(profile) => profile.key_aliases.clone(),
+        Spec::Instance(_) => Vec::new(),
     }
 }
 
@@ -678,6 +684,31 @@ mod tests {
         let request = crate::ChatRequest::new("openai/gpt-4o").user("x");
         let built = changed.build_chat("gpt-4o", &request, false).unwrap();
         assert_eq!(built.uri(), "http://127.0.0.1:9/v1/chat/completions");
+    }
+
+    #[test]
+    fn profile_key_aliases_are_read_after_the_litellm_name_and_named_in_errors() {
+        // NVIDIA's own variable is enough for `nvidia_nim`.
+        let registry = Registry::from_lookup(lookup(&[("NVIDIA_API_KEY", "nvapi-own")]));
+        let settings = registry.settings("nvidia_nim").unwrap();
+        assert_eq!(settings.api_key.as_ref().unwrap().expose(), "nvapi-own");
+        // `<NAME>_API_KEY` (LiteLLM's) comes first when both are set.
+        let registry = Registry::from_lookup(lookup(&[
+            ("NVIDIA_API_KEY", "nvapi-own"),
+            ("NVIDIA_NIM_API_KEY", "nvapi-litellm"),
+        ]));
+        let settings = registry.settings("nvidia_nim").unwrap();
+        assert_eq!(settings.api_key.as_ref().unwrap().expose(), "nvapi-litellm");
+        // Without a key, the error names every variable that would do.
+        let error = Registry::new()
+            .resolve(&ModelId::parse("friendliai/meta-llama-3.1-8b-instruct").unwrap())
+            .unwrap_err();
+        assert!(error.message().contains("FRIENDLIAI_API_KEY"), "{error}");
+        assert!(error.message().contains("FRIENDLI_TOKEN"), "{error}");
+        // OVHcloud's AI Endpoints answer without a key (rate-limited).
+        assert!(Registry::new()
+            .resolve(&ModelId::parse("ovhcloud/gpt-oss-120b").unwrap())
+            .is_ok());
     }
 
     #[test]
