@@ -211,7 +211,11 @@ const BEDROCK_EVENTS: &[&str] = &[
 
 /// Whether the JSON `payload` is an object carrying `family`'s marker for `reply`.
 fn carries_marker(family: Family, reply: Reply, payload: &[u8]) -> bool {
-    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(payload) else {
+    // Read lossily: serde_json skips the strings of fields a parser ignores without checking
+    // their UTF-8, so the core may rightly accept a body whose ignored parts are not UTF-8;
+    // the marker is what this property is about, not the bytes around it.
+    let text = String::from_utf8_lossy(payload);
+    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&text) else {
         return false;
     };
     let is = |key: &str, test: fn(&Value) -> bool| map.get(key).is_some_and(test);
