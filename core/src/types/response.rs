@@ -223,6 +223,11 @@ pub struct Usage {
     pub prompt_tokens_details: Option<PromptTokensDetails>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub completion_tokens_details: Option<CompletionTokensDetails>,
+    /// What the call cost in USD: the provider's own figure when it reports one
+    /// (OpenRouter's `usage.cost`, kept as sent), else computed by the client from the
+    /// [model catalog](crate::catalog) for a model it prices. Absent (never 0) otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -233,6 +238,7 @@ deserialize_keeping_extra!(Usage {
     total_tokens: "total_tokens",
     prompt_tokens_details: "prompt_tokens_details",
     completion_tokens_details: "completion_tokens_details",
+    cost: "cost",
 });
 
 /// Breakdown of prompt tokens.
