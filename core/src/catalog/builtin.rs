@@ -130,10 +130,7 @@ pub(super) fn len() -> usize {
     super::table::ROWS.len()
 }
 
-/// Every row's id and info (for tests comparing the table with a loaded map).
-#[cfg(test)]
-pub(super) fn rows() -> impl Iterator<Item = (&'static str, bool, &'static ModelInfo)> {
-    super::table::ROWS
-        .iter()
-        .map(|row| (row.id, row.litellm_bare, &row.info))
+/// Every row's id and info.
+pub(super) fn rows() -> impl Iterator<Item = (&'static str, &'static ModelInfo)> {
+    super::table::ROWS.iter().map(|row| (row.id, &row.info))
 }

@@ -333,6 +333,20 @@ impl Catalog {
         returned.or_else(|| self.get(model_id))
     }
 
+    /// Every entry, by full id: own entries first (in no particular order), then the
+    /// built-in rows they do not override (in id order).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &ModelInfo)> {
+        let own = self.own.iter().map(|(id, info)| (id.as_str(), info));
+        let builtin = self
+            .builtin
+            .then(builtin::rows)
+            .into_iter()
+            .flatten()
+            .filter(|(id, _)| !self.own.contains_key(*id))
+            .map(|(id, info): (&str, &ModelInfo)| (id, info));
+        own.chain(builtin)
+    }
+
     /// How many entries the catalog has (built-in rows plus own entries not overriding one).
     pub fn len(&self) -> usize {
         let builtin = if self.builtin { builtin::len() } else { 0 };
