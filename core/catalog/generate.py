@@ -90,8 +90,9 @@ def tokens(value):
     return min(int(value), 2**32 - 1)
 
 
-def opt(value):
-    return "None" if value is None else "Some(%r)" % value
+def f64(value):
+    """A price as a Rust literal; NaN stands for "not in the map"."""
+    return "N" if value is None else repr(value)
 
 
 def threshold(key):
@@ -106,43 +107,74 @@ def threshold(key):
 
 
 def prices(entry, inclusive):
+    """(five prices, tiers) of an entry, or None without an input price."""
     base = number(entry.get("input_cost_per_token"))
     if base is None:
-        return "None"
-    output = number(entry.get("output_cost_per_token")) or 0.0
+        return None
     tiers = []
     for key in entry:
         above = threshold(key)
         if above is None or number(entry[key]) is None:
             continue
         suffix = "_above_%s_tokens" % key[len("input_cost_per_token_above_") : -len("_tokens")]
-        starts_at = above if inclusive else above + 1
         tiers.append(
             (
-                starts_at,
+                above if inclusive else above + 1,
                 number(entry[key]),
                 number(entry.get("output_cost_per_token" + suffix)),
                 number(entry.get("cache_read_input_token_cost" + suffix)),
                 number(entry.get("cache_creation_input_token_cost" + suffix)),
             )
         )
-    tiers.sort()
-    tier_text = "".join("t(%d, %s, %s, %s, %s), " % (s, opt(i), opt(o), opt(r), opt(c)) for s, i, o, r, c in tiers)
-    return "Some(p(%r, %r, %s, %s, %s, &[%s]))" % (
+    tiers.sort(key=lambda tier: tuple(-1.0 if v is None else v for v in tier))
+    five = (
         base,
-        output,
-        opt(number(entry.get("cache_read_input_token_cost"))),
-        opt(number(entry.get("cache_creation_input_token_cost"))),
-        opt(number(entry.get("output_cost_per_reasoning_token"))),
-        tier_text.rstrip(", "),
+        number(entry.get("output_cost_per_token")) or 0.0,
+        number(entry.get("cache_read_input_token_cost")),
+        number(entry.get("cache_creation_input_token_cost")),
+        number(entry.get("output_cost_per_reasoning_token")),
     )
+    return five, tuple(tiers)
+
+
+class Table:
+    """Deduplicating tables: the generated source holds each string and price set once, and
+    rows refer to them by number, so the table needs no pointer (and no relocation) per row."""
+
+    def __init__(self):
+        self.ids = []
+        self.ids_len = 0
+        self.providers = {}
+        self.prices = {}
+        self.tiers = []
+        self.rows = []
+
+    def provider(self, name):
+        return self.providers.setdefault(name, len(self.providers))
+
+    def price(self, priced):
+        if priced is None:
+            return 0
+        if priced not in self.prices:
+            five, tiers = priced
+            start = len(self.tiers)
+            self.tiers.extend(tiers)
+            self.prices[priced] = (len(self.prices) + 1, five, start, len(tiers))
+        return self.prices[priced][0]
+
+    def id(self, text):
+        offset = self.ids_len
+        self.ids.append(text)
+        self.ids_len += len(text.encode("utf-8"))
+        return offset, len(text.encode("utf-8"))
 
 
 def main():
     path = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_MAP
     with open(path, encoding="utf-8") as f:
         data = json.load(f)
-    rows = {}
+    table = Table()
+    seen = set()
     for key in sorted(data):
         entry = data[key]
         if key == "sample_spec" or not isinstance(entry, dict):
@@ -154,37 +186,64 @@ def main():
         provider = onellm_provider(litellm)
         model, bare = model_name(key, litellm)
         model_id = "%s/%s" % (provider, model)
-        if model_id in rows:
+        if model_id in seen:
             continue  # first in key order wins, as in from_json
+        seen.add(model_id)
         flags = 0
         for bit, flag in enumerate(FLAGS):
             if entry.get("supports_" + flag) is True:
                 flags |= 1 << bit
-        rows[model_id] = "r(%s, %s, %s, %s, %s, %s, %s, %s),\n" % (
-            json.dumps(model_id),
-            json.dumps(provider),
-            "true" if bare else "false",
-            mode,
-            opt(tokens(entry.get("max_input_tokens"))),
-            opt(tokens(entry.get("max_output_tokens"))),
-            prices(entry, inclusive=litellm == "xai"),
-            "0x%04x" % flags,
+        offset, length = table.id(model_id)
+        table.rows.append(
+            "r(%d, %d, %d, %s, %s, %d, %d, %d, 0x%04x),\n"
+            % (
+                offset,
+                length,
+                table.provider(provider),
+                "true" if bare else "false",
+                mode,
+                tokens(entry.get("max_input_tokens")) or 0,
+                tokens(entry.get("max_output_tokens")) or 0,
+                table.price(prices(entry, inclusive=litellm == "xai")),
+                flags,
+            )
         )
     source = os.path.basename(path)
+    ids = "".join(table.ids)
     with open(OUT, "w", encoding="utf-8") as out:
         out.write(
             "// @generated by core/catalog/generate.py from LiteLLM's %s (%d entries kept).\n"
             "// Do not edit: run `python3 core/catalog/generate.py [map.json]` to regenerate.\n"
             "// Prices from LiteLLM's model map (MIT License, copyright Berri AI).\n\n"
-            "use super::builtin::{p, r, t, Row};\n"
-            "use super::Mode::*;\n\n"
-            "#[rustfmt::skip]\n"
-            "pub(super) static ROWS: &[Row] = &[\n" % (source, len(rows))
+            "use super::builtin::{p, r, t, Prices, Row, N};\n"
+            "use super::prices::PriceTier;\n"
+            "use super::Mode::*;\n\n" % (source, len(table.rows))
         )
-        for row in rows.values():
+        out.write("/// Every id, one after the other; rows give offset and length.\n")
+        out.write("pub(super) static IDS: &str = concat!(\n")
+        for i in range(0, len(table.ids), 8):
+            out.write("    %s,\n" % ", ".join(json.dumps(x) for x in table.ids[i : i + 8]))
+        out.write(");\n\n")
+        out.write("/// Provider names, by number.\npub(super) static PROVIDERS: &[&str] = &[\n")
+        for name in table.providers:
+            out.write("    %s,\n" % json.dumps(name))
+        out.write("];\n\n")
+        out.write(
+            "/// Price sets, by number - 1 (0 is \"no prices\"): input, output, cache read, cache\n"
+            "/// creation, reasoning (NaN: not in the map), and a range of TIERS.\n"
+            "pub(super) static PRICES: &[Prices] = &[\n"
+        )
+        for _, five, start, count in table.prices.values():
+            out.write("p([%s], %d, %d),\n" % (", ".join(f64(v) for v in five), start, count))
+        out.write("];\n\n/// Long-prompt tiers.\npub(super) static TIERS: &[PriceTier] = &[\n")
+        for starts_at, i, o, r, c in table.tiers:
+            out.write("t(%d, %s, %s, %s, %s),\n" % (starts_at, f64(i), f64(o), f64(r), f64(c)))
+        out.write("];\n\n/// The entries, in id order.\npub(super) static ROWS: &[Row] = &[\n")
+        for row in table.rows:
             out.write(row)
         out.write("];\n")
-    print("wrote %s: %d rows" % (os.path.relpath(OUT, REPO), len(rows)))
+    assert len(ids.encode("utf-8")) == table.ids_len
+    print("wrote %s: %d rows, %d price sets, %d tiers" % (os.path.relpath(OUT, REPO), len(table.rows), len(table.prices), len(table.tiers)))
 
 
 if __name__ == "__main__":

@@ -146,7 +146,8 @@ fn number(value: Option<&Value>) -> Option<f64> {
 fn tokens(value: Option<&Value>) -> Option<u32> {
     let value = number(value)?;
     // Saturating, as the generator: a window larger than u32 is "very large".
-    (value >= 0.0).then(|| value.min(f64::from(u32::MAX)) as u32)
+    // 0 is no limit anyone means: unknown, as in the generated table.
+    (value >= 1.0).then(|| value.min(f64::from(u32::MAX)) as u32)
 }
 
 /// `input_cost_per_token_above_200k_tokens` → `("200k", 200000)`.

@@ -159,9 +159,9 @@ pub struct ModelInfo {
     /// OneLLM's provider name (`openai`, `google`, `bedrock`, …).
     pub provider: Cow<'static, str>,
     pub mode: Mode,
-    /// The context window (prompt tokens), if the map gives it.
+    /// The context window (prompt tokens), if the map gives it (and not as 0).
     pub max_input_tokens: Option<u32>,
-    /// The most tokens one reply may have, if the map gives it.
+    /// The most tokens one reply may have, if the map gives it (and not as 0).
     pub max_output_tokens: Option<u32>,
     /// Token prices; `None` for a model priced otherwise (per character, tiered ranges) or
     /// not at all, which then has no cost.
