@@ -281,19 +281,16 @@ impl Catalog {
         }
         if !id.contains('/') {
             let full = self.resolve_bare_exact(id)?;
-            return self.own.get(&*full).or_else(|| builtin::get(&full));
+            return self.own.get(full).or_else(|| builtin::get(full));
         }
         self.builtin.then(|| builtin::get(id)).flatten()
     }
 
-    fn resolve_bare_exact(&self, name: &str) -> Option<Cow<'_, str>> {
+    fn resolve_bare_exact(&self, name: &str) -> Option<&str> {
         if let Some((_, full)) = self.own_bare.get(name) {
-            return Some(Cow::Borrowed(full));
+            return Some(full);
         }
-        self.builtin
-            .then(|| builtin::resolve_bare(name))
-            .flatten()
-            .map(Cow::Borrowed)
+        self.builtin.then(|| builtin::resolve_bare(name)).flatten()
     }
 
     /// The full `provider/model` id a bare model name stands for (dated snapshots of a
@@ -303,7 +300,7 @@ impl Catalog {
             return None;
         }
         if let Some(full) = self.resolve_bare_exact(name) {
-            return Some(full.into_owned());
+            return Some(full.to_owned());
         }
         // A dated snapshot of a known model keeps its date: the provider is the same.
         let undated = alias::undated(name)?;
