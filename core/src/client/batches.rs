@@ -259,6 +259,41 @@ mod tests {
     }
 
     #[test]
+    fn the_cost_is_summed_only_when_every_batch_has_one() {
+        let priced = |vectors: &[(u32, f32)], cost: Option<f64>| {
+            let mut response = response(vectors, 2);
+            if let Some(usage) = response.usage.as_mut() {
+                usage.cost = cost;
+            }
+            response
+        };
+        let request = || EmbeddingRequest::new("openai/e", ["a", "b", "c", "d"]);
+        let mut batches = EmbeddingBatches::new(request(), 2).unwrap();
+        batches
+            .answer(0, priced(&[(0, 0.0), (1, 1.0)], Some(0.25)))
+            .unwrap();
+        batches
+            .answer(1, priced(&[(0, 2.0), (1, 3.0)], Some(0.5)))
+            .unwrap();
+        let usage = batches.finish().unwrap().usage.unwrap();
+        assert_eq!((usage.prompt_tokens, usage.cost), (4, Some(0.75)));
+
+        let mut batches = EmbeddingBatches::new(request(), 2).unwrap();
+        batches
+            .answer(0, priced(&[(0, 0.0), (1, 1.0)], Some(0.25)))
+            .unwrap();
+        batches
+            .answer(1, priced(&[(0, 2.0), (1, 3.0)], None))
+            .unwrap();
+        let usage = batches.finish().unwrap().usage.unwrap();
+        assert_eq!(
+            (usage.prompt_tokens, usage.cost),
+            (4, None),
+            "a part is unknown"
+        );
+    }
+
+    #[test]
     fn unanswered_batches_and_size_zero_are_errors() {
         let request = EmbeddingRequest::new("openai/e", ["a", "b"]);
         assert!(EmbeddingBatches::new(request.clone(), 0).is_err());
