@@ -12,6 +12,9 @@
 //! - `sse_framing` and `serde_json`: the two halves of that work measured alone over the same
 //!   bytes, so the decoder's own share (`stream` minus both) is visible.
 //!
+//! - `catalog`: model catalog lookups (a full id, a bare name, a dated snapshot that falls
+//!   back to its undated entry, a miss) in the built-in table, and one `usage.cost`.
+//!
 //! All payloads are generated here; nothing is read from disk.
 
 use std::hint::black_box;
@@ -373,5 +376,41 @@ fn bench_streams(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_build_chat, bench_parse_chat, bench_streams);
+fn bench_catalog(c: &mut Criterion) {
+    use onellm_core::catalog::Catalog;
+    let catalog = Catalog::builtin();
+    // Built once per process, at the first lookup: measured here apart from the lookups.
+    let started = std::time::Instant::now();
+    let _ = catalog.get("openai/gpt-4o");
+    eprintln!("catalog index built in {:?}", started.elapsed());
+    let mut group = c.benchmark_group("catalog");
+    for (name, id) in [
+        ("full_id", "openai/gpt-4o"),
+        ("bare_name", "claude-sonnet-4-5"),
+        ("dated_alias", "openai/gpt-4o-mini-2099-01-01"),
+        ("miss", "openai/no-such-model"),
+    ] {
+        group.bench_function(name, |b| b.iter(|| catalog.get(black_box(id)).is_some()));
+    }
+    let usage: onellm_core::Usage = serde_json::from_value(json!({
+        "prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500,
+        "prompt_tokens_details": {"cached_tokens": 400}}))
+    .unwrap();
+    group.bench_function("cost", |b| {
+        b.iter(|| {
+            catalog
+                .for_call(black_box("openai/gpt-4o"), black_box("gpt-4o-2024-08-06"))
+                .and_then(|info| info.cost(&usage))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_build_chat,
+    bench_parse_chat,
+    bench_streams,
+    bench_catalog
+);
 criterion_main!(benches);

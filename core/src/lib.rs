@@ -54,6 +54,7 @@
 
 mod api_key;
 pub mod call;
+pub mod catalog;
 pub mod client;
 pub mod error;
 pub mod framing;
@@ -66,6 +67,7 @@ pub mod types;
 
 pub use api_key::ApiKey;
 pub use call::{Action, AttemptId, Backoff, Call, CallOptions, Operation, Outgoing, Output};
+pub use catalog::{Catalog, ModelInfo, ModelPrices};
 pub use client::{CallEvent, ClientBuilder, Engine};
 pub use error::{Attempt, CallReport, Error, ErrorKind};
 pub use model::ModelId;

@@ -26,7 +26,8 @@ impl ModelId {
     pub fn parse(id: &str) -> Result<ModelId, Error> {
         let Some((provider, model)) = id.split_once('/') else {
             return Err(Error::configuration(format!(
-                "model id {id:?} has no provider: write it as provider/model, e.g. openai/{id}"
+                "model id {id:?} has no provider prefix and is not a model the catalog knows: \
+                 add the prefix, as provider/model (e.g. openai/{id})"
             )));
         };
         let provider = provider.trim();

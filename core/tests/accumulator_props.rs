@@ -129,6 +129,7 @@ fn usage() -> impl Strategy<Value = Usage> {
                 total_tokens: total,
                 prompt_tokens_details: prompt_details,
                 completion_tokens_details: completion_details,
+                cost: None,
                 extra: Extra::new(),
             },
         )

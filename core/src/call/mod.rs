@@ -174,6 +174,24 @@ impl Operation {
         }
     }
 
+    /// The request's model id, to rewrite (a bare name into `provider/model`).
+    pub(crate) fn model_mut(&mut self) -> &mut String {
+        match self {
+            Operation::Chat(request) => &mut request.model,
+            Operation::Embeddings(request) => &mut request.model,
+            Operation::Completions(request) => &mut request.model,
+        }
+    }
+
+    /// The request's own fallback models, to rewrite.
+    pub(crate) fn fallback_models_mut(&mut self) -> Option<&mut Vec<String>> {
+        match self {
+            Operation::Chat(request) => request.fallback_models.as_mut(),
+            Operation::Embeddings(request) => request.fallback_models.as_mut(),
+            Operation::Completions(request) => request.fallback_models.as_mut(),
+        }
+    }
+
     fn fallback_models(&self) -> Option<&[String]> {
         match self {
             Operation::Chat(request) => request.fallback_models.as_deref(),
@@ -662,6 +680,15 @@ impl Call {
             State::Ready { waited, .. } => Some(*waited),
             _ => None,
         }
+    }
+
+    /// The model id (`provider/model`, as listed) of the current attempt — after the call
+    /// succeeded, the one that answered; while it streams, the one whose chunks
+    /// [`poll_chunk`](Self::poll_chunk) hands out.
+    pub fn current_model(&self) -> Option<&str> {
+        self.targets
+            .get(self.target)
+            .map(|target| target.id.as_str())
     }
 
     /// Every finished attempt so far, in order.

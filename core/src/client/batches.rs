@@ -174,10 +174,13 @@ impl EmbeddingBatches {
     }
 
     /// One response for the whole request: every vector in input order (`index` counting
-    /// from 0 across batches), usage summed, the model and report of the first batch.
+    /// from 0 across batches), usage summed (its cost too, when every batch has one), the
+    /// model and report of the first batch.
     pub fn finish(self) -> Result<EmbeddingResponse, Error> {
         let mut data: Vec<Embedding> = Vec::with_capacity(self.total);
         let mut usage: Option<EmbeddingUsage> = None;
+        // Known only when every batch's is: a sum missing a part would be too low.
+        let mut cost = Some(0.0);
         let mut first: Option<EmbeddingResponse> = None;
         for (batch, answer) in self.answers.into_iter().enumerate() {
             let Some(mut response) = answer else {
@@ -201,13 +204,16 @@ impl EmbeddingBatches {
                 let sum = usage.get_or_insert_with(EmbeddingUsage::default);
                 sum.prompt_tokens = sum.prompt_tokens.saturating_add(part.prompt_tokens);
                 sum.total_tokens = sum.total_tokens.saturating_add(part.total_tokens);
+                cost = cost.zip(part.cost).map(|(sum, part)| sum + part);
+            } else {
+                cost = None;
             }
             first.get_or_insert(response);
         }
         let mut whole = first
             .ok_or_else(|| Error::new(ErrorKind::Decode, "an embeddings request with no batch"))?;
         whole.data = data;
-        whole.usage = usage;
+        whole.usage = usage.map(|usage| EmbeddingUsage { cost, ..usage });
         Ok(whole)
     }
 }
@@ -249,6 +255,41 @@ mod tests {
         assert_eq!(
             whole.into_vectors().unwrap(),
             [[0.0], [1.0], [2.0], [3.0], [4.0]]
+        );
+    }
+
+    #[test]
+    fn the_cost_is_summed_only_when_every_batch_has_one() {
+        let priced = |vectors: &[(u32, f32)], cost: Option<f64>| {
+            let mut response = response(vectors, 2);
+            if let Some(usage) = response.usage.as_mut() {
+                usage.cost = cost;
+            }
+            response
+        };
+        let request = || EmbeddingRequest::new("openai/e", ["a", "b", "c", "d"]);
+        let mut batches = EmbeddingBatches::new(request(), 2).unwrap();
+        batches
+            .answer(0, priced(&[(0, 0.0), (1, 1.0)], Some(0.25)))
+            .unwrap();
+        batches
+            .answer(1, priced(&[(0, 2.0), (1, 3.0)], Some(0.5)))
+            .unwrap();
+        let usage = batches.finish().unwrap().usage.unwrap();
+        assert_eq!((usage.prompt_tokens, usage.cost), (4, Some(0.75)));
+
+        let mut batches = EmbeddingBatches::new(request(), 2).unwrap();
+        batches
+            .answer(0, priced(&[(0, 0.0), (1, 1.0)], Some(0.25)))
+            .unwrap();
+        batches
+            .answer(1, priced(&[(0, 2.0), (1, 3.0)], None))
+            .unwrap();
+        let usage = batches.finish().unwrap().usage.unwrap();
+        assert_eq!(
+            (usage.prompt_tokens, usage.cost),
+            (4, None),
+            "a part is unknown"
         );
     }
 

@@ -100,7 +100,7 @@ impl<D: BlockingDriver, T: CallOutput> BlockingCall<D, T> {
     /// end. Must not be called again after [`Step::Done`].
     pub fn step(&mut self) -> Step<T> {
         loop {
-            if let Some(chunk) = self.call.call_mut().poll_chunk() {
+            if let Some(chunk) = self.call.poll_chunk() {
                 return Step::Chunk(chunk);
             }
             let now = self.driver.now();

@@ -10,6 +10,7 @@ use super::engine::Engine;
 use super::event::CallEvent;
 use crate::api_key::ApiKey;
 use crate::call::Backoff;
+use crate::catalog::Catalog;
 use crate::error::Error;
 use crate::provider::bedrock::AwsCredentials;
 use crate::registry::Registry;
@@ -303,6 +304,17 @@ impl<T: Transport> ClientBuilder<T> {
         self
     }
 
+    /// Replaces the model catalog (the built-in one, generated from LiteLLM's model map, by
+    /// default): for a newer map ([`Catalog::from_json`]) or prices of your own
+    /// ([`Catalog::insert`]; a deployment's negotiated price overrides the map's). The
+    /// catalog prices every call (`usage.cost`) and resolves bare model names
+    /// (`gpt-4o-mini` → `openai/gpt-4o-mini`); with [`Catalog::empty`] no call has a cost
+    /// and every model id needs its provider prefix.
+    pub fn catalog(mut self, catalog: Catalog) -> Self {
+        self.config.catalog = Some(Arc::new(catalog));
+        self
+    }
+
     /// Calls `observer` with every [`CallEvent`] of every call of the client (attempt sent,
     /// wait, success, failure, cancellation), in order, on the thread or task driving the
     /// call. For metrics, audit trails or tests; the events carry no key, header or body.
@@ -334,7 +346,10 @@ impl<T: Transport> ClientBuilder<T> {
                 proxy,
             },
         };
-        let engine = Engine::new(registry, options, self.config.seed, self.config.observer);
+        let mut engine = Engine::new(registry, options, self.config.seed, self.config.observer);
+        if let Some(catalog) = self.config.catalog {
+            engine = engine.with_catalog(catalog);
+        }
         T::build(engine, http)
     }
 }

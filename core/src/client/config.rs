@@ -10,6 +10,7 @@ use super::engine::EventObserver;
 use super::overrides::Overrides;
 use crate::api_key::ApiKey;
 use crate::call::{Backoff, CallOptions};
+use crate::catalog::Catalog;
 use crate::error::Error;
 use crate::provider::bedrock::{Bedrock, CredentialsSource};
 use crate::registry::Registry;
@@ -63,6 +64,9 @@ pub struct ClientConfig {
     /// Bedrock's credentials callback: when set, every Bedrock attempt is signed with what it
     /// returns then (see [`CredentialsSource`]) instead of the static key pair.
     pub aws_credentials: Option<CredentialsSource>,
+    /// Model ids → prices, context windows and capabilities; the built-in catalog if `None`
+    /// ([`ClientBuilder::catalog`](super::ClientBuilder::catalog)).
+    pub catalog: Option<Arc<Catalog>>,
     /// Receives every call's events ([`ClientBuilder::on_event`](super::ClientBuilder::on_event)).
     pub observer: Option<EventObserver>,
 }
@@ -88,6 +92,7 @@ impl fmt::Debug for ClientConfig {
                 "aws_credentials",
                 &self.aws_credentials.as_ref().map(|_| "[callback]"),
             )
+            .field("catalog", &self.catalog)
             .field("observer", &self.observer.as_ref().map(|_| "[callback]"))
             .finish_non_exhaustive()
     }

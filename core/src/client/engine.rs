@@ -9,21 +9,32 @@ use super::event::CallEvent;
 use super::overrides::Overrides;
 use super::seed::SeedSequence;
 use crate::call::{Call, CallOptions, Operation, Output};
+use crate::catalog::Catalog;
 use crate::error::{CallReport, Error, ErrorKind, ReportSlot};
 use crate::registry::Registry;
 use crate::types::{
-    ChatCompletion, ChatRequest, CompletionRequest, CompletionResponse, EmbeddingRequest,
-    EmbeddingResponse,
+    ChatCompletion, ChatCompletionChunk, ChatRequest, CompletionRequest, CompletionResponse,
+    EmbeddingRequest, EmbeddingResponse,
 };
 
 /// Receives every [`CallEvent`] of a client's calls; see
 /// [`ClientBuilder::on_event`](super::ClientBuilder::on_event).
 pub type EventObserver = Arc<dyn Fn(&CallEvent) + Send + Sync>;
 
-/// What a built client owns, whatever its transport: the provider registry, the call
-/// defaults, the jitter seed sequence and the event observer. It creates every [`Call`]
-/// (like quinn-proto's `Endpoint` creates connections), so the per-call rules — the stream
-/// flags, the seeds, the options each call starts from — are written once, here.
+/// What a built client owns, whatever its transport: the provider registry, the model
+/// catalog, the call defaults, the jitter seed sequence and the event observer. It creates
+/// every [`Call`] (like quinn-proto's `Endpoint` creates connections), so the per-call rules
+/// — bare model names, the stream flags, the seeds, the options each call starts from, the
+/// cost of what comes back — are written once, here.
+///
+/// - **Bare model names**: a model id without a provider prefix (the request's, its
+///   fallbacks', the client's fallbacks') that the [catalog](crate::catalog) knows becomes
+///   its full id (`gpt-4o-mini` → `openai/gpt-4o-mini`) before the call starts; an unknown
+///   one fails the call with a `Configuration` error that says to add the prefix.
+/// - **Cost**: every output's usage (completion, embeddings, legacy completion) and every
+///   streamed chunk carrying usage gets `usage.cost` from the catalog's prices for the
+///   model that answered (see [`Catalog::for_call`]), unless the provider reported a cost
+///   itself (kept as it is). A model the catalog does not price gets none.
 ///
 /// Pure like the rest of the core: the transport passes the time (`now`, `wall_clock`) in.
 ///
@@ -39,11 +50,12 @@ pub type EventObserver = Arc<dyn Fn(&CallEvent) + Send + Sync>;
 /// assert!(call.attempts().is_empty());
 /// ```
 ///
-/// Cheap to clone (two `Arc`s); [`with_overrides`](Self::with_overrides) makes an engine
+/// Cheap to clone (three `Arc`s); [`with_overrides`](Self::with_overrides) makes an engine
 /// with other provider settings that shares everything else.
 #[derive(Clone)]
 pub struct Engine {
     registry: Arc<Registry>,
+    catalog: Arc<Catalog>,
     shared: Arc<Shared>,
 }
 
@@ -59,6 +71,7 @@ impl fmt::Debug for Engine {
         // The registry's Debug redacts keys.
         f.debug_struct("Engine")
             .field("registry", &self.registry)
+            .field("catalog", &self.catalog)
             .field("options", &self.shared.options)
             .field(
                 "observer",
@@ -71,7 +84,7 @@ impl fmt::Debug for Engine {
 impl Engine {
     /// An engine resolving models with `registry`, starting every call from `options`,
     /// seeding jitter from `seed` (or the wall clock when `None`) and reporting events to
-    /// `observer`.
+    /// `observer`, with the built-in [`Catalog`] (see [`with_catalog`](Self::with_catalog)).
     pub fn new(
         registry: Registry,
         options: CallOptions,
@@ -80,6 +93,7 @@ impl Engine {
     ) -> Self {
         Engine {
             registry: Arc::new(registry),
+            catalog: Arc::new(Catalog::builtin()),
             shared: Arc::new(Shared {
                 options,
                 seeds: SeedSequence::new(seed),
@@ -102,8 +116,21 @@ impl Engine {
         overrides.apply(&mut registry);
         Engine {
             registry: Arc::new(registry),
+            catalog: Arc::clone(&self.catalog),
             shared: Arc::clone(&self.shared),
         }
+    }
+
+    /// This engine with another model catalog (prices, bare names).
+    #[must_use]
+    pub fn with_catalog(mut self, catalog: impl Into<Arc<Catalog>>) -> Engine {
+        self.catalog = catalog.into();
+        self
+    }
+
+    /// The model catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
     }
 
     /// The providers and their settings.
@@ -163,19 +190,40 @@ impl Engine {
 
     fn start<T: CallOutput>(
         &self,
-        operation: Operation,
+        mut operation: Operation,
         now: Instant,
         wall_clock: SystemTime,
     ) -> TypedCall<T> {
-        let options = CallOptions {
+        let mut options = CallOptions {
             wall_clock: Some(wall_clock),
             ..self.shared.options.clone()
         };
+        self.complete_id(operation.model_mut());
+        let fallbacks = match operation.fallback_models_mut() {
+            Some(own) => own,
+            None => &mut options.fallback_models,
+        };
+        for id in fallbacks {
+            self.complete_id(id);
+        }
         let seed = self.shared.seeds.next(wall_clock);
         TypedCall {
             call: Call::new(&self.registry, operation, options, seed, now),
+            catalog: Arc::clone(&self.catalog),
             observer: self.shared.observer.clone(),
             output: PhantomData,
+        }
+    }
+
+    /// Gives a bare model name the catalog knows its provider (`gpt-4o-mini` →
+    /// `openai/gpt-4o-mini`). Anything else is left for [`Call::new`] to check, which
+    /// rejects a bare name with an error that says to add the prefix.
+    fn complete_id(&self, id: &mut String) {
+        if id.contains('/') {
+            return;
+        }
+        if let Some(full) = self.catalog.resolve_bare(id.trim()) {
+            *id = full;
         }
     }
 }
@@ -185,6 +233,7 @@ impl Engine {
 /// observer, so whatever drives it reports to the right place.
 pub struct TypedCall<T> {
     call: Call,
+    catalog: Arc<Catalog>,
     observer: Option<EventObserver>,
     output: PhantomData<fn() -> T>,
 }
@@ -214,13 +263,34 @@ impl<T: CallOutput> TypedCall<T> {
     }
 
     /// The typed result of a call's [`Action::Done`](crate::call::Action::Done), with the
-    /// call's [`CallReport`] attached (`report()` on the output).
+    /// call's [`CallReport`] attached (`report()` on the output) and its usage priced
+    /// (`usage.cost`, see [`Engine`]).
     pub fn output(&self, output: Output) -> Result<T, Error> {
         let mut output = T::from_output(output)?;
+        if let Some(model) = self.call.current_model() {
+            output.add_cost(&self.catalog, model);
+        }
         output.set_report(CallReport {
             attempts: self.call.attempts().to_vec(),
         });
         Ok(output)
+    }
+
+    /// The next streamed chunk for the caller ([`Call::poll_chunk`]), its usage priced when
+    /// it carries one — so the final usage chunk of a stream has `usage.cost`, like the
+    /// completion the chunks fold into.
+    #[must_use = "a chunk not handed to the caller is lost"]
+    pub fn poll_chunk(&mut self) -> Option<ChatCompletionChunk> {
+        let mut chunk = self.call.poll_chunk()?;
+        if let (Some(usage), Some(model)) = (&mut chunk.usage, self.call.current_model()) {
+            if usage.cost.is_none() {
+                usage.cost = self
+                    .catalog
+                    .for_call(model, &chunk.model)
+                    .and_then(|info| info.cost(usage));
+            }
+        }
+        Some(chunk)
     }
 
     /// Reports the event `make` builds to the client's observer and, with the `tracing`
@@ -255,6 +325,10 @@ pub trait CallOutput: sealed::Sealed + Sized {
 
     /// Keeps `report` with the output (not in its JSON).
     fn set_report(&mut self, report: CallReport);
+
+    /// Sets `usage.cost` from `catalog`'s prices for `model_id` (the model that answered),
+    /// unless the provider reported a cost or no usage; a model without prices gets none.
+    fn add_cost(&mut self, catalog: &Catalog, model_id: &str);
 }
 
 mod sealed {
@@ -277,6 +351,14 @@ fn mismatch(wanted: &str, output: &Output) -> Error {
 }
 
 impl CallOutput for ChatCompletion {
+    fn add_cost(&mut self, catalog: &Catalog, model_id: &str) {
+        if let Some(usage) = self.usage.as_mut().filter(|usage| usage.cost.is_none()) {
+            usage.cost = catalog
+                .for_call(model_id, &self.model)
+                .and_then(|info| info.cost(usage));
+        }
+    }
+
     fn set_report(&mut self, report: CallReport) {
         self.report = ReportSlot::new(report);
     }
@@ -290,6 +372,14 @@ impl CallOutput for ChatCompletion {
 }
 
 impl CallOutput for EmbeddingResponse {
+    fn add_cost(&mut self, catalog: &Catalog, model_id: &str) {
+        if let Some(usage) = self.usage.as_mut().filter(|usage| usage.cost.is_none()) {
+            usage.cost = catalog
+                .for_call(model_id, &self.model)
+                .and_then(|info| info.embedding_cost(usage));
+        }
+    }
+
     fn set_report(&mut self, report: CallReport) {
         self.report = ReportSlot::new(report);
     }
@@ -303,6 +393,14 @@ impl CallOutput for EmbeddingResponse {
 }
 
 impl CallOutput for CompletionResponse {
+    fn add_cost(&mut self, catalog: &Catalog, model_id: &str) {
+        if let Some(usage) = self.usage.as_mut().filter(|usage| usage.cost.is_none()) {
+            usage.cost = catalog
+                .for_call(model_id, &self.model)
+                .and_then(|info| info.cost(usage));
+        }
+    }
+
     fn set_report(&mut self, report: CallReport) {
         self.report = ReportSlot::new(report);
     }

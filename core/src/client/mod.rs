@@ -8,8 +8,9 @@
 //! - [`ClientBuilder`]: every setting and its documentation, once. Each transport names it
 //!   `ClientBuilder` (`onellm_blocking::ClientBuilder = ClientBuilder<Blocking>`), and its
 //!   [`Transport`] impl builds the real client around an [`Engine`].
-//! - [`Engine`]: owns the registry, the call defaults, the jitter seeds and the event
-//!   observer; [`Engine::chat`], [`chat_stream`](Engine::chat_stream),
+//! - [`Engine`]: owns the registry, the [model catalog](crate::catalog), the call defaults,
+//!   the jitter seeds and the event observer; completes bare model names and prices every
+//!   output's usage; [`Engine::chat`], [`chat_stream`](Engine::chat_stream),
 //!   [`embeddings`](Engine::embeddings) and [`completions`](Engine::completions) start a
 //!   [`TypedCall`] whose output has the operation's type.
 //! - [`BlockingCall`] and [`AsyncCall`]: the drive loop over [`Call::poll`](crate::Call::poll),

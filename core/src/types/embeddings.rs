@@ -355,4 +355,7 @@ pub struct EmbeddingUsage {
     pub prompt_tokens: u64,
     #[serde(default)]
     pub total_tokens: u64,
+    /// What the call cost in USD, as for [`Usage::cost`](crate::Usage::cost).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
 }

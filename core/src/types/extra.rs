@@ -57,12 +57,14 @@ impl<'de> Deserialize<'de> for BorrowedStr<'de> {
 /// Fields that never come from JSON (`#[serde(skip)]`) are listed after the braces as
 /// `not_in_json: name, …` and start as their `Default`.
 ///
-/// Each field is `name: "key"`, optionally followed by `=> ` and what a missing key means:
+/// Each field is `name: "key"`, optionally followed by `via function` (the field is read as a
+/// JSON value and made into the field by `function`, for fields read leniently) and by `=> `
+/// and what a missing key means:
 /// nothing (the type's `Default`), a `{ block }` (its value), or `required` (a
 /// `missing field` error). As with serde's derive, a known key given twice is an error
 /// and a `null` is handed to the field's own type (an `Option` reads it as `None`).
 macro_rules! deserialize_keeping_extra {
-    ($name:ident { $($field:ident: $key:literal $(=> $missing:tt)?),+ $(,)? }
+    ($name:ident { $($field:ident: $key:literal $(via $via:path)? $(=> $missing:tt)?),+ $(,)? }
      $(not_in_json: $($skipped:ident),+)?) => {
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -86,7 +88,9 @@ macro_rules! deserialize_keeping_extra {
                                     if $field.is_some() {
                                         return Err(<A::Error as serde::de::Error>::duplicate_field($key));
                                     }
-                                    $field = Some(map.next_value()?);
+                                    $field = Some($crate::types::extra::deserialize_keeping_extra!(
+                                        @next map $($via)?
+                                    ));
                                 })+
                                 _ => {
                                     let value: serde_json::Value = map.next_value()?;
@@ -110,6 +114,8 @@ macro_rules! deserialize_keeping_extra {
             }
         }
     };
+    (@next $map:ident) => { $map.next_value()? };
+    (@next $map:ident $via:path) => { $via($map.next_value::<serde_json::Value>()?) };
     (@missing $key:literal) => { Default::default() };
     (@missing $key:literal required) => {
         return Err(<A::Error as serde::de::Error>::missing_field($key))

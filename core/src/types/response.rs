@@ -223,6 +223,11 @@ pub struct Usage {
     pub prompt_tokens_details: Option<PromptTokensDetails>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub completion_tokens_details: Option<CompletionTokensDetails>,
+    /// What the call cost in USD: the provider's own figure when it reports one
+    /// (OpenRouter's `usage.cost`, kept as sent), else computed by the client from the
+    /// [model catalog](crate::catalog) for a model it prices. Absent (never 0) otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -233,7 +238,19 @@ deserialize_keeping_extra!(Usage {
     total_tokens: "total_tokens",
     prompt_tokens_details: "prompt_tokens_details",
     completion_tokens_details: "completion_tokens_details",
+    cost: "cost" via lenient_cost,
 });
+
+/// A reported `usage.cost`: a number, or a number in a string (gateways differ); anything
+/// else is no cost rather than a failed reply — the tokens are what matters.
+pub(crate) fn lenient_cost(value: Value) -> Option<f64> {
+    match value {
+        Value::Number(number) => number.as_f64(),
+        Value::String(text) => text.trim().parse().ok(),
+        _ => None,
+    }
+    .filter(|cost: &f64| cost.is_finite())
+}
 
 /// Breakdown of prompt tokens.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -333,6 +350,28 @@ mod tests {
         let again = serde_json::to_value(&completion).unwrap();
         let back: ChatCompletion = serde_json::from_value(again).unwrap();
         assert_eq!(back, completion);
+    }
+
+    #[test]
+    fn a_reported_cost_is_read_leniently() {
+        let cost = |value: Value| {
+            let usage: Usage = serde_json::from_value(json!({"prompt_tokens": 1,
+                "completion_tokens": 1, "total_tokens": 2, "cost": value}))
+            .unwrap();
+            usage.cost
+        };
+        assert_eq!(cost(json!(0.0125)), Some(0.0125));
+        assert_eq!(cost(json!(" 0.5 ")), Some(0.5));
+        for unusable in [
+            json!(null),
+            json!("free"),
+            json!({"total": 1}),
+            json!("NaN"),
+        ] {
+            assert_eq!(cost(unusable.clone()), None, "{unusable}");
+        }
+        let usage = Usage::new(1, 1);
+        assert!(!serde_json::to_string(&usage).unwrap().contains("cost"));
     }
 
     #[test]

@@ -95,6 +95,7 @@ pub(super) fn parse(body: &[u8]) -> Result<EmbeddingResponse, Error> {
         let usage = tokens.map(|tokens| EmbeddingUsage {
             prompt_tokens: tokens,
             total_tokens: tokens,
+            ..EmbeddingUsage::default()
         });
         (vec![vector(one, body)?], usage)
     } else if let Some(many) = value.get("embeddings") {

@@ -198,6 +198,7 @@ impl UsageMetadata {
                     ..CompletionTokensDetails::default()
                 }
             }),
+            cost: None,
             extra: Extra::new(),
         }
     }

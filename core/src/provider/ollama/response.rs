@@ -320,6 +320,7 @@ pub(super) fn parse_embeddings(body: &[u8]) -> Result<EmbeddingResponse, Error> 
         usage: reply.prompt_eval_count.map(|tokens| EmbeddingUsage {
             prompt_tokens: tokens,
             total_tokens: tokens,
+            ..EmbeddingUsage::default()
         }),
         extra: Extra::new(),
         report: Default::default(),

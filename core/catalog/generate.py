@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""Generates core/src/catalog/table.rs from LiteLLM's model map.
+
+Usage (from the repository root; python3, standard library only):
+
+    python3 core/catalog/generate.py [path/to/model_prices_and_context_window.json]
+
+The map defaults to ../shared/data/model_prices_and_context_window.json (not committed: LiteLLM
+publishes it, MIT-licensed). Prices are never edited by hand: drop in a newer map and run this
+again. The rules here (which entries, how LiteLLM's provider names and keys become OneLLM ids)
+are the ones `Catalog::from_json` applies at run time (core/src/catalog/litellm.rs); the test
+`builtin_table_equals_from_json_of_the_same_map` holds the two together.
+"""
+
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+DEFAULT_MAP = os.path.join(REPO, "..", "shared", "data", "model_prices_and_context_window.json")
+OUT = os.path.join(REPO, "core", "src", "catalog", "table.rs")
+
+# Modes OneLLM can call (and so can cost); image, audio, video, rerank… entries are left out.
+MODES = {"chat": "Chat", "completion": "Completion", "embedding": "Embedding", "responses": "Responses"}
+
+# LiteLLM provider name -> OneLLM provider name, where they differ.
+PROVIDERS = {
+    "gemini": "google",
+    "vertex_ai": "vertexai",
+    "bedrock_converse": "bedrock",
+    "azure_text": "azure",
+    "text-completion-openai": "openai",
+    "cohere_chat": "cohere",
+    "together_ai": "together",
+    "fireworks_ai": "fireworks",
+    "fireworks_ai-embedding-models": "fireworks",
+    "text-completion-codestral": "codestral",
+}
+
+# The `supports_*` flags kept, in bit order (Capabilities in core/src/catalog/mod.rs).
+FLAGS = [
+    "function_calling",
+    "parallel_function_calling",
+    "tool_choice",
+    "vision",
+    "response_schema",
+    "reasoning",
+    "prompt_caching",
+    "system_messages",
+    "pdf_input",
+    "audio_input",
+    "audio_output",
+    "web_search",
+    "computer_use",
+    "native_streaming",
+    "assistant_prefill",
+]
+
+
+def onellm_provider(litellm):
+    if litellm.startswith("vertex_ai"):
+        return "vertexai"
+    return PROVIDERS.get(litellm, litellm)
+
+
+def model_name(key, litellm):
+    """The key without its provider segment, when its first segment names the provider."""
+    prefix, slash, rest = key.partition("/")
+    if slash and rest and (
+        prefix == litellm
+        or prefix == litellm.replace("_", "-")
+        or litellm.startswith(prefix + "_")
+        or litellm.startswith(prefix + "-")
+    ):
+        return rest, False
+    return key, "/" not in key
+
+
+def number(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def tokens(value):
+    value = number(value)
+    if value is None or value < 0 or value != value:
+        return None
+    return min(int(value), 2**32 - 1)
+
+
+def f64(value):
+    """A price as a Rust literal; NaN stands for "not in the map"."""
+    return "N" if value is None else repr(value)
+
+
+def threshold(key):
+    """`input_cost_per_token_above_200k_tokens` -> 200000; None for other keys."""
+    head = "input_cost_per_token_above_"
+    if not key.startswith(head) or not key.endswith("_tokens"):
+        return None
+    text = key[len(head) : -len("_tokens")]
+    scale = 1000 if text.endswith("k") else 1
+    text = text[:-1] if text.endswith("k") else text
+    return int(text) * scale if text.isdigit() else None
+
+
+def prices(entry, inclusive):
+    """(five prices, tiers) of an entry, or None without an input price."""
+    base = number(entry.get("input_cost_per_token"))
+    if base is None:
+        return None
+    tiers = []
+    for key in entry:
+        above = threshold(key)
+        if above is None or number(entry[key]) is None:
+            continue
+        suffix = "_above_%s_tokens" % key[len("input_cost_per_token_above_") : -len("_tokens")]
+        tiers.append(
+            (
+                above if inclusive else above + 1,
+                number(entry[key]),
+                number(entry.get("output_cost_per_token" + suffix)),
+                number(entry.get("cache_read_input_token_cost" + suffix)),
+                number(entry.get("cache_creation_input_token_cost" + suffix)),
+            )
+        )
+    tiers.sort(key=lambda tier: tuple(-1.0 if v is None else v for v in tier))
+    five = (
+        base,
+        number(entry.get("output_cost_per_token")) or 0.0,
+        number(entry.get("cache_read_input_token_cost")),
+        number(entry.get("cache_creation_input_token_cost")),
+        number(entry.get("output_cost_per_reasoning_token")),
+    )
+    return five, tuple(tiers)
+
+
+class Table:
+    """Deduplicating tables: the generated source holds each string and price set once, and
+    rows refer to them by number, so the table needs no pointer (and no relocation) per row."""
+
+    def __init__(self):
+        self.ids = []
+        self.ids_len = 0
+        self.providers = {}
+        self.prices = {}
+        self.tiers = []
+        self.rows = []
+
+    def provider(self, name):
+        return self.providers.setdefault(name, len(self.providers))
+
+    def price(self, priced):
+        if priced is None:
+            return 0
+        if priced not in self.prices:
+            five, tiers = priced
+            start = len(self.tiers)
+            self.tiers.extend(tiers)
+            self.prices[priced] = (len(self.prices) + 1, five, start, len(tiers))
+        return self.prices[priced][0]
+
+    def id(self, text):
+        offset = self.ids_len
+        self.ids.append(text)
+        self.ids_len += len(text.encode("utf-8"))
+        return offset, len(text.encode("utf-8"))
+
+
+def main():
+    path = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_MAP
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    table = Table()
+    seen = set()
+    for key in sorted(data):
+        entry = data[key]
+        if key == "sample_spec" or not isinstance(entry, dict):
+            continue
+        litellm = entry.get("litellm_provider")
+        mode = MODES.get(entry.get("mode"))
+        if not isinstance(litellm, str) or mode is None:
+            continue
+        provider = onellm_provider(litellm)
+        model, bare = model_name(key, litellm)
+        model_id = "%s/%s" % (provider, model)
+        if model_id in seen:
+            continue  # first in key order wins, as in from_json
+        seen.add(model_id)
+        flags = 0
+        for bit, flag in enumerate(FLAGS):
+            if entry.get("supports_" + flag) is True:
+                flags |= 1 << bit
+        offset, length = table.id(model_id)
+        table.rows.append(
+            "r(%d, %d, %d, %s, %s, %d, %d, %d, 0x%04x),\n"
+            % (
+                offset,
+                length,
+                table.provider(provider),
+                "true" if bare else "false",
+                mode,
+                tokens(entry.get("max_input_tokens")) or 0,
+                tokens(entry.get("max_output_tokens")) or 0,
+                table.price(prices(entry, inclusive=litellm == "xai")),
+                flags,
+            )
+        )
+    source = os.path.basename(path)
+    ids = "".join(table.ids)
+    with open(OUT, "w", encoding="utf-8") as out:
+        out.write(
+            "// @generated by core/catalog/generate.py from LiteLLM's %s (%d entries kept).\n"
+            "// Do not edit: run `python3 core/catalog/generate.py [map.json]` to regenerate.\n"
+            "// Prices from LiteLLM's model map (MIT License, copyright Berri AI).\n\n"
+            "use super::builtin::{p, r, t, Prices, Row, N};\n"
+            "use super::prices::PriceTier;\n"
+            "use super::Mode::*;\n\n" % (source, len(table.rows))
+        )
+        out.write("/// Every id, one after the other; rows give offset and length.\n")
+        out.write("pub(super) static IDS: &str = concat!(\n")
+        for i in range(0, len(table.ids), 8):
+            out.write("    %s,\n" % ", ".join(json.dumps(x) for x in table.ids[i : i + 8]))
+        out.write(");\n\n")
+        out.write("/// Provider names, by number.\npub(super) static PROVIDERS: &[&str] = &[\n")
+        for name in table.providers:
+            out.write("    %s,\n" % json.dumps(name))
+        out.write("];\n\n")
+        out.write(
+            "/// Price sets, by number - 1 (0 is \"no prices\"): input, output, cache read, cache\n"
+            "/// creation, reasoning (NaN: not in the map), and a range of TIERS.\n"
+            "pub(super) static PRICES: &[Prices] = &[\n"
+        )
+        for _, five, start, count in table.prices.values():
+            out.write("p([%s], %d, %d),\n" % (", ".join(f64(v) for v in five), start, count))
+        out.write("];\n\n/// Long-prompt tiers.\npub(super) static TIERS: &[PriceTier] = &[\n")
+        for starts_at, i, o, r, c in table.tiers:
+            out.write("t(%d, %s, %s, %s, %s),\n" % (starts_at, f64(i), f64(o), f64(r), f64(c)))
+        out.write("];\n\n/// The entries, in id order.\npub(super) static ROWS: &[Row] = &[\n")
+        for row in table.rows:
+            out.write(row)
+        out.write("];\n")
+    assert len(ids.encode("utf-8")) == table.ids_len
+    print("wrote %s: %d rows, %d price sets, %d tiers" % (os.path.relpath(OUT, REPO), len(table.rows), len(table.prices), len(table.tiers)))
+
+
+if __name__ == "__main__":
+    main()
