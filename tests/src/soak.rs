@@ -162,9 +162,13 @@ impl SoakCall {
     }
 }
 
+/// How many consecutive calls of the schedule try every fault both ways once: any
+/// `CYCLE` calls from a multiple of `CYCLE` on.
+pub const CYCLE: u64 = 2 * SoakFault::ALL.len() as u64;
+
 /// The call with index `index` of a deterministic schedule: faults cycle through
 /// [`SoakFault::ALL`], and each full cycle alternates between whole replies and streams, so
-/// every fault is tried both ways in every 18 calls.
+/// every fault is tried both ways in every [`CYCLE`] calls.
 pub fn call(index: u64) -> SoakCall {
     let cycle = SoakFault::ALL.len() as u64;
     SoakCall {
@@ -244,7 +248,7 @@ mod tests {
 
     #[test]
     fn every_fault_is_scheduled_both_ways() {
-        let calls: Vec<SoakCall> = (0..18).map(call).collect();
+        let calls: Vec<SoakCall> = (CYCLE * 3..CYCLE * 4).map(call).collect();
         for fault in SoakFault::ALL {
             for streaming in [false, true] {
                 assert!(calls

@@ -29,6 +29,9 @@ use onellm_testkit::FakeProvider;
 
 /// Calls per transport when `ONELLM_SOAK_CALLS` is not set: what CI runs.
 const DEFAULT_CALLS: u64 = 20_000;
+/// Warm-up calls shared by the workers when `ONELLM_SOAK_WARM_UP` is not set (see
+/// [`Run::warm_up`]).
+const DEFAULT_SHARED_WARM_UP: u64 = 30_000;
 /// Calls in flight at once when `ONELLM_SOAK_CONCURRENCY` is not set.
 const DEFAULT_CONCURRENCY: usize = 256;
 /// Each call's total deadline (the client's `timeout`). Far above what any scripted fault
@@ -47,6 +50,9 @@ const SETTLE_LIMIT: Duration = Duration::from_secs(5);
 /// Idle connections the blocking client keeps for one host: ureq's
 /// `max_idle_connections_per_host(8)` in transports/blocking/src/builder.rs.
 const BLOCKING_POOL_PER_HOST: usize = 8;
+
+/// Runs of at least this many calls print their progress every tenth of the calls.
+const PROGRESS_FROM: u64 = 50_000;
 
 /// Whether a wrong-shape reply (a 200 whose body is not the provider family's JSON) must end
 /// in `UnexpectedResponse`. Off until the branch that makes the OpenAI parser check the
@@ -67,11 +73,11 @@ fn one_at_a_time() -> MutexGuard<'static, ()> {
 /// The size of the run, from the environment or the CI defaults.
 #[derive(Debug, Clone, Copy)]
 struct Size {
+    /// Calls after the warm-up.
     calls: u64,
     concurrency: usize,
-    /// Calls before the RSS baseline is taken: the pools, the allocator's arenas and the
-    /// runtime's threads are all in use by then.
-    warm_up: u64,
+    /// Warm-up calls after each worker's own cycle (see [`Run::warm_up`]).
+    shared_warm_up: u64,
 }
 
 impl Size {
@@ -81,16 +87,13 @@ impl Size {
                 .ok()
                 .map(|v| v.parse::<u64>().unwrap_or_else(|_| panic!("{name}={v}")))
         };
-        let calls = read("ONELLM_SOAK_CALLS").unwrap_or(DEFAULT_CALLS);
-        let concurrency = read("ONELLM_SOAK_CONCURRENCY")
-            .map(|c| c as usize)
-            .unwrap_or(DEFAULT_CONCURRENCY)
-            .max(1);
-        let warm_up = (calls / 10).max(4 * concurrency as u64).min(calls / 2);
         Size {
-            calls,
-            concurrency,
-            warm_up,
+            calls: read("ONELLM_SOAK_CALLS").unwrap_or(DEFAULT_CALLS),
+            concurrency: read("ONELLM_SOAK_CONCURRENCY")
+                .map(|c| c as usize)
+                .unwrap_or(DEFAULT_CONCURRENCY)
+                .max(1),
+            shared_warm_up: read("ONELLM_SOAK_WARM_UP").unwrap_or(DEFAULT_SHARED_WARM_UP),
         }
     }
 }
@@ -194,28 +197,57 @@ fn check_error(call: &SoakCall, error: &Error) -> Result<&'static str, String> {
     }
 }
 
-/// One worker's call in flight, for the watchdog.
+/// One worker's call in flight, for the watchdog, and its warm-up.
 #[derive(Default)]
 struct Slot {
     /// Milliseconds from the run's start to this call's start, plus one; 0 when idle.
     started: AtomicU64,
     index: AtomicU64,
+    /// Warm-up calls this worker has taken: worker `w` makes calls `w * CYCLE ..
+    /// (w + 1) * CYCLE` itself.
+    warmed_up: AtomicU64,
 }
 
-/// One phase of a run (the warm-up or the rest): the calls still to make, and the workers'
-/// slots.
-struct Phase {
+/// The calls of a run and the workers making them. The workers stop at `limit` and wait
+/// there (parked) until it is raised, so RSS is read after the warm-up and after the run
+/// with the same threads and tasks alive, and only the calls in between differ.
+struct Run {
+    /// The next call taken from the shared sequence (after each worker's own cycle).
     next: AtomicU64,
-    end: u64,
-    slots: Vec<Slot>,
+    /// The calls below this index may be made now; [`Run::warm_up`] during the warm-up.
+    limit: AtomicU64,
+    /// Warm-up calls. First every worker makes one call of each fault, streamed and whole
+    /// ([`soak::CYCLE`] calls of its own), so every thread's stack has been as deep as these
+    /// calls take it; then the workers share `shared_warm_up` more calls, so the pools and
+    /// the allocator's arenas reach the size they keep under this load (in a release build
+    /// RSS stops rising after about 30,000 calls) before the RSS baseline is read.
+    warm_up: u64,
+    /// Workers waiting at `limit`.
+    parked: AtomicUsize,
+    /// Workers not yet finished.
     running: AtomicUsize,
+    /// Set after the last call: parked workers finish.
+    closing: AtomicBool,
     /// Set when a hang is found: the workers stop taking calls.
     abort: AtomicBool,
+    slots: Vec<Slot>,
+}
+
+/// What a worker does next.
+enum Next {
+    Call(SoakCall, Instant),
+    /// No call below this limit is left: park until it is raised.
+    Park(u64),
+    Finish,
 }
 
 /// Everything counted over the whole run.
 struct Tally {
     started: Instant,
+    /// The calls of the whole run.
+    total: u64,
+    /// The call count last reported by [`Tally::report_progress`].
+    reported: AtomicU64,
     outcomes: Mutex<BTreeMap<(&'static str, &'static str, &'static str), u64>>,
     calls: AtomicU64,
     /// The most connections seen open at the server (sampled every 50 ms).
@@ -229,9 +261,11 @@ struct Tally {
 }
 
 impl Tally {
-    fn new() -> Tally {
+    fn new(total: u64) -> Tally {
         Tally {
             started: Instant::now(),
+            total,
+            reported: AtomicU64::new(0),
             outcomes: Mutex::default(),
             calls: AtomicU64::new(0),
             peak_open: AtomicUsize::new(0),
@@ -274,26 +308,91 @@ impl Tally {
         }
     }
 
+    /// In long runs, prints a line at every tenth of the calls: how RSS and the open
+    /// connections evolve is the long form's main figure.
+    fn report_progress(&self, server: &FakeProvider) {
+        if self.total < PROGRESS_FROM {
+            return;
+        }
+        let done = self.calls.load(Ordering::Relaxed);
+        let step = self.total / 10;
+        if done < self.reported.load(Ordering::Relaxed) + step {
+            return;
+        }
+        self.reported.store(done - done % step, Ordering::Relaxed);
+        println!(
+            "  {done} calls, {:.0} s, RSS {} KiB, {} threads, {} connections open, {} accepted",
+            self.started.elapsed().as_secs_f64(),
+            rss_kib().unwrap_or(0),
+            proc_status("Threads:").unwrap_or(0),
+            server.open_connections(),
+            server.connections()
+        );
+    }
+
     fn millis(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
     }
 }
 
-impl Phase {
-    /// The next call for the worker in `slot`, marked in flight; `None` when none is left.
-    fn take(&self, slot: usize, tally: &Tally) -> Option<(SoakCall, Instant)> {
-        if self.abort.load(Ordering::Relaxed) {
-            return None;
+impl Run {
+    /// A run whose workers stop after the warm-up.
+    fn new(concurrency: usize, shared_warm_up: u64) -> Run {
+        let own_cycles = concurrency as u64 * soak::CYCLE;
+        let warm_up = own_cycles + shared_warm_up;
+        Run {
+            next: AtomicU64::new(own_cycles),
+            limit: AtomicU64::new(warm_up),
+            warm_up,
+            parked: AtomicUsize::new(0),
+            running: AtomicUsize::new(concurrency),
+            closing: AtomicBool::new(false),
+            abort: AtomicBool::new(false),
+            slots: (0..concurrency).map(|_| Slot::default()).collect(),
         }
-        let index = self.next.fetch_add(1, Ordering::Relaxed);
-        if index >= self.end {
-            return None;
+    }
+
+    /// The next call for the worker in `slot` (marked in flight), or what to do instead.
+    fn next(&self, slot: usize, tally: &Tally) -> Next {
+        if self.abort.load(Ordering::SeqCst) {
+            return Next::Finish;
         }
+        let own = &self.slots[slot].warmed_up;
+        if own.load(Ordering::Relaxed) < soak::CYCLE && !self.closing.load(Ordering::SeqCst) {
+            let made = own.fetch_add(1, Ordering::Relaxed);
+            return self.begin(slot, tally, slot as u64 * soak::CYCLE + made);
+        }
+        let mut index = self.next.load(Ordering::SeqCst);
+        loop {
+            if self.abort.load(Ordering::SeqCst) {
+                return Next::Finish;
+            }
+            let limit = self.limit.load(Ordering::SeqCst);
+            if index >= limit {
+                if self.closing.load(Ordering::SeqCst) {
+                    return Next::Finish;
+                }
+                return Next::Park(limit);
+            }
+            match self.next.compare_exchange_weak(
+                index,
+                index + 1,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => return self.begin(slot, tally, index),
+                Err(actual) => index = actual,
+            }
+        }
+    }
+
+    /// Marks call `index` in flight in `slot`.
+    fn begin(&self, slot: usize, tally: &Tally, index: u64) -> Next {
         self.slots[slot].index.store(index, Ordering::Relaxed);
         self.slots[slot]
             .started
             .store(tally.millis() + 1, Ordering::Relaxed);
-        Some((soak::call(index), Instant::now()))
+        Next::Call(soak::call(index), Instant::now())
     }
 
     /// Marks the worker in `slot` idle and counts its call.
@@ -309,23 +408,46 @@ impl Phase {
         self.slots[slot].started.store(0, Ordering::Relaxed);
         tally.record(call, delivered, took);
     }
+
+    /// Whether a parked worker may go on: the limit moved, or the run closes or aborts.
+    fn unparked(&self, parked_at: u64) -> bool {
+        self.limit.load(Ordering::SeqCst) != parked_at
+            || self.closing.load(Ordering::SeqCst)
+            || self.abort.load(Ordering::SeqCst)
+    }
+
+    /// Whether every call below the limit was made and every worker waits at it.
+    fn all_parked(&self) -> bool {
+        self.parked.load(Ordering::SeqCst) == self.slots.len()
+            && self.next.load(Ordering::SeqCst) >= self.limit.load(Ordering::SeqCst)
+    }
 }
 
-/// Waits until every worker of `phase` is done, checking every 50 ms that no call in flight
-/// is past its deadline + 1 s. A hung call fails the test at once (its worker is left
+/// How often a parked worker looks whether it may go on.
+const PARKED_POLL: Duration = Duration::from_millis(10);
+
+/// Waits until `until` holds, checking every 50 ms that no call in flight has run longer
+/// than `limit` (its deadline + 1 s). A hung call fails the test at once (its worker is left
 /// behind; the test process ends anyway).
-fn watch(phase: &Phase, tally: &Tally, server: &FakeProvider) {
-    let limit = (CALL_DEADLINE + HANG_GRACE).as_millis() as u64;
-    while phase.running.load(Ordering::SeqCst) > 0 {
+fn watch(
+    run: &Run,
+    tally: &Tally,
+    server: &FakeProvider,
+    limit: Duration,
+    until: impl Fn(&Run) -> bool,
+) {
+    let limit = limit.as_millis() as u64;
+    while !until(run) {
         std::thread::sleep(Duration::from_millis(50));
         tally
             .peak_open
             .fetch_max(server.open_connections(), Ordering::Relaxed);
+        tally.report_progress(server);
         let now = tally.millis();
-        for slot in &phase.slots {
+        for slot in &run.slots {
             let started = slot.started.load(Ordering::Relaxed);
             if started > 0 && now + 1 > started + limit {
-                phase.abort.store(true, Ordering::SeqCst);
+                run.abort.store(true, Ordering::SeqCst);
                 let call = soak::call(slot.index.load(Ordering::Relaxed));
                 panic!("call {call:?} still running {limit} ms after it started: a hang");
             }
@@ -335,9 +457,9 @@ fn watch(phase: &Phase, tally: &Tally, server: &FakeProvider) {
 
 /// A transport under soak.
 trait Soaked {
-    /// Starts `phase.slots.len()` workers making `phase`'s calls; each decrements
-    /// `phase.running` when done.
-    fn start(&self, phase: &Arc<Phase>, tally: &Arc<Tally>);
+    /// Starts `run.slots.len()` workers making `run`'s calls; each counts itself in
+    /// `run.parked` while parked and decrements `run.running` when done.
+    fn start(&self, run: &Arc<Run>, tally: &Arc<Tally>);
     /// The most connections the client's pool may keep open after the calls end.
     fn pool_limit(&self, concurrency: usize) -> usize;
     /// Lets a transport's background tasks run while the connections settle.
@@ -354,28 +476,39 @@ fn request(call: &SoakCall) -> ChatRequest {
 struct Blocking(onellm_blocking::Client);
 
 impl Soaked for Blocking {
-    fn start(&self, phase: &Arc<Phase>, tally: &Arc<Tally>) {
-        for slot in 0..phase.slots.len() {
-            let (phase, tally, client) = (Arc::clone(phase), Arc::clone(tally), self.0.clone());
+    fn start(&self, run: &Arc<Run>, tally: &Arc<Tally>) {
+        for slot in 0..run.slots.len() {
+            let (run, tally, client) = (Arc::clone(run), Arc::clone(tally), self.0.clone());
             std::thread::Builder::new()
                 .name(format!("soak-{slot}"))
-                .spawn(move || {
-                    while let Some((call, started)) = phase.take(slot, &tally) {
-                        let delivered = if call.streaming {
-                            let mut stream = client.chat_stream(request(&call));
-                            let items: Vec<_> =
-                                stream.by_ref().take(MAX_STREAM_ITEMS + 1).collect();
-                            Delivered::Stream {
-                                ended: items.len() <= MAX_STREAM_ITEMS,
-                                items,
-                                completion: stream.completion().cloned(),
+                .spawn(move || loop {
+                    let (call, started) = match run.next(slot, &tally) {
+                        Next::Call(call, started) => (call, started),
+                        Next::Park(limit) => {
+                            run.parked.fetch_add(1, Ordering::SeqCst);
+                            while !run.unparked(limit) {
+                                std::thread::sleep(PARKED_POLL);
                             }
-                        } else {
-                            Delivered::Whole(client.chat(request(&call)))
-                        };
-                        phase.done(slot, &tally, &call, started, &delivered);
-                    }
-                    phase.running.fetch_sub(1, Ordering::SeqCst);
+                            run.parked.fetch_sub(1, Ordering::SeqCst);
+                            continue;
+                        }
+                        Next::Finish => {
+                            run.running.fetch_sub(1, Ordering::SeqCst);
+                            return;
+                        }
+                    };
+                    let delivered = if call.streaming {
+                        let mut stream = client.chat_stream(request(&call));
+                        let items: Vec<_> = stream.by_ref().take(MAX_STREAM_ITEMS + 1).collect();
+                        Delivered::Stream {
+                            ended: items.len() <= MAX_STREAM_ITEMS,
+                            items,
+                            completion: stream.completion().cloned(),
+                        }
+                    } else {
+                        Delivered::Whole(client.chat(request(&call)))
+                    };
+                    run.done(slot, &tally, &call, started, &delivered);
                 })
                 .expect("spawn a soak worker");
         }
@@ -403,12 +536,23 @@ where
 }
 
 impl Soaked for Tokio {
-    fn start(&self, phase: &Arc<Phase>, tally: &Arc<Tally>) {
-        for slot in 0..phase.slots.len() {
-            let (phase, tally, client) =
-                (Arc::clone(phase), Arc::clone(tally), self.client.clone());
+    fn start(&self, run: &Arc<Run>, tally: &Arc<Tally>) {
+        for slot in 0..run.slots.len() {
+            let (run, tally, client) = (Arc::clone(run), Arc::clone(tally), self.client.clone());
             self.runtime.spawn(async move {
-                while let Some((call, started)) = phase.take(slot, &tally) {
+                loop {
+                    let (call, started) = match run.next(slot, &tally) {
+                        Next::Call(call, started) => (call, started),
+                        Next::Park(limit) => {
+                            run.parked.fetch_add(1, Ordering::SeqCst);
+                            while !run.unparked(limit) {
+                                tokio::time::sleep(PARKED_POLL).await;
+                            }
+                            run.parked.fetch_sub(1, Ordering::SeqCst);
+                            continue;
+                        }
+                        Next::Finish => break,
+                    };
                     let delivered = if call.streaming {
                         let mut stream = client.chat_stream(request(&call));
                         let mut items = Vec::new();
@@ -430,9 +574,9 @@ impl Soaked for Tokio {
                     } else {
                         Delivered::Whole(client.chat(request(&call)).await)
                     };
-                    phase.done(slot, &tally, &call, started, &delivered);
+                    run.done(slot, &tally, &call, started, &delivered);
                 }
-                phase.running.fetch_sub(1, Ordering::SeqCst);
+                run.running.fetch_sub(1, Ordering::SeqCst);
             });
         }
     }
@@ -468,10 +612,15 @@ macro_rules! configure {
 
 /// The process's resident set in KiB, from `/proc/self/status`; `None` where there is none.
 fn rss_kib() -> Option<u64> {
+    proc_status("VmRSS:")
+}
+
+/// A number from a line of `/proc/self/status` (`VmRSS:`, `Threads:`), unit dropped.
+fn proc_status(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))?
+        .find_map(|line| line.strip_prefix(field))?
         .trim()
         .trim_end_matches("kB")
         .trim()
@@ -489,45 +638,30 @@ fn settle_connections(server: &FakeProvider, transport: &dyn Soaked, limit: usiz
     server.open_connections()
 }
 
-/// Runs calls `range` with `concurrency` workers, watching for hangs.
-fn run_phase(
-    server: &FakeProvider,
-    transport: &dyn Soaked,
-    range: std::ops::Range<u64>,
-    concurrency: usize,
-    tally: &Arc<Tally>,
-) {
-    let phase = Arc::new(Phase {
-        next: AtomicU64::new(range.start),
-        end: range.end,
-        slots: (0..concurrency).map(|_| Slot::default()).collect(),
-        running: AtomicUsize::new(concurrency),
-        abort: AtomicBool::new(false),
-    });
-    transport.start(&phase, tally);
-    watch(&phase, tally, server);
-}
-
 fn soak(server: &FakeProvider, transport: &dyn Soaked) {
     let size = Size::from_env();
-    let tally = Arc::new(Tally::new());
+    let run = Arc::new(Run::new(size.concurrency, size.shared_warm_up));
+    let total = run.warm_up + size.calls;
+    let tally = Arc::new(Tally::new(total));
     let pool_limit = transport.pool_limit(size.concurrency);
-
-    run_phase(server, transport, 0..size.warm_up, size.concurrency, &tally);
+    let hang_limit = CALL_DEADLINE + HANG_GRACE;
+    transport.start(&run, &tally);
+    watch(&run, &tally, server, hang_limit, Run::all_parked);
     settle_connections(server, transport, pool_limit);
     let rss_warm = rss_kib();
+
     let measured_from = Instant::now();
-    run_phase(
-        server,
-        transport,
-        size.warm_up..size.calls,
-        size.concurrency,
-        &tally,
-    );
+    run.limit.store(total, Ordering::SeqCst);
+    watch(&run, &tally, server, hang_limit, Run::all_parked);
     let measured = measured_from.elapsed();
     let open_at_last_call = server.open_connections();
     let open_after = settle_connections(server, transport, pool_limit);
     let rss_after = rss_kib();
+
+    run.closing.store(true, Ordering::SeqCst);
+    watch(&run, &tally, server, hang_limit, |run| {
+        run.running.load(Ordering::SeqCst) == 0
+    });
 
     let calls = tally.calls.load(Ordering::SeqCst);
     println!(
@@ -535,11 +669,11 @@ fn soak(server: &FakeProvider, transport: &dyn Soaked) {
          warm-up ({:.0} calls/s); {} connections accepted, at most {} open at once; \
          {open_at_last_call} open at the last call's end, {open_after} after settling (pool limit {pool_limit})",
         transport.name(),
-        size.calls - size.warm_up,
-        size.warm_up,
+        size.calls,
+        run.warm_up,
         size.concurrency,
         measured.as_secs_f64(),
-        (size.calls - size.warm_up) as f64 / measured.as_secs_f64().max(1e-9),
+        size.calls as f64 / measured.as_secs_f64().max(1e-9),
         server.connections(),
         tally.peak_open.load(Ordering::SeqCst),
     );
@@ -550,13 +684,17 @@ fn soak(server: &FakeProvider, transport: &dyn Soaked) {
     if wrong_shape_misses > 0 {
         println!(
             "  {wrong_shape_misses} wrong-shape calls did not end in UnexpectedResponse \
-             (not asserted: WRONG_SHAPE_IS_AN_ERROR is off); the first:\n    {}",
-            tally.first_wrong_shape_misses.lock().unwrap()[..2.min(wrong_shape_misses as usize)]
-                .join("\n    ")
+             (not asserted: WRONG_SHAPE_IS_AN_ERROR is off); the first of each mode:"
         );
+        let first = tally.first_wrong_shape_misses.lock().unwrap();
+        for mode in ["streaming: false", "streaming: true"] {
+            if let Some(miss) = first.iter().find(|miss| miss.contains(mode)) {
+                println!("    {miss}");
+            }
+        }
     }
 
-    assert_eq!(calls, size.calls, "every call was made and ended");
+    assert_eq!(calls, total, "every call was made and ended");
     let mismatches = tally.mismatches.load(Ordering::SeqCst);
     assert!(
         mismatches == 0,
@@ -628,6 +766,21 @@ fn soak_tokio() {
         "{} connections still open after the client was dropped",
         server.open_connections()
     );
+}
+
+/// The watchdog fails the test on a call in flight past its limit.
+#[test]
+#[should_panic(expected = "a hang")]
+fn watchdog_catches_a_call_past_its_limit() {
+    let _one = one_at_a_time();
+    let server = FakeProvider::start();
+    let tally = Tally::new(1);
+    let run = Run::new(1, 0);
+    // A call that started and never ends; its worker never finishes either.
+    assert!(matches!(run.next(0, &tally), Next::Call(..)));
+    watch(&run, &tally, &server, Duration::from_millis(100), |run| {
+        run.running.load(Ordering::SeqCst) == 0
+    });
 }
 
 /// The checks themselves: each kind of wrong delivery is caught.
