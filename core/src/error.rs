@@ -25,6 +25,8 @@ use std::time::Duration;
 
 use http::{HeaderMap, StatusCode};
 
+use crate::api_key::ApiKey;
+pub use crate::response_headers::{request_id, retry_after, should_retry};
 use crate::types::ChatCompletion;
 
 /// What kind of failure an [`Error`] is.
@@ -218,8 +220,10 @@ const CONTENT_FILTER_PHRASES: &[&str] = &[
 /// The most bytes of a provider's body any error message quotes.
 pub const EXCERPT_LIMIT: usize = 512;
 
-/// One attempt of a call: which model was tried, how it ended, how long was waited before it.
+/// One attempt of a call: which model was tried, how it ended, how long was waited before it
+/// and how long it took.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Attempt {
     /// The model id as given (`provider/model`).
     pub model: String,
@@ -231,12 +235,90 @@ pub struct Attempt {
     pub status: Option<u16>,
     /// The wait (backoff or Retry-After) before this attempt was sent.
     pub waited: Duration,
+    /// From sending the request to the attempt's end (its whole body, or its failure); zero
+    /// for a model that was skipped without sending (no key, a request it cannot take).
+    pub took: Duration,
 }
 
 impl Attempt {
     /// The error kind, or `None` for a success.
     pub fn kind(&self) -> Option<ErrorKind> {
         self.error.as_ref().map(Error::kind)
+    }
+}
+
+/// How a call went: every attempt in order, on every model tried. On a successful call's
+/// output ([`ChatCompletion::report`](crate::ChatCompletion::report),
+/// [`EmbeddingResponse::report`](crate::EmbeddingResponse::report),
+/// [`CompletionResponse::report`](crate::CompletionResponse::report)); a failed call's
+/// attempts are [`Error::attempts`].
+///
+/// The completion's own `model` is what the provider named; this says which of the models
+/// you listed answered, and what failed before it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallReport {
+    /// Every attempt, in order; after a success the last one is the one that answered.
+    pub attempts: Vec<Attempt>,
+}
+
+impl CallReport {
+    /// The attempt that answered, if the call succeeded.
+    pub fn answered(&self) -> Option<&Attempt> {
+        self.attempts
+            .last()
+            .filter(|attempt| attempt.error.is_none())
+    }
+
+    /// The provider that answered.
+    pub fn provider(&self) -> Option<&str> {
+        self.answered().map(|attempt| attempt.provider.as_str())
+    }
+
+    /// The model id (`provider/model`, as given in the request or fallback list) that
+    /// answered.
+    pub fn model(&self) -> Option<&str> {
+        self.answered().map(|attempt| attempt.model.as_str())
+    }
+
+    /// Whether a model other than the first one listed answered.
+    pub fn fell_back(&self) -> bool {
+        match (self.attempts.first(), self.answered()) {
+            (Some(first), Some(answered)) => first.model != answered.model,
+            _ => false,
+        }
+    }
+}
+
+/// Where an output keeps its [`CallReport`]: not part of the OpenAI-format JSON (never
+/// serialized or deserialized), and ignored by `==` — it says how a value was obtained, not
+/// what it is, so a streamed and a whole completion of the same reply still compare equal.
+#[derive(Clone, Default)]
+pub struct ReportSlot(Option<std::sync::Arc<CallReport>>);
+
+impl ReportSlot {
+    /// A slot holding `report`.
+    pub fn new(report: CallReport) -> Self {
+        ReportSlot(Some(std::sync::Arc::new(report)))
+    }
+
+    /// The report, if the value came from a call.
+    pub fn get(&self) -> Option<&CallReport> {
+        self.0.as_deref()
+    }
+}
+
+impl PartialEq for ReportSlot {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for ReportSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.get() {
+            Some(report) => write!(f, "{} attempts", report.attempts.len()),
+            None => f.write_str("none"),
+        }
     }
 }
 
@@ -440,6 +522,18 @@ impl Error {
         self
     }
 
+    /// Sets the status and the request id of the response an error came from, where the
+    /// error does not say them already: for errors found in a 2xx body.
+    pub(crate) fn with_response_head(mut self, status: StatusCode, headers: &HeaderMap) -> Self {
+        if self.inner.status.is_none() {
+            self.inner.status = Some(status.as_u16());
+        }
+        if self.inner.request_id.is_none() {
+            self.inner.request_id = request_id(headers);
+        }
+        self
+    }
+
     /// Sets the Retry-After duration.
     pub fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
         self.inner.retry_after = retry_after;
@@ -466,7 +560,7 @@ impl Error {
 
     /// [`Error::redact`] with a provider's key, if it has one: what every adapter does to the
     /// errors it returns.
-    pub(crate) fn without_key(self, key: Option<&crate::settings::ApiKey>) -> Self {
+    pub(crate) fn without_key(self, key: Option<&ApiKey>) -> Self {
         match key {
             Some(key) => self.redact(key.expose()),
             None => self,
@@ -607,55 +701,6 @@ fn bounded(message: &str) -> String {
     }
 }
 
-/// The wait a response asks for: `retry-after-ms` (milliseconds, may be fractional) wins over
-/// `retry-after`, which is either delay-seconds or an HTTP date. A date is measured against
-/// the response's own `Date` header (the core has no wall clock); without one it is ignored.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let text = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
-        if ms.is_finite() && ms >= 0.0 {
-            return Duration::try_from_secs_f64(ms / 1000.0).ok();
-        }
-    }
-    let value = text("retry-after")?;
-    if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0)
-            .then(|| Duration::try_from_secs_f64(seconds).ok())
-            .flatten();
-    }
-    let until = httpdate::parse_http_date(value).ok()?;
-    let date = httpdate::parse_http_date(text("date")?).ok()?;
-    Some(
-        until
-            .duration_since(date)
-            .unwrap_or(Duration::ZERO)
-            .min(Duration::from_secs(u32::MAX.into())),
-    )
-}
-
-/// `x-should-retry: true|false`, the providers' explicit override.
-pub fn should_retry(headers: &HeaderMap) -> Option<bool> {
-    match headers.get("x-should-retry")?.to_str().ok()?.trim() {
-        "true" => Some(true),
-        "false" => Some(false),
-        _ => None,
-    }
-}
-
-/// The provider's request id: `x-request-id` (OpenAI family), `request-id` (Anthropic),
-/// `x-amzn-requestid` (Bedrock).
-pub fn request_id(headers: &HeaderMap) -> Option<String> {
-    ["x-request-id", "request-id", "x-amzn-requestid"]
-        .iter()
-        .find_map(|name| headers.get(*name)?.to_str().ok())
-        .map(bounded)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -667,37 +712,6 @@ mod tests {
             map.insert(*name, HeaderValue::from_str(value).unwrap());
         }
         map
-    }
-
-    #[test]
-    fn retry_after_forms() {
-        assert_eq!(
-            retry_after(&headers(&[("retry-after", "2")])),
-            Some(Duration::from_secs(2))
-        );
-        assert_eq!(
-            retry_after(&headers(&[
-                ("retry-after", "2"),
-                ("retry-after-ms", "1500.5")
-            ])),
-            Some(Duration::from_micros(1_500_500))
-        );
-        assert_eq!(
-            retry_after(&headers(&[
-                ("retry-after", "Wed, 21 Oct 2015 07:28:30 GMT"),
-                ("date", "Wed, 21 Oct 2015 07:28:00 GMT")
-            ])),
-            Some(Duration::from_secs(30))
-        );
-        assert_eq!(
-            retry_after(&headers(&[(
-                "retry-after",
-                "Wed, 21 Oct 2015 07:28:30 GMT"
-            )])),
-            None
-        );
-        assert_eq!(retry_after(&headers(&[("retry-after", "-1")])), None);
-        assert_eq!(retry_after(&headers(&[("retry-after", "soon")])), None);
     }
 
     #[test]

@@ -7,30 +7,69 @@
 //! the transports (`onellm-blocking`, `onellm-tokio`) or your own runtime do that and feed
 //! the results in.
 //!
-//! ```
-//! use onellm_core::{ChatRequest, ModelId, Registry};
+//! The layers, from the top:
 //!
-//! let registry = Registry::from_lookup(|name| (name == "OPENAI_API_KEY").then(|| "sk-test".into()));
+//! - [`client`]: the one client layer — [`ClientBuilder`], the
+//!   [`Engine`] that starts typed calls, the drive loops and the
+//!   [driver contract](client#the-driver-contract) a transport implements, and the
+//!   [`CallEvent`]s a call reports.
+//! - [`call`]: one call's retries, fallbacks and deadlines as a state machine driven with
+//!   `poll(now)`: [the drive loop](call#the-drive-loop), and
+//!   [the decision table](call#rules) every transport obeys.
+//! - [`provider`]: one adapter per wire protocol (request building, response and error
+//!   parsing, stream decoding), resolved from `provider/model` ids by the [`Registry`].
+//! - [`framing`]: the incremental SSE, NDJSON and AWS eventstream decoders.
+//! - [`types`]: the OpenAI-format values everything speaks.
+//!
+//! A call, started by an engine and fed a response by hand — what a transport's loop does
+//! with real sockets:
+//!
+//! ```
+//! use std::time::{Instant, SystemTime};
+//!
+//! use bytes::Bytes;
+//! use onellm_core::call::Action;
+//! use onellm_core::client::Engine;
+//! use onellm_core::{CallOptions, ChatRequest, Registry};
+//!
+//! let mut registry = Registry::new();
+//! registry.set_api_key("openai", "sk-test");
+//! let engine = Engine::new(registry, CallOptions::default(), Some(7), None);
 //! let request = ChatRequest::new("openai/gpt-4o-mini").user("Hello!");
-//! let id = ModelId::parse(&request.model).unwrap();
-//! let provider = registry.resolve(&id).unwrap();
-//! let http_request = provider.build_chat(id.model(), &request, false).unwrap();
-//! assert_eq!(http_request.uri(), "https://api.openai.com/v1/chat/completions");
+//! let mut typed = engine.chat(request, Instant::now(), SystemTime::now());
+//!
+//! let Action::Send(outgoing) = typed.call_mut().poll(Instant::now()) else { unreachable!() };
+//! assert_eq!(outgoing.request.uri(), "https://api.openai.com/v1/chat/completions");
+//! let reply = br#"{"object": "chat.completion", "model": "gpt-4o-mini", "choices": [{"index": 0,
+//!     "message": {"role": "assistant", "content": "Hi!"}, "finish_reason": "stop"}]}"#;
+//! let response = http::Response::new(Bytes::from_static(reply));
+//! typed.call_mut().handle_response(outgoing.attempt, response, Instant::now());
+//!
+//! let Action::Done(output) = typed.call_mut().poll(Instant::now()) else { unreachable!() };
+//! let completion = typed.output(output)?;
+//! assert_eq!(completion.text(), "Hi!");
+//! # Ok::<(), onellm_core::Error>(())
 //! ```
 #![forbid(unsafe_code)]
 
+mod api_key;
 pub mod call;
-pub mod client_config;
+pub mod client;
 pub mod error;
 pub mod framing;
 pub mod model;
 pub mod provider;
+mod registry;
+mod response_headers;
 pub mod settings;
 pub mod types;
 
+pub use api_key::ApiKey;
 pub use call::{Action, AttemptId, Backoff, Call, CallOptions, Operation, Outgoing, Output};
-pub use error::{Attempt, Error, ErrorKind};
+pub use client::{CallEvent, ClientBuilder, Engine};
+pub use error::{Attempt, CallReport, Error, ErrorKind};
 pub use model::ModelId;
 pub use provider::{Capabilities, ChatStreamDecoder, Provider};
-pub use settings::{ApiKey, ProviderSettings, Registry};
+pub use registry::Registry;
+pub use settings::ProviderSettings;
 pub use types::*;

@@ -12,13 +12,17 @@
 //! - the role rides on the first delta of each choice; the finish reason on the last delta or
 //!   on an empty delta after it; the choices' deltas interleave arbitrarily, several choices
 //!   may share a chunk;
-//! - usage comes on a final `choices: []` chunk.
+//! - usage comes on a final `choices: []` chunk;
+//! - server-side tool calls (0–2 per message) come whole, in order, any run of them in one
+//!   delta, interleaved with the other fragments.
 //!
 //! Only what a stream cannot carry is kept out of the generated completions rather than
 //! normalized after the fact: `object` is `chat.completion` (chunks say
 //! `chat.completion.chunk`), the role is `assistant`, content is text (never parts), a message
-//! with no tool calls has `tool_calls: None` (never `Some(vec![])`), tool calls are of type
-//! `function`, and no `extra`, `logprobs`, `name` or `tool_call_id` is set.
+//! with no tool calls has `tool_calls: None` (never `Some(vec![])`), a message with tool
+//! calls has no empty content (a stream cannot tell it from the `""` of an opening role
+//! chunk, which folds to `null` beside tool calls), tool calls are of type `function`, and no
+//! `extra`, `logprobs`, `name` or `tool_call_id` is set.
 //!
 //! The cutting decisions come from a tape of numbers drawn by proptest, so a failing case
 //! shrinks towards the plainest cutting (every tape value 0).
@@ -26,7 +30,7 @@
 use onellm_core::{
     ChatCompletion, ChatCompletionChunk, Choice, ChunkAccumulator, ChunkChoice,
     CompletionTokensDetails, Content, Delta, Extra, FinishReason, FunctionCall, FunctionCallDelta,
-    Message, PromptTokensDetails, Role, ToolCall, ToolCallDelta, Usage,
+    Message, PromptTokensDetails, Role, ServerToolCall, ToolCall, ToolCallDelta, Usage,
 };
 use proptest::prelude::*;
 
@@ -64,21 +68,35 @@ fn tool_call() -> impl Strategy<Value = ToolCall> {
     })
 }
 
+fn server_tool_call() -> impl Strategy<Value = ServerToolCall> {
+    let json = || proptest::option::of(text().prop_map(|text| serde_json::json!({"code": text})));
+    (proptest::option::of(text()), text(), json(), json()).prop_map(|(id, name, input, output)| {
+        ServerToolCall {
+            output,
+            ..ServerToolCall::new(id, name, input)
+        }
+    })
+}
+
 fn message() -> impl Strategy<Value = Message> {
     (
         proptest::option::of(text()),
         proptest::collection::vec(tool_call(), 0..=3),
         proptest::option::of(text()),
         proptest::option::of(text()),
+        proptest::collection::vec(server_tool_call(), 0..=2),
     )
-        .prop_map(|(content, calls, reasoning, refusal)| Message {
+        .prop_map(|(content, calls, reasoning, refusal, server)| Message {
             role: Role::Assistant,
-            content: content.map(Content::Text),
+            content: content
+                .filter(|text| calls.is_empty() || !text.is_empty())
+                .map(Content::Text),
             name: None,
             tool_calls: (!calls.is_empty()).then_some(calls),
             tool_call_id: None,
             reasoning_content: reasoning,
             refusal,
+            server_tool_calls: (!server.is_empty()).then_some(server),
             extra: Extra::new(),
         })
 }
@@ -156,6 +174,7 @@ fn completion() -> impl Strategy<Value = ChatCompletion> {
                 system_fingerprint: fingerprint,
                 service_tier: tier,
                 extra: Extra::new(),
+                report: Default::default(),
             },
         )
 }
@@ -230,6 +249,7 @@ enum Fragment {
     Reasoning(String),
     Refusal(String),
     Tool(ToolCallDelta),
+    Server(ServerToolCall),
 }
 
 /// A choice's message as fragments, in a wire order.
@@ -244,6 +264,13 @@ fn fragments(message: &Message, tape: &mut Tape) -> Vec<Fragment> {
         text_stream(&content, Fragment::Content, tape),
         text_stream(&message.reasoning_content, Fragment::Reasoning, tape),
         text_stream(&message.refusal, Fragment::Refusal, tape),
+        message
+            .server_tool_calls
+            .iter()
+            .flatten()
+            .cloned()
+            .map(Fragment::Server)
+            .collect(),
     ];
     let calls = message.tool_calls.as_deref().unwrap_or_default();
     let first_call_stream = streams.len();
@@ -295,7 +322,7 @@ fn deltas(choice: &Choice, tape: &mut Tape) -> Vec<(Delta, Option<FinishReason>)
             Fragment::Content(_) => current.content.is_none(),
             Fragment::Reasoning(_) => current.reasoning_content.is_none(),
             Fragment::Refusal(_) => current.refusal.is_none(),
-            Fragment::Tool(_) => true,
+            Fragment::Tool(_) | Fragment::Server(_) => true,
         };
         let fresh = *current == Delta::default();
         if !fresh && (!fits || tape.coin()) {
@@ -307,6 +334,10 @@ fn deltas(choice: &Choice, tape: &mut Tape) -> Vec<(Delta, Option<FinishReason>)
             Fragment::Reasoning(text) => current.reasoning_content = Some(text),
             Fragment::Refusal(text) => current.refusal = Some(text),
             Fragment::Tool(call) => current.tool_calls.get_or_insert_with(Vec::new).push(call),
+            Fragment::Server(call) => current
+                .server_tool_calls
+                .get_or_insert_with(Vec::new)
+                .push(call),
         }
     }
     if let Some(first) = deltas.first_mut() {

@@ -944,12 +944,47 @@ fn exhaustion_of_several_models_is_all_failed_with_every_attempt() {
 }
 
 #[test]
-fn unresolvable_models_are_recorded_and_skipped() {
-    let request = chat("nope/model").fallback_models(["no-slash", "openai/gpt-4o"]);
-    let mut call = start(request, CallOptions::default());
+fn misconfigured_ids_fail_fast_and_keyless_providers_are_skipped() {
+    // A typo in a provider name or a malformed id, anywhere in the chain, is a bug in the
+    // program: the call fails at once, naming the id, with nothing sent.
+    for (request, named) in [
+        (
+            chat("opnai/gpt-4o").fallback_models(["openai/gpt-4o"]),
+            "opnai",
+        ),
+        (
+            chat("openai/gpt-4o").fallback_models(["no-slash"]),
+            "no-slash",
+        ),
+        (
+            chat("openai/gpt-4o").fallback_models(["anthropc/claude"]),
+            "anthropc",
+        ),
+    ] {
+        let mut call = start(request, CallOptions::default());
+        let error = expect_failed(&mut call, at(0.0));
+        assert_eq!(error.kind(), ErrorKind::Configuration);
+        assert!(error.message().contains(named), "{error}");
+        assert!(error.attempts().is_empty(), "nothing was tried");
+    }
+    let mut call = start(chat("opnai/gpt-4o"), CallOptions::default());
+    let typo = expect_failed(&mut call, at(0.0));
+    assert!(
+        typo.message().contains(r#"did you mean "openai""#),
+        "{typo}"
+    );
+
+    // A provider that exists but has no key is a deployment matter: a skipped attempt
+    // naming the variable to set, and the fallback answers.
+    let mut keyless = Registry::new();
+    keyless
+        .set_api_key("openai", "sk-openai-test")
+        .set_base_url("openai", "http://openai.test/v1");
+    let request = chat("groq/llama-3.3-70b").fallback_models(["openai/gpt-4o"]);
+    let mut call = Call::new(&keyless, request.into(), CallOptions::default(), 0, at(0.0));
     let out = expect_send(&mut call, at(0.0));
     assert_eq!(host(&out), "openai.test");
-    assert_eq!(out.number, 3);
+    assert_eq!(out.number, 2);
     call.handle_response(
         out.attempt,
         response(200, &[], &completion_body("ok")),
@@ -957,25 +992,14 @@ fn unresolvable_models_are_recorded_and_skipped() {
     );
     expect_done(&mut call, at(0.1));
     let attempts = call.attempts();
-    assert_eq!(attempts.len(), 3);
+    assert_eq!(attempts.len(), 2);
     assert_eq!(attempts[0].kind(), Some(ErrorKind::Configuration));
-    assert_eq!(attempts[0].model, "nope/model");
-    assert_eq!(attempts[1].kind(), Some(ErrorKind::Configuration));
-    assert_eq!(attempts[1].model, "no-slash");
-
-    // A provider without its key is a configuration error naming the variable.
-    let call = Call::new(
-        &Registry::new(),
-        chat("openai/gpt-4o").into(),
-        CallOptions::default(),
-        0,
-        at(0.0),
-    );
-    let mut call = call;
-    let error = expect_failed(&mut call, at(0.0));
-    assert_eq!(error.kind(), ErrorKind::Configuration);
-    assert!(error.message().contains("OPENAI_API_KEY"), "{error}");
-    assert_eq!(error.attempts().len(), 1);
+    assert_eq!(attempts[0].model, "groq/llama-3.3-70b");
+    assert!(attempts[0]
+        .error
+        .as_ref()
+        .is_some_and(|error| error.message().contains("GROQ_API_KEY")));
+    assert!(attempts[1].error.is_none());
 }
 
 #[test]
@@ -1184,7 +1208,11 @@ fn an_unparseable_success_body_falls_back() {
         response(200, &[], "<html>oops</html>"),
         at(0.1),
     );
-    assert_eq!(call.attempts()[0].kind(), Some(ErrorKind::Decode));
+    // Not an OpenAI reply at all (a portal's page, a wrong base URL): no retry, a fallback.
+    assert_eq!(
+        call.attempts()[0].kind(),
+        Some(ErrorKind::UnexpectedResponse)
+    );
     assert_eq!(host(&expect_send(&mut call, at(0.1))), "groq.test");
 }
 
@@ -1342,6 +1370,7 @@ mod properties {
                                     || error.kind() == ErrorKind::Cancelled
                             );
                         }
+                        other => panic!("an action this test does not know: {other:?}"),
                     }
                 }
                 Input::Advance(ms) => now += Duration::from_millis(u64::from(*ms)) * 3,

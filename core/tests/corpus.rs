@@ -1107,6 +1107,18 @@ mod openai {
         expected
     }
 
+    /// The `""` an OpenAI-format stream opens with (`{"role": "assistant", "content": ""}`)
+    /// is not an answer when the reply calls tools: the whole reply says `content: null`, and
+    /// so does the folded stream.
+    fn without_opening_content(mut expected: Expected) -> Expected {
+        for choice in expected.choices.values_mut() {
+            if choice.content.as_deref() == Some("") && !choice.tool_calls.is_empty() {
+                choice.content = None;
+            }
+        }
+        expected
+    }
+
     /// A `chat.completion.chunk` SSE body: deltas folded per choice `index`, tool-call
     /// fragments per tool-call `index`, the last finish reason and the last usage win.
     /// `[DONE]` ends it; an `event: error`, or a chunk carrying an `error` object, is an
@@ -1121,7 +1133,7 @@ mod openai {
                 Some("error") => {
                     let raw = serde_json::from_str(&data).unwrap_or(Value::String(data));
                     return Ok(StreamOracle {
-                        expected,
+                        expected: without_opening_content(expected),
                         ending: Ending::Error(raw),
                     });
                 }
@@ -1129,7 +1141,7 @@ mod openai {
             }
             if data.trim() == "[DONE]" {
                 return Ok(StreamOracle {
-                    expected,
+                    expected: without_opening_content(expected),
                     ending: Ending::Complete,
                 });
             }
@@ -1184,13 +1196,13 @@ mod openai {
             }
             if let Some(error) = chunk.get("error").filter(|e| !e.is_null()) {
                 return Ok(StreamOracle {
-                    expected,
+                    expected: without_opening_content(expected),
                     ending: Ending::Error(serde_json::json!({ "error": error })),
                 });
             }
         }
         Ok(StreamOracle {
-            expected,
+            expected: without_opening_content(expected),
             ending: Ending::Truncated,
         })
     }

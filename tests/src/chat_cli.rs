@@ -18,10 +18,10 @@
 //!     // Build a client from the environment, `args.fake` and `args.timeout`, and call it:
 //!     // a whole reply goes to `chat_cli::print_completion`, a stream's items to a
 //!     // `chat_cli::StreamPrinter`.
-//!     let result = call(request, args.stream, args.json);
-//!     chat_cli::finish(result, args.json)
+//!     let result = call(request, args.stream, args.style());
+//!     chat_cli::finish(result, args.style())
 //! }
-//! # fn call(_: onellm_core::ChatRequest, _: bool, _: bool) -> Result<(), onellm_core::Error> {
+//! # fn call(_: onellm_core::ChatRequest, _: bool, _: chat_cli::Style) -> Result<(), onellm_core::Error> {
 //! #     Ok(())
 //! # }
 //! ```
@@ -30,8 +30,12 @@
 //!
 //! ```text
 //! chat [--model M] [--fallback M]... [--retries N] [--timeout SECS] [--stream] [--json]
-//!      [--system TEXT] [--max-tokens N] [--request FILE] [--fake] [PROMPT]
+//!      [--system TEXT] [--max-tokens N] [--request FILE] [--fake] [-v] [PROMPT]
 //! ```
+//!
+//! `-v` (`--verbose`) tells the call's story on stderr: each attempt's model and provider,
+//! how it ended (error kind and status), the wait before it and the time it took, and which
+//! model answered.
 //!
 //! A failure exits with status 1 and prints `error: <kind>: <message>` on stderr; with
 //! `--json` also one stdout line `{"error": {"kind", "message", "status", "attempts":
@@ -41,7 +45,9 @@ use std::io::{self, Read, StdoutLock, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use onellm_core::{ChatCompletion, ChatCompletionChunk, ChatRequest, Error, Message, Role};
+use onellm_core::{
+    Attempt, ChatCompletion, ChatCompletionChunk, ChatRequest, Error, Message, Role,
+};
 use serde_json::{json, Value};
 
 /// The model when neither `--model`, the `--request` file nor `ONELLM_MODEL` names one.
@@ -49,7 +55,7 @@ pub const DEFAULT_MODEL: &str = "openai/gpt-4o-mini";
 
 /// Printed for `--help`, and after a usage error.
 pub const USAGE: &str = "usage: chat [--model M] [--fallback M]... [--retries N] [--timeout SECS] \
-[--stream] [--json] [--system TEXT] [--max-tokens N] [--request FILE] [--fake] [PROMPT]";
+[--stream] [--json] [--system TEXT] [--max-tokens N] [--request FILE] [--fake] [-v] [PROMPT]";
 
 /// The command line, parsed.
 #[derive(Debug, Default)]
@@ -74,6 +80,8 @@ pub struct Args {
     pub request: Option<String>,
     /// `--fake`: the transport points its client at a [`FakeProvider`](crate::FakeProvider).
     pub fake: bool,
+    /// `-v`, `--verbose`: the call's attempts on stderr.
+    pub verbose: bool,
     /// The remaining words, joined by spaces.
     pub prompt: Option<String>,
 }
@@ -111,15 +119,87 @@ pub fn start(args: impl Iterator<Item = String>) -> Result<Invocation, ExitCode>
     }
 }
 
+/// How replies are printed: [`Args::style`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Style {
+    /// `--json`: OpenAI JSON on stdout.
+    pub json: bool,
+    /// `-v`: the attempts on stderr.
+    pub verbose: bool,
+}
+
+impl Args {
+    /// How this command line wants replies printed.
+    pub fn style(&self) -> Style {
+        Style {
+            json: self.json,
+            verbose: self.verbose,
+        }
+    }
+}
+
 /// The exit code of a finished call: success, or status 1 after printing the error on
-/// stderr (and with `json`, as one JSON line on stdout).
-pub fn finish(result: Result<(), Error>, json: bool) -> ExitCode {
+/// stderr (and with `json`, as one JSON line on stdout; with `verbose`, its attempts first).
+pub fn finish(result: Result<(), Error>, style: Style) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            report(&error, json);
+            if style.verbose {
+                print_attempts(error.attempts(), false);
+            }
+            report(&error, style.json);
             ExitCode::from(1)
         }
+    }
+}
+
+/// The story of a call on stderr, one line per attempt, then who answered:
+///
+/// ```text
+/// attempt 1: openai/fail-401 (openai): authentication, status 401, after 0 ms, took 2 ms
+/// attempt 2: anthropic/claude-sonnet-4-5 (anthropic): answered, after 0 ms, took 1 ms
+/// answered by anthropic/claude-sonnet-4-5 (anthropic), after a fallback
+/// ```
+pub fn print_attempts(attempts: &[Attempt], succeeded: bool) {
+    let mut err = io::stderr().lock();
+    for (number, attempt) in attempts.iter().enumerate() {
+        let outcome = match attempt.kind() {
+            None => "answered".to_owned(),
+            Some(kind) => match attempt.status {
+                Some(status) => format!("{kind}, status {status}"),
+                None => kind.to_string(),
+            },
+        };
+        writeln!(
+            err,
+            "attempt {}: {} ({}): {outcome}, after {} ms, took {} ms",
+            number + 1,
+            attempt.model,
+            attempt.provider,
+            attempt.waited.as_millis(),
+            attempt.took.as_millis(),
+        )
+        .ok();
+    }
+    match attempts.last().filter(|_| succeeded) {
+        Some(last) => {
+            let how = match attempts.first() {
+                Some(first) if first.model != last.model => ", after a fallback",
+                _ if attempts.len() > 1 => ", after retries",
+                _ => "",
+            };
+            writeln!(err, "answered by {} ({}){how}", last.model, last.provider).ok();
+        }
+        None => {
+            writeln!(err, "no model answered").ok();
+        }
+    }
+}
+
+/// With `verbose`, the attempts of a call that succeeded (from its report).
+fn print_report(completion: &ChatCompletion, style: Style) {
+    if let Some(report) = completion.report().filter(|_| style.verbose) {
+        print_attempts(&report.attempts, true);
     }
 }
 
@@ -153,6 +233,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
             }
             "--request" => parsed.request = Some(value("--request")?),
             "--fake" => parsed.fake = true,
+            "-v" | "--verbose" => parsed.verbose = true,
             "--" => words.extend(args.by_ref()),
             flag if flag.starts_with("--") => return Err(format!("unknown flag {flag}")),
             word => words.push(word.to_owned()),
@@ -234,10 +315,12 @@ fn build_request(args: &Args) -> Result<ChatRequest, String> {
     Ok(request)
 }
 
-/// Prints a whole reply: its text and tool calls, or with `json` one line of OpenAI JSON.
-pub fn print_completion(completion: &ChatCompletion, json: bool) {
+/// Prints a whole reply: its text and tool calls, or with `json` one line of OpenAI JSON;
+/// with `verbose`, the attempts on stderr first.
+pub fn print_completion(completion: &ChatCompletion, style: Style) {
+    print_report(completion, style);
     let mut out = io::stdout().lock();
-    if json {
+    if style.json {
         writeln!(out, "{}", to_json(completion)).ok();
     } else {
         writeln!(out, "{}", completion.text()).ok();
@@ -252,16 +335,18 @@ pub fn print_completion(completion: &ChatCompletion, json: bool) {
 pub struct StreamPrinter {
     out: StdoutLock<'static>,
     json: bool,
+    verbose: bool,
     /// Whether text was printed, so an error ends its line first.
     printed: bool,
 }
 
 impl StreamPrinter {
     /// Locks standard output for the reply.
-    pub fn new(json: bool) -> Self {
+    pub fn new(style: Style) -> Self {
         StreamPrinter {
             out: io::stdout().lock(),
-            json,
+            json: style.json,
+            verbose: style.verbose,
             printed: false,
         }
     }
@@ -289,8 +374,16 @@ impl StreamPrinter {
     }
 
     /// Ends a stream that succeeded: the text's last newline and the accumulated
-    /// completion's tool calls (nothing more with `json`: the chunks said it all).
+    /// completion's tool calls (nothing more with `json`: the chunks said it all); with
+    /// `verbose`, the attempts on stderr.
     pub fn end(mut self, completion: Option<&ChatCompletion>) {
+        if let Some(completion) = completion {
+            let style = Style {
+                json: self.json,
+                verbose: self.verbose,
+            };
+            print_report(completion, style);
+        }
         if !self.json {
             writeln!(self.out).ok();
             if let Some(completion) = completion {
@@ -363,4 +456,36 @@ fn report(error: &Error, json: bool) {
         };
         println!("{}", to_json(&line));
     }
+}
+
+/// For the examples' tests: `chat -v --model openai/fail-401 --fallback FALLBACK --fake`
+/// succeeded and told on stderr both models, the first one's kind and status, and that
+/// `fallback` answered.
+pub fn assert_fallback_story(output: &std::process::Output, fallback: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        stderr.contains("attempt 1: openai/fail-401 (openai): authentication, status 401"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("attempt 2: {fallback} (anthropic): answered")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "answered by {fallback} (anthropic), after a fallback"
+        )),
+        "{stderr}"
+    );
+}
+
+/// For the examples' tests: a model id with a typo'd provider exits 1 naming it, before
+/// anything is sent (no attempt is listed).
+pub fn assert_typo_refused(output: &std::process::Output, typo: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(stderr.contains("error: configuration: "), "{stderr}");
+    assert!(stderr.contains(&format!("{typo:?}")), "{stderr}");
+    assert!(!stderr.contains("attempt 1"), "{stderr}");
 }

@@ -37,4 +37,4 @@ pub mod soak;
 
 pub use example_binary::example_binary;
 pub use reply::{Fault, Reply};
-pub use server::{FakeProvider, RecordedRequest};
+pub use server::{key_fingerprint, FakeProvider, RecordedRequest};

@@ -36,6 +36,18 @@ pub struct RecordedRequest {
     pub body: String,
     /// Whether the key header was present (its value is not kept).
     pub had_key: bool,
+    /// A one-way fingerprint of the key it carried ([`key_fingerprint`]), so a test can tell
+    /// which key a call used without the server keeping any.
+    pub key_fingerprint: Option<u64>,
+}
+
+/// The fingerprint [`RecordedRequest::key_fingerprint`] holds for a request sent with `key`
+/// (a `Bearer ` prefix is not part of the key).
+pub fn key_fingerprint(key: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    key.hash(&mut hasher);
+    hasher.finish()
 }
 
 impl RecordedRequest {
@@ -243,8 +255,9 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-fn redact(headers: &[(String, String)]) -> (Vec<(String, String)>, bool) {
+fn redact(headers: &[(String, String)]) -> (Vec<(String, String)>, bool, Option<u64>) {
     let mut had_key = false;
+    let mut fingerprint = None;
     let headers = headers
         .iter()
         .map(|(name, value)| {
@@ -252,6 +265,10 @@ fn redact(headers: &[(String, String)]) -> (Vec<(String, String)>, bool) {
                 .iter()
                 .any(|s| name.eq_ignore_ascii_case(s));
             had_key |= secret;
+            if secret {
+                let key = value.strip_prefix("Bearer ").unwrap_or(value);
+                fingerprint = Some(key_fingerprint(key));
+            }
             let value = if secret {
                 "[REDACTED]".to_owned()
             } else {
@@ -260,7 +277,7 @@ fn redact(headers: &[(String, String)]) -> (Vec<(String, String)>, bool) {
             (name.clone(), value)
         })
         .collect();
-    (headers, had_key)
+    (headers, had_key, fingerprint)
 }
 
 fn serve_connection(stream: &TcpStream, shared: &Shared) -> io::Result<()> {
@@ -280,13 +297,14 @@ fn serve_connection(stream: &TcpStream, shared: &Shared) -> io::Result<()> {
         let reply = {
             let mut state = shared.state();
             if shared.recording.load(Ordering::Relaxed) {
-                let (headers, had_key) = redact(&request.headers);
+                let (headers, had_key, key_fingerprint) = redact(&request.headers);
                 state.requests.push(RecordedRequest {
                     method: request.method.clone(),
                     path: request.path.clone(),
                     headers,
                     body: String::from_utf8_lossy(&request.body).into_owned(),
                     had_key,
+                    key_fingerprint,
                 });
             }
             match state.replies.pop_front() {

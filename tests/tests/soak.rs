@@ -53,18 +53,11 @@ const RSS_TOLERANCE: f64 = 0.10;
 /// How long the connections get to come back to the pool after the last call.
 const SETTLE_LIMIT: Duration = Duration::from_secs(5);
 /// Idle connections the blocking client keeps for one host: ureq's
-/// `max_idle_connections_per_host(8)` in transports/blocking/src/builder.rs.
+/// `max_idle_connections_per_host(8)` in transports/blocking/src/client.rs.
 const BLOCKING_POOL_PER_HOST: usize = 8;
 
 /// Runs of at least this many calls print their progress every tenth of the calls.
 const PROGRESS_FROM: u64 = 50_000;
-
-/// Whether a wrong-shape reply (a 200 whose body is not the provider family's JSON) must end
-/// in `UnexpectedResponse`. Off until the branch that makes the OpenAI parser check the
-/// family's marker (issue 16 items 1 and 2) is merged; today such a reply succeeds with an
-/// empty completion. While off, wrong-shape calls still run and must end in time, and their
-/// outcomes are printed, but their kind is not asserted. Turn on after that merge.
-const WRONG_SHAPE_IS_AN_ERROR: bool = false;
 
 /// The soak tests share the process's RSS and the machine's cores: one at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -258,10 +251,6 @@ struct Tally {
     /// The most connections seen open at the server (sampled every 50 ms).
     peak_open: AtomicUsize,
     mismatches: AtomicU64,
-    /// Wrong-shape calls whose outcome was not `UnexpectedResponse` (see
-    /// [`WRONG_SHAPE_IS_AN_ERROR`]), and the first few of them.
-    wrong_shape_misses: AtomicU64,
-    first_wrong_shape_misses: Mutex<Vec<String>>,
     first_mismatches: Mutex<Vec<String>>,
 }
 
@@ -275,8 +264,6 @@ impl Tally {
             calls: AtomicU64::new(0),
             peak_open: AtomicUsize::new(0),
             mismatches: AtomicU64::new(0),
-            wrong_shape_misses: AtomicU64::new(0),
-            first_wrong_shape_misses: Mutex::default(),
             first_mismatches: Mutex::default(),
         }
     }
@@ -299,14 +286,8 @@ impl Tally {
             .entry((call.fault.name(), mode, label))
             .or_default() += 1;
         if let Err(why) = outcome {
-            let (count, first) = if call.fault == SoakFault::WrongShape && !WRONG_SHAPE_IS_AN_ERROR
-            {
-                (&self.wrong_shape_misses, &self.first_wrong_shape_misses)
-            } else {
-                (&self.mismatches, &self.first_mismatches)
-            };
-            count.fetch_add(1, Ordering::Relaxed);
-            let mut first = first.lock().unwrap();
+            self.mismatches.fetch_add(1, Ordering::Relaxed);
+            let mut first = self.first_mismatches.lock().unwrap();
             if first.len() < 20 {
                 first.push(format!("call {} ({:?}): {why}", call.id, call));
             }
@@ -685,19 +666,6 @@ fn soak(server: &FakeProvider, transport: &dyn Soaked) {
     for ((fault, mode, label), count) in tally.outcomes.lock().unwrap().iter() {
         println!("  {fault:>26} {mode:>6} -> {label}: {count}");
     }
-    let wrong_shape_misses = tally.wrong_shape_misses.load(Ordering::SeqCst);
-    if wrong_shape_misses > 0 {
-        println!(
-            "  {wrong_shape_misses} wrong-shape calls did not end in UnexpectedResponse \
-             (not asserted: WRONG_SHAPE_IS_AN_ERROR is off); the first of each mode:"
-        );
-        let first = tally.first_wrong_shape_misses.lock().unwrap();
-        for mode in ["streaming: false", "streaming: true"] {
-            if let Some(miss) = first.iter().find(|miss| miss.contains(mode)) {
-                println!("    {miss}");
-            }
-        }
-    }
 
     assert_eq!(calls, total, "every call was made and ended");
     let mismatches = tally.mismatches.load(Ordering::SeqCst);
@@ -773,11 +741,11 @@ fn soak_tokio() {
     );
 }
 
-/// The wrong-shape fault alone, whole and streamed, on both transports: what
-/// [`WRONG_SHAPE_IS_AN_ERROR`] will assert in the soak. Fails today (a whole reply ends in
-/// `Decode`, a stream in `Truncated` after a retry).
+/// The wrong-shape fault alone, whole and streamed, on both transports: a failure here
+/// names each transport and mode at once, where the soak reports the first few calls.
+/// (Before the parsers checked the family's marker, issue 16 items 1-2, a whole reply ended
+/// in `Decode` and a stream in `Truncated` after a retry.)
 #[test]
-#[ignore = "passes once the parsers check the family's marker (issue 16 items 1-2); then turn on WRONG_SHAPE_IS_AN_ERROR and remove this ignore"]
 fn wrong_shape_reply_is_unexpected_response() {
     let _one = one_at_a_time();
     let server = FakeProvider::start();

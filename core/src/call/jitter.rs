@@ -7,6 +7,19 @@
 
 use std::time::Duration;
 
+/// SplitMix64's increment: the state advances by it each draw.
+const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// One SplitMix64 step from `x`: spreads nearby inputs (consecutive counters, close
+/// timestamps) over all 64 bits. Also derives each call's seed in
+/// [`SeedSequence`](crate::client::SeedSequence).
+pub(crate) fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(GOLDEN_GAMMA);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// A SplitMix64 generator.
 #[derive(Debug, Clone)]
 pub(crate) struct Jitter {
@@ -19,11 +32,9 @@ impl Jitter {
     }
 
     pub(crate) fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        let value = splitmix64(self.state);
+        self.state = self.state.wrapping_add(GOLDEN_GAMMA);
+        value
     }
 
     /// A uniformly random duration in `[0, max]`, both ends included, at nanosecond

@@ -83,6 +83,7 @@
 //!         Action::Done(Output::Chat(completion)) => break completion,
 //!         Action::Done(other) => unreachable!("a chat call ends in a chat completion: {other:?}"),
 //!         Action::Failed(error) => panic!("{error}"),
+//!         other => unreachable!("an action this loop does not know: {other:?}"),
 //!     }
 //! };
 //! assert_eq!(completion.text(), "Hello!");
@@ -92,8 +93,12 @@
 //! # Rules
 //!
 //! - Every model (the request's, then its fallbacks) is resolved through the registry up
-//!   front. A model that does not resolve (unknown provider, missing key) is recorded as a
-//!   failed attempt with its `Configuration` error, no request is sent, and the call moves on.
+//!   front. A malformed id or an unknown provider anywhere in the chain fails the call at
+//!   once with a `Configuration` error naming the id and the closest known provider, before
+//!   anything is sent: that is a bug in the program. A model that does not resolve for
+//!   another reason (its key is missing) is recorded as a failed attempt with its
+//!   `Configuration` error, no request is sent, and the call moves on: that is a matter of
+//!   the deployment.
 //! - After a failed attempt one decision table (`call/decision.rs`) picks what follows:
 //!
 //!   | the failed attempt's error | decision |
@@ -119,10 +124,9 @@
 //!   and every `Wait` is strictly later than the `now` it was polled with.
 
 mod decision;
-mod jitter;
-#[cfg(feature = "tracing")]
-pub mod log;
+pub(crate) mod jitter;
 mod options;
+mod secrets;
 mod stream;
 #[cfg(test)]
 mod tests;
@@ -137,11 +141,12 @@ use http::{HeaderMap, StatusCode};
 use self::decision::{decide, Decision};
 use self::jitter::Jitter;
 pub use self::options::{Backoff, CallOptions};
+use self::secrets::Secrets;
 use self::stream::StreamOutput;
 use crate::error::{Attempt, Error, ErrorKind};
 use crate::model::ModelId;
 use crate::provider::{ChatStreamDecoder, Provider};
-use crate::settings::Registry;
+use crate::registry::Registry;
 use crate::types::{
     ChatCompletion, ChatCompletionChunk, ChatRequest, CompletionRequest, CompletionResponse,
     EmbeddingRequest, EmbeddingResponse,
@@ -223,6 +228,7 @@ pub struct AttemptId(u64);
 
 /// A request the transport should send now.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Outgoing {
     /// Feed everything about this request's response back with this id.
     pub attempt: AttemptId,
@@ -240,10 +246,19 @@ pub struct Outgoing {
     pub number: u32,
     /// Whether the response is a stream, to be fed in piece by piece as it arrives.
     pub stream: bool,
+    /// For a stream: the longest wait from sending until the response head, and the longest
+    /// silence between body bytes after it (`None` for whole replies, and when unset).
+    /// Every [`Action::Receive`] deadline already includes them; a transport whose HTTP
+    /// client takes its timeouts up front, per request (ureq), configures them from here
+    /// instead, so both kinds enforce the same limits.
+    pub first_byte_timeout: Option<Duration>,
+    /// See [`first_byte_timeout`](Self::first_byte_timeout).
+    pub idle_timeout: Option<Duration>,
 }
 
 /// What a successful call produced.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Output {
     /// A chat completion; for a streamed call, the chunks folded together.
     Chat(ChatCompletion),
@@ -253,6 +268,8 @@ pub enum Output {
 
 /// What the transport should do next; see the [module docs](self) for the loop.
 #[derive(Debug)]
+#[non_exhaustive]
+#[must_use = "an action is what the transport must do next"]
 pub enum Action {
     /// Send this request.
     Send(Outgoing),
@@ -341,6 +358,8 @@ struct InFlight {
     body: Body,
     body_len: usize,
     last_bytes: Option<Instant>,
+    /// What the request carried that no error may show.
+    secrets: Secrets,
 }
 
 #[derive(Debug)]
@@ -407,6 +426,12 @@ impl Call {
             .timeout()
             .or(options.total_timeout)
             .or(registry.timeout());
+        // A malformed id or an unknown provider anywhere in the chain is a bug in the program:
+        // fail before sending anything rather than let a fallback hide it. (A provider that is
+        // merely unusable, say without its key, stays a skipped attempt.)
+        let misconfigured = std::iter::once(operation.model())
+            .chain(fallbacks.iter().map(String::as_str))
+            .find_map(|id| registry.check_model_id(id).err());
         Call {
             stream: operation.is_stream(),
             operation,
@@ -422,15 +447,19 @@ impl Call {
             models_tried: 0,
             next_id: 1,
             attempts: Vec::new(),
-            state: State::Ready {
-                at: now,
-                waited: Duration::ZERO,
+            state: match misconfigured {
+                Some(error) => State::Failed(error),
+                None => State::Ready {
+                    at: now,
+                    waited: Duration::ZERO,
+                },
             },
             chunks: StreamOutput::default(),
         }
     }
 
     /// What to do next. Handles passed deadlines itself; see the [module docs](self).
+    #[must_use = "the action says what to send, await or return next"]
     pub fn poll(&mut self, now: Instant) -> Action {
         let now = self.clamp(now);
         loop {
@@ -563,8 +592,16 @@ impl Call {
         let headers = mem::take(&mut flight.headers);
         let provider = flight.provider.clone();
         match self.parse(provider.as_ref(), status, headers, body) {
-            Ok(output) => self.attempt_succeeded(output),
-            Err(error) => self.attempt_failed(error.with_status(status.as_u16()), now),
+            Ok(output) => self.attempt_succeeded(output, now),
+            Err(error) => {
+                // An error the body itself carried (an error envelope's code) keeps its own
+                // status; others get the response's.
+                let error = match error.status() {
+                    Some(_) => error,
+                    None => error.with_status(status.as_u16()),
+                };
+                self.attempt_failed(error, now)
+            }
         }
     }
 
@@ -600,7 +637,7 @@ impl Call {
         }
         let cancelled = Error::new(ErrorKind::Cancelled, "the call was cancelled");
         if let State::InFlight(flight) = &self.state {
-            let attempt = self.record(flight, Some(cancelled.clone()));
+            let attempt = self.record(flight, Some(cancelled.clone()), self.latest);
             self.attempts.push(attempt);
         }
         let mut error = cancelled.with_attempts(self.attempts.clone());
@@ -613,8 +650,18 @@ impl Call {
 
     /// The next streamed chunk for the caller, in order. Keeps yielding queued chunks after
     /// the call ended.
+    #[must_use = "a chunk not handed to the caller is lost"]
     pub fn poll_chunk(&mut self) -> Option<ChatCompletionChunk> {
         self.chunks.ready.pop_front()
+    }
+
+    /// The wait decided before the next attempt, while the call is waiting for it (what
+    /// [`Action::Wait`] counts down to; a backoff or a provider's `Retry-After`).
+    pub fn pending_wait(&self) -> Option<Duration> {
+        match &self.state {
+            State::Ready { waited, .. } => Some(*waited),
+            _ => None,
+        }
     }
 
     /// Every finished attempt so far, in order.
@@ -707,6 +754,7 @@ impl Call {
                     error: Some(error.clone()),
                     status: None,
                     waited,
+                    took: Duration::ZERO,
                 });
                 self.next_model(error, now);
                 return None;
@@ -739,6 +787,7 @@ impl Call {
                     error: Some(error.clone()),
                     status: None,
                     waited,
+                    took: Duration::ZERO,
                 });
                 self.after_failure(error, now);
                 return None;
@@ -761,7 +810,10 @@ impl Call {
             provider: provider.name().to_owned(),
             number,
             stream: self.stream,
+            first_byte_timeout: self.options.first_byte_timeout.filter(|_| self.stream),
+            idle_timeout: self.options.idle_timeout.filter(|_| self.stream),
         };
+        let secrets = Secrets::of(&outgoing.request);
         self.state = State::InFlight(Box::new(InFlight {
             id,
             model: resolved.model.clone(),
@@ -774,6 +826,7 @@ impl Call {
             body: Body::Buffer(Vec::new()),
             body_len: 0,
             last_bytes: None,
+            secrets,
         }));
         Some(outgoing)
     }
@@ -792,6 +845,15 @@ impl Call {
             match next {
                 Some(Ok(chunk)) => self.chunks.push(chunk),
                 Some(Err(error)) => {
+                    // The decoder never sees the head: the status and request id come from
+                    // here.
+                    let error = match &self.state {
+                        State::InFlight(flight) => match flight.status {
+                            Some(status) => error.with_response_head(status, &flight.headers),
+                            None => error,
+                        },
+                        _ => error,
+                    };
                     self.attempt_failed(error, now);
                     return;
                 }
@@ -808,7 +870,7 @@ impl Call {
             // A stream that completed without content still hands out what it had.
             self.chunks.release_held();
             let completion = self.chunks.accumulator.completion();
-            self.attempt_succeeded(Output::Chat(completion));
+            self.attempt_succeeded(Output::Chat(completion), now);
         }
     }
 
@@ -838,8 +900,9 @@ impl Call {
         }
     }
 
-    fn record(&self, flight: &InFlight, error: Option<Error>) -> Attempt {
+    fn record(&self, flight: &InFlight, error: Option<Error>, now: Instant) -> Attempt {
         Attempt {
+            took: now.saturating_duration_since(flight.sent_at),
             model: self
                 .targets
                 .get(self.target)
@@ -852,9 +915,9 @@ impl Call {
         }
     }
 
-    fn attempt_succeeded(&mut self, output: Output) {
+    fn attempt_succeeded(&mut self, output: Output, now: Instant) {
         if let State::InFlight(flight) = &self.state {
-            let attempt = self.record(flight, None);
+            let attempt = self.record(flight, None, now);
             self.attempts.push(attempt);
         }
         self.state = State::Done(Box::new(output));
@@ -865,8 +928,11 @@ impl Call {
         let State::InFlight(flight) = &self.state else {
             return;
         };
-        let error = error.with_origin(flight.provider.name(), &flight.model);
-        let attempt = self.record(flight, Some(error.clone()));
+        let error = flight
+            .secrets
+            .scrub(error)
+            .with_origin(flight.provider.name(), &flight.model);
+        let attempt = self.record(flight, Some(error.clone()), now);
         self.attempts.push(attempt);
         if self.chunks.committed {
             let partial = self.chunks.accumulator.completion();

@@ -71,4 +71,18 @@ impl fmt::Display for FramingError {
     }
 }
 
+impl FramingError {
+    /// Whether the bytes are not this framing at all, rather than a damaged, overlong or cut
+    /// frame of it: an event stream prelude whose CRC or lengths do not check out, or a body
+    /// that ended before a whole prelude arrived (so none was ever checked). Stream decoders
+    /// use it to tell another kind of server from a broken stream.
+    pub fn is_foreign(&self) -> bool {
+        match self {
+            Self::PreludeCrc { .. } | Self::BadMessageLength { .. } => true,
+            Self::MessageTruncated { buffered } => *buffered < super::eventstream::PRELUDE_LEN,
+            _ => false,
+        }
+    }
+}
+
 impl std::error::Error for FramingError {}

@@ -41,7 +41,7 @@ use bytes::Bytes;
 use super::FramingError;
 
 /// The bytes before the headers: total length, headers length, prelude CRC.
-const PRELUDE_LEN: usize = 12;
+pub(crate) const PRELUDE_LEN: usize = 12;
 /// Prelude plus the trailing message CRC: the smallest possible message.
 const MIN_MESSAGE_LEN: usize = PRELUDE_LEN + 4;
 

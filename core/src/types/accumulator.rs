@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::chunk::{ChatCompletionChunk, ChunkChoice, ToolCallDelta};
-use super::message::{function_type, Content, FunctionCall, Message, Role, ToolCall};
+use super::message::{
+    function_type, Content, FunctionCall, Message, Role, ServerToolCall, ToolCall,
+};
 use super::response::{ChatCompletion, Choice, FinishReason, Usage};
 use super::Extra;
 
@@ -14,10 +16,12 @@ use super::Extra;
 ///
 /// Rules, per choice (keyed by `index`):
 /// - `content`, `reasoning_content` and `refusal` fragments are concatenated; a message that
-///   never received a `content` field keeps `content: null` (tool-only replies).
+///   never received a `content` field keeps `content: null` (tool-only replies), and so does
+///   one that calls tools and received only empty `content` (the opening role chunk's `""`).
 /// - Tool-call fragments are keyed by their `index`; a fragment without `index` starts a new
 ///   call when it brings a new `id`, and otherwise continues the last call. `id`, `type` and
 ///   `name` are taken from the first fragment that has them; `arguments` are concatenated.
+/// - Server-side tool calls arrive whole (see [`ServerToolCall`]) and are appended in order.
 /// - The last non-null `finish_reason` wins, and so does the last `usage` (providers that
 ///   report usage more than once report running totals).
 /// - Unknown delta fields (`extra`) whose values are arrays are appended to the message's
@@ -59,6 +63,7 @@ struct ChoiceState {
     tool_calls: Vec<ToolCall>,
     /// Position in `tool_calls` for each stream `index`.
     tool_index: BTreeMap<u32, usize>,
+    server_tool_calls: Vec<ServerToolCall>,
     finish_reason: Option<FinishReason>,
     logprobs: Option<Value>,
     extra: Extra,
@@ -82,6 +87,7 @@ impl ChunkAccumulator {
                 || choice.reasoning.as_deref().is_some_and(|t| !t.is_empty())
                 || choice.refusal.as_deref().is_some_and(|t| !t.is_empty())
                 || !choice.tool_calls.is_empty()
+                || !choice.server_tool_calls.is_empty()
         })
     }
 
@@ -130,6 +136,7 @@ impl ChunkAccumulator {
             system_fingerprint: self.system_fingerprint.clone(),
             service_tier: self.service_tier.clone(),
             extra: self.extra.clone(),
+            report: Default::default(),
         }
     }
 
@@ -162,6 +169,9 @@ impl ChoiceState {
         append(&mut self.refusal, &delta.refusal);
         for call in delta.tool_calls.iter().flatten() {
             self.push_tool_call(call);
+        }
+        if let Some(calls) = &delta.server_tool_calls {
+            self.server_tool_calls.extend(calls.iter().cloned());
         }
         if choice.finish_reason.is_some() {
             self.finish_reason.clone_from(&choice.finish_reason);
@@ -226,17 +236,31 @@ impl ChoiceState {
         }
     }
 
+    /// The folded `content`. OpenAI-format streams open with `{"role": "assistant",
+    /// "content": ""}` even when the reply only calls tools, whose non-streamed message has
+    /// `content: null`: empty text beside tool calls is that opening, not an answer, and
+    /// folds to `null` so both paths give the same message (and the same JSON when it is
+    /// sent back in the next turn). An empty reply without tool calls keeps its `""`.
+    fn message_content(&self) -> Option<Content> {
+        match &self.content {
+            Some(text) if text.is_empty() && !self.tool_calls.is_empty() => None,
+            content => content.clone().map(Content::Text),
+        }
+    }
+
     fn to_choice(&self, index: u32) -> Choice {
         Choice {
             index,
             message: Message {
                 role: self.role.clone().unwrap_or(Role::Assistant),
-                content: self.content.clone().map(Content::Text),
+                content: self.message_content(),
                 name: None,
                 tool_calls: (!self.tool_calls.is_empty()).then(|| self.tool_calls.clone()),
                 tool_call_id: None,
                 reasoning_content: self.reasoning.clone(),
                 refusal: self.refusal.clone(),
+                server_tool_calls: (!self.server_tool_calls.is_empty())
+                    .then(|| self.server_tool_calls.clone()),
                 extra: self.extra.clone(),
             },
             finish_reason: self.finish_reason.clone(),

@@ -4,7 +4,7 @@ use super::extra::deserialize_keeping_extra;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::message::{optional_arguments_as_text, Role};
+use super::message::{optional_arguments_as_text, Role, ServerToolCall};
 use super::response::{FinishReason, Usage};
 use super::Extra;
 
@@ -79,10 +79,104 @@ impl ChatCompletionChunk {
         self.choices.iter().any(|choice| choice.delta.has_content())
     }
 
-    /// The text of the first choice's delta, if any.
+    /// The text of the first choice's delta; `None` when it has none, including the empty
+    /// `content: ""` that OpenAI-format streams put in their opening role chunk, so a caller
+    /// printing text as it comes only ever sees text.
+    ///
+    /// ```
+    /// use onellm_core::{ChatCompletionChunk, Delta};
+    ///
+    /// let piece = ChatCompletionChunk::new("c1", "m", 0).with_delta(0, Delta::text("Hel"));
+    /// assert_eq!(piece.text(), Some("Hel"));
+    /// let opening = ChatCompletionChunk::new("c1", "m", 0).with_delta(0, Delta::text(""));
+    /// assert_eq!(opening.text(), None);
+    /// ```
     pub fn text(&self) -> Option<&str> {
-        self.choices.first()?.delta.content.as_deref()
+        self.choices
+            .first()?
+            .delta
+            .content
+            .as_deref()
+            .filter(|text| !text.is_empty())
     }
+
+    /// The tool-call fragments of the first choice's delta, without unwrapping the wire
+    /// shape's `Option`s: the first fragment of a call has its id and name, later ones only
+    /// append to its arguments. Fragments of one call share [`ToolCallFragment::index`].
+    ///
+    /// ```
+    /// use onellm_core::{ChatCompletionChunk, Delta, FunctionCallDelta, ToolCallDelta};
+    ///
+    /// let fragment = |id: Option<&str>, name: Option<&str>, arguments: &str| ToolCallDelta {
+    ///     index: Some(0),
+    ///     id: id.map(str::to_owned),
+    ///     function: Some(FunctionCallDelta {
+    ///         name: name.map(str::to_owned),
+    ///         arguments: Some(arguments.to_owned()),
+    ///     }),
+    ///     ..Default::default()
+    /// };
+    /// let chunks = [
+    ///     (Some("call_1"), Some("get_weather"), ""),
+    ///     (None, None, r#"{"city":"#),
+    ///     (None, None, r#""Paris"}"#),
+    /// ]
+    /// .map(|(id, name, arguments)| {
+    ///     let delta = Delta { tool_calls: Some(vec![fragment(id, name, arguments)]), ..Default::default() };
+    ///     ChatCompletionChunk::new("c1", "m", 0).with_delta(0, delta)
+    /// });
+    ///
+    /// let mut arguments = String::new();
+    /// for chunk in &chunks {
+    ///     for call in chunk.tool_call_deltas() {
+    ///         if let Some(name) = call.name {
+    ///             assert_eq!((call.index, call.id, name), (0, Some("call_1"), "get_weather"));
+    ///         }
+    ///         arguments.push_str(call.arguments);
+    ///     }
+    /// }
+    /// assert_eq!(arguments, r#"{"city":"Paris"}"#);
+    /// ```
+    pub fn tool_call_deltas(&self) -> impl Iterator<Item = ToolCallFragment<'_>> + '_ {
+        self.choices
+            .first()
+            .and_then(|choice| choice.delta.tool_calls.as_deref())
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(|(position, call)| {
+                let function = call.function.as_ref();
+                ToolCallFragment {
+                    index: call
+                        .index
+                        .unwrap_or_else(|| u32::try_from(position).unwrap_or(u32::MAX)),
+                    id: call.id.as_deref().filter(|id| !id.is_empty()),
+                    name: function
+                        .and_then(|f| f.name.as_deref())
+                        .filter(|name| !name.is_empty()),
+                    arguments: function
+                        .and_then(|f| f.arguments.as_deref())
+                        .unwrap_or_default(),
+                }
+            })
+    }
+}
+
+/// One tool-call fragment of a chunk, as [`ChatCompletionChunk::tool_call_deltas`] yields
+/// it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ToolCallFragment<'a> {
+    /// Which call of the reply this fragment belongs to. Every built-in adapter numbers its
+    /// calls; for an OpenAI-compatible server that leaves `index` out it is the fragment's
+    /// position in the chunk (the [`ChunkAccumulator`](crate::ChunkAccumulator), which
+    /// follows ids in that case, is the reliable way to join such a stream).
+    pub index: u32,
+    /// The call's id, on its first fragment.
+    pub id: Option<&'a str>,
+    /// The function's name, on its first fragment.
+    pub name: Option<&'a str>,
+    /// More of the arguments' JSON text; empty when this fragment brings none.
+    pub arguments: &'a str,
 }
 
 /// One choice's delta within a chunk.
@@ -117,6 +211,10 @@ pub struct Delta {
     pub refusal: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCallDelta>>,
+    /// Whole server-side tool calls, each sent once (OneLLM extension; see
+    /// [`ServerToolCall`]): appended to the message's when chunks are folded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_tool_calls: Option<Vec<ServerToolCall>>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -127,6 +225,7 @@ deserialize_keeping_extra!(Delta {
     reasoning_content: "reasoning_content",
     refusal: "refusal",
     tool_calls: "tool_calls",
+    server_tool_calls: "server_tool_calls",
 });
 
 impl Delta {
@@ -146,7 +245,16 @@ impl Delta {
         }
     }
 
-    /// Whether the delta carries anything but a role.
+    /// Server-side tool calls, whole.
+    pub fn server_tool_calls(calls: Vec<ServerToolCall>) -> Self {
+        Delta {
+            server_tool_calls: Some(calls),
+            ..Default::default()
+        }
+    }
+
+    /// Whether the delta carries anything but a role. A server-side tool call counts: the
+    /// caller sees it, so a retry after it would show it twice.
     pub fn has_content(&self) -> bool {
         let non_empty = |text: &Option<String>| text.as_deref().is_some_and(|t| !t.is_empty());
         non_empty(&self.content)
@@ -154,6 +262,10 @@ impl Delta {
             || non_empty(&self.refusal)
             || self
                 .tool_calls
+                .as_ref()
+                .is_some_and(|calls| !calls.is_empty())
+            || self
+                .server_tool_calls
                 .as_ref()
                 .is_some_and(|calls| !calls.is_empty())
     }

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::extra::deserialize_keeping_extra;
+use crate::error::{CallReport, ReportSlot};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -82,6 +83,73 @@ impl CompletionRequest {
             ..Default::default()
         }
     }
+
+    /// Sets `max_tokens`.
+    ///
+    /// ```
+    /// # use onellm_core::CompletionRequest;
+    /// let request = CompletionRequest::new("openai/gpt-3.5-turbo-instruct", "Once").max_tokens(16);
+    /// assert_eq!(request.max_tokens, Some(16));
+    /// ```
+    pub fn max_tokens(mut self, max_tokens: u32) -> Self {
+        self.max_tokens = Some(max_tokens);
+        self
+    }
+
+    /// Sets `temperature`.
+    ///
+    /// ```
+    /// # use onellm_core::CompletionRequest;
+    /// let request = CompletionRequest::new("openai/gpt-3.5-turbo-instruct", "Once").temperature(0.0);
+    /// assert_eq!(request.temperature, Some(0.0));
+    /// ```
+    pub fn temperature(mut self, temperature: f64) -> Self {
+        self.temperature = Some(temperature);
+        self
+    }
+
+    /// Sets the fallback models, tried in order (OneLLM's `fallback_models`).
+    ///
+    /// ```
+    /// # use onellm_core::CompletionRequest;
+    /// let request = CompletionRequest::new("openai/gpt-3.5-turbo-instruct", "Once")
+    ///     .fallback_models(["together/meta-llama/Llama-3-8b-hf"]);
+    /// assert_eq!(request.fallback_models.unwrap().len(), 1);
+    /// ```
+    pub fn fallback_models<I, S>(mut self, models: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.fallback_models = Some(models.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets the extra attempts per model on retryable errors (OneLLM's `retries`).
+    ///
+    /// ```
+    /// # use onellm_core::CompletionRequest;
+    /// let request = CompletionRequest::new("openai/gpt-3.5-turbo-instruct", "Once").retries(2);
+    /// assert_eq!(request.retries, Some(2));
+    /// ```
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = Some(retries);
+        self
+    }
+
+    /// Sets this call's total deadline (OneLLM's `timeout` field, in seconds).
+    ///
+    /// ```
+    /// # use onellm_core::CompletionRequest;
+    /// # use std::time::Duration;
+    /// let request = CompletionRequest::new("openai/gpt-3.5-turbo-instruct", "Once")
+    ///     .with_timeout(Duration::from_secs(10));
+    /// assert_eq!(request.timeout, Some(10.0));
+    /// ```
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout.as_secs_f64());
+        self
+    }
 }
 
 /// `prompt`: one text or several (token prompts are kept as JSON in `Other`).
@@ -113,6 +181,10 @@ pub struct CompletionResponse {
     pub system_fingerprint: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
+    /// How the call that produced this went ([`report`](Self::report)); not part of the
+    /// JSON.
+    #[serde(skip)]
+    pub report: ReportSlot,
 }
 
 deserialize_keeping_extra!(CompletionResponse {
@@ -123,13 +195,20 @@ deserialize_keeping_extra!(CompletionResponse {
     choices: "choices",
     usage: "usage",
     system_fingerprint: "system_fingerprint",
-});
+} not_in_json: report);
 
 fn text_completion_object() -> String {
     "text_completion".to_owned()
 }
 
 impl CompletionResponse {
+    /// How the call that produced this went: which provider and model answered, after which
+    /// attempts (each with its model, outcome, status, time taken and the wait before it).
+    /// `None` for a value not returned by a client call (parsed or built by hand).
+    pub fn report(&self) -> Option<&CallReport> {
+        self.report.get()
+    }
+
     /// The first choice's text.
     pub fn text(&self) -> &str {
         self.choices.first().map_or("", |choice| &choice.text)

@@ -54,12 +54,16 @@ impl<'de> Deserialize<'de> for BorrowedStr<'de> {
 /// Implements `Deserialize` for a struct with an `extra: Extra` field: each listed field is
 /// read from its JSON key, every other key goes into `extra`.
 ///
+/// Fields that never come from JSON (`#[serde(skip)]`) are listed after the braces as
+/// `not_in_json: name, …` and start as their `Default`.
+///
 /// Each field is `name: "key"`, optionally followed by `=> ` and what a missing key means:
 /// nothing (the type's `Default`), a `{ block }` (its value), or `required` (a
 /// `missing field` error). As with serde's derive, a known key given twice is an error
 /// and a `null` is handed to the field's own type (an `Option` reads it as `None`).
 macro_rules! deserialize_keeping_extra {
-    ($name:ident { $($field:ident: $key:literal $(=> $missing:tt)?),+ $(,)? }) => {
+    ($name:ident { $($field:ident: $key:literal $(=> $missing:tt)?),+ $(,)? }
+     $(not_in_json: $($skipped:ident),+)?) => {
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 struct ObjectVisitor;
@@ -98,6 +102,7 @@ macro_rules! deserialize_keeping_extra {
                                 ),
                             },)+
                             extra,
+                            $($($skipped: Default::default(),)+)?
                         })
                     }
                 }

@@ -1,8 +1,13 @@
-//! Chat messages: roles, content (text or parts) and tool calls.
+//! Chat messages: roles, content (text or parts), tool calls and server-side tool calls.
+//!
+//! The rule for tools a provider runs itself is on [`ServerToolCall`].
 
 use super::extra::deserialize_keeping_extra;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+
+use crate::error::{excerpt, Error, ErrorKind};
 
 use super::{open_string_enum, Extra};
 
@@ -46,6 +51,10 @@ pub struct Message {
     pub reasoning_content: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
+    /// Tools the provider ran itself while answering (OneLLM extension; see
+    /// [`ServerToolCall`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_tool_calls: Option<Vec<ServerToolCall>>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -58,6 +67,7 @@ deserialize_keeping_extra!(Message {
     tool_call_id: "tool_call_id",
     reasoning_content: "reasoning_content",
     refusal: "refusal",
+    server_tool_calls: "server_tool_calls",
 });
 
 impl Message {
@@ -71,6 +81,7 @@ impl Message {
             tool_call_id: None,
             reasoning_content: None,
             refusal: None,
+            server_tool_calls: None,
             extra: Extra::new(),
         }
     }
@@ -109,6 +120,51 @@ impl Message {
     /// The message's text: the string content, or its text parts joined. Empty when none.
     pub fn text(&self) -> String {
         self.content.as_ref().map(Content::text).unwrap_or_default()
+    }
+
+    /// The message's text parsed as JSON into `T`; see
+    /// [`ChatCompletion::parse`](crate::ChatCompletion::parse), which calls this on the
+    /// first choice. For the other choices of an `n > 1` request.
+    ///
+    /// ```
+    /// use onellm_core::Message;
+    ///
+    /// let numbers: Vec<u8> = Message::assistant("[1, 2, 3]").parse().unwrap();
+    /// assert_eq!(numbers, [1, 2, 3]);
+    /// ```
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        const WHAT: &str = "structured output";
+        if let Some(refusal) = self.refusal.as_deref().filter(|r| !r.is_empty()) {
+            return Err(Error::new(
+                ErrorKind::Decode,
+                format!("{WHAT}: the model refused: {}", excerpt(refusal.as_bytes())),
+            ));
+        }
+        let text = self.text();
+        if text.trim().is_empty() {
+            let calls: Vec<&str> = self
+                .tool_calls
+                .iter()
+                .flatten()
+                .map(|call| call.function.name.as_str())
+                .collect();
+            let why = if calls.is_empty() {
+                "the reply has no text".to_owned()
+            } else {
+                format!(
+                    "the reply has no text, only tool calls ({})",
+                    calls.join(", ")
+                )
+            };
+            return Err(Error::new(ErrorKind::Decode, format!("{WHAT}: {why}")));
+        }
+        serde_json::from_str(&text).map_err(|cause| {
+            Error::decode(
+                WHAT,
+                format_args!("the reply is not JSON of the expected shape ({cause})"),
+                text.as_bytes(),
+            )
+        })
     }
 }
 
@@ -316,6 +372,77 @@ impl ToolCall {
     }
 }
 
+/// A tool the provider ran itself, with what it was asked and what it answered.
+///
+/// Some providers run tools themselves while they answer: Anthropic's web search, web fetch,
+/// code execution and MCP connectors (`server_tool_use` / `mcp_tool_use` blocks and their
+/// `*_tool_result` blocks), Gemini's code execution (`executableCode` and
+/// `codeExecutionResult` parts), Bedrock's Nova code interpreter (`toolUse` blocks of
+/// `"type": "server_tool_use"` and their `toolResult` blocks). One rule for every family:
+///
+/// - Such a call is **not** a [`ToolCall`]: the caller would try to run it and answer with a
+///   tool result for a function it does not have. Its code and results are **not** mixed
+///   into `content` either, so the text stays the model's own words.
+/// - Each call surfaces as one such entry in the assistant message's
+///   `server_tool_calls` (a OneLLM extension field, absent when there are none, so an
+///   OpenAI-format completion without them serializes exactly as before): `name` is the
+///   provider's tool name (`web_search`, `code_execution`, `nova_code_interpreter`, …),
+///   `input` what the model asked it to do, `output` what the provider's tool answered.
+/// - A call and its result are joined by id where the provider gives ids (Anthropic
+///   `tool_use_id`, Bedrock `toolUseId`), in order of appearance where it does not (Gemini:
+///   a `codeExecutionResult` is the output of the latest `executableCode` still without
+///   one). A call whose result never came keeps `output: null`; a result without its call
+///   keeps `input: null`. Entries are in the order of their calls.
+/// - `input` and `output` are the provider's own JSON, kept verbatim so a later request can
+///   send them back: Anthropic's call `input` and whole `*_tool_result` block; Gemini's whole
+///   `executableCode` (`{language, code}`) and `codeExecutionResult` (`{outcome, output}`)
+///   objects; Bedrock's call `input` and whole `toolResult` object. Other fields of the
+///   provider's call (Anthropic's block `type` and `server_name`, Bedrock's `type`, a Gemini
+///   part's `thought_signature`) are kept in the entry's `extra`.
+/// - Streams: a chunk's delta carries whole entries, each once its result has arrived (or
+///   the message ended without it) and every earlier entry has been sent, so in the order
+///   of their calls; the [`ChunkAccumulator`](crate::types::ChunkAccumulator) appends them,
+///   and the folded stream equals the whole reply.
+/// - When such an assistant message is sent back, the family it came from re-emits it in
+///   its own wire form (see each family's `request.rs`); other families with server tools
+///   leave it out (the tool ran elsewhere; what the model made of it is in the text), and so
+///   do the OpenAI-compatible family (no such server runs them, and strict ones refuse
+///   unknown message fields), Cohere and Ollama.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServerToolCall {
+    /// The provider's id for the call, where it gives one.
+    pub id: Option<String>,
+    /// The provider's tool name (`web_search`, `code_execution`, `nova_code_interpreter`).
+    pub name: String,
+    /// What the model asked the tool to do, as the provider sent it; `null` when only the
+    /// result was seen.
+    pub input: Option<Value>,
+    /// The tool's result as the provider sent it; `null` when it never came.
+    pub output: Option<Value>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+deserialize_keeping_extra!(ServerToolCall {
+    id: "id",
+    name: "name",
+    input: "input",
+    output: "output",
+});
+
+impl ServerToolCall {
+    /// A call of tool `name` with the given id and input, its output not yet known.
+    pub fn new(id: Option<String>, name: impl Into<String>, input: Option<Value>) -> Self {
+        ServerToolCall {
+            id,
+            name: name.into(),
+            input,
+            output: None,
+            extra: Extra::new(),
+        }
+    }
+}
+
 /// The function a tool call invokes, with its arguments as JSON text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FunctionCall {
@@ -398,5 +525,23 @@ mod tests {
         let message: Message = serde_json::from_value(raw.clone()).unwrap();
         assert_eq!(message.content, None);
         assert_eq!(serde_json::to_value(&message).unwrap(), raw);
+    }
+
+    #[test]
+    fn server_tool_calls_round_trip_and_are_absent_by_default() {
+        let raw = json!({"role": "assistant", "content": "42", "server_tool_calls": [
+            {"id": "srvtoolu_1", "name": "web_search", "input": {"query": "q"},
+             "output": {"type": "web_search_tool_result", "content": []}, "type": "server_tool_use"},
+            {"id": null, "name": "code_execution", "input": {"code": "print(1)"}, "output": null}]});
+        let message: Message = serde_json::from_value(raw.clone()).unwrap();
+        let calls = message.server_tool_calls.as_ref().unwrap();
+        assert_eq!(calls[0].id.as_deref(), Some("srvtoolu_1"));
+        assert_eq!(calls[0].extra["type"], "server_tool_use");
+        assert_eq!(calls[1].output, None);
+        assert_eq!(serde_json::to_value(&message).unwrap(), raw);
+        let plain = serde_json::to_value(Message::assistant("hi")).unwrap();
+        assert_eq!(plain, json!({"role": "assistant", "content": "hi"}));
+        let nameless = serde_json::from_value::<ServerToolCall>(json!({"id": "x"}));
+        assert_eq!(nameless.unwrap().name, "");
     }
 }

@@ -15,15 +15,20 @@ pub(crate) mod extra;
 mod message;
 mod request;
 mod response;
+#[cfg(feature = "schemars")]
+mod schema_for_type;
 
 pub use accumulator::ChunkAccumulator;
-pub use chunk::{ChatCompletionChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta};
+pub use chunk::{
+    ChatCompletionChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta, ToolCallFragment,
+};
 pub use completions::{CompletionChoice, CompletionRequest, CompletionResponse, Prompt};
 pub use embeddings::{
     Embedding, EmbeddingInput, EmbeddingRequest, EmbeddingResponse, EmbeddingUsage, EmbeddingVector,
 };
 pub use message::{
-    AudioInput, Content, ContentPart, FileInput, FunctionCall, ImageUrl, Message, Role, ToolCall,
+    AudioInput, Content, ContentPart, FileInput, FunctionCall, ImageUrl, Message, Role,
+    ServerToolCall, ToolCall,
 };
 pub use request::{
     ChatRequest, FunctionDefinition, JsonSchemaFormat, ResponseFormat, Stop, StreamOptions, Tool,

@@ -217,6 +217,112 @@ impl ChatRequest {
         self.response_format(ResponseFormat::JsonObject)
     }
 
+    /// Asks for a reply that is JSON matching `schema`, in strict mode (see
+    /// [`ResponseFormat::json_schema`]). Every family honours it: OpenAI-format providers
+    /// natively, Anthropic and Bedrock through a tool the model is made to call, whose input
+    /// comes back as the reply's text; read it with [`ChatCompletion::parse`].
+    ///
+    /// [`ChatCompletion::parse`]: crate::ChatCompletion::parse
+    ///
+    /// ```
+    /// use onellm_core::{ChatRequest, ResponseFormat};
+    /// use serde_json::json;
+    ///
+    /// let request = ChatRequest::new("openai/gpt-4o-mini")
+    ///     .user("Invent a person.")
+    ///     .json_schema("person", json!({
+    ///         "type": "object",
+    ///         "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+    ///         "required": ["name", "age"],
+    ///         "additionalProperties": false
+    ///     }));
+    /// let Some(ResponseFormat::JsonSchema { json_schema }) = &request.response_format else {
+    ///     panic!("a json_schema format");
+    /// };
+    /// assert_eq!(json_schema.name, "person");
+    /// assert_eq!(json_schema.strict, Some(true));
+    /// ```
+    pub fn json_schema(self, name: impl Into<String>, schema: Value) -> Self {
+        self.response_format(ResponseFormat::json_schema(name, schema))
+    }
+
+    /// Sets `top_p` (nucleus sampling: only the tokens making up this much probability mass).
+    ///
+    /// ```
+    /// # use onellm_core::ChatRequest;
+    /// let request = ChatRequest::new("openai/gpt-4o-mini").top_p(0.9);
+    /// assert_eq!(request.top_p, Some(0.9));
+    /// ```
+    pub fn top_p(mut self, top_p: f64) -> Self {
+        self.top_p = Some(top_p);
+        self
+    }
+
+    /// Sets `seed`, for providers that sample deterministically given one (OpenAI, Mistral,
+    /// Gemini, …; others ignore it).
+    ///
+    /// ```
+    /// # use onellm_core::ChatRequest;
+    /// let request = ChatRequest::new("openai/gpt-4o-mini").seed(42);
+    /// assert_eq!(request.seed, Some(42));
+    /// ```
+    pub fn seed(mut self, seed: i64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Sets the stop sequences: one text or several.
+    ///
+    /// ```
+    /// # use onellm_core::{ChatRequest, Stop};
+    /// let one = ChatRequest::new("openai/gpt-4o-mini").stop("END");
+    /// assert_eq!(one.stop, Some(Stop::One("END".into())));
+    /// let several = ChatRequest::new("openai/gpt-4o-mini").stop(["END", "\n\n"]);
+    /// assert_eq!(several.stop.unwrap().to_vec(), ["END", "\n\n"]);
+    /// ```
+    pub fn stop(mut self, stop: impl Into<Stop>) -> Self {
+        self.stop = Some(stop.into());
+        self
+    }
+
+    /// Sets `reasoning_effort` (`minimal`, `low`, `medium`, `high`; kept as text because
+    /// providers add levels). Anthropic turns it into an extended-thinking budget.
+    ///
+    /// ```
+    /// # use onellm_core::ChatRequest;
+    /// let request = ChatRequest::new("openai/o4-mini").reasoning_effort("low");
+    /// assert_eq!(request.reasoning_effort.as_deref(), Some("low"));
+    /// ```
+    pub fn reasoning_effort(mut self, effort: impl Into<String>) -> Self {
+        self.reasoning_effort = Some(effort.into());
+        self
+    }
+
+    /// Sets `parallel_tool_calls`: `false` asks for at most one tool call per reply.
+    ///
+    /// ```
+    /// # use onellm_core::ChatRequest;
+    /// let request = ChatRequest::new("openai/gpt-4o-mini").parallel_tool_calls(false);
+    /// assert_eq!(request.parallel_tool_calls, Some(false));
+    /// ```
+    pub fn parallel_tool_calls(mut self, parallel: bool) -> Self {
+        self.parallel_tool_calls = Some(parallel);
+        self
+    }
+
+    /// Sets `max_completion_tokens`, the newer name of the token limit (required by
+    /// OpenAI's reasoning models, which reject `max_tokens`).
+    ///
+    /// ```
+    /// # use onellm_core::ChatRequest;
+    /// let request = ChatRequest::new("openai/o4-mini").max_completion_tokens(256);
+    /// assert_eq!(request.token_limit(), Some(256));
+    /// ```
+    pub fn max_completion_tokens(mut self, max_completion_tokens: u32) -> Self {
+        self.max_completion_tokens = Some(max_completion_tokens);
+        self
+    }
+
     /// Sets the fallback models, tried in order.
     pub fn fallback_models<I, S>(mut self, models: I) -> Self
     where
@@ -353,6 +459,36 @@ pub enum Stop {
     Many(Vec<String>),
 }
 
+impl From<&str> for Stop {
+    fn from(one: &str) -> Self {
+        Stop::One(one.to_owned())
+    }
+}
+
+impl From<String> for Stop {
+    fn from(one: String) -> Self {
+        Stop::One(one)
+    }
+}
+
+impl From<Vec<String>> for Stop {
+    fn from(many: Vec<String>) -> Self {
+        Stop::Many(many)
+    }
+}
+
+impl From<Vec<&str>> for Stop {
+    fn from(many: Vec<&str>) -> Self {
+        Stop::Many(many.into_iter().map(str::to_owned).collect())
+    }
+}
+
+impl<const N: usize> From<[&str; N]> for Stop {
+    fn from(many: [&str; N]) -> Self {
+        Stop::Many(many.into_iter().map(str::to_owned).collect())
+    }
+}
+
 impl Stop {
     /// The sequences as a list.
     pub fn to_vec(&self) -> Vec<String> {
@@ -475,7 +611,50 @@ pub enum ResponseFormat {
     JsonSchema { json_schema: JsonSchemaFormat },
 }
 
+impl ResponseFormat {
+    /// A `json_schema` format named `name` (OpenAI allows `[a-zA-Z0-9_-]{1,64}`), strict:
+    /// a provider that supports strict mode then only produces JSON that matches `schema`.
+    /// Strict mode has rules of its own at OpenAI (every property listed in `required`,
+    /// `additionalProperties: false` on every object); [`JsonSchemaFormat::strict`] turns it
+    /// off for a schema that does not follow them.
+    ///
+    /// ```
+    /// use onellm_core::ResponseFormat;
+    /// use serde_json::json;
+    ///
+    /// let format = ResponseFormat::json_schema("answer", json!({
+    ///     "type": "object",
+    ///     "properties": {"answer": {"type": "string"}},
+    ///     "required": ["answer"],
+    ///     "additionalProperties": false
+    /// }));
+    /// assert_eq!(serde_json::to_value(&format).unwrap()["json_schema"]["strict"], true);
+    /// ```
+    pub fn json_schema(name: impl Into<String>, schema: Value) -> Self {
+        ResponseFormat::JsonSchema {
+            json_schema: JsonSchemaFormat::new(name, schema),
+        }
+    }
+}
+
+impl From<JsonSchemaFormat> for ResponseFormat {
+    fn from(json_schema: JsonSchemaFormat) -> Self {
+        ResponseFormat::JsonSchema { json_schema }
+    }
+}
+
 /// The schema of a `json_schema` response format.
+///
+/// ```
+/// use onellm_core::{ChatRequest, JsonSchemaFormat};
+/// use serde_json::json;
+///
+/// let format = JsonSchemaFormat::new("tags", json!({"type": "object"}))
+///     .description("Tags that describe the text.")
+///     .strict(false);
+/// let request = ChatRequest::new("openai/gpt-4o-mini").response_format(format.into());
+/// assert!(request.response_format.is_some());
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JsonSchemaFormat {
     pub name: String,
@@ -485,6 +664,30 @@ pub struct JsonSchemaFormat {
     pub schema: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
+}
+
+impl JsonSchemaFormat {
+    /// A strict format named `name` with `schema` (see [`ResponseFormat::json_schema`]).
+    pub fn new(name: impl Into<String>, schema: Value) -> Self {
+        JsonSchemaFormat {
+            name: name.into(),
+            description: None,
+            schema: Some(schema),
+            strict: Some(true),
+        }
+    }
+
+    /// Sets the description, which tells the model what the JSON is for.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Turns strict mode on or off (on by default with [`JsonSchemaFormat::new`]).
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = Some(strict);
+        self
+    }
 }
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
 //! The non-streaming chat completion, finish reasons and token usage.
 
 use super::extra::deserialize_keeping_extra;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::message::Message;
+use super::message::{Message, ToolCall};
 use super::{open_string_enum, Extra};
+use crate::error::{CallReport, Error, ErrorKind, ReportSlot};
 
 /// A chat completion in OpenAI's shape, whichever provider produced it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -23,6 +25,10 @@ pub struct ChatCompletion {
     pub service_tier: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
+    /// How the call that produced this went ([`report`](Self::report)); not part of the
+    /// JSON.
+    #[serde(skip)]
+    pub report: ReportSlot,
 }
 
 deserialize_keeping_extra!(ChatCompletion {
@@ -34,13 +40,20 @@ deserialize_keeping_extra!(ChatCompletion {
     usage: "usage",
     system_fingerprint: "system_fingerprint",
     service_tier: "service_tier",
-});
+} not_in_json: report);
 
 fn chat_completion_object() -> String {
     "chat.completion".to_owned()
 }
 
 impl ChatCompletion {
+    /// How the call that produced this went: which provider and model answered, after which
+    /// attempts (each with its model, outcome, status, time taken and the wait before it).
+    /// `None` for a value not returned by a client call (parsed or built by hand).
+    pub fn report(&self) -> Option<&CallReport> {
+        self.report.get()
+    }
+
     /// The first choice's text (what most callers want). Empty when there is none.
     pub fn text(&self) -> String {
         self.choices
@@ -52,6 +65,113 @@ impl ChatCompletion {
     /// The first choice's message, if any.
     pub fn message(&self) -> Option<&Message> {
         self.choices.first().map(|choice| &choice.message)
+    }
+
+    /// The first choice's tool calls; empty when the model called none.
+    ///
+    /// ```
+    /// use onellm_core::{ChatCompletion, Choice, FinishReason, Message, ToolCall};
+    ///
+    /// let mut message = Message::assistant("");
+    /// message.content = None;
+    /// message.tool_calls = Some(vec![ToolCall::function("call_1", "get_weather", r#"{"city":"Paris"}"#)]);
+    /// let completion = ChatCompletion::from_message(message, FinishReason::ToolCalls);
+    /// for call in completion.tool_calls() {
+    ///     assert_eq!(call.function.name, "get_weather");
+    /// }
+    /// assert_eq!(completion.tool_calls().len(), 1);
+    /// ```
+    pub fn tool_calls(&self) -> &[ToolCall] {
+        self.message()
+            .and_then(|message| message.tool_calls.as_deref())
+            .unwrap_or_default()
+    }
+
+    /// The first choice's text parsed as JSON into `T`: the typed end of structured output
+    /// ([`ChatRequest::json_schema`](crate::ChatRequest::json_schema)). Works the same
+    /// for every family, streamed (on the accumulated completion) or not, since each adapter
+    /// puts the JSON reply in `content` (Anthropic's and Bedrock's forced tool included).
+    ///
+    /// A reply that is not JSON of that shape, a refusal and a reply without text (no
+    /// choices, or only tool calls) are `Decode` errors that quote a bounded excerpt of
+    /// what came back; when the reply stopped at the token limit the error says that first.
+    /// The text is parsed as it is: no code fences or prose are stripped, which a model in
+    /// strict mode does not add.
+    ///
+    /// ```
+    /// use onellm_core::{ChatCompletion, ErrorKind, FinishReason, Message};
+    /// use serde::Deserialize;
+    ///
+    /// #[derive(Debug, Deserialize)]
+    /// struct Person {
+    ///     name: String,
+    ///     age: u32,
+    /// }
+    ///
+    /// let reply = Message::assistant(r#"{"name": "Ada", "age": 36}"#);
+    /// let completion = ChatCompletion::from_message(reply, FinishReason::Stop);
+    /// let person: Person = completion.parse().unwrap();
+    /// assert_eq!((person.name.as_str(), person.age), ("Ada", 36));
+    ///
+    /// let prose = Message::assistant("Ada, aged 36.");
+    /// let error = ChatCompletion::from_message(prose, FinishReason::Stop)
+    ///     .parse::<Person>()
+    ///     .unwrap_err();
+    /// assert_eq!(error.kind(), ErrorKind::Decode);
+    /// assert!(error.message().contains("Ada, aged 36."));
+    /// ```
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        let Some(choice) = self.choices.first() else {
+            return Err(Error::new(
+                ErrorKind::Decode,
+                "structured output: the completion has no choices, so no JSON to parse",
+            ));
+        };
+        choice.message.parse().map_err(|error| {
+            if choice.finish_reason == Some(FinishReason::Length) {
+                // The likeliest cause by far, and one the caller can fix: say so first.
+                Error::new(
+                    ErrorKind::Decode,
+                    format!(
+                        "structured output: the reply stopped at the token limit \
+                         (finish_reason: length), so its JSON may be cut short; {}",
+                        error.message()
+                    ),
+                )
+            } else {
+                error
+            }
+        })
+    }
+
+    /// A one-choice completion carrying `message` (for tests, caches and fakes that need a
+    /// completion without a provider). `id` and `model` are empty, `created` is 0.
+    ///
+    /// ```
+    /// use onellm_core::{ChatCompletion, FinishReason, Message};
+    ///
+    /// let completion = ChatCompletion::from_message(Message::assistant("hi"), FinishReason::Stop);
+    /// assert_eq!(completion.text(), "hi");
+    /// ```
+    pub fn from_message(message: Message, finish_reason: FinishReason) -> Self {
+        ChatCompletion {
+            id: String::new(),
+            object: chat_completion_object(),
+            created: 0,
+            model: String::new(),
+            choices: vec![Choice {
+                index: 0,
+                message,
+                finish_reason: Some(finish_reason),
+                logprobs: None,
+                extra: Extra::new(),
+            }],
+            usage: None,
+            system_fingerprint: None,
+            service_tier: None,
+            extra: Extra::new(),
+            report: Default::default(),
+        }
     }
 }
 

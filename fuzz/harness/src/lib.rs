@@ -5,6 +5,7 @@
 use bytes::Bytes;
 use onellm_core::framing::{EventStreamDecoder, NdjsonDecoder, SseDecoder};
 use onellm_core::{ChatCompletionChunk, ChatRequest, ChunkAccumulator, ModelId, Registry};
+use serde_json::{Map, Value};
 
 /// Splits `data` into a control prefix and a payload: the first byte picks split points.
 fn split_points(data: &[u8]) -> (Vec<usize>, &[u8]) {
@@ -139,8 +140,175 @@ const STREAM_PROVIDERS: &[&str] = &[
     "bedrock",
 ];
 
-/// A provider's stream decoder: never panics, items are split-independent, and at most one
-/// error ends the items.
+/// The wire-protocol families, for the marker property: which fields prove a body is the
+/// family's reply. Written here from the providers' documentation, independently of the
+/// core's own checks (`core/src/provider/shape.rs` and each family's `response.rs`), so the
+/// property can catch the core accepting something it should not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    OpenAi,
+    Anthropic,
+    Gemini,
+    Cohere,
+    Ollama,
+    Bedrock,
+}
+
+/// Which reply a body was parsed as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reply {
+    Chat,
+    Embeddings,
+    Completions,
+    StreamEvent,
+}
+
+fn family(provider: &str) -> Family {
+    match provider {
+        "anthropic" => Family::Anthropic,
+        "google" | "vertex" => Family::Gemini,
+        "cohere" => Family::Cohere,
+        "ollama" => Family::Ollama,
+        "bedrock" => Family::Bedrock,
+        _ => Family::OpenAi,
+    }
+}
+
+const ANTHROPIC_EVENTS: &[&str] = &[
+    "message_start",
+    "content_block_start",
+    "content_block_delta",
+    "content_block_stop",
+    "message_delta",
+    "message_stop",
+    "ping",
+    "error",
+];
+
+const COHERE_EVENTS: &[&str] = &[
+    "message-start",
+    "content-start",
+    "content-delta",
+    "content-end",
+    "tool-plan-delta",
+    "tool-call-start",
+    "tool-call-delta",
+    "tool-call-end",
+    "citation-start",
+    "citation-end",
+    "message-end",
+    "debug",
+];
+
+const BEDROCK_EVENTS: &[&str] = &[
+    "messageStart",
+    "contentBlockStart",
+    "contentBlockDelta",
+    "contentBlockStop",
+    "messageStop",
+    "metadata",
+];
+
+/// Whether the JSON `payload` is an object carrying `family`'s marker for `reply`.
+fn carries_marker(family: Family, reply: Reply, payload: &[u8]) -> bool {
+    // Read lossily: serde_json skips the strings of fields a parser ignores without checking
+    // their UTF-8, so the core may rightly accept a body whose ignored parts are not UTF-8;
+    // the marker is what this property is about, not the bytes around it.
+    let text = String::from_utf8_lossy(payload);
+    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&text) else {
+        return false;
+    };
+    let is = |key: &str, test: fn(&Value) -> bool| map.get(key).is_some_and(test);
+    let type_among = |types: &[&str]| {
+        map.get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|kind| types.contains(&kind))
+    };
+    let error = |map: &Map<String, Value>| map.get("error").is_some_and(|e| !e.is_null());
+    match (family, reply) {
+        (Family::OpenAi, Reply::Chat | Reply::Completions) => is("choices", Value::is_array),
+        (Family::OpenAi, Reply::Embeddings) => is("data", Value::is_array),
+        (Family::OpenAi, Reply::StreamEvent) => {
+            is("choices", Value::is_array) || is("error", Value::is_object)
+        }
+        (Family::Anthropic, Reply::StreamEvent) => type_among(ANTHROPIC_EVENTS),
+        (Family::Anthropic, _) => type_among(&["message"]) && is("content", Value::is_array),
+        (Family::Gemini, Reply::Embeddings) => is("embeddings", Value::is_array),
+        (Family::Gemini, reply) => {
+            is("candidates", Value::is_array)
+                || is("promptFeedback", Value::is_object)
+                || (reply == Reply::StreamEvent && is("error", Value::is_object))
+        }
+        (Family::Cohere, Reply::Embeddings) => is("embeddings", Value::is_object),
+        (Family::Cohere, Reply::StreamEvent) => type_among(COHERE_EVENTS),
+        (Family::Cohere, _) => {
+            is("message", Value::is_object) && is("finish_reason", Value::is_string)
+        }
+        (Family::Ollama, Reply::Embeddings) => is("embeddings", Value::is_array),
+        (Family::Ollama, reply) => {
+            (is("message", Value::is_object) && is("done", Value::is_boolean))
+                || (reply == Reply::StreamEvent && error(&map))
+        }
+        (Family::Bedrock, Reply::Embeddings) => {
+            map.contains_key("embedding") || map.contains_key("embeddings")
+        }
+        // A ConverseStream message's marker is in its headers: see `stream_holds_marker`.
+        (Family::Bedrock, _) => is("output", Value::is_object),
+    }
+}
+
+/// Whether a stream body holds at least one event of `family`'s shape, read with the
+/// framing decoders (fuzzed on their own) and checked with [`carries_marker`].
+fn stream_holds_marker(family: Family, body: &[u8]) -> bool {
+    match family {
+        Family::Bedrock => {
+            let mut decoder = EventStreamDecoder::new();
+            let _ = decoder.push(body);
+            std::iter::from_fn(|| decoder.next_message()).any(|message| {
+                message.message_type() == Some("event")
+                    && message
+                        .event_type()
+                        .is_some_and(|kind| BEDROCK_EVENTS.contains(&kind))
+            })
+        }
+        Family::Ollama => {
+            let mut decoder = NdjsonDecoder::new();
+            let _ = decoder.push(body);
+            decoder.finish();
+            std::iter::from_fn(|| decoder.next_line())
+                .any(|line| carries_marker(family, Reply::StreamEvent, &line))
+        }
+        _ => {
+            let mut decoder = SseDecoder::new();
+            let _ = decoder.push(body);
+            decoder.finish();
+            std::iter::from_fn(|| decoder.next_event()).any(|event| {
+                carries_marker(family, Reply::StreamEvent, event.data.trim().as_bytes())
+            })
+        }
+    }
+}
+
+/// The marker property: a parse that succeeded had a body carrying the family's marker.
+fn assert_marker_if_ok(provider: &str, reply: Reply, ok: bool, body: &[u8]) {
+    if !ok {
+        return;
+    }
+    let family = family(provider);
+    let held = match reply {
+        Reply::StreamEvent => stream_holds_marker(family, body),
+        _ => carries_marker(family, reply, body),
+    };
+    assert!(
+        held,
+        "{provider} accepted a {reply:?} body without its family's marker: {:?}",
+        String::from_utf8_lossy(&body[..body.len().min(300)])
+    );
+}
+
+/// A provider's stream decoder: never panics, items are split-independent, at most one
+/// error ends the items, and a stream that ends without an error held at least one event of
+/// the family's shape.
 pub fn chat_stream(data: &[u8]) {
     let Some((&which, rest)) = data.split_first() else {
         return;
@@ -176,6 +344,7 @@ pub fn chat_stream(data: &[u8]) {
             "an error must be the last item"
         );
     }
+    assert_marker_if_ok(name, Reply::StreamEvent, errors == 0, payload);
     let mut accumulator = ChunkAccumulator::new();
     for chunk in whole.iter().flatten() {
         accumulator.push(chunk);
@@ -198,7 +367,7 @@ const ALL_PROVIDERS: &[&str] = &[
 ];
 
 /// Whole-response and error parsing: status and body from the fuzzer; never panics; errors
-/// quote a bounded excerpt.
+/// quote a bounded excerpt; a reply that parsed carried the family's marker.
 pub fn parse_response(data: &[u8]) {
     if data.len() < 3 {
         return;
@@ -208,14 +377,24 @@ pub fn parse_response(data: &[u8]) {
     let Ok(provider) = registry.resolve(&ModelId::parse(&format!("{name}/m")).unwrap()) else {
         return;
     };
-    let status = 100 + u16::from_be_bytes([data[1], data[2]]) % 500;
+    // Mostly 200, so the fuzzer spends its time where replies are parsed.
+    let status = match u16::from_be_bytes([data[1], data[2]]) % 1000 {
+        n @ 0..=499 => 100 + n,
+        _ => 200,
+    };
     let body = Bytes::copy_from_slice(&data[3..]);
     let mut response = http::Response::new(body);
     *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
+    let chat = provider.parse_chat(&response);
+    let embeddings = provider.parse_embeddings(&response);
+    let completions = provider.parse_completions(&response);
+    assert_marker_if_ok(name, Reply::Chat, chat.is_ok(), &data[3..]);
+    assert_marker_if_ok(name, Reply::Embeddings, embeddings.is_ok(), &data[3..]);
+    assert_marker_if_ok(name, Reply::Completions, completions.is_ok(), &data[3..]);
     for result in [
-        provider.parse_chat(&response).err(),
-        provider.parse_embeddings(&response).err(),
-        provider.parse_completions(&response).err(),
+        chat.err(),
+        embeddings.err(),
+        completions.err(),
         Some(provider.parse_error(response.status(), response.headers(), response.body())),
     ]
     .into_iter()
@@ -367,6 +546,7 @@ pub fn call_machine(data: &[u8]) {
             Action::Failed(error) => {
                 terminal.get_or_insert_with(|| error.kind().as_str().to_owned());
             }
+            other => panic!("an action this harness does not know: {other:?}"),
         }
         if let Some(first) = &terminal {
             let again = match call.poll(now) {
@@ -451,6 +631,58 @@ mod tests {
         }
         println!("replayed {replayed} seeds");
         assert!(replayed > 0, "no seeds found under {}", root.display());
+    }
+
+    /// The marker property holds for the families' own replies and can fail: a body without
+    /// the marker that a parser accepted trips it.
+    #[test]
+    fn marker_property_accepts_real_replies() {
+        let openai = br#"{"choices":[{"index":0,"message":{"role":"assistant","content":"hi"}}]}"#;
+        super::assert_marker_if_ok("groq", super::Reply::Chat, true, openai);
+        let anthropic = br#"{"type":"message","content":[{"type":"text","text":"hi"}]}"#;
+        super::assert_marker_if_ok("anthropic", super::Reply::Chat, true, anthropic);
+        let stream = b"event: message_start\ndata: {\"type\":\"message_start\"}\n\n";
+        super::assert_marker_if_ok("anthropic", super::Reply::StreamEvent, true, stream);
+        let lines = b"{\"message\":{\"content\":\"a\"},\"done\":true}\n";
+        super::assert_marker_if_ok("ollama", super::Reply::StreamEvent, true, lines);
+        // Failed parses say nothing.
+        super::assert_marker_if_ok("google", super::Reply::Chat, false, b"{}");
+    }
+
+    #[test]
+    #[should_panic(expected = "without its family's marker")]
+    fn marker_property_can_fail() {
+        super::assert_marker_if_ok("google", super::Reply::Chat, true, b"{}");
+    }
+
+    #[test]
+    #[should_panic(expected = "without its family's marker")]
+    fn marker_property_can_fail_for_streams() {
+        super::assert_marker_if_ok(
+            "openai",
+            super::Reply::StreamEvent,
+            true,
+            b"data: [DONE]\n\n",
+        );
+    }
+
+    /// The property over every family's wrong-shape bodies, through the targets themselves:
+    /// before issue 16 these were ok verdicts (Anthropic, Gemini, Cohere, Ollama read `{}`
+    /// as an empty reply) and the targets panicked on them.
+    #[test]
+    fn wrong_shape_bodies_hold_the_property() {
+        for provider in 0..=255u8 {
+            for body in [&b"{}"[..], b"[]", b"null", br#"{"detail":"Not Found"}"#] {
+                let mut data = vec![provider, 0, 200];
+                data.extend_from_slice(body);
+                super::parse_response(&data);
+                let mut stream = vec![provider, 0];
+                stream.extend_from_slice(b"data: ");
+                stream.extend_from_slice(body);
+                stream.extend_from_slice(b"\n\ndata: [DONE]\n\n");
+                super::chat_stream(&stream);
+            }
+        }
     }
 
     #[test]

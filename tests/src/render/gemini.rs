@@ -71,7 +71,13 @@ pub(super) fn stream(script: &Script) -> Rendered {
     if let Some(call) = call_part(script) {
         events.push(event(&response(script, vec![call], None)));
     }
-    let last = json!({"text": "", "thoughtSignature": SIGNATURE});
+    // Gemini signs the last part of a reply: the call part when there is a call (which
+    // carries its own signature above), else a closing empty text part.
+    let last = if script.tool_call.is_some() {
+        json!({"text": ""})
+    } else {
+        json!({"text": "", "thoughtSignature": SIGNATURE})
+    };
     Rendered::Stream {
         events,
         terminal: event(&response(script, vec![last], Some("STOP"))),

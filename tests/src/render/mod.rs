@@ -152,7 +152,7 @@ pub(crate) fn render(route: Route, request: &Value, reply: &Reply, serial: u64) 
         .unwrap_or("fake-model")
         .to_owned();
     let stream = request.get("stream").and_then(Value::as_bool) == Some(true);
-    let script = Script {
+    let mut script = Script {
         text: match &reply.body {
             ReplyBody::Text(text) => Some(text.clone()),
             ReplyBody::Echo => Some(last_user_text(request)),
@@ -167,6 +167,7 @@ pub(crate) fn render(route: Route, request: &Value, reply: &Reply, serial: u64) 
         model,
         id: format!("fake-{serial}"),
     };
+    answer_forced_tool(route, request, &mut script);
     if let ReplyBody::StreamException { code, message } = &reply.body {
         return stream_exception(route, code, message);
     }
@@ -246,6 +247,44 @@ pub(crate) fn render(route: Route, request: &Value, reply: &Reply, serial: u64) 
             }
         },
         _ => rendered,
+    }
+}
+
+/// The tool a request makes the model call: Anthropic's `tool_choice: {"type": "tool",
+/// "name": …}` or Bedrock's `toolConfig.toolChoice.tool.name`.
+fn forced_tool(route: Route, request: &Value) -> Option<&str> {
+    match route {
+        Route::AnthropicMessages => {
+            let choice = request.get("tool_choice")?;
+            if choice.get("type").and_then(Value::as_str) != Some("tool") {
+                return None;
+            }
+            choice.get("name").and_then(Value::as_str)
+        }
+        Route::BedrockConverse { .. } => request
+            .pointer("/toolConfig/toolChoice/tool/name")
+            .and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+/// Answers a forced tool the way those APIs do: the model can only call it, so a text reply
+/// that is a JSON object goes out as that tool's input (a `tool_use` block, a Bedrock
+/// `toolUse`). This is how structured output comes back from Anthropic and Bedrock, whose
+/// adapters force a `json_response…` tool for `response_format`. Text that is not a JSON
+/// object stays text, so a test can still script a reply that does not match its schema.
+fn answer_forced_tool(route: Route, request: &Value, script: &mut Script) {
+    let Some(name) = forced_tool(route, request) else {
+        return;
+    };
+    let Some(text) = script.text.as_deref() else {
+        return;
+    };
+    if script.tool_call.is_none()
+        && serde_json::from_str::<Value>(text).is_ok_and(|v| v.is_object())
+    {
+        script.tool_call = Some((name.to_owned(), text.to_owned()));
+        script.text = None;
     }
 }
 

@@ -13,6 +13,7 @@
 //!   --max-tokens N    the reply's token limit
 //!   --request FILE    send this OpenAI-format request body (JSON); other flags override it
 //!   --fake            answer from a built-in fake provider on loopback: no key, no network
+//!   -v, --verbose     tell on stderr each model tried, how it ended, and which one answered
 //!   PROMPT            the user message; without it (and without --request messages) stdin
 //! ```
 //!
@@ -53,19 +54,19 @@ fn main() -> ExitCode {
     }
     let result = builder.build().and_then(|client| {
         if args.stream {
-            stream(&client, request, args.json)
+            stream(&client, request, args.style())
         } else {
             let completion = client.chat(request)?;
-            chat_cli::print_completion(&completion, args.json);
+            chat_cli::print_completion(&completion, args.style());
             Ok(())
         }
     });
-    chat_cli::finish(result, args.json)
+    chat_cli::finish(result, args.style())
 }
 
-fn stream(client: &Client, request: ChatRequest, json: bool) -> Result<(), Error> {
+fn stream(client: &Client, request: ChatRequest, style: chat_cli::Style) -> Result<(), Error> {
     let mut stream = client.chat_stream(request);
-    let mut printer = StreamPrinter::new(json);
+    let mut printer = StreamPrinter::new(style);
     for chunk in &mut stream {
         printer.chunk(chunk)?;
     }

@@ -1,18 +1,22 @@
-//! The [`Client`]: a registry of providers, call defaults and one pooled ureq agent.
+//! The [`Client`]: the core's engine plus one pooled ureq agent, and the driver that runs
+//! the core's calls on the calling thread.
 
-use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
-use onellm_core::call::{Call, CallOptions, Operation, Output};
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+use onellm_core::call::Outgoing;
+use onellm_core::client::{
+    Batching, BlockingCall, BlockingDriver, EmbeddingBatches, Engine, HttpSetup, Transport,
+};
 use onellm_core::{
     ChatCompletion, ChatRequest, CompletionRequest, CompletionResponse, EmbeddingRequest,
-    EmbeddingResponse, Error, ErrorKind, Registry,
+    EmbeddingResponse, Error,
 };
 
-use crate::builder::ClientBuilder;
-use crate::driver::{Driver, Event};
+use crate::exchange::{self, UreqBody};
 use crate::stream::ChatStream;
 
 /// A blocking OneLLM client: one OpenAI-shaped API for every provider.
@@ -34,60 +38,23 @@ use crate::stream::ChatStream;
 /// ```
 #[derive(Clone)]
 pub struct Client {
+    /// The registry, call defaults and observer; another for a view with overrides.
+    engine: Engine,
+    /// The HTTP side, shared by every clone and view.
     inner: Arc<Inner>,
 }
 
 /// What every clone of a client shares.
-pub(crate) struct Inner {
+struct Inner {
     /// One agent per client: its pool is what makes connections reused across calls.
-    pub(crate) agent: ureq::Agent,
-    pub(crate) registry: Registry,
-    /// Defaults for each call; a request's own `retries` and `fallback_models` win.
-    pub(crate) options: CallOptions,
-    pub(crate) connect_timeout: Option<Duration>,
-    /// Seeds the backoff jitter; `None` derives one per call from the clock.
-    pub(crate) seed: Option<u64>,
-    pub(crate) calls: AtomicU64,
+    agent: ureq::Agent,
     /// Reads the ends of finished streams' bodies so their connections are reused.
-    pub(crate) drainer: crate::drain::Drainer,
+    drainer: Arc<crate::drain::Drainer>,
 }
 
-impl fmt::Debug for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The registry's Debug redacts keys; the agent has nothing secret.
-        f.debug_struct("Client")
-            .field("registry", &self.inner.registry)
-            .field("options", &self.inner.options)
-            .field("connect_timeout", &self.inner.connect_timeout)
-            .finish_non_exhaustive()
-    }
-}
+onellm_core::client_basics!(onellm_blocking, Client, engine);
 
 impl Client {
-    pub(crate) fn from_inner(inner: Inner) -> Self {
-        Client {
-            inner: Arc::new(inner),
-        }
-    }
-
-    /// A client configured from the environment only (`OPENAI_API_KEY`,
-    /// `ANTHROPIC_BASE_URL`, `ONELLM_TIMEOUT`, …; see [`Registry`]).
-    ///
-    /// Equivalent to `Client::builder().from_env().build()`.
-    pub fn from_env() -> Result<Client, Error> {
-        Client::builder().from_env().build()
-    }
-
-    /// A builder for a client with explicit settings.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::new()
-    }
-
-    /// The provider registry this client resolves model ids with.
-    pub fn registry(&self) -> &Registry {
-        &self.inner.registry
-    }
-
     /// Sends a chat request and returns the whole completion.
     ///
     /// The request's `stream` flag is ignored (use [`chat_stream`](Self::chat_stream)).
@@ -102,12 +69,10 @@ impl Client {
     /// println!("{}", completion.text());
     /// # Ok::<(), onellm_blocking::Error>(())
     /// ```
-    pub fn chat(&self, mut request: ChatRequest) -> Result<ChatCompletion, Error> {
-        request.stream = None;
-        match self.run(Operation::Chat(request))? {
-            Output::Chat(completion) => Ok(completion),
-            _ => Err(unexpected_output("chat")),
-        }
+    pub fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.chat(request, now, wall_clock);
+        BlockingCall::new(self.clone(), call).run()
     }
 
     /// Sends a chat request with `stream: true` and returns an iterator of chunks.
@@ -130,9 +95,10 @@ impl Client {
     /// let usage = stream.completion().and_then(|c| c.usage.as_ref());
     /// # Ok::<(), onellm_blocking::Error>(())
     /// ```
-    pub fn chat_stream(&self, mut request: ChatRequest) -> ChatStream {
-        request.stream = Some(true);
-        ChatStream::new(self.driver(Operation::Chat(request)))
+    pub fn chat_stream(&self, request: ChatRequest) -> ChatStream {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.chat_stream(request, now, wall_clock);
+        ChatStream::new(BlockingCall::new(self.clone(), call))
     }
 
     /// Creates embeddings.
@@ -149,9 +115,69 @@ impl Client {
     /// # Ok::<(), onellm_blocking::Error>(())
     /// ```
     pub fn embeddings(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error> {
-        match self.run(Operation::Embeddings(request))? {
-            Output::Embeddings(response) => Ok(response),
-            _ => Err(unexpected_output("embeddings")),
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.embeddings(request, now, wall_clock);
+        BlockingCall::new(self.clone(), call).run()
+    }
+
+    /// Embeds many texts: splits the request into batches of `batching.batch_size()` inputs,
+    /// runs `batching.concurrency()` of them at once on scoped threads (one pool of
+    /// connections), and returns one response with every vector in input order and the
+    /// usage summed. The first batch that fails (after its own retries and fallbacks) fails
+    /// the whole call; batches not yet started are not sent.
+    ///
+    /// ```no_run
+    /// # let client = onellm_blocking::Client::from_env()?;
+    /// use onellm_blocking::{Batching, EmbeddingRequest};
+    ///
+    /// let texts: Vec<String> = (0..1000).map(|i| format!("document {i}")).collect();
+    /// let request = EmbeddingRequest::new("openai/text-embedding-3-small", texts);
+    /// let batching = Batching::new(100, 4).on_progress(|done, total| eprintln!("{done}/{total}"));
+    /// let vectors = client.embed_many(request, batching)?.into_vectors()?;
+    /// assert_eq!(vectors.len(), 1000);
+    /// # Ok::<(), onellm_blocking::Error>(())
+    /// ```
+    pub fn embed_many(
+        &self,
+        request: EmbeddingRequest,
+        batching: Batching,
+    ) -> Result<EmbeddingResponse, Error> {
+        let batches = EmbeddingBatches::new(request, batching.batch_size())?;
+        let total = batches.total_inputs();
+        let requests = batches.requests().to_vec();
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let collected = Mutex::new((batches, 0usize, None::<Error>));
+        std::thread::scope(|scope| {
+            for _ in 0..batching.concurrency().min(requests.len()) {
+                scope.spawn(|| loop {
+                    let batch = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(request) = requests.get(batch) else {
+                        return;
+                    };
+                    if failed.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let result = self.embeddings(request.clone());
+                    let mut collected = collected.lock().unwrap_or_else(|e| e.into_inner());
+                    let (batches, done, error) = &mut *collected;
+                    match result.and_then(|response| batches.answer(batch, response)) {
+                        Ok(()) => {
+                            *done += request.input.len();
+                            batching.report_progress(*done, total);
+                        }
+                        Err(failure) => {
+                            failed.store(true, Ordering::Relaxed);
+                            error.get_or_insert(failure);
+                        }
+                    }
+                });
+            }
+        });
+        let (batches, _, error) = collected.into_inner().unwrap_or_else(|e| e.into_inner());
+        match error {
+            Some(error) => Err(error),
+            None => batches.finish(),
         }
     }
 
@@ -169,67 +195,97 @@ impl Client {
     /// # Ok::<(), onellm_blocking::Error>(())
     /// ```
     pub fn completions(&self, request: CompletionRequest) -> Result<CompletionResponse, Error> {
-        match self.run(Operation::Completions(request))? {
-            Output::Completions(response) => Ok(response),
-            _ => Err(unexpected_output("completions")),
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.completions(request, now, wall_clock);
+        BlockingCall::new(self.clone(), call).run()
+    }
+}
+
+/// How [`ClientBuilder`](crate::ClientBuilder) makes a blocking client: around a ureq agent (the user's, or a new
+/// one with the connect timeout and proxy).
+impl Transport for Client {
+    type HttpClient = ureq::Agent;
+    type Client = Client;
+
+    fn env_var(name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+
+    fn read_file(path: &str) -> std::io::Result<String> {
+        std::fs::read_to_string(path)
+    }
+
+    fn build(engine: Engine, http: HttpSetup<ureq::Agent>) -> Result<Client, Error> {
+        let agent = match http {
+            // Its own connect timeout, pool and proxy stay as the user configured them.
+            HttpSetup::Given(agent) => agent,
+            HttpSetup::New {
+                connect_timeout,
+                proxy,
+            } => new_agent(proxy.as_deref(), connect_timeout)?,
+        };
+        Ok(Client {
+            engine,
+            inner: Arc::new(Inner {
+                agent,
+                drainer: Default::default(),
+            }),
+        })
+    }
+}
+
+/// The I/O the core's drive loop asks for, on the calling thread.
+impl BlockingDriver for Client {
+    type Body = UreqBody;
+
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn sleep_until(&self, until: Instant) {
+        let wait = until.saturating_duration_since(Instant::now());
+        if !wait.is_zero() {
+            std::thread::sleep(wait);
         }
     }
 
-    /// Runs a non-streaming operation to its end.
-    fn run(&self, operation: Operation) -> Result<Output, Error> {
-        let mut driver = self.driver(operation);
-        loop {
-            match driver.next_event() {
-                // A whole response produces no chunks; nothing to hand out if one came.
-                Event::Chunk(_) => continue,
-                Event::Done(output) => return Ok(output),
-                Event::Failed(error) => return Err(error),
-            }
-        }
-    }
-
-    fn driver(&self, operation: Operation) -> Driver {
+    fn send(
+        &self,
+        request: http::Request<Bytes>,
+        outgoing: &Outgoing,
+    ) -> Result<(StatusCode, HeaderMap, UreqBody), Error> {
         let inner = &self.inner;
-        let mut options = inner.options.clone();
-        options.wall_clock = Some(SystemTime::now());
-        let call = Call::new(
-            &inner.registry,
-            operation,
-            options,
-            self.next_seed(),
+        exchange::send(
+            &inner.agent,
+            &inner.drainer,
+            request,
+            outgoing,
             Instant::now(),
-        );
-        Driver::new(Arc::clone(&self.inner), call)
-    }
-
-    /// The jitter seed for the next call: from the builder's seed if one was given
-    /// (reproducible), else from the clock; mixed with a per-client counter either way so
-    /// concurrent calls do not back off in lockstep.
-    fn next_seed(&self) -> u64 {
-        let count = self.inner.calls.fetch_add(1, Ordering::Relaxed);
-        let base = self.inner.seed.unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0)
-        });
-        splitmix64(base ^ splitmix64(count))
+        )
     }
 }
 
-/// SplitMix64: spreads nearby inputs (consecutive counters, close timestamps) over all bits.
-fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
-
-fn unexpected_output(what: &str) -> Error {
-    Error::new(
-        ErrorKind::Decode,
-        format!("the call returned something other than a {what} response"),
-    )
+/// The agent a client owns: its pool is shared by every call of the client.
+fn new_agent(proxy: Option<&str>, connect_timeout: Duration) -> Result<ureq::Agent, Error> {
+    let mut config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_connect(Some(connect_timeout))
+        .user_agent(concat!("onellm-blocking/", env!("CARGO_PKG_VERSION")))
+        // Several threads sharing one client each keep a warm connection.
+        .max_idle_connections_per_host(8)
+        .max_idle_connections(32);
+    if let Some(url) = proxy {
+        // The URL may carry a password: not quoted.
+        let proxy = ureq::Proxy::new(url)
+            .map_err(|_| Error::configuration("invalid proxy URL given to the client"))?;
+        config = config.proxy(Some(proxy));
+    }
+    Ok(ureq::Agent::with_parts(
+        config.build(),
+        ureq::unversioned::transport::DefaultConnector::default(),
+        crate::resolver::Resolver::default(),
+    ))
 }
 
 #[cfg(test)]
@@ -237,13 +293,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn client_is_send_sync_and_seeds_differ() {
+    fn client_is_send_sync_and_streams_move_between_threads() {
         fn assert_send_sync<T: Send + Sync>() {}
+        fn assert_send<T: Send>() {}
         assert_send_sync::<Client>();
-        let client = Client::builder().seed(7).build().unwrap();
-        let (a, b) = (client.next_seed(), client.next_seed());
-        assert_ne!(a, b);
-        let again = Client::builder().seed(7).build().unwrap();
-        assert_eq!(again.next_seed(), a);
+        assert_send::<ChatStream>();
     }
 }

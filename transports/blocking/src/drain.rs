@@ -13,6 +13,7 @@
 //! that thread is busy with a slow body, a short-lived thread takes the next one, so one slow
 //! server never holds up the others.
 
+use std::io::Read;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Mutex;
 use std::thread;
@@ -20,13 +21,14 @@ use std::time::Duration;
 
 use ureq::BodyReader;
 
-use crate::exchange::{self, PIECE};
-
 /// The longest a finished stream's caller waits for the rest of its body.
 const FINISH_WAIT: Duration = Duration::from_millis(50);
 
 /// The most bytes read after a stream's terminal marker to keep its connection.
 const DRAIN_LIMIT: usize = 64 * 1024;
+
+/// The drain's read buffer: what is left after a terminal marker is usually a few bytes.
+const PIECE: usize = 16 * 1024;
 
 /// A body to read to its end, and whom to tell when it is.
 struct Job {
@@ -100,11 +102,12 @@ fn run(job: Job, buf: &mut [u8]) {
     let _ = job.done.send(());
 }
 
-/// Reads a body to its end, or gives up after [`DRAIN_LIMIT`] bytes or an error; dropping
-/// the reader then closes the connection.
+/// Reads a body to its end, or gives up after [`DRAIN_LIMIT`] bytes or an error (an
+/// interrupted read included: nothing waits on this); dropping the reader then closes the
+/// connection.
 fn drain(mut reader: BodyReader<'static>, buf: &mut [u8]) {
     let mut left = DRAIN_LIMIT;
-    while let Ok(n @ 1..) = exchange::read_piece(&mut reader, buf) {
+    while let Ok(n @ 1..) = reader.read(buf) {
         match left.checked_sub(n) {
             Some(rest) => left = rest,
             None => return,

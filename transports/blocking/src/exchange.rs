@@ -2,58 +2,59 @@
 //! [`Agent`], hand back the response head, then read the body in bounded pieces.
 //!
 //! Everything here maps ureq's world onto the core's: per-request timeouts come from the
-//! deadlines the core decided, and every ureq failure becomes a core [`Error`] of kind
-//! `Connection` or `Timeout` whose message cannot carry a credential.
+//! limits the core decided, and every ureq failure becomes a core [`Error`] of kind
+//! `Connection` or `Timeout` (the core scrubs its message of the request's secrets).
 
 use std::io::{self, Read};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
+use onellm_core::call::Outgoing;
+use onellm_core::client::BlockingBody;
 use onellm_core::{Error, ErrorKind};
 use ureq::{Agent, BodyReader};
 
-/// The most bytes one read hands to the core: small enough that a slow stream is fed as it
-/// arrives, large enough that a whole response takes few calls.
-pub(crate) const PIECE: usize = 16 * 1024;
+use crate::drain::Drainer;
 
-/// The time limits of one exchange, as ureq enforces them.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Limits {
-    /// Bounds the whole exchange, head and body (the core's attempt or total deadline).
-    pub deadline: Option<Instant>,
-    /// Bounds connection setup (DNS excluded), TLS handshake included.
-    pub connect: Option<Duration>,
-    /// Bounds the wait for the response head.
-    pub first_byte: Option<Duration>,
-    /// Bounds each read: the longest silence tolerated once the request is sent.
-    pub per_read: Option<Duration>,
+/// A response body on the wire, read by the core's loop through [`BlockingBody`].
+pub struct UreqBody {
+    reader: BodyReader<'static>,
+    /// The client's draining thread, for [`BlockingBody::finish`].
+    drainer: Arc<Drainer>,
 }
 
-/// A response head, with the body still on the wire.
-pub(crate) struct Head {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: BodyReader<'static>,
+impl BlockingBody for UreqBody {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        read_piece(&mut self.reader, buf)
+    }
+
+    fn finish(self) {
+        self.drainer.finish(self.reader);
+    }
 }
 
-/// Sends `request` and waits for the response head.
+/// Sends `request` and waits for the response head, under the limits the core decided for
+/// the attempt: its deadline bounds the whole exchange (head and body), and for a stream its
+/// first-byte timeout bounds the wait for the head and its idle timeout each read. ureq
+/// takes its timeouts up front, per request, so they are set here rather than per read.
 ///
 /// Redirects are never followed and error statuses come back as responses, whatever the
 /// agent was configured with: a 3xx or 4xx is for the core to judge, and following a
 /// redirect could carry the API key to another host.
 pub(crate) fn send(
     agent: &Agent,
+    drainer: &Arc<Drainer>,
     request: http::Request<Bytes>,
-    limits: Limits,
+    outgoing: &Outgoing,
     now: Instant,
-) -> Result<Head, Error> {
-    let secrets = Secrets::of(&request);
+) -> Result<(StatusCode, HeaderMap, UreqBody), Error> {
     let (parts, body) = request.into_parts();
     let request = http::Request::from_parts(parts, body.as_ref());
     // A deadline already passed still gets a (tiny) budget so ureq reports a timeout
     // rather than sending without one.
-    let remaining = limits.deadline.map(|deadline| {
+    let remaining = outgoing.deadline.map(|deadline| {
         deadline
             .saturating_duration_since(now)
             .max(Duration::from_millis(1))
@@ -63,25 +64,22 @@ pub(crate) fn send(
         .http_status_as_error(false)
         .max_redirects(0)
         .timeout_global(remaining)
-        .timeout_connect(limits.connect)
-        .timeout_recv_response(limits.first_byte)
-        .timeout_per_read(limits.per_read)
+        .timeout_recv_response(outgoing.first_byte_timeout)
+        .timeout_per_read(outgoing.idle_timeout)
         .build();
-    let response = agent
-        .run(request)
-        .map_err(|error| secrets.scrub(transport_error(error)))?;
+    let response = agent.run(request).map_err(transport_error)?;
     let (parts, body) = response.into_parts();
-    Ok(Head {
-        status: parts.status,
-        headers: parts.headers,
-        body: body.into_reader(),
-    })
+    let body = UreqBody {
+        reader: body.into_reader(),
+        drainer: Arc::clone(drainer),
+    };
+    Ok((parts.status, parts.headers, body))
 }
 
 /// Reads the next piece of a body into `buf`; `Ok(0)` is the end of the body.
 ///
 /// Blocks at most until the limits given to [`send`] expire.
-pub(crate) fn read_piece(body: &mut BodyReader<'static>, buf: &mut [u8]) -> Result<usize, Error> {
+fn read_piece(body: &mut BodyReader<'static>, buf: &mut [u8]) -> Result<usize, Error> {
     loop {
         match body.read(buf) {
             Ok(n) => return Ok(n),
@@ -132,66 +130,9 @@ fn io_error(error: io::Error) -> Error {
     }
 }
 
-/// Values that must never appear in an error message: sensitive header values (API keys)
-/// and the query string (some providers take the key as `?key=`).
-///
-/// ureq's messages quote URIs in places (a bad URI, a proxy failure); rather than trusting
-/// every path, each transport error is scrubbed of these.
-pub(crate) struct Secrets(Vec<String>);
-
-impl Secrets {
-    /// The secrets a request carries.
-    pub(crate) fn of<B>(request: &http::Request<B>) -> Self {
-        let mut secrets: Vec<String> = request
-            .headers()
-            .values()
-            .filter(|value| value.is_sensitive())
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| {
-                // `Bearer sk-…`: the key alone may be quoted too.
-                let key = value.rsplit(' ').next().unwrap_or(value);
-                [value.to_owned(), key.to_owned()]
-            })
-            .collect();
-        if let Some(query) = request.uri().query() {
-            secrets.push(query.to_owned());
-        }
-        // Longest first, so a whole header value is replaced before the key inside it.
-        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
-        Secrets(secrets)
-    }
-
-    /// The error with every secret replaced by `[REDACTED]`.
-    pub(crate) fn scrub(&self, error: Error) -> Error {
-        self.0
-            .iter()
-            .fold(error, |error, secret| error.redact(secret))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn secrets_cover_sensitive_headers_and_query() {
-        let mut value = http::HeaderValue::from_static("Bearer sk-canary-42");
-        value.set_sensitive(true);
-        let request = http::Request::post("http://example.invalid/v1/x?key=g-canary-7")
-            .header("authorization", value)
-            .header("content-type", "application/json")
-            .body(())
-            .unwrap();
-        let secrets = Secrets::of(&request);
-        let error = Error::new(
-            ErrorKind::Connection,
-            "failed http://example.invalid/v1/x?key=g-canary-7 with sk-canary-42 / application/json",
-        );
-        let shown = format!("{:?}", secrets.scrub(error));
-        assert!(!shown.contains("sk-canary-42"), "{shown}");
-        assert!(!shown.contains("g-canary-7"), "{shown}");
-        assert!(shown.contains("application/json"), "{shown}");
-    }
 
     #[test]
     fn io_errors_map_to_connection_or_timeout() {

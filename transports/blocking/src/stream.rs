@@ -3,10 +3,10 @@
 use std::fmt;
 use std::iter::FusedIterator;
 
-use onellm_core::call::Output;
+use onellm_core::client::{BlockingCall, Step};
 use onellm_core::{ChatCompletion, ChatCompletionChunk, Error, ErrorKind};
 
-use crate::driver::{Driver, Event};
+use crate::Client;
 
 /// The chunks of a streamed chat completion, from [`Client::chat_stream`].
 ///
@@ -17,18 +17,16 @@ use crate::driver::{Driver, Event};
 ///
 /// Dropping the stream before its end cancels the call: the connection is closed, not
 /// returned to the pool.
-///
-/// [`Client::chat_stream`]: crate::Client::chat_stream
 pub struct ChatStream {
     /// `None` once the stream ended, successfully or not.
-    driver: Option<Box<Driver>>,
+    call: Option<Box<BlockingCall<Client, ChatCompletion>>>,
     completion: Option<ChatCompletion>,
 }
 
 impl ChatStream {
-    pub(crate) fn new(driver: Driver) -> Self {
+    pub(crate) fn new(call: BlockingCall<Client, ChatCompletion>) -> Self {
         ChatStream {
-            driver: Some(Box::new(driver)),
+            call: Some(Box::new(call)),
             completion: None,
         }
     }
@@ -53,13 +51,8 @@ impl ChatStream {
         for item in &mut self {
             item?;
         }
-        match self.completion {
-            Some(completion) => Ok(completion),
-            None => Err(Error::new(
-                ErrorKind::Decode,
-                "the stream ended without a completion",
-            )),
-        }
+        self.completion
+            .ok_or_else(|| Error::new(ErrorKind::Decode, "the stream ended without a completion"))
     }
 }
 
@@ -67,22 +60,20 @@ impl Iterator for ChatStream {
     type Item = Result<ChatCompletionChunk, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let event = self.driver.as_mut()?.next_event();
-        if !matches!(event, Event::Chunk(_)) {
-            // The call is over: release its connection now, not when the stream is dropped.
-            self.driver = None;
-        }
-        match event {
-            Event::Chunk(chunk) => Some(Ok(chunk)),
-            Event::Done(Output::Chat(completion)) => {
-                self.completion = Some(completion);
-                None
+        match self.call.as_mut()?.step() {
+            Step::Chunk(chunk) => Some(Ok(chunk)),
+            Step::Done(output) => {
+                // The call is over: release its connection now, not when the stream is
+                // dropped.
+                self.call = None;
+                match output {
+                    Ok(completion) => {
+                        self.completion = Some(completion);
+                        None
+                    }
+                    Err(error) => Some(Err(error)),
+                }
             }
-            Event::Done(_) => Some(Err(Error::new(
-                ErrorKind::Decode,
-                "the stream ended with something other than a chat completion",
-            ))),
-            Event::Failed(error) => Some(Err(error)),
         }
     }
 }
@@ -92,7 +83,7 @@ impl FusedIterator for ChatStream {}
 impl fmt::Debug for ChatStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChatStream")
-            .field("running", &self.driver.is_some())
+            .field("running", &self.call.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -219,3 +219,25 @@ fn providers_come_from_the_environment() {
     assert!(requests[0].had_key);
     assert_eq!(requests[0].json()["model"], "env-model");
 }
+
+#[test]
+fn verbose_tells_which_models_were_tried_and_which_answered() {
+    let args = ["-v", "--fake", "--model", "openai/fail-401"];
+    let output = chat(&[&args[..], &["--fallback", FALLBACK, "x"]].concat(), None);
+    onellm_testkit::chat_cli::assert_fallback_story(&output, FALLBACK);
+    let typo = chat(
+        &[
+            "-v",
+            "--fake",
+            "--model",
+            "opnai/gpt-4o-mini",
+            "--fallback",
+            FALLBACK,
+            "x",
+        ],
+        None,
+    );
+    onellm_testkit::chat_cli::assert_typo_refused(&typo, "opnai");
+}
+
+const FALLBACK: &str = "anthropic/claude-sonnet-4-5";

@@ -13,6 +13,7 @@
 //!   --max-tokens N    the reply's token limit
 //!   --request FILE    send this OpenAI-format request body (JSON); other flags override it
 //!   --fake            answer from a built-in fake provider on loopback: no key, no network
+//!   -v, --verbose     tell on stderr each model tried, how it ended, and which one answered
 //!   PROMPT            the user message; without it (and without --request messages) stdin
 //! ```
 //!
@@ -56,19 +57,23 @@ async fn main() -> ExitCode {
         builder = builder.timeout(timeout);
     }
     let result = match builder.build() {
-        Ok(client) if args.stream => stream(&client, request, args.json).await,
+        Ok(client) if args.stream => stream(&client, request, args.style()).await,
         Ok(client) => client
             .chat(request)
             .await
-            .map(|completion| chat_cli::print_completion(&completion, args.json)),
+            .map(|completion| chat_cli::print_completion(&completion, args.style())),
         Err(error) => Err(error),
     };
-    chat_cli::finish(result, args.json)
+    chat_cli::finish(result, args.style())
 }
 
-async fn stream(client: &Client, request: ChatRequest, json: bool) -> Result<(), Error> {
+async fn stream(
+    client: &Client,
+    request: ChatRequest,
+    style: chat_cli::Style,
+) -> Result<(), Error> {
     let mut stream = client.chat_stream(request);
-    let mut printer = StreamPrinter::new(json);
+    let mut printer = StreamPrinter::new(style);
     // With the `futures` crate: `while let Some(chunk) = stream.next().await`.
     while let Some(chunk) = poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)).await {
         printer.chunk(chunk)?;

@@ -1,20 +1,27 @@
-//! [`Client`] and its [`ClientBuilder`].
+//! The [`Client`]: the core's engine plus one pooled hyper-util client, and the driver that
+//! runs the core's calls on tokio.
 
-use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime};
 
-use onellm_core::call::{Call, CallOptions, Operation, Output};
+use bytes::Bytes;
+use http::HeaderValue;
+use http_body_util::Full;
+use onellm_core::call::Outgoing;
+use onellm_core::client::{
+    AsyncCall, AsyncDriver, Batching, EmbeddingBatches, Engine, HttpSetup, Transport,
+};
 use onellm_core::{
     ChatCompletion, ChatRequest, CompletionRequest, CompletionResponse, EmbeddingRequest,
-    EmbeddingResponse, Error, ErrorKind, Registry,
+    EmbeddingResponse, Error, ErrorKind,
 };
 
-use crate::builder::ClientBuilder;
-use crate::connector::HttpSend;
-use crate::drive::{Driver, Step};
+use crate::connector::{self, HyperClient};
+use crate::exchange::HyperExchange;
 use crate::stream::ChatStream;
+
+/// Sent unless the provider adapter or the user's headers set another.
+const USER_AGENT: &str = concat!("onellm-tokio/", env!("CARGO_PKG_VERSION"));
 
 /// An async OneLLM client: one OpenAI-shaped API for every provider.
 ///
@@ -40,69 +47,28 @@ use crate::stream::ChatStream;
 /// ```
 #[derive(Clone)]
 pub struct Client {
+    /// The registry, call defaults and observer; another for a view with overrides.
+    engine: Engine,
+    /// The HTTP side, shared by every clone and view.
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    registry: Registry,
-    options: CallOptions,
-    http: Arc<dyn HttpSend>,
-    /// Seeds the backoff jitter; `None` derives one per call from the clock.
-    seed: Option<u64>,
-    calls: AtomicU64,
+    http: HyperClient,
 }
 
-impl fmt::Debug for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The registry's Debug redacts API keys.
-        f.debug_struct("Client")
-            .field("registry", &self.inner.registry)
-            .field("options", &self.inner.options)
-            .finish_non_exhaustive()
-    }
-}
+onellm_core::client_basics!(onellm_tokio, Client, engine);
 
 impl Client {
-    pub(crate) fn new(
-        registry: Registry,
-        options: CallOptions,
-        http: Arc<dyn HttpSend>,
-        seed: Option<u64>,
-    ) -> Self {
-        Client {
-            inner: Arc::new(Inner {
-                registry,
-                options,
-                http,
-                seed,
-                calls: AtomicU64::new(0),
-            }),
-        }
-    }
-
-    /// A client configured from the environment only (`OPENAI_API_KEY`, `ANTHROPIC_BASE_URL`,
-    /// `ONELLM_TIMEOUT`, …; see [`Registry`]). Same as `Client::builder().from_env().build()`.
-    pub fn from_env() -> Result<Client, Error> {
-        Client::builder().from_env().build()
-    }
-
-    /// A builder for a client with explicit settings.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::default()
-    }
-
     /// Sends a chat request and returns the whole completion.
     ///
     /// The request's `stream` field is ignored: this call never streams (see
     /// [`chat_stream`](Self::chat_stream)). Dropping the future cancels the call and closes
     /// its connection.
-    pub async fn chat(&self, mut request: ChatRequest) -> Result<ChatCompletion, Error> {
-        request.stream = None;
-        request.stream_options = None;
-        match self.run(Operation::Chat(request)).await? {
-            Output::Chat(completion) => Ok(completion),
-            other => Err(unexpected(&other)),
-        }
+    pub async fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.chat(request, now, wall_clock);
+        AsyncCall::new(self.clone(), call).run().await
     }
 
     /// Sends a chat request and streams the reply as chunks.
@@ -112,16 +78,68 @@ impl Client {
     /// and fallback happen until the first chunk reaches the caller; a failure after that is
     /// a `StreamInterrupted` error carrying what had arrived. Dropping the stream cancels the
     /// call and closes its connection.
-    pub fn chat_stream(&self, mut request: ChatRequest) -> ChatStream {
-        request.stream = Some(true);
-        ChatStream::new(self.driver(Operation::Chat(request)))
+    pub fn chat_stream(&self, request: ChatRequest) -> ChatStream {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.chat_stream(request, now, wall_clock);
+        ChatStream::new(AsyncCall::new(self.clone(), call))
     }
 
     /// Creates embeddings.
     pub async fn embeddings(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error> {
-        match self.run(Operation::Embeddings(request)).await? {
-            Output::Embeddings(response) => Ok(response),
-            other => Err(unexpected(&other)),
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.embeddings(request, now, wall_clock);
+        AsyncCall::new(self.clone(), call).run().await
+    }
+
+    /// Embeds many texts: splits the request into batches of `batching.batch_size()` inputs,
+    /// runs at most `batching.concurrency()` of them at once as tokio tasks (one pool of
+    /// connections), and returns one response with every vector in input order and the
+    /// usage summed. The first batch that fails (after its own retries and fallbacks) fails
+    /// the whole call and cancels the others.
+    ///
+    /// ```no_run
+    /// # async fn run(client: onellm_tokio::Client) -> Result<(), onellm_tokio::Error> {
+    /// use onellm_tokio::{Batching, EmbeddingRequest};
+    ///
+    /// let texts: Vec<String> = (0..1000).map(|i| format!("document {i}")).collect();
+    /// let request = EmbeddingRequest::new("openai/text-embedding-3-small", texts);
+    /// let batching = Batching::new(100, 8).on_progress(|done, total| eprintln!("{done}/{total}"));
+    /// let vectors = client.embed_many(request, batching).await?.into_vectors()?;
+    /// assert_eq!(vectors.len(), 1000);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn embed_many(
+        &self,
+        request: EmbeddingRequest,
+        batching: Batching,
+    ) -> Result<EmbeddingResponse, Error> {
+        let mut batches = EmbeddingBatches::new(request, batching.batch_size())?;
+        let total = batches.total_inputs();
+        let mut waiting = batches.requests().to_vec().into_iter().enumerate();
+        // Dropped on an early return: the tasks still running are aborted.
+        let mut running = tokio::task::JoinSet::new();
+        let mut done = 0;
+        loop {
+            while running.len() < batching.concurrency() {
+                let Some((batch, request)) = waiting.next() else {
+                    break;
+                };
+                let client = self.clone();
+                running.spawn(async move { (batch, client.embeddings(request).await) });
+            }
+            let Some(finished) = running.join_next().await else {
+                return batches.finish();
+            };
+            let (batch, response) = finished.map_err(|error| {
+                Error::new(
+                    ErrorKind::Cancelled,
+                    format!("an embeddings batch task ended: {error}"),
+                )
+            })?;
+            batches.answer(batch, response?)?;
+            done += batches.inputs_in(batch);
+            batching.report_progress(done, total);
         }
     }
 
@@ -130,78 +148,61 @@ impl Client {
         &self,
         request: CompletionRequest,
     ) -> Result<CompletionResponse, Error> {
-        match self.run(Operation::Completions(request)).await? {
-            Output::Completions(response) => Ok(response),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// The settings this client resolves models with.
-    pub fn registry(&self) -> &Registry {
-        &self.inner.registry
-    }
-
-    async fn run(&self, operation: Operation) -> Result<Output, Error> {
-        let mut driver = self.driver(operation);
-        loop {
-            match driver.step().await {
-                // Not a streaming operation: the core yields no chunks, but if it did they
-                // would be part of the output anyway.
-                Step::Chunk(_) => continue,
-                Step::Done(output) => return Ok(output),
-                Step::Failed(error) => return Err(error),
-            }
-        }
-    }
-
-    fn driver(&self, operation: Operation) -> Driver {
-        let inner = &self.inner;
-        let mut options = inner.options.clone();
-        options.wall_clock = Some(SystemTime::now());
-        let call = Call::new(
-            &inner.registry,
-            operation,
-            options,
-            self.next_seed(),
-            Instant::now(),
-        );
-        Driver::new(call, inner.http.clone())
-    }
-
-    /// The jitter seed for the next call: from the builder's seed if one was given
-    /// (reproducible), else from the clock; mixed with a per-client counter either way so
-    /// concurrent calls do not back off in lockstep.
-    fn next_seed(&self) -> u64 {
-        let count = self.inner.calls.fetch_add(1, Ordering::Relaxed);
-        let base = self.inner.seed.unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0)
-        });
-        splitmix64(base ^ splitmix64(count))
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.completions(request, now, wall_clock);
+        AsyncCall::new(self.clone(), call).run().await
     }
 }
 
-/// A call's output of the wrong kind: would be a bug in the core.
-fn unexpected(output: &Output) -> Error {
-    let what = match output {
-        Output::Chat(_) => "a chat completion",
-        Output::Embeddings(_) => "embeddings",
-        Output::Completions(_) => "a legacy completion",
-    };
-    Error::new(
-        ErrorKind::Decode,
-        format!("internal error: the call produced {what}, which was not asked for"),
-    )
+/// How [`ClientBuilder`](crate::ClientBuilder) makes an async client: around a hyper-util client (the user's, or
+/// a new one with rustls, the connect timeout and the proxy).
+impl Transport for Client {
+    type HttpClient = HyperClient;
+    type Client = Client;
+
+    fn env_var(name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+
+    fn read_file(path: &str) -> std::io::Result<String> {
+        std::fs::read_to_string(path)
+    }
+
+    fn build(engine: Engine, http: HttpSetup<HyperClient>) -> Result<Client, Error> {
+        let http = match http {
+            HttpSetup::Given(http) => http,
+            HttpSetup::New {
+                connect_timeout,
+                proxy,
+            } => connector::build(connect_timeout, proxy.as_deref())?,
+        };
+        Ok(Client {
+            engine,
+            inner: Arc::new(Inner { http }),
+        })
+    }
 }
 
-/// SplitMix64's finalizer: spreads consecutive counters over the whole `u64` range.
-fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+/// The I/O the core's drive loop asks for, on tokio.
+impl AsyncDriver for Client {
+    type Exchange = HyperExchange;
+
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    async fn sleep_until(&self, until: Instant) {
+        tokio::time::sleep_until(until.into()).await;
+    }
+
+    fn send(&self, request: http::Request<Bytes>, outgoing: &Outgoing) -> HyperExchange {
+        let mut request = request.map(Full::new);
+        request
+            .headers_mut()
+            .entry(http::header::USER_AGENT)
+            .or_insert(HeaderValue::from_static(USER_AGENT));
+        HyperExchange::new(self.inner.http.send(request), outgoing.stream)
+    }
 }
 
 #[cfg(test)]
@@ -214,14 +215,5 @@ mod tests {
         fn send_unpin<T: Send + Unpin>() {}
         send_sync_clone::<Client>();
         send_unpin::<ChatStream>();
-    }
-
-    #[test]
-    fn seeds_differ_per_call_and_repeat_per_client_seed() {
-        let client = Client::builder().seed(7).build().unwrap();
-        let (a, b) = (client.next_seed(), client.next_seed());
-        assert_ne!(a, b);
-        let again = Client::builder().seed(7).build().unwrap();
-        assert_eq!(again.next_seed(), a);
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! It is built once per `Client` and shared by every call and clone, so connections are
 //! reused across calls. Callers may bring their own hyper-util client (a custom connector,
-//! native roots, a SOCKS proxy, HTTP/2): [`HttpSend`] erases its connector type.
+//! native roots, a SOCKS proxy, HTTP/2): [`HyperClient`] erases its connector type.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,8 +30,44 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Sends one request on a pooled connection. Implemented for every hyper-util legacy client,
 /// whatever its connector, so the [`Client`](crate::Client) need not be generic.
-pub(crate) trait HttpSend: Send + Sync {
+trait HttpSend: Send + Sync {
     fn send(&self, request: http::Request<RequestBody>) -> ResponseFuture;
+}
+
+/// A hyper-util client of any connector, for
+/// [`ClientBuilder::http_client`](onellm_core::client::ClientBuilder::http_client): every
+/// `hyper_util::client::legacy::Client<C, RequestBody>` converts into one.
+///
+/// ```
+/// use hyper_util::client::legacy::{connect::HttpConnector, Client as HyperUtilClient};
+/// use hyper_util::rt::TokioExecutor;
+/// use onellm_tokio::{Client, RequestBody};
+///
+/// // Plain HTTP only, e.g. for a local model server.
+/// let hyper: HyperUtilClient<HttpConnector, RequestBody> =
+///     HyperUtilClient::builder(TokioExecutor::new()).build(HttpConnector::new());
+/// let client = Client::builder()
+///     .base_url("ollama", "http://127.0.0.1:11434")
+///     .http_client(hyper)
+///     .build()?;
+/// # Ok::<(), onellm_tokio::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct HyperClient(Arc<dyn HttpSend>);
+
+impl HyperClient {
+    pub(crate) fn send(&self, request: http::Request<RequestBody>) -> ResponseFuture {
+        self.0.send(request)
+    }
+}
+
+impl<C> From<legacy::Client<C, RequestBody>> for HyperClient
+where
+    C: Connect + Clone + Send + Sync + 'static,
+{
+    fn from(client: legacy::Client<C, RequestBody>) -> Self {
+        HyperClient(Arc::new(client))
+    }
 }
 
 impl<C> HttpSend for legacy::Client<C, RequestBody>
@@ -46,10 +82,7 @@ where
 /// Builds the default client: plain TCP with `TCP_NODELAY` and a connect timeout, TLS for
 /// `https://` (plain HTTP stays allowed for local servers such as Ollama or a test server),
 /// HTTP/1.1, connections pooled per host.
-pub(crate) fn build(
-    connect_timeout: Duration,
-    proxy: Option<&str>,
-) -> Result<Arc<dyn HttpSend>, Error> {
+pub(crate) fn build(connect_timeout: Duration, proxy: Option<&str>) -> Result<HyperClient, Error> {
     let mut tcp = HttpConnector::new();
     tcp.set_connect_timeout(Some(connect_timeout));
     tcp.set_nodelay(true);
@@ -71,8 +104,8 @@ pub(crate) fn build(
         .pool_idle_timeout(POOL_IDLE_TIMEOUT);
 
     Ok(match proxy {
-        None => Arc::new(builder.build(tls.wrap_connector(tcp))),
-        Some(url) => Arc::new(builder.build(tls.wrap_connector(tunnel(url, tcp)?))),
+        None => HyperClient::from(builder.build(tls.wrap_connector(tcp))),
+        Some(url) => HyperClient::from(builder.build(tls.wrap_connector(tunnel(url, tcp)?))),
     })
 }
 
@@ -88,7 +121,7 @@ fn tunnel(url: &str, tcp: HttpConnector) -> Result<Tunnel<HttpConnector>, Error>
     if uri.scheme_str() != Some("http") {
         return Err(invalid(
             "only http:// proxies (HTTP CONNECT) are supported; bring a hyper client with \
-             ClientBuilder::hyper_client for others",
+             ClientBuilder::http_client for others",
         ));
     }
     let authority = uri.authority().ok_or_else(|| invalid("no host"))?;

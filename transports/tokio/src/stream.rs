@@ -7,10 +7,13 @@ use std::task::{Context, Poll};
 
 use futures_core::{FusedStream, Stream};
 
-use onellm_core::call::Output;
+use onellm_core::client::{AsyncCall, Step};
 use onellm_core::{ChatCompletion, ChatCompletionChunk, Error, ErrorKind};
 
-use crate::drive::{Driver, Step};
+use crate::Client;
+
+/// The call this stream drives.
+type Call = AsyncCall<Client, ChatCompletion>;
 
 /// The chunks of a streamed chat reply, from [`Client::chat_stream`](crate::Client::chat_stream).
 ///
@@ -43,18 +46,21 @@ pub struct ChatStream {
     completion: Option<ChatCompletion>,
 }
 
-/// The driver is moved into one boxed future per step, and back out when it yields: a
+/// One step of the call, owning it: the call goes in and comes back out with the step.
+type Stepping = Pin<Box<dyn Future<Output = (Box<Call>, Step<ChatCompletion>)> + Send>>;
+
+/// The call is moved into one boxed future per step, and back out when it yields: a
 /// `Stream` cannot hold a future that borrows from itself.
 enum State {
-    Ready(Box<Driver>),
-    Stepping(Pin<Box<dyn Future<Output = (Box<Driver>, Step)> + Send>>),
+    Ready(Box<Call>),
+    Stepping(Stepping),
     Finished,
 }
 
 impl ChatStream {
-    pub(crate) fn new(driver: Driver) -> Self {
+    pub(crate) fn new(call: Call) -> Self {
         ChatStream {
-            state: State::Ready(Box::new(driver)),
+            state: State::Ready(Box::new(call)),
             completion: None,
         }
     }
@@ -93,10 +99,10 @@ impl Stream for ChatStream {
         loop {
             match std::mem::replace(&mut this.state, State::Finished) {
                 State::Finished => return Poll::Ready(None),
-                State::Ready(mut driver) => {
+                State::Ready(mut call) => {
                     this.state = State::Stepping(Box::pin(async move {
-                        let step = driver.step().await;
-                        (driver, step)
+                        let step = call.step().await;
+                        (call, step)
                     }));
                 }
                 State::Stepping(mut step) => match step.as_mut().poll(cx) {
@@ -104,22 +110,17 @@ impl Stream for ChatStream {
                         this.state = State::Stepping(step);
                         return Poll::Pending;
                     }
-                    Poll::Ready((driver, Step::Chunk(chunk))) => {
-                        this.state = State::Ready(driver);
+                    Poll::Ready((call, Step::Chunk(chunk))) => {
+                        this.state = State::Ready(call);
                         return Poll::Ready(Some(Ok(chunk)));
                     }
-                    Poll::Ready((_, Step::Done(Output::Chat(completion)))) => {
+                    Poll::Ready((_, Step::Done(Ok(completion)))) => {
                         this.completion = Some(completion);
                         return Poll::Ready(None);
                     }
-                    Poll::Ready((_, Step::Done(_))) => {
-                        let error = Error::new(
-                            ErrorKind::Decode,
-                            "internal error: a chat stream produced something else than a chat completion",
-                        );
-                        return Poll::Ready(Some(Err(error)));
+                    Poll::Ready((_, Step::Done(Err(error)))) => {
+                        return Poll::Ready(Some(Err(error)))
                     }
-                    Poll::Ready((_, Step::Failed(error))) => return Poll::Ready(Some(Err(error))),
                 },
             }
         }

@@ -215,3 +215,25 @@ fn usage_errors() {
     );
     assert!(stderr.contains("usage: chat"), "{stderr}");
 }
+
+#[test]
+fn verbose_tells_which_models_were_tried_and_which_answered() {
+    let args = ["-v", "--fake", "--model", "openai/fail-401"];
+    let output = chat(&[&args[..], &["--fallback", FALLBACK, "x"]].concat(), None);
+    onellm_testkit::chat_cli::assert_fallback_story(&output, FALLBACK);
+    let typo = chat(
+        &[
+            "-v",
+            "--fake",
+            "--model",
+            "opnai/gpt-4o-mini",
+            "--fallback",
+            FALLBACK,
+            "x",
+        ],
+        None,
+    );
+    onellm_testkit::chat_cli::assert_typo_refused(&typo, "opnai");
+}
+
+const FALLBACK: &str = "anthropic/claude-sonnet-4-5";

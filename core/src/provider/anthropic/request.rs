@@ -9,8 +9,9 @@
 //!   Empty text is dropped (Anthropic rejects empty text blocks), and so is a message left
 //!   with no blocks. `name` on messages has no equivalent and is dropped.
 //! - An assistant message's `thinking_blocks` (what [`super::response`] returns) are sent back
-//!   first in its turn, then its text, then its `tool_calls` as `tool_use` blocks. Plain
-//!   `reasoning_content` without signed blocks cannot be sent back and is dropped.
+//!   first in its turn, then its `server_tool_calls` that came from Anthropic (see
+//!   [`server_tool_blocks`]), then its text, then its `tool_calls` as `tool_use` blocks.
+//!   Plain `reasoning_content` without signed blocks cannot be sent back and is dropped.
 //! - `max_tokens` is required by Anthropic: the caller's `max_completion_tokens` or
 //!   `max_tokens`, else a per-model default ([`default_max_tokens`]). With extended thinking
 //!   it must exceed the thinking budget: when it does not, the budget is added to it (the
@@ -38,8 +39,8 @@ use crate::error::{Error, ErrorKind};
 use crate::provider::data_url;
 use crate::provider::turns::{self, alternating_turns, Speaker, TurnNames};
 use crate::types::{
-    ChatRequest, Content, ContentPart, FileInput, Message, ResponseFormat, Tool, ToolCall,
-    ToolChoice,
+    ChatRequest, Content, ContentPart, FileInput, Message, ResponseFormat, ServerToolCall, Tool,
+    ToolCall, ToolChoice,
 };
 
 /// Name (or name prefix, followed by `_` and the schema name) of the tool that stands in for
@@ -303,11 +304,65 @@ fn messages(messages: &[Message]) -> Result<Vec<Value>, Error> {
 
 fn assistant_blocks(message: &Message, at: usize) -> Result<Vec<Value>, Error> {
     let mut blocks = thinking_blocks(message.extra.get(THINKING_BLOCKS), at)?;
+    blocks.extend(server_tool_blocks(message));
     blocks.extend(content_blocks(message.content.as_ref(), at)?);
     for call in message.tool_calls.iter().flatten() {
         blocks.push(tool_use(call, at)?);
     }
     Ok(blocks)
+}
+
+/// An assistant message's server-tool entries that came from Anthropic, as the blocks they
+/// were read from (see [`super::response`]): the call block (its `type`, `id`, `name`,
+/// `input` and the other fields kept on the entry) and, when the result came, the result
+/// block verbatim. Anthropic wants them back as they were (a `pause_turn` reply is
+/// continued by sending its blocks back). Their original places among the text are not
+/// kept: they go before the message's text, where a search or a code run usually is.
+///
+/// Entries from other providers (Gemini's code execution, Bedrock's Nova tools, told apart
+/// by their call `type` and result shape) are left out: their tool ran there and cannot be
+/// replayed here; what the model made of it is in the text.
+fn server_tool_blocks(message: &Message) -> Vec<Value> {
+    let mut blocks = Vec::new();
+    for call in message.server_tool_calls.iter().flatten() {
+        let Some(call_block) = anthropic_call_block(call) else {
+            continue;
+        };
+        let is_result = |output: &Value| {
+            output
+                .get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|kind| kind.ends_with("_tool_result"))
+        };
+        match &call.output {
+            // A paused call, its result still to come.
+            None => blocks.push(call_block),
+            Some(result) if is_result(result) => {
+                blocks.push(call_block);
+                blocks.push(result.clone());
+            }
+            // Bedrock's `toolResult` (its calls have the same `type`).
+            Some(_) => {}
+        }
+    }
+    blocks
+}
+
+/// The `server_tool_use` / `mcp_tool_use` block an entry was read from; `None` for an entry
+/// of another provider.
+fn anthropic_call_block(call: &ServerToolCall) -> Option<Value> {
+    let kind = call.extra.get("type").and_then(Value::as_str)?;
+    if !matches!(kind, "server_tool_use" | "mcp_tool_use") {
+        return None;
+    }
+    let mut block = call.extra.clone();
+    block.insert("id".into(), call.id.clone()?.into());
+    block.insert("name".into(), call.name.clone().into());
+    block.insert(
+        "input".into(),
+        call.input.clone().unwrap_or_else(|| json!({})),
+    );
+    Some(Value::Object(block))
 }
 
 /// The signed thinking blocks of an earlier reply, re-sent as Anthropic requires for
@@ -755,6 +810,46 @@ mod tests {
                 .unwrap()
                 .len(),
             MAX_TOOL_NAME
+        );
+    }
+
+    #[test]
+    fn server_tool_blocks_go_back_as_they_came() {
+        // A reply with web search and a paused MCP call, as the response side reads it.
+        let reply = super::super::response::parse_chat(
+            br#"{"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
+              "content": [
+                {"type": "text", "text": "Searching."},
+                {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "sf weather"}},
+                {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": [{"type": "web_search_result", "title": "T", "url": "https://x", "encrypted_content": "Eq"}]},
+                {"type": "mcp_tool_use", "id": "mcptoolu_1", "name": "ask", "server_name": "wiki", "input": {}}],
+              "stop_reason": "pause_turn", "usage": {"input_tokens": 1, "output_tokens": 1}}"#,
+        )
+        .unwrap();
+        let mut assistant = reply.choices[0].message.clone();
+        // An entry from another provider is left out.
+        assistant
+            .server_tool_calls
+            .as_mut()
+            .unwrap()
+            .push(ServerToolCall::new(
+                None,
+                "code_execution",
+                Some(json!({"code": "1"})),
+            ));
+        let mut nova = ServerToolCall::new(Some("tooluse_V".into()), "nova_code_interpreter", None);
+        nova.extra.insert("type".into(), "server_tool_use".into());
+        nova.output = Some(json!({"toolUseId": "tooluse_V", "content": []}));
+        assistant.server_tool_calls.as_mut().unwrap().push(nova);
+        let body = body(&ChatRequest::new("x").user("Weather?").message(assistant));
+        assert_eq!(
+            body["messages"][1]["content"],
+            json!([
+                {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "sf weather"}},
+                {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": [{"type": "web_search_result", "title": "T", "url": "https://x", "encrypted_content": "Eq"}]},
+                {"type": "mcp_tool_use", "id": "mcptoolu_1", "name": "ask", "server_name": "wiki", "input": {}},
+                {"type": "text", "text": "Searching."},
+            ])
         );
     }
 

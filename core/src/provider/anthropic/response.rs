@@ -9,10 +9,23 @@
 //!   `redacted_thinking` block is also kept verbatim (with its signature) in the message's
 //!   `thinking_blocks` field, which the request builder sends back so multi-turn extended
 //!   thinking works.
-//! - Blocks of other types (server tools: `server_tool_use`, `web_search_tool_result`,
-//!   `mcp_tool_use`, …) are skipped: they record work Anthropic already did and have no
-//!   OpenAI equivalent. `citations` on text blocks are not translated.
+//! - Server tools (Anthropic runs them itself) follow the one rule for server-side tools (see
+//!   [`ServerToolCall`]): a `server_tool_use` or `mcp_tool_use` block is an entry of the
+//!   message's `server_tool_calls` (`id`, `name`, `input`; its other fields, `type` and
+//!   `server_name` included, kept beside them), and a block whose type ends in
+//!   `_tool_result` (`web_search_tool_result`, `code_execution_tool_result`,
+//!   `mcp_tool_result`, …) is, verbatim, the `output` of the entry its `tool_use_id` names
+//!   ([`server_block`]). The request builder sends both blocks back as they came.
+//! - Blocks of other types are skipped: Anthropic's versioning policy says new ones may
+//!   appear at any time. `citations` on text blocks are not translated.
 //! - `created` is 0: the core has no clock and Anthropic sends no timestamp.
+//!
+//! Markers (see [`crate::provider::shape`]): what proves a body is an Anthropic reply.
+//!
+//! | reply | marker |
+//! |---|---|
+//! | message | `type: "message"` and a `content` array (an `error` type is the error it says) |
+//! | stream event | `type` naming one of the Messages stream's events (`message_start`, …, `ping`, `error`) |
 
 use http::HeaderMap;
 use serde::Deserialize;
@@ -21,9 +34,11 @@ use serde_json::{json, Value};
 use super::error::error_from_value;
 use super::request::is_json_tool;
 use crate::error::Error;
+use crate::provider::server_tools::ServerToolCalls;
+use crate::provider::shape::{has_array, has_type_among, Marker};
 use crate::types::{
     ChatCompletion, Choice, CompletionTokensDetails, Content, Extra, FinishReason, Message,
-    PromptTokensDetails, Role, ToolCall, Usage,
+    PromptTokensDetails, Role, ServerToolCall, ToolCall, Usage,
 };
 
 /// The message field that carries thinking blocks, in responses and (back) in requests.
@@ -69,6 +84,81 @@ pub(super) fn block(value: &Value) -> Result<Option<Block>, Error> {
             "no type",
             value.to_string().as_bytes(),
         )),
+    }
+}
+
+/// A block of a tool Anthropic runs itself.
+#[derive(Debug)]
+pub(super) enum ServerBlock {
+    /// A `server_tool_use` or `mcp_tool_use` block, as an entry without output.
+    Call(ServerToolCall),
+    /// A `*_tool_result` block, whole, with the id of the call it answers and the tool name
+    /// its type implies (for a result whose call was never seen).
+    Result {
+        tool_use_id: String,
+        name: String,
+        block: Value,
+    },
+}
+
+/// The block types that call a tool Anthropic runs.
+const SERVER_CALLS: &[&str] = &["server_tool_use", "mcp_tool_use"];
+/// The suffix of every server tool's result type (the caller's own `tool_result` blocks only
+/// appear in requests).
+const RESULT_SUFFIX: &str = "_tool_result";
+
+/// Reads a server-tool block: `None` for a block of another type, an error for one without
+/// the ids that join a call to its result.
+pub(super) fn server_block(value: &Value) -> Result<Option<ServerBlock>, Error> {
+    let Some(kind) = value.get("type").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let bad = |cause: &str| Error::decode(kind, cause, value.to_string().as_bytes());
+    let text = |field: &str| value.get(field).and_then(Value::as_str);
+    if SERVER_CALLS.contains(&kind) {
+        let (Some(id), Some(name)) = (text("id"), text("name")) else {
+            return Err(bad("no string id and name"));
+        };
+        let mut call = ServerToolCall::new(
+            Some(id.to_owned()),
+            name,
+            Some(value.get("input").cloned().unwrap_or_else(|| json!({}))),
+        );
+        for (key, field) in value.as_object().into_iter().flatten() {
+            if !matches!(key.as_str(), "id" | "name" | "input") {
+                call.extra.insert(key.clone(), field.clone());
+            }
+        }
+        return Ok(Some(ServerBlock::Call(call)));
+    }
+    match kind.strip_suffix(RESULT_SUFFIX) {
+        Some(name) if !name.is_empty() => {
+            let Some(tool_use_id) = text("tool_use_id") else {
+                return Err(bad("no string tool_use_id"));
+            };
+            Ok(Some(ServerBlock::Result {
+                tool_use_id: tool_use_id.to_owned(),
+                name: name.to_owned(),
+                block: value.clone(),
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Adds a server-tool block to the message's calls.
+pub(super) fn add_server_block(
+    calls: &mut ServerToolCalls,
+    block: ServerBlock,
+    raw: &[u8],
+) -> Result<(), Error> {
+    match block {
+        ServerBlock::Call(call) => calls.call(call, raw),
+        ServerBlock::Result {
+            tool_use_id,
+            name,
+            block,
+        } => calls.result_for(&tool_use_id, &name, block, raw),
     }
 }
 
@@ -182,10 +272,38 @@ pub(super) fn finish_reason(stop_reason: &str, called_tools: bool) -> FinishReas
     }
 }
 
+/// The marker of a whole reply.
+static MESSAGE: Marker = Marker::new(
+    "Anthropic",
+    "message",
+    "`type: \"message\"` and `content` array",
+    |reply| has_type_among(reply, &["message"]) && has_array(reply, "content"),
+);
+
+/// The marker of a stream event's data.
+pub(super) static STREAM_EVENT: Marker = Marker::new(
+    "Anthropic",
+    "stream event",
+    "`type` of a Messages stream event",
+    |event| {
+        has_type_among(
+            event,
+            &[
+                "message_start",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_stop",
+                "message_delta",
+                "message_stop",
+                "ping",
+                "error",
+            ],
+        )
+    },
+);
+
 #[derive(Debug, Deserialize)]
 struct MessageBody {
-    #[serde(rename = "type", default)]
-    kind: Option<String>,
     #[serde(default)]
     id: String,
     #[serde(default)]
@@ -202,26 +320,25 @@ struct MessageBody {
 
 /// Parses a 2xx Messages body. A body of `"type": "error"` is the error it describes.
 pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
-    let value: Value =
-        crate::provider::from_json(body).map_err(|e| Error::body_json("message", e, body))?;
+    let value: Value = crate::provider::from_json(body)
+        .map_err(|e| MESSAGE.explain(body, Error::body_json("message", e, body)))?;
     if value.get("type").and_then(Value::as_str) == Some("error") {
         return Err(error_from_value(None, &HeaderMap::new(), &value, body));
     }
+    MESSAGE.check(&value, body)?;
     let message: MessageBody =
         serde_json::from_value(value).map_err(|e| Error::decode("message", e, body))?;
-    if let Some(kind) = message.kind.as_deref().filter(|kind| *kind != "message") {
-        return Err(Error::decode(
-            "message",
-            format!("unexpected type {kind:?}"),
-            body,
-        ));
-    }
 
     let mut text: Option<String> = None;
     let mut reasoning = String::new();
     let mut tool_calls = Vec::new();
     let mut thinking_blocks = Vec::new();
+    let mut server = ServerToolCalls::default();
     for value in &message.content {
+        if let Some(server_block) = server_block(value)? {
+            add_server_block(&mut server, server_block, body)?;
+            continue;
+        }
         match block(value)? {
             Some(Block::Text { text: piece }) if !piece.is_empty() => {
                 text.get_or_insert_with(String::new).push_str(&piece);
@@ -248,6 +365,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
         }
     }
 
+    let server_tool_calls = server.take_all();
     let mut extra = Extra::new();
     if !thinking_blocks.is_empty() {
         extra.insert(THINKING_BLOCKS.to_owned(), Value::Array(thinking_blocks));
@@ -271,6 +389,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
                 tool_call_id: None,
                 reasoning_content: (!reasoning.is_empty()).then_some(reasoning),
                 refusal: None,
+                server_tool_calls: (!server_tool_calls.is_empty()).then_some(server_tool_calls),
                 extra,
             },
             finish_reason,
@@ -281,6 +400,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
         system_fingerprint: None,
         service_tier: None,
         extra: Extra::new(),
+        report: Default::default(),
     })
 }
 
@@ -403,12 +523,19 @@ mod tests {
         .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::ServiceUnavailable);
 
-        let decode = parse_chat(b"{\"content\": 5}").unwrap_err();
+        let decode = parse_chat(br#"{"type": "message", "content": [5]}"#).unwrap_err();
         assert_eq!(decode.kind(), ErrorKind::Decode);
         let bad_block =
-            parse_chat(br#"{"content": [{"type": "tool_use", "name": 1}]}"#).unwrap_err();
+            parse_chat(br#"{"type": "message", "content": [{"type": "tool_use", "name": 1}]}"#)
+                .unwrap_err();
         assert_eq!(bad_block.kind(), ErrorKind::Decode);
-        let not_json = parse_chat(b"<html>").unwrap_err();
-        assert_eq!(not_json.kind(), ErrorKind::Decode);
+        for foreign in [
+            &b"<html>"[..],
+            b"{\"content\": 5}",
+            b"{\"type\": \"message\"}",
+        ] {
+            let error = parse_chat(foreign).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::UnexpectedResponse, "{error}");
+        }
     }
 }

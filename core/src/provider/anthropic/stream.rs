@@ -21,9 +21,18 @@
 //!   counts are cumulative totals that replace earlier ones, never increments.
 //! - `message_stop` ends the stream. `ping` is skipped. `event: error` is an in-stream
 //!   error, classified by its `error.type` like the same error as an HTTP status.
-//! - Other event types, blocks of other types (server tools) and other delta types
-//!   (`citations_delta`) are skipped: Anthropic's versioning policy says new ones may appear
-//!   at any time, and none of them carries text, reasoning or a caller's tool call.
+//! - Server tools (see [`super::response`]): a `server_tool_use` / `mcp_tool_use` block's
+//!   `input_json_delta` fragments are joined (up to [`MAX_BLOCK_BYTES`]) and parsed at its
+//!   `content_block_stop`; a `*_tool_result` block arrives whole in its `content_block_start`
+//!   and is taken at its stop. Each `server_tool_calls` entry is sent whole in one delta once
+//!   its result has arrived and every earlier entry has been sent; entries still without a
+//!   result (a `pause_turn`) are sent before the finish reason. So the folded stream lists
+//!   what the whole reply does, in the same order.
+//! - Other event types, blocks of other types and other delta types (`citations_delta`)
+//!   are skipped: Anthropic's versioning policy says new ones may appear at any time, and
+//!   none of them carries text, reasoning or a tool call.
+//! - The first event's data must carry the family's stream marker (see [`super::response`]):
+//!   a stream of anything else is an `UnexpectedResponse` error at its first event.
 //! - Malformed data of a known event, a delta or stop for a block that was never started, or
 //!   content before `message_start`, is a `Decode` error quoting the data.
 
@@ -36,11 +45,13 @@ use serde_json::Value;
 use super::error::error_from_value;
 use super::request::is_json_tool;
 use super::response::{
-    block, finish_reason, input_json, redacted_thinking_block, thinking_block, AnthropicUsage,
-    Block, THINKING_BLOCKS,
+    add_server_block, block, finish_reason, input_json, redacted_thinking_block, server_block,
+    thinking_block, AnthropicUsage, Block, ServerBlock, STREAM_EVENT, THINKING_BLOCKS,
 };
 use crate::error::Error;
 use crate::framing::SseEvent;
+use crate::provider::server_tools::ServerToolCalls;
+use crate::provider::shape::{Marker, StreamShape};
 use crate::provider::{SseEventHandler, StreamFlow};
 use crate::types::{
     ChatCompletionChunk, ChunkChoice, Delta, Extra, FunctionCallDelta, Role, ToolCallDelta,
@@ -53,6 +64,7 @@ const MAX_OPEN_BLOCKS: usize = 64;
 
 #[derive(Debug, Default)]
 pub(super) struct AnthropicEvents {
+    shape: StreamShape,
     /// Redacted from in-stream error messages.
     started: bool,
     id: String,
@@ -62,6 +74,8 @@ pub(super) struct AnthropicEvents {
     blocks: BTreeMap<u64, OpenBlock>,
     /// Tool calls (of the caller's tools) started so far.
     tool_calls: u32,
+    /// Server-tool calls waiting for their results (or for earlier ones).
+    server: ServerToolCalls,
 }
 
 #[derive(Debug)]
@@ -82,6 +96,11 @@ enum OpenBlock {
     },
     RedactedThinking {
         data: String,
+    },
+    /// A server-tool call (its input's JSON text so far) or result.
+    Server {
+        block: ServerBlock,
+        input: String,
     },
     Skipped,
 }
@@ -238,6 +257,16 @@ impl AnthropicEvents {
                 data,
             ));
         }
+        if let Some(block) = server_block(&start.content_block)? {
+            self.blocks.insert(
+                start.index,
+                OpenBlock::Server {
+                    block,
+                    input: String::new(),
+                },
+            );
+            return Ok(());
+        }
         let open = match block(&start.content_block)? {
             Some(Block::Text { text }) => {
                 if !text.is_empty() {
@@ -331,6 +360,17 @@ impl AnthropicEvents {
                 *sent |= !partial_json.is_empty();
                 (!partial_json.is_empty()).then(|| arguments_delta(*index, partial_json))
             }
+            (OpenBlock::Server { input, .. }, DeltaKind::InputJson { partial_json }) => {
+                if input.len().saturating_add(partial_json.len()) > MAX_BLOCK_BYTES {
+                    return Err(protocol(
+                        "content_block_delta",
+                        "server tool input too large",
+                        data,
+                    ));
+                }
+                input.push_str(&partial_json);
+                None
+            }
             (OpenBlock::JsonOutput { sent, .. }, DeltaKind::InputJson { partial_json }) => {
                 *sent |= !partial_json.is_empty();
                 (!partial_json.is_empty()).then(|| Delta::text(partial_json))
@@ -390,9 +430,31 @@ impl AnthropicEvents {
             OpenBlock::RedactedThinking { data } => {
                 self.emit_thinking_block(out, redacted_thinking_block(&data))
             }
+            OpenBlock::Server { mut block, input } => {
+                if let (ServerBlock::Call(call), false) = (&mut block, input.trim().is_empty()) {
+                    let parsed = serde_json::from_str(&input).map_err(|e| {
+                        protocol("content_block_stop", e, &format!("{data} {input}"))
+                    })?;
+                    call.input = Some(parsed);
+                }
+                add_server_block(&mut self.server, block, data.as_bytes())?;
+                self.emit_server_calls(out, false);
+            }
             _ => {}
         }
         Ok(())
+    }
+
+    /// Sends the server-tool entries that are ready (or, at the end of the message, all).
+    fn emit_server_calls(&mut self, out: &mut VecDeque<ChatCompletionChunk>, all: bool) {
+        let calls = if all {
+            self.server.take_all()
+        } else {
+            self.server.take_ready()
+        };
+        if !calls.is_empty() {
+            self.emit(out, Delta::server_tool_calls(calls));
+        }
     }
 
     fn message_delta(
@@ -401,6 +463,7 @@ impl AnthropicEvents {
         out: &mut VecDeque<ChatCompletionChunk>,
     ) -> Result<(), Error> {
         let delta: MessageDelta = decode("message_delta", data)?;
+        self.emit_server_calls(out, true);
         if let Some(usage) = &delta.usage {
             self.usage.update(usage);
         }
@@ -436,6 +499,7 @@ impl SseEventHandler for AnthropicEvents {
         out: &mut VecDeque<ChatCompletionChunk>,
     ) -> Result<StreamFlow, Error> {
         let data = event.data.as_str();
+        self.shape.check(&STREAM_EVENT, data.as_bytes())?;
         let typed;
         let kind = match event.event.as_deref() {
             Some(name) if name != "message" => name,
@@ -466,7 +530,10 @@ impl SseEventHandler for AnthropicEvents {
             "content_block_delta" => self.block_delta(data, out)?,
             "content_block_stop" => self.block_stop(data, out)?,
             "message_delta" => self.message_delta(data, out)?,
-            "message_stop" => return Ok(StreamFlow::Done),
+            "message_stop" => {
+                self.emit_server_calls(out, true);
+                return Ok(StreamFlow::Done);
+            }
             _ => {}
         }
         Ok(StreamFlow::Continue)
@@ -474,6 +541,14 @@ impl SseEventHandler for AnthropicEvents {
 
     fn terminal_marker(&self) -> &'static str {
         "event: message_stop"
+    }
+
+    fn stream_marker(&self) -> &'static Marker {
+        &STREAM_EVENT
+    }
+
+    fn shape_proven(&self) -> bool {
+        self.shape.is_proven()
     }
 }
 
@@ -692,6 +767,152 @@ mod tests {
         }
     }
 
+    /// Web search and an MCP call, streamed as Anthropic's web search tool docs show
+    /// ("Streaming": a `server_tool_use` block whose input comes in `input_json_delta`
+    /// fragments, then a `web_search_tool_result` block whole in its `content_block_start`),
+    /// with block contents as recorded in the shared corpus
+    /// (`anthropic/anthropic-sdk-python/inline_snapshot/test_runners/TestSyncRunTools/32da0815-….json`,
+    /// `replay/bodies/0063.sse`). The MCP result comes after a later call, and that call
+    /// gets no result (a `pause_turn`).
+    const SERVER_STREAM: &str = concat!(
+        "event: message_start\n",
+        "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_011Y4sbfjCq85yJrUA13Dxb3\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-haiku-4-5-20251001\",\"content\":[],\"usage\":{\"input_tokens\":2100,\"output_tokens\":3}}}\n\n",
+        "event: content_block_start\n",
+        "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+        "event: content_block_delta\n",
+        "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Searching. \"}}\n\n",
+        "event: content_block_stop\n",
+        "data: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+        "event: content_block_start\n",
+        "data: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"server_tool_use\",\"id\":\"srvtoolu_01JCzA8PXrZDNPK9pSt8KCE9\",\"name\":\"web_search\",\"input\":{},\"caller\":{\"type\":\"direct\"}}}\n\n",
+        "event: content_block_delta\n",
+        "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\"}}\n\n",
+        "event: content_block_delta\n",
+        "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"query\\\": \\\"San Franc\"}}\n\n",
+        "event: content_block_delta\n",
+        "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"isco weather today\\\"}\"}}\n\n",
+        "event: content_block_stop\n",
+        "data: {\"type\":\"content_block_stop\",\"index\":1}\n\n",
+        "event: content_block_start\n",
+        "data: {\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"web_search_tool_result\",\"tool_use_id\":\"srvtoolu_01JCzA8PXrZDNPK9pSt8KCE9\",\"content\":[{\"type\":\"web_search_result\",\"title\":\"San Francisco, CA Weather Forecast | AccuWeather\",\"url\":\"https://www.accuweather.com/en/us/san-francisco/94103/weather-forecast/347629\",\"encrypted_content\":\"EsUUCioIDBgCIiQ1\",\"page_age\":null}]}}\n\n",
+        "event: content_block_stop\n",
+        "data: {\"type\":\"content_block_stop\",\"index\":2}\n\n",
+        "event: content_block_start\n",
+        "data: {\"type\":\"content_block_start\",\"index\":3,\"content_block\":{\"type\":\"mcp_tool_use\",\"id\":\"mcptoolu_01\",\"name\":\"ask_question\",\"server_name\":\"deepwiki\",\"input\":{}}}\n\n",
+        "event: content_block_delta\n",
+        "data: {\"type\":\"content_block_delta\",\"index\":3,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"repoName\\\": \\\"pydantic/pydantic-ai\\\"}\"}}\n\n",
+        "event: content_block_stop\n",
+        "data: {\"type\":\"content_block_stop\",\"index\":3}\n\n",
+        "event: content_block_start\n",
+        "data: {\"type\":\"content_block_start\",\"index\":4,\"content_block\":{\"type\":\"server_tool_use\",\"id\":\"srvtoolu_02\",\"name\":\"web_search\",\"input\":{\"query\":\"later\"}}}\n\n",
+        "event: content_block_stop\n",
+        "data: {\"type\":\"content_block_stop\",\"index\":4}\n\n",
+        "event: content_block_start\n",
+        "data: {\"type\":\"content_block_start\",\"index\":5,\"content_block\":{\"type\":\"mcp_tool_result\",\"tool_use_id\":\"mcptoolu_01\",\"is_error\":false,\"content\":[{\"type\":\"text\",\"text\":\"A Python agent framework.\"}]}}\n\n",
+        "event: content_block_stop\n",
+        "data: {\"type\":\"content_block_stop\",\"index\":5}\n\n",
+        "event: content_block_start\n",
+        "data: {\"type\":\"content_block_start\",\"index\":6,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+        "event: content_block_delta\n",
+        "data: {\"type\":\"content_block_delta\",\"index\":6,\"delta\":{\"type\":\"text_delta\",\"text\":\"It is 62°F.\"}}\n\n",
+        "event: content_block_stop\n",
+        "data: {\"type\":\"content_block_stop\",\"index\":6}\n\n",
+        "event: message_delta\n",
+        "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"pause_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":120,\"server_tool_use\":{\"web_search_requests\":1}}}\n\n",
+        "event: message_stop\n",
+        "data: {\"type\":\"message_stop\"}\n\n",
+    );
+
+    /// The same reply as a whole body.
+    const SERVER_BODY: &str = r#"{"id":"msg_011Y4sbfjCq85yJrUA13Dxb3","type":"message","role":"assistant","model":"claude-haiku-4-5-20251001",
+      "content":[
+        {"type":"text","text":"Searching. "},
+        {"type":"server_tool_use","id":"srvtoolu_01JCzA8PXrZDNPK9pSt8KCE9","name":"web_search","input":{"query":"San Francisco weather today"},"caller":{"type":"direct"}},
+        {"type":"web_search_tool_result","tool_use_id":"srvtoolu_01JCzA8PXrZDNPK9pSt8KCE9","content":[{"type":"web_search_result","title":"San Francisco, CA Weather Forecast | AccuWeather","url":"https://www.accuweather.com/en/us/san-francisco/94103/weather-forecast/347629","encrypted_content":"EsUUCioIDBgCIiQ1","page_age":null}]},
+        {"type":"mcp_tool_use","id":"mcptoolu_01","name":"ask_question","server_name":"deepwiki","input":{"repoName":"pydantic/pydantic-ai"}},
+        {"type":"server_tool_use","id":"srvtoolu_02","name":"web_search","input":{"query":"later"}},
+        {"type":"mcp_tool_result","tool_use_id":"mcptoolu_01","is_error":false,"content":[{"type":"text","text":"A Python agent framework."}]},
+        {"type":"text","text":"It is 62°F."}],
+      "stop_reason":"pause_turn","stop_sequence":null,
+      "usage":{"input_tokens":2100,"output_tokens":120,"server_tool_use":{"web_search_requests":1}}}"#;
+
+    #[test]
+    fn server_tools_stream_whole_and_fold_like_the_whole_reply() {
+        let whole = parse_chat(SERVER_BODY.as_bytes()).unwrap();
+        let message = &whole.choices[0].message;
+        assert_eq!(message.text(), "Searching. It is 62°F.");
+        assert!(message.tool_calls.is_none(), "never the caller's to run");
+        assert_eq!(
+            whole.choices[0].finish_reason,
+            Some(FinishReason::Other("pause_turn".into()))
+        );
+        let calls = message.server_tool_calls.as_ref().unwrap();
+        let summary: Vec<(Option<&str>, &str, bool)> = calls
+            .iter()
+            .map(|c| (c.id.as_deref(), c.name.as_str(), c.output.is_some()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (
+                    Some("srvtoolu_01JCzA8PXrZDNPK9pSt8KCE9"),
+                    "web_search",
+                    true
+                ),
+                (Some("mcptoolu_01"), "ask_question", true),
+                (Some("srvtoolu_02"), "web_search", false),
+            ]
+        );
+        assert_eq!(
+            calls[0].input,
+            Some(json!({"query": "San Francisco weather today"}))
+        );
+        assert_eq!(calls[0].extra["type"], "server_tool_use");
+        assert_eq!(calls[0].extra["caller"], json!({"type": "direct"}));
+        assert_eq!(
+            calls[0].output.as_ref().unwrap()["type"],
+            "web_search_tool_result"
+        );
+        assert_eq!(calls[1].extra["type"], "mcp_tool_use");
+        assert_eq!(calls[1].extra["server_name"], "deepwiki");
+        assert_eq!(calls[1].output.as_ref().unwrap()["is_error"], false);
+
+        let streamed = decode(SERVER_STREAM);
+        assert!(streamed.error.is_none(), "{:?}", streamed.error);
+        assert!(streamed.complete);
+        assert_eq!(fold(&streamed.chunks), whole);
+        // Each entry is sent once, whole; the waiting one before the finish reason.
+        let sent: Vec<usize> = streamed
+            .chunks
+            .iter()
+            .flat_map(|c| c.choices.iter())
+            .filter_map(|c| c.delta.server_tool_calls.as_ref().map(Vec::len))
+            .collect();
+        assert_eq!(
+            sent,
+            [1, 1, 1],
+            "each at its result; the paused one at the end"
+        );
+        let bytes = SERVER_STREAM.as_bytes();
+        for split in 0..=bytes.len() {
+            let (a, b) = bytes.split_at(split);
+            let decoded = decode_pieces(&[a, b], true);
+            assert_eq!(decoded.chunks, streamed.chunks, "split {split}");
+        }
+        // A malformed input is an error quoting it, not a silent drop.
+        let broken = SERVER_STREAM.replace("isco weather today\\\"}", "isco weather today");
+        let decoded = decode(&broken);
+        assert_eq!(decoded.error.unwrap().kind(), ErrorKind::Decode);
+        // A result without an id to join by is malformed.
+        let error = parse_chat(
+            SERVER_BODY
+                .replace("\"tool_use_id\":\"mcptoolu_01\",", "")
+                .as_bytes(),
+        )
+        .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Decode);
+    }
+
     #[test]
     fn redacted_thinking_and_json_output_fold_like_whole_responses() {
         let stream = concat!(
@@ -781,11 +1002,16 @@ mod tests {
             format!("{start}event: content_block_start\ndata: {{\"index\": \"zero\"}}\n\n"),
             format!("{start}{start}"),
             format!("{start}event: message_delta\ndata: [1, 2]\n\n"),
-            "data: not json\n\n".to_owned(),
+            format!("{start}data: not json\n\n"),
         ] {
             let decoded = decode(&bad);
             let error = decoded.error.unwrap_or_else(|| panic!("no error for {bad}"));
             assert_eq!(error.kind(), ErrorKind::Decode, "{bad}: {error}");
+        }
+        // Not JSON, or not Anthropic's, from the first event: not an Anthropic stream.
+        for foreign in ["data: not json\n\n", "event: message_start\ndata: {}\n\n"] {
+            let error = decode(foreign).error.unwrap();
+            assert_eq!(error.kind(), ErrorKind::UnexpectedResponse, "{error}");
         }
     }
 

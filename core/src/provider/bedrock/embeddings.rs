@@ -16,6 +16,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::error::Error;
+use crate::provider::shape::{has_array_of, has_object, Marker};
 use crate::types::{
     Embedding, EmbeddingRequest, EmbeddingResponse, EmbeddingUsage, EmbeddingVector, Extra,
 };
@@ -71,10 +72,24 @@ fn vector(value: &Value, body: &[u8]) -> Result<EmbeddingVector, Error> {
         .map_err(|e| Error::decode("embedding", e, body))
 }
 
+/// The marker of an InvokeModel embeddings reply (listed with the others in
+/// [`super::response`]).
+static EMBEDDINGS: Marker = Marker::new(
+    "Bedrock",
+    "embeddings reply",
+    "`embedding` (Titan) or `embeddings` vectors or by type (Cohere)",
+    |reply| {
+        reply.contains_key("embedding")
+            || has_object(reply, "embeddings")
+            || has_array_of(reply, "embeddings", Value::is_array)
+    },
+);
+
 /// Parses a 2xx InvokeModel body of either family.
 pub(super) fn parse(body: &[u8]) -> Result<EmbeddingResponse, Error> {
-    let value: Value =
-        crate::provider::from_json(body).map_err(|e| Error::body_json("embeddings", e, body))?;
+    let value: Value = crate::provider::from_json(body)
+        .map_err(|e| EMBEDDINGS.explain(body, Error::body_json("embeddings", e, body)))?;
+    EMBEDDINGS.check(&value, body)?;
     let (vectors, usage) = if let Some(one) = value.get("embedding") {
         let tokens = value.get("inputTextTokenCount").and_then(Value::as_u64);
         let usage = tokens.map(|tokens| EmbeddingUsage {
@@ -93,11 +108,7 @@ pub(super) fn parse(body: &[u8]) -> Result<EmbeddingResponse, Error> {
             .collect::<Result<Vec<_>, _>>()?;
         (vectors, None)
     } else {
-        return Err(Error::decode(
-            "embeddings",
-            "neither `embedding` (Titan) nor `embeddings` (Cohere)",
-            body,
-        ));
+        return Err(EMBEDDINGS.missing(body));
     };
     Ok(EmbeddingResponse {
         object: "list".to_owned(),
@@ -113,6 +124,7 @@ pub(super) fn parse(body: &[u8]) -> Result<EmbeddingResponse, Error> {
         model: String::new(),
         usage,
         extra: Extra::new(),
+        report: Default::default(),
     })
 }
 
@@ -164,7 +176,7 @@ mod tests {
         }
         assert_eq!(
             parse(br#"{"vectors":[]}"#).unwrap_err().kind(),
-            ErrorKind::Decode
+            ErrorKind::UnexpectedResponse
         );
         assert_eq!(
             body("meta.llama3", &request).unwrap_err().kind(),

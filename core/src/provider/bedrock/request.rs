@@ -10,7 +10,8 @@
 //!   uses, so a conversation can move between the two) go first in its turn as
 //!   `reasoningContent` blocks: `thinking` → `reasoningText` (with its `signature` when it has
 //!   one), `redacted_thinking` → `redactedContent` (its `data` is the base64 text Bedrock
-//!   sent). Then its text, then its `tool_calls` as `toolUse` blocks with their `toolUseId`.
+//!   sent). Then its `server_tool_calls` that came from Bedrock (see [`server_tool_blocks`]),
+//!   then its text, then its `tool_calls` as `toolUse` blocks with their `toolUseId`.
 //! - Images must be base64 `data:` URLs (Converse takes bytes, not links): `image` blocks
 //!   with `format` png/jpeg/gif/webp. Files (`file_data` data URLs) become `document` blocks
 //!   for PDFs and `image` blocks for images. Audio and `file_id` references are `Unsupported`.
@@ -218,11 +219,42 @@ fn assistant_blocks(message: &Message, at: usize) -> Result<Vec<Value>, Error> {
             .iter()
             .map(reasoning_block)
             .collect();
+    blocks.extend(server_tool_blocks(message));
     blocks.extend(content_blocks(message.content.as_ref(), at)?);
     for call in message.tool_calls.iter().flatten() {
         blocks.push(tool_use(call, at)?);
     }
     Ok(blocks)
+}
+
+/// An assistant message's server-tool entries that came from Bedrock (see
+/// [`super::response`]: a call whose `type` was kept and whose `output` is the `toolResult`
+/// naming it), sent back as the `toolUse` and `toolResult` blocks they were read from, as
+/// AWS's Nova examples carry them in the history. They go before the message's text (their
+/// places among it are not kept). Other entries are left out: a call without its result, or
+/// another provider's (Anthropic's web search, Gemini's code execution), cannot be replayed
+/// here; what the model made of it is in the text.
+fn server_tool_blocks(message: &Message) -> Vec<Value> {
+    let mut blocks = Vec::new();
+    for call in message.server_tool_calls.iter().flatten() {
+        let (Some(id), Some(result)) = (&call.id, &call.output) else {
+            continue;
+        };
+        let answers = result.get("toolUseId").and_then(Value::as_str) == Some(id.as_str());
+        if !answers || call.extra.get("type").and_then(Value::as_str).is_none() {
+            continue;
+        }
+        let mut tool_use = call.extra.clone();
+        tool_use.insert("toolUseId".into(), id.clone().into());
+        tool_use.insert("name".into(), call.name.clone().into());
+        tool_use.insert(
+            "input".into(),
+            call.input.clone().unwrap_or_else(|| json!({})),
+        );
+        blocks.push(json!({ "toolUse": tool_use }));
+        blocks.push(json!({ "toolResult": result }));
+    }
+    blocks
 }
 
 /// A validated thinking block (Anthropic shape) as a Converse `reasoningContent` block.
@@ -494,6 +526,47 @@ mod tests {
 
     /// An OpenAI conversation with a tool call, its result and a follow-up keeps every id,
     /// name, argument and reasoning signature.
+    #[test]
+    fn nova_code_interpreter_goes_back_as_it_came() {
+        let reply = super::super::response::parse_chat(
+            json!({"output": {"message": {"role": "assistant", "content": [
+                {"toolUse": {"input": {"snippet": "1234 * 5678"}, "name": "nova_code_interpreter",
+                    "toolUseId": "tooluse_V", "type": "server_tool_use"}},
+                {"toolResult": {"content": [{"json": {"stdOut": "7006652", "exitCode": 0}}],
+                    "status": "success", "toolUseId": "tooluse_V", "type": "nova_code_interpreter_result"}},
+                {"text": "7006652."}]}}, "stopReason": "end_turn"})
+            .to_string()
+            .as_bytes(),
+        )
+        .unwrap();
+        let mut assistant = reply.choices[0].message.clone();
+        // Another provider's entry is left out.
+        assistant
+            .server_tool_calls
+            .as_mut()
+            .unwrap()
+            .push(crate::types::ServerToolCall::new(
+                Some("srvtoolu_1".into()),
+                "web_search",
+                None,
+            ));
+        let request = ChatRequest::new("x")
+            .user("1234 * 5678?")
+            .message(assistant)
+            .user("Thanks");
+        let value = body("us.amazon.nova-2-lite-v1:0", &request);
+        assert_eq!(
+            value["messages"][1]["content"],
+            json!([
+                {"toolUse": {"input": {"snippet": "1234 * 5678"}, "name": "nova_code_interpreter",
+                    "toolUseId": "tooluse_V", "type": "server_tool_use"}},
+                {"toolResult": {"content": [{"json": {"stdOut": "7006652", "exitCode": 0}}],
+                    "status": "success", "toolUseId": "tooluse_V", "type": "nova_code_interpreter_result"}},
+                {"text": "7006652."}
+            ])
+        );
+    }
+
     #[test]
     fn tool_round_trip_history() {
         let assistant: Message = serde_json::from_value(json!({

@@ -7,9 +7,15 @@
 //!   appended to `content`; `reasoningContent.reasoningText` text goes to
 //!   `reasoning_content` and, with its signature, to `thinking_blocks` (Anthropic's shape);
 //!   `reasoningContent.redactedContent` is kept in `thinking_blocks` as `redacted_thinking`.
-//! - Blocks of other kinds are skipped by rule: `toolUse` of `"type": "server_tool_use"` and
-//!   `toolResult` blocks record work Bedrock's server tools already did (Nova's code
-//!   interpreter); `citationsContent`, `image`, `guardContent` have no OpenAI equivalent.
+//! - Server tools (Nova's code interpreter, which Bedrock runs itself) follow the one rule
+//!   for server-side tools (see [`ServerToolCall`]): a `toolUse` block of a `type` other
+//!   than `tool_use` (`server_tool_use`) is an entry of the message's `server_tool_calls`
+//!   (`toolUseId` as `id`, `name`, `input`; its other fields, `type` included, kept beside
+//!   them), and a `toolResult` block (in a reply only server tools have results) is, whole,
+//!   the `output` of the entry its `toolUseId` names. The request builder sends both back
+//!   as they came.
+//! - Blocks of other kinds are skipped by rule: `citationsContent`, `image`, `guardContent`
+//!   have no OpenAI equivalent.
 //! - `stopReason`: `end_turn`/`stop_sequence` → `stop`, `max_tokens` and
 //!   `model_context_window_exceeded` → `length`, `tool_use` → `tool_calls` (`stop` when only
 //!   the `response_format` tool was called), `guardrail_intervened`/`content_filtered` →
@@ -18,15 +24,25 @@
 //!   `cacheReadInputTokens` and `cacheWriteInputTokens` back in, which
 //!   `prompt_tokens_details` reports.
 //! - Converse sends no id, model or timestamp: `id` and `model` are empty, `created` 0.
+//!
+//! Markers (see [`crate::provider::shape`]): what proves a body is a Bedrock reply.
+//!
+//! | reply | marker |
+//! |---|---|
+//! | Converse | an `output` object (OpenAI's Responses API has an `output` array) |
+//! | ConverseStream message | `:message-type: event` with the `:event-type` of a ConverseStream event (or an exception) |
+//! | InvokeModel embeddings | `embedding` (Titan), or `embeddings` as vectors or by type (Cohere on Bedrock; that is Cohere's own format, so a Cohere embed reply passes, and so does Ollama's, shaped like Cohere's `embeddings_floats`) |
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::Error;
 use crate::provider::anthropic;
+use crate::provider::server_tools::ServerToolCalls;
+use crate::provider::shape::{has_object, Marker};
 use crate::types::{
     ChatCompletion, Choice, Content, Extra, FinishReason, Message, PromptTokensDetails, Role,
-    ToolCall, Usage,
+    ServerToolCall, ToolCall, Usage,
 };
 
 /// One content block, by the single key Converse names it with.
@@ -42,6 +58,13 @@ pub(super) enum Block {
         signature: Option<String>,
     },
     Redacted(String),
+    /// A server tool's call, as an entry without output.
+    ServerCall(ServerToolCall),
+    /// A server tool's `toolResult`, whole, with the call id it answers.
+    ServerResult {
+        tool_use_id: String,
+        result: Value,
+    },
     Skipped,
 }
 
@@ -56,7 +79,7 @@ pub(super) fn block(value: &Value) -> Result<Block, Error> {
     }
     if let Some(tool) = value.get("toolUse") {
         if is_server_tool(tool) {
-            return Ok(Block::Skipped);
+            return server_call(tool, "").map(Block::ServerCall);
         }
         return Ok(Block::ToolUse {
             id: text(tool.get("toolUseId")).ok_or_else(|| bad("toolUse without toolUseId"))?,
@@ -78,7 +101,64 @@ pub(super) fn block(value: &Value) -> Result<Block, Error> {
             "reasoningContent without reasoningText or redactedContent",
         ));
     }
+    if let Some(result) = value.get("toolResult") {
+        return Ok(Block::ServerResult {
+            tool_use_id: server_result_id(result)?.to_owned(),
+            result: result.clone(),
+        });
+    }
     Ok(Block::Skipped)
+}
+
+/// A server tool's `toolUse` (a block, or a stream's start with its input as JSON text
+/// `input` joined from the deltas) as an entry: `toolUseId` → `id`, its other fields but
+/// `name` and `input` kept beside them.
+pub(super) fn server_call(tool: &Value, input: &str) -> Result<ServerToolCall, Error> {
+    let bad = |what: &str| Error::decode("server toolUse", what, tool.to_string().as_bytes());
+    let field = |name: &str| tool.get(name).and_then(Value::as_str);
+    let (Some(id), Some(name)) = (field("toolUseId"), field("name")) else {
+        return Err(bad("no string toolUseId and name"));
+    };
+    let input = if input.trim().is_empty() {
+        tool.get("input")
+            .cloned()
+            .unwrap_or_else(|| serde_json::json!({}))
+    } else {
+        serde_json::from_str(input)
+            .map_err(|e| Error::decode("server toolUse input", e, input.as_bytes()))?
+    };
+    let mut call = ServerToolCall::new(Some(id.to_owned()), name, Some(input));
+    for (key, value) in tool.as_object().into_iter().flatten() {
+        if !matches!(key.as_str(), "toolUseId" | "name" | "input") {
+            call.extra.insert(key.clone(), value.clone());
+        }
+    }
+    Ok(call)
+}
+
+/// The `toolUseId` a `toolResult` answers.
+pub(super) fn server_result_id(result: &Value) -> Result<&str, Error> {
+    result
+        .get("toolUseId")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            Error::decode(
+                "toolResult",
+                "no string toolUseId",
+                result.to_string().as_bytes(),
+            )
+        })
+}
+
+/// The tool name a result implies when its call was never seen
+/// (`nova_code_interpreter_result` → `nova_code_interpreter`).
+pub(super) fn server_result_name(result: &Value) -> &str {
+    result
+        .get("type")
+        .and_then(Value::as_str)
+        .map_or("server_tool", |kind| {
+            kind.strip_suffix("_result").unwrap_or(kind)
+        })
 }
 
 /// Whether a `toolUse` (block or stream start) is a call Bedrock made itself.
@@ -150,6 +230,20 @@ pub(super) fn finish_reason(stop_reason: &str, called_tools: bool) -> FinishReas
     }
 }
 
+/// The marker of a Converse reply.
+static CONVERSE: Marker = Marker::new("Bedrock", "Converse reply", "`output` object", |reply| {
+    has_object(reply, "output")
+});
+
+/// The marker of a ConverseStream message: in its headers, not in JSON, so no JSON object
+/// carries it; the stream decoder checks the headers and names this marker when they lack it.
+pub(super) static STREAM_MESSAGE: Marker = Marker::new(
+    "Bedrock",
+    "ConverseStream message",
+    "`:event-type` header of a ConverseStream event",
+    |_| false,
+);
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ConverseBody {
@@ -185,10 +279,19 @@ pub(super) struct Reply {
 /// Parses a 2xx Converse body.
 pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
     let parsed: ConverseBody = crate::provider::from_json(body)
-        .map_err(|e| Error::body_json("converse response", e, body))?;
+        .map_err(|e| CONVERSE.explain(body, Error::body_json("converse response", e, body)))?;
     let mut reply = Reply::default();
+    let mut server = ServerToolCalls::default();
     for value in &parsed.output.message.content {
         match block(value)? {
+            Block::ServerCall(call) => server.call(call, body)?,
+            Block::ServerResult {
+                tool_use_id,
+                result,
+            } => {
+                let name = server_result_name(&result).to_owned();
+                server.result_for(&tool_use_id, &name, result, body)?;
+            }
             Block::Text(piece) if !piece.is_empty() => {
                 reply.text.get_or_insert_with(String::new).push_str(&piece);
             }
@@ -217,6 +320,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
             Block::Text(_) | Block::Skipped => {}
         }
     }
+    let server_tool_calls = server.take_all();
     let mut extra = Extra::new();
     if !reply.thinking_blocks.is_empty() {
         extra.insert(
@@ -248,6 +352,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
                 tool_call_id: None,
                 reasoning_content: (!reply.reasoning.is_empty()).then_some(reply.reasoning),
                 refusal: None,
+                server_tool_calls: (!server_tool_calls.is_empty()).then_some(server_tool_calls),
                 extra,
             },
             finish_reason,
@@ -258,6 +363,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
         system_fingerprint: None,
         service_tier: None,
         extra: Extra::new(),
+        report: Default::default(),
     })
 }
 
@@ -288,6 +394,13 @@ mod tests {
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0].id, "tooluse_1");
         assert_eq!(calls[0].function.arguments, r#"{"city":"Paris"}"#);
+        let server = message.server_tool_calls.as_ref().unwrap();
+        assert_eq!(server.len(), 1, "the call and its result, joined");
+        assert_eq!(server[0].id.as_deref(), Some("tooluse_s"));
+        assert_eq!(
+            server[0].output,
+            Some(json!({"toolUseId": "tooluse_s", "content": []}))
+        );
         assert_eq!(
             message.extra["thinking_blocks"],
             json!([{"type": "thinking", "thinking": "Think.", "signature": "c2ln"},

@@ -6,13 +6,19 @@
 //! - `messageStart` yields a chunk with `delta.role = assistant`.
 //! - `contentBlockStart` with `start.toolUse` opens a tool call and yields its first fragment
 //!   (id, name, `arguments: ""`) with `index` = its ordinal among this message's tool calls.
-//!   A server tool (`"type": "server_tool_use"`) and `start.toolResult` open a block that is
-//!   skipped, deltas included. Text and reasoning blocks have no start event: their first
-//!   delta opens them.
+//!   Text and reasoning blocks have no start event: their first delta opens them.
+//! - Server tools (see [`super::response`]): a `start.toolUse` of a server tool
+//!   (`"type": "server_tool_use"`) joins its `toolUse.input` deltas (up to
+//!   [`MAX_BLOCK_BYTES`]) and parses them at its `contentBlockStop`; a `start.toolResult`
+//!   (`toolUseId`, `type`, `status`) collects its `toolResult` deltas (arrays of `{json}` /
+//!   `{text}` items; consecutive text items joined) into `content`, so at its stop it is the
+//!   `toolResult` object a whole reply has. Each `server_tool_calls` entry is sent whole once
+//!   its result has arrived and every earlier entry has been sent; the rest before the
+//!   finish reason.
 //! - `contentBlockDelta`: `text` → `content`; `toolUse.input` → the call's `arguments`;
 //!   `reasoningContent.text` → `reasoning_content`, `.signature` remembered,
-//!   `.redactedContent` collected; `toolResult`, `citation` and delta kinds added later are
-//!   skipped (they carry no text, reasoning or caller tool call). Empty fragments yield
+//!   `.redactedContent` collected; `toolResult` as above; `citation` and delta kinds added
+//!   later are skipped (they carry no text, reasoning or tool call). Empty fragments yield
 //!   nothing.
 //! - `contentBlockStop` of a reasoning block yields the block in `thinking_blocks` (text and
 //!   signature, or the redacted data), so the folded stream equals the whole reply; a tool
@@ -29,15 +35,23 @@
 //!   without notice, and the SDKs skip unknown ones too.
 //! - A message without `:message-type`, malformed JSON in a known event, a delta for a block
 //!   of another kind, or content after `messageStop`, is a `Decode` error.
+//! - Until a message of a known event type has arrived, a message without `:event-type` is
+//!   not Bedrock's: an `UnexpectedResponse` error (see [`super::response`]), as is a body
+//!   that is not an eventstream at all or ends without any known event.
 
 use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::Value;
 
 use super::error::stream_exception;
-use super::response::{finish_reason, is_server_tool, thinking_block, ConverseUsage};
+use super::response::{
+    finish_reason, is_server_tool, server_call, server_result_id, server_result_name,
+    thinking_block, ConverseUsage, STREAM_MESSAGE,
+};
 use crate::error::Error;
 use crate::framing::EventStreamMessage;
+use crate::provider::server_tools::ServerToolCalls;
+use crate::provider::shape::{Marker, StreamShape};
 use crate::provider::{anthropic, EventHandler, StreamFlow};
 use crate::types::{
     ChatCompletionChunk, ChunkChoice, Delta, Extra, FunctionCallDelta, Role, ToolCallDelta,
@@ -50,10 +64,13 @@ const MAX_OPEN_BLOCKS: usize = 64;
 
 #[derive(Debug, Default)]
 pub(super) struct BedrockEvents {
+    shape: StreamShape,
     blocks: BTreeMap<u64, OpenBlock>,
     /// Caller tool calls started so far.
     tool_calls: u32,
     stopped: bool,
+    /// Server-tool calls waiting for their results (or for earlier ones).
+    server: ServerToolCalls,
 }
 
 #[derive(Debug)]
@@ -68,6 +85,16 @@ enum OpenBlock {
         text: String,
         signature: Option<String>,
         redacted: Option<String>,
+    },
+    /// A server tool's call: its start and its input's JSON text so far.
+    ServerCall {
+        start: Value,
+        input: String,
+    },
+    /// A server tool's result: its start, `content` growing with the deltas.
+    ServerResult {
+        result: Value,
+        bytes: usize,
     },
     Skipped,
 }
@@ -117,12 +144,24 @@ impl BedrockEvents {
     ) -> Result<(), Error> {
         let index = block_index(event, payload)?;
         let start = event.get("start").unwrap_or(&Value::Null);
+        if let Some(result) = start.get("toolResult") {
+            server_result_id(result)?;
+            let mut result = result.clone();
+            if let Some(object) = result.as_object_mut() {
+                object.insert("content".to_owned(), Value::Array(Vec::new()));
+            }
+            return self.open(index, OpenBlock::ServerResult { result, bytes: 0 }, payload);
+        }
         let Some(tool) = start.get("toolUse") else {
-            // toolResult (server tools) and kinds added later.
+            // Kinds added later.
             return self.open(index, OpenBlock::Skipped, payload);
         };
         if is_server_tool(tool) {
-            return self.open(index, OpenBlock::Skipped, payload);
+            let start = OpenBlock::ServerCall {
+                start: tool.clone(),
+                input: String::new(),
+            };
+            return self.open(index, start, payload);
         }
         let text = |field: &str| {
             tool.get(field)
@@ -213,8 +252,34 @@ impl BedrockEvents {
                         emit(out, Delta::text(input));
                     }
                 }
+                Some(OpenBlock::ServerCall { input: text, .. }) => {
+                    grow(text, input, payload)?;
+                }
                 Some(OpenBlock::Skipped) => {}
                 _ => return Err(mismatch()),
+            }
+        } else if let Some(items) = delta.get("toolResult") {
+            let Some(OpenBlock::ServerResult { result, bytes }) = self.blocks.get_mut(&index)
+            else {
+                return Err(mismatch());
+            };
+            let Value::Array(items) = items else {
+                return Err(decode_error(
+                    "contentBlockDelta",
+                    "toolResult is not an array",
+                    payload,
+                ));
+            };
+            *bytes = bytes.saturating_add(payload.len());
+            if *bytes > MAX_BLOCK_BYTES {
+                return Err(decode_error(
+                    "contentBlockDelta",
+                    format!("a toolResult exceeds {MAX_BLOCK_BYTES} bytes"),
+                    payload,
+                ));
+            }
+            if let Some(Value::Array(content)) = result.get_mut("content") {
+                append_result_items(content, items);
             }
         } else if let Some(reasoning) = delta.get("reasoningContent") {
             if !self.blocks.contains_key(&index) {
@@ -289,6 +354,17 @@ impl BedrockEvents {
                     },
                 );
             }
+            Some(OpenBlock::ServerCall { start, input }) => {
+                let call = server_call(&start, &input)?;
+                self.server.call(call, payload)?;
+                self.emit_server_calls(out, false);
+            }
+            Some(OpenBlock::ServerResult { result, .. }) => {
+                let id = server_result_id(&result)?.to_owned();
+                let name = server_result_name(&result).to_owned();
+                self.server.result_for(&id, &name, result, payload)?;
+                self.emit_server_calls(out, false);
+            }
             Some(_) => {}
             None => {
                 return Err(decode_error(
@@ -299,6 +375,39 @@ impl BedrockEvents {
             }
         }
         Ok(())
+    }
+}
+
+impl BedrockEvents {
+    /// Sends the server-tool entries that are ready (or, at the end of the message, all).
+    fn emit_server_calls(&mut self, out: &mut VecDeque<ChatCompletionChunk>, all: bool) {
+        let calls = if all {
+            self.server.take_all()
+        } else {
+            self.server.take_ready()
+        };
+        if !calls.is_empty() {
+            emit(out, Delta::server_tool_calls(calls));
+        }
+    }
+}
+
+/// Appends a `toolResult` delta's items to the result's `content`: a text item continues a
+/// text item before it (one text, as a whole reply has it), other items are kept as sent.
+fn append_result_items(content: &mut Vec<Value>, items: &[Value]) {
+    for item in items {
+        let more = item.get("text").and_then(Value::as_str);
+        let last = content
+            .last_mut()
+            .and_then(|last| last.get_mut("text"))
+            .and_then(|text| match text {
+                Value::String(text) => Some(text),
+                _ => None,
+            });
+        match (more, last) {
+            (Some(more), Some(text)) => text.push_str(more),
+            _ => content.push(item.clone()),
+        }
     }
 }
 
@@ -339,6 +448,9 @@ impl EventHandler<EventStreamMessage> for BedrockEvents {
             }
         }
         let Some(event_type) = message.event_type() else {
+            if !self.shape.is_proven() {
+                return Err(STREAM_MESSAGE.missing(payload));
+            }
             return Err(decode_error(
                 "event stream message",
                 "no :event-type",
@@ -356,6 +468,7 @@ impl EventHandler<EventStreamMessage> for BedrockEvents {
         if !KNOWN.contains(&event_type) {
             return Ok(StreamFlow::Continue);
         }
+        self.shape.prove();
         let event: Value = crate::provider::from_json(payload)
             .map_err(|e| decode_error(event_type, e, payload))?;
         if self.stopped && event_type != "metadata" {
@@ -377,6 +490,7 @@ impl EventHandler<EventStreamMessage> for BedrockEvents {
             "contentBlockDelta" => self.block_delta(&event, payload, out)?,
             "contentBlockStop" => self.block_stop(&event, payload, out)?,
             "messageStop" => {
+                self.emit_server_calls(out, true);
                 let reason = event
                     .get("stopReason")
                     .and_then(Value::as_str)
@@ -411,6 +525,14 @@ impl EventHandler<EventStreamMessage> for BedrockEvents {
 
     fn terminal_marker(&self) -> &'static str {
         "messageStop"
+    }
+
+    fn stream_marker(&self) -> &'static Marker {
+        &STREAM_MESSAGE
+    }
+
+    fn shape_proven(&self) -> bool {
+        self.shape.is_proven()
     }
 
     fn complete_at_eof(&self) -> bool {
@@ -492,6 +614,118 @@ mod tests {
             whole.choices[0].finish_reason
         );
         assert_eq!(completion.usage, whole.usage);
+    }
+
+    /// Nova's code interpreter, event by event as recorded in the shared corpus
+    /// (`bedrock/pydantic-ai/test_bedrock/_bodies/test_bedrock_model_code_execution_tool_stream.0.eventstream.bin`,
+    /// padding shortened), with text around it and the result's `json` item split in two
+    /// deltas plus two text items, as botocore's `ToolResultBlockDelta` union allows.
+    fn code_interpreter_stream() -> Vec<u8> {
+        [
+            event("messageStart", json!({"p": "abcdefghijklmnopqrs", "role": "assistant"})),
+            event("contentBlockDelta", json!({"contentBlockIndex": 0, "delta": {"text": "Computing. "}})),
+            event("contentBlockStop", json!({"contentBlockIndex": 0})),
+            event("contentBlockStart", json!({"contentBlockIndex": 1, "p": "abcdef", "start": {"toolUse": {"name": "nova_code_interpreter", "toolUseId": "tooluse_VQNZJRUFMoqZzszVsRd4og", "type": "server_tool_use"}}})),
+            event("contentBlockDelta", json!({"contentBlockIndex": 1, "delta": {"toolUse": {"input": "{\"snippet\":"}}, "p": "abcdefghijklm"})),
+            event("contentBlockDelta", json!({"contentBlockIndex": 1, "delta": {"toolUse": {"input": "\"1234 * 5678\"}"}}})),
+            event("contentBlockStop", json!({"contentBlockIndex": 1, "p": "abcdefghijklmnopqrstuvwxyzABCDEFGH"})),
+            event("contentBlockStart", json!({"contentBlockIndex": 2, "p": "abcdefghijklmnopqrstuv", "start": {"toolResult": {"status": "success", "toolUseId": "tooluse_VQNZJRUFMoqZzszVsRd4og", "type": "nova_code_interpreter_result"}}})),
+            event("contentBlockDelta", json!({"contentBlockIndex": 2, "delta": {"toolResult": [{"json": {"stdOut": "7006652", "stdErr": "", "exitCode": 0, "isError": false}}, {"text": "done "}]}, "p": "abc"})),
+            event("contentBlockDelta", json!({"contentBlockIndex": 2, "delta": {"toolResult": [{"text": "in 3 ms"}]}})),
+            event("contentBlockStop", json!({"contentBlockIndex": 2, "p": "abcdefghijklmno"})),
+            event("contentBlockStart", json!({"contentBlockIndex": 3, "p": "abcdefghijklmnopqrstuvwxyzAB", "start": {"toolUse": {"name": "final_result", "toolUseId": "tooluse_ptgCcZ0uQu-UUMz0abqoWw", "type": "tool_use"}}})),
+            event("contentBlockDelta", json!({"contentBlockIndex": 3, "delta": {"toolUse": {"input": "{\"result\":7006652.0}"}}, "p": "abcdefghijklmnopqrstuvwxyzA"})),
+            event("contentBlockStop", json!({"contentBlockIndex": 3, "p": "abcdefghijklmnopq"})),
+            event("messageStop", json!({"p": "abcdefghijklmnopqrstuvwxyzAB", "stopReason": "tool_use"})),
+            event("metadata", json!({"metrics": {"latencyMs": 1600}, "p": "abc", "usage": {"inputTokens": 1002, "outputTokens": 59, "serverToolUsage": {}, "totalTokens": 1061}})),
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn code_interpreter_is_a_server_tool_call_streamed_and_whole() {
+        let body = code_interpreter_stream();
+        let (items, complete) = run(&body, body.len());
+        assert!(complete);
+        for split in [1, 7, 100] {
+            assert_eq!(run(&body, split), (items.clone(), true), "split {split}");
+        }
+        let streamed = fold(&items);
+        let message = &streamed.choices[0].message;
+        assert_eq!(message.text(), "Computing. ");
+        let calls = message.tool_calls.as_ref().unwrap();
+        assert_eq!(calls.len(), 1, "only the caller's own tool");
+        assert_eq!(calls[0].function.name, "final_result");
+        let server = message.server_tool_calls.as_ref().unwrap();
+        assert_eq!(server.len(), 1);
+        assert_eq!(
+            server[0].id.as_deref(),
+            Some("tooluse_VQNZJRUFMoqZzszVsRd4og")
+        );
+        assert_eq!(server[0].name, "nova_code_interpreter");
+        assert_eq!(server[0].input, Some(json!({"snippet": "1234 * 5678"})));
+        assert_eq!(server[0].extra["type"], "server_tool_use");
+        assert_eq!(
+            server[0].output,
+            Some(
+                json!({"status": "success", "toolUseId": "tooluse_VQNZJRUFMoqZzszVsRd4og",
+                "type": "nova_code_interpreter_result", "content": [
+                {"json": {"stdOut": "7006652", "stdErr": "", "exitCode": 0, "isError": false}},
+                {"text": "done in 3 ms"}]})
+            )
+        );
+        // The whole Converse reply of the same turn (block shapes from AWS's "Using
+        // built-in tools" page for Nova) folds to the same message.
+        let whole = super::super::response::parse_chat(
+            json!({"output": {"message": {"role": "assistant", "content": [
+                {"text": "Computing. "},
+                {"toolUse": {"input": {"snippet": "1234 * 5678"}, "name": "nova_code_interpreter",
+                    "toolUseId": "tooluse_VQNZJRUFMoqZzszVsRd4og", "type": "server_tool_use"}},
+                {"toolResult": {"content": [
+                    {"json": {"stdOut": "7006652", "stdErr": "", "exitCode": 0, "isError": false}},
+                    {"text": "done in 3 ms"}],
+                    "status": "success", "toolUseId": "tooluse_VQNZJRUFMoqZzszVsRd4og",
+                    "type": "nova_code_interpreter_result"}},
+                {"toolUse": {"toolUseId": "tooluse_ptgCcZ0uQu-UUMz0abqoWw", "name": "final_result",
+                    "input": {"result": 7006652.0}, "type": "tool_use"}}]}},
+                "stopReason": "tool_use",
+                "usage": {"inputTokens": 1002, "outputTokens": 59, "totalTokens": 1061}})
+            .to_string()
+            .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(streamed.choices, whole.choices);
+        // A result whose call was never seen still surfaces; malformed input is an error.
+        let orphan: Vec<u8> = [
+            event("messageStart", json!({"role": "assistant"})),
+            event("contentBlockStart", json!({"contentBlockIndex": 0, "start": {"toolResult": {"toolUseId": "t9", "type": "nova_code_interpreter_result"}}})),
+            event("contentBlockStop", json!({"contentBlockIndex": 0})),
+            event("messageStop", json!({"stopReason": "end_turn"})),
+        ]
+        .concat();
+        let (items, complete) = run(&orphan, 3);
+        assert!(complete);
+        let entry = &fold(&items).choices[0]
+            .message
+            .server_tool_calls
+            .clone()
+            .unwrap()[0];
+        assert_eq!(
+            (entry.name.as_str(), &entry.input),
+            ("nova_code_interpreter", &None)
+        );
+        let broken: Vec<u8> = [
+            event("messageStart", json!({"role": "assistant"})),
+            event("contentBlockStart", json!({"contentBlockIndex": 0, "start": {"toolUse": {"name": "nova_code_interpreter", "toolUseId": "t1", "type": "server_tool_use"}}})),
+            event("contentBlockDelta", json!({"contentBlockIndex": 0, "delta": {"toolUse": {"input": "{\"snippet\":"}}})),
+            event("contentBlockStop", json!({"contentBlockIndex": 0})),
+        ]
+        .concat();
+        let (items, _) = run(&broken, 5);
+        assert_eq!(
+            items.last().unwrap().as_ref().unwrap_err().kind(),
+            ErrorKind::Decode
+        );
     }
 
     #[test]

@@ -144,7 +144,7 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
     use crate::model::ModelId;
-    use crate::settings::Registry;
+    use crate::registry::Registry;
     use crate::types::{Message, Tool, ToolCall};
     use serde_json::{json, Value};
 

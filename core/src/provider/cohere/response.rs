@@ -15,12 +15,21 @@
 //!   else `billed_units`; `cached_tokens` → `prompt_tokens_details.cached_tokens`.
 //! - `model` is empty (Cohere does not repeat it) and `created` is 0 (no clock in the core).
 //! - Embeddings: `embeddings.float` in order; usage from `meta.billed_units.input_tokens`.
+//!
+//! Markers (see [`crate::provider::shape`]): what proves a body is a Cohere v2 reply.
+//!
+//! | reply | marker |
+//! |---|---|
+//! | chat | a `message` object and a `finish_reason` string (Ollama's replies have `message` too) |
+//! | embed | an `embeddings` object |
+//! | stream event | `type` naming one of the v2 chat stream's events (`message-start`, …) |
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::in_stream_error;
 use crate::error::Error;
+use crate::provider::shape::{has_object, has_string, has_type_among, Marker};
 use crate::types::{
     ChatCompletion, Choice, Content, Embedding, EmbeddingResponse, EmbeddingUsage, EmbeddingVector,
     Extra, FinishReason, Message, PromptTokensDetails, Role, ToolCall, Usage,
@@ -78,12 +87,51 @@ pub(super) fn finish_reason(reason: &str) -> Option<FinishReason> {
     })
 }
 
+/// The marker of a chat reply.
+static CHAT: Marker = Marker::new(
+    "Cohere",
+    "v2 chat reply",
+    "`message` object and `finish_reason`",
+    |reply| has_object(reply, "message") && has_string(reply, "finish_reason"),
+);
+
+/// The marker of an embed reply.
+static EMBED: Marker = Marker::new("Cohere", "embed reply", "`embeddings` object", |reply| {
+    has_object(reply, "embeddings")
+});
+
+/// The marker of a stream event's data.
+pub(super) static STREAM_EVENT: Marker = Marker::new(
+    "Cohere",
+    "v2 chat stream event",
+    "`type` of a v2 chat stream event",
+    |event| {
+        has_type_among(
+            event,
+            &[
+                "message-start",
+                "content-start",
+                "content-delta",
+                "content-end",
+                "tool-plan-delta",
+                "tool-call-start",
+                "tool-call-delta",
+                "tool-call-end",
+                "citation-start",
+                "citation-end",
+                "message-end",
+                "debug",
+            ],
+        )
+    },
+);
+
 #[derive(Debug, Deserialize)]
 struct ChatBody {
     #[serde(default)]
     id: String,
     #[serde(default)]
-    message: ReplyMessage,
+    message: Option<ReplyMessage>,
     #[serde(default)]
     finish_reason: Option<String>,
     #[serde(default)]
@@ -114,8 +162,12 @@ pub(super) fn part_text(part: &Value) -> (Option<&str>, Option<&str>) {
 
 /// Parses a 2xx v2 chat body.
 pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
-    let reply: ChatBody =
-        crate::provider::from_json(body).map_err(|e| Error::body_json("chat response", e, body))?;
+    let reply: ChatBody = crate::provider::from_json(body)
+        .map_err(|e| CHAT.explain(body, Error::body_json("chat response", e, body)))?;
+    let Some(message) = reply.message.filter(|_| reply.finish_reason.is_some()) else {
+        let error = Error::decode("chat response", "no message or finish_reason", body);
+        return Err(CHAT.explain(body, error));
+    };
     let finish_reason = match reply.finish_reason.as_deref() {
         Some(reason) => match finish_reason(reason) {
             Some(finish) => Some(finish),
@@ -134,14 +186,14 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
     };
     let mut text: Option<String> = None;
     let mut reasoning = String::new();
-    for part in &reply.message.content {
+    for part in &message.content {
         let (piece, thinking) = part_text(part);
         if let Some(piece) = piece {
             text.get_or_insert_with(String::new).push_str(piece);
         }
         reasoning.push_str(thinking.unwrap_or_default());
     }
-    reasoning.push_str(reply.message.tool_plan.as_deref().unwrap_or_default());
+    reasoning.push_str(message.tool_plan.as_deref().unwrap_or_default());
     Ok(ChatCompletion {
         id: reply.id,
         object: "chat.completion".to_owned(),
@@ -153,10 +205,11 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
                 role: Role::Assistant,
                 content: text.map(Content::Text),
                 name: None,
-                tool_calls: reply.message.tool_calls.filter(|calls| !calls.is_empty()),
+                tool_calls: message.tool_calls.filter(|calls| !calls.is_empty()),
                 tool_call_id: None,
                 reasoning_content: (!reasoning.is_empty()).then_some(reasoning),
                 refusal: None,
+                server_tool_calls: None,
                 extra: Extra::new(),
             },
             finish_reason,
@@ -167,13 +220,14 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
         system_fingerprint: None,
         service_tier: None,
         extra: Extra::new(),
+        report: Default::default(),
     })
 }
 
 #[derive(Debug, Deserialize)]
 struct EmbedBody {
     #[serde(default)]
-    embeddings: EmbeddingsByType,
+    embeddings: Option<EmbeddingsByType>,
     #[serde(default)]
     meta: Option<Meta>,
 }
@@ -193,9 +247,12 @@ struct Meta {
 /// Parses a 2xx v2 embed body.
 pub(super) fn parse_embeddings(body: &[u8]) -> Result<EmbeddingResponse, Error> {
     let reply: EmbedBody = crate::provider::from_json(body)
-        .map_err(|e| Error::body_json("embed response", e, body))?;
-    let vectors = reply
-        .embeddings
+        .map_err(|e| EMBED.explain(body, Error::body_json("embed response", e, body)))?;
+    let Some(embeddings) = reply.embeddings else {
+        let error = Error::decode("embed response", "no embeddings", body);
+        return Err(EMBED.explain(body, error));
+    };
+    let vectors = embeddings
         .float
         .ok_or_else(|| Error::decode("embed response", "no embeddings.float", body))?;
     let data = vectors
@@ -220,6 +277,7 @@ pub(super) fn parse_embeddings(body: &[u8]) -> Result<EmbeddingResponse, Error> 
             total_tokens: tokens,
         }),
         extra: Extra::new(),
+        report: Default::default(),
     })
 }
 
@@ -272,7 +330,12 @@ mod tests {
             parse_chat(br#"{"id":"x","message":{},"finish_reason":"ERROR","error":"boom"}"#)
                 .unwrap_err();
         assert_eq!(failed.kind(), ErrorKind::ServiceUnavailable);
-        assert_eq!(parse_chat(b"[1]").unwrap_err().kind(), ErrorKind::Decode);
+        assert_eq!(
+            parse_chat(b"[1]").unwrap_err().kind(),
+            ErrorKind::UnexpectedResponse
+        );
+        let malformed = br#"{"message":{"content":5},"finish_reason":"COMPLETE"}"#;
+        assert_eq!(parse_chat(malformed).unwrap_err().kind(), ErrorKind::Decode);
     }
 
     /// The shape of Cohere's v2 embed reference example.

@@ -16,15 +16,19 @@
 //! - `citation-start` / `citation-end` (retrieval-augmented answers, not translated), `debug`
 //!   and event types added later are skipped: none carries text, reasoning or a tool call.
 //! - Malformed data of a known event is a `Decode` error quoting it.
+//! - The first event's data must carry the family's stream marker (see [`super::response`]):
+//!   a stream of anything else is an `UnexpectedResponse` error at its first event, and one
+//!   that ends (even at `[DONE]`) without any event of the family fails the same way.
 
 use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::Value;
 
 use super::error::in_stream_error;
-use super::response::{finish_reason, part_text, CohereUsage};
+use super::response::{finish_reason, part_text, CohereUsage, STREAM_EVENT};
 use crate::error::Error;
 use crate::framing::SseEvent;
+use crate::provider::shape::{Marker, StreamShape};
 use crate::provider::{SseEventHandler, StreamFlow};
 use crate::types::{
     ChatCompletionChunk, ChunkChoice, Delta, Extra, FunctionCallDelta, Role, ToolCallDelta,
@@ -35,6 +39,7 @@ const MAX_TOOL_CALLS: usize = 1024;
 
 #[derive(Debug, Default)]
 pub(super) struct CohereEvents {
+    shape: StreamShape,
     id: String,
     /// Wire index of each started tool call → its ordinal.
     tool_calls: BTreeMap<u64, u32>,
@@ -181,6 +186,7 @@ impl SseEventHandler for CohereEvents {
         if data.trim() == "[DONE]" {
             return Ok(StreamFlow::Done);
         }
+        self.shape.check(&STREAM_EVENT, data.as_bytes())?;
         let value = decode("stream event", data)?;
         let kind = match event.event.as_deref() {
             Some(name) if name != "message" => name,
@@ -226,6 +232,14 @@ impl SseEventHandler for CohereEvents {
 
     fn terminal_marker(&self) -> &'static str {
         "event: message-end"
+    }
+
+    fn stream_marker(&self) -> &'static Marker {
+        &STREAM_EVENT
+    }
+
+    fn shape_proven(&self) -> bool {
+        self.shape.is_proven()
     }
 }
 
@@ -322,7 +336,10 @@ mod tests {
         assert_eq!(error.kind(), ErrorKind::Truncated);
         assert!(error.message().contains("message-end"));
 
-        let (items, _) = run(b"event: tool-call-delta\ndata: {\"index\":3}\n\n", 4);
+        let (items, _) = run(
+            b"event: tool-call-delta\ndata: {\"type\":\"tool-call-delta\",\"index\":3}\n\n",
+            4,
+        );
         assert_eq!(items[0].as_ref().unwrap_err().kind(), ErrorKind::Decode);
     }
 }

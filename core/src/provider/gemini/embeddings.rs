@@ -14,6 +14,7 @@ use serde_json::{json, Map, Value};
 
 use super::error::{error_from_value, is_error_value};
 use crate::error::Error;
+use crate::provider::shape::{has_array_of, Marker};
 use crate::types::{Embedding, EmbeddingRequest, EmbeddingResponse, EmbeddingVector, Extra};
 
 /// The `batchEmbedContents` body.
@@ -54,10 +55,19 @@ struct ContentEmbedding {
     values: Vec<f32>,
 }
 
+/// The marker of a `batchEmbedContents` reply (listed with the others in
+/// [`super::response`]).
+static BATCH_EMBEDDINGS: Marker = Marker::new(
+    "Gemini",
+    "batchEmbedContents reply",
+    "`embeddings` array of objects",
+    |reply| has_array_of(reply, "embeddings", Value::is_object),
+);
+
 /// Parses a 2xx `batchEmbedContents` body.
 pub(super) fn parse_embeddings(body: &[u8]) -> Result<EmbeddingResponse, Error> {
-    let value: Value =
-        crate::provider::from_json(body).map_err(|e| Error::body_json("embeddings", e, body))?;
+    let value: Value = crate::provider::from_json(body)
+        .map_err(|e| BATCH_EMBEDDINGS.explain(body, Error::body_json("embeddings", e, body)))?;
     if is_error_value(&value) {
         return Err(error_from_value(
             None,
@@ -66,6 +76,7 @@ pub(super) fn parse_embeddings(body: &[u8]) -> Result<EmbeddingResponse, Error> 
             body,
         ));
     }
+    BATCH_EMBEDDINGS.check(&value, body)?;
     let batch: BatchResponse =
         serde_json::from_value(value).map_err(|e| Error::decode("embeddings", e, body))?;
     let data = batch
@@ -84,6 +95,7 @@ pub(super) fn parse_embeddings(body: &[u8]) -> Result<EmbeddingResponse, Error> 
         model: String::new(),
         usage: None,
         extra: Extra::new(),
+        report: Default::default(),
     })
 }
 

@@ -15,7 +15,10 @@
 //! - An assistant message becomes its text (carrying the last of its `thought_signatures`, if
 //!   any, as Gemini asks for the signature back where it was), then one `functionCall` part
 //!   per tool call, each with its `thought_signature`. `reasoning_content` is not sent back:
-//!   Gemini reads thoughts only through their signatures.
+//!   Gemini reads thoughts only through their signatures. Its `server_tool_calls` that came
+//!   from Gemini's code execution go first, as the `executableCode` (with its
+//!   `thoughtSignature`) and `codeExecutionResult` parts they were read from
+//!   ([`code_execution_parts`]); other providers' entries are left out.
 //! - Gemini 3 models (`gemini-3…`) reject a model turn whose function calls carry no
 //!   signature, which is what a conversation from another provider (or a fallback into
 //!   Gemini) has. For such a turn the first call gets Google's documented placeholder
@@ -50,7 +53,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::response::{SYNTHETIC_ID_PREFIX, THOUGHT_SIGNATURE, THOUGHT_SIGNATURES};
+use super::response::{CODE_EXECUTION, SYNTHETIC_ID_PREFIX, THOUGHT_SIGNATURE, THOUGHT_SIGNATURES};
 use crate::error::{Error, ErrorKind};
 use crate::provider::turns::{alternating_turns, Speaker, TurnNames};
 use crate::types::{
@@ -480,6 +483,7 @@ fn model_parts(
             None => parts.push(json!({"text": "", "thoughtSignature": signature})),
         }
     }
+    parts.splice(0..0, code_execution_parts(message, ids));
     let first_call = parts.len();
     for call in message.tool_calls.iter().flatten() {
         parts.push(function_call(call, at, ids)?);
@@ -495,6 +499,44 @@ fn model_parts(
         }
     }
     Ok(parts)
+}
+
+/// An assistant message's code execution (see [`super::response`]), as the parts it was read
+/// from: each entry's `input` as an `executableCode` part (with the entry's
+/// `thought_signature`), its `output` as the `codeExecutionResult` part after it. Their
+/// places among the text are not kept: they go first, where the code ran before the answer.
+/// The parts' `id`s go only where function-call ids go (AI Studio). Entries of other
+/// providers (an Anthropic `code_execution` has a call `type`; a Bedrock one another name)
+/// are left out: their tool ran there; what the model made of it is in the text.
+fn code_execution_parts(message: &Message, ids: CallIds) -> Vec<Value> {
+    let object = |value: &Option<Value>, key: &str| match value {
+        Some(Value::Object(object)) if object.contains_key(key) => {
+            let mut object = object.clone();
+            if ids == CallIds::Omit {
+                object.remove("id");
+            }
+            Some(Value::Object(object))
+        }
+        _ => None,
+    };
+    let mut parts = Vec::new();
+    for call in message.server_tool_calls.iter().flatten() {
+        if call.name != CODE_EXECUTION || call.extra.contains_key("type") {
+            continue;
+        }
+        if let Some(code) = object(&call.input, "code") {
+            let mut part = Map::new();
+            part.insert("executableCode".into(), code);
+            if let Some(signature) = call.extra.get(THOUGHT_SIGNATURE).filter(|s| s.is_string()) {
+                part.insert("thoughtSignature".into(), signature.clone());
+            }
+            parts.push(Value::Object(part));
+        }
+        if let Some(result) = object(&call.output, "outcome") {
+            parts.push(json!({ "codeExecutionResult": result }));
+        }
+    }
+    parts
 }
 
 fn sendable_id(id: &str, ids: CallIds) -> Option<&str> {
@@ -852,6 +894,53 @@ mod tests {
         request.logprobs = Some(true);
         request.reasoning_effort = None;
         assert_eq!(error(&request).kind(), ErrorKind::Unsupported);
+    }
+
+    #[test]
+    fn code_execution_goes_back_as_it_came() {
+        // The parts of the recorded code-execution stream in the shared corpus
+        // (gemini/pydantic-ai/test_code_execution), read back by the response side.
+        let reply = super::super::response::parse_chat(
+            br#"{"candidates": [{"content": {"parts": [
+              {"executableCode": {"language": "PYTHON", "code": "print(6*7)", "id": "8xju"}, "thoughtSignature": "sigCode"},
+              {"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": "42\n", "id": "8xju"}},
+              {"text": "It is 42."},
+              {"text": "", "thoughtSignature": "sigText"}], "role": "model"}, "finishReason": "STOP"}]}"#,
+        )
+        .unwrap();
+        let mut assistant = reply.choices[0].message.clone();
+        // Anthropic's code execution has the same name but is not Gemini's to run.
+        let mut foreign = crate::types::ServerToolCall::new(
+            Some("srvtoolu_1".into()),
+            CODE_EXECUTION,
+            Some(json!({"code": "1"})),
+        );
+        foreign
+            .extra
+            .insert("type".into(), "server_tool_use".into());
+        assistant.server_tool_calls.as_mut().unwrap().push(foreign);
+        let request = ChatRequest::new("x")
+            .user("6*7?")
+            .message(assistant)
+            .user("Thanks");
+        let want = |id: bool| {
+            let mut code = json!({"language": "PYTHON", "code": "print(6*7)"});
+            let mut result = json!({"outcome": "OUTCOME_OK", "output": "42\n"});
+            if id {
+                code["id"] = json!("8xju");
+                result["id"] = json!("8xju");
+            }
+            json!([
+                {"executableCode": code, "thoughtSignature": "sigCode"},
+                {"codeExecutionResult": result},
+                {"text": "It is 42.", "thoughtSignature": "sigText"},
+            ])
+        };
+        assert_eq!(body(&request)["contents"][1]["parts"], want(true));
+        assert_eq!(
+            chat_value("m", &request, CallIds::Omit).unwrap()["contents"][1]["parts"],
+            want(false)
+        );
     }
 
     #[test]

@@ -14,8 +14,14 @@
 //!   `functionCall` part in the tool call's `thought_signature` field; on any other part
 //!   appended to the message's `thought_signatures` array (Gemini puts it on the last part of
 //!   a reply without calls).
-//! - Other parts (`executableCode`, `codeExecutionResult`, generated `inlineData`,
-//!   `fileData`) are skipped: they record work Gemini did itself and have no OpenAI
+//! - Code execution (Gemini runs it itself) follows the one rule for server-side tools (see
+//!   [`ServerToolCall`]): each `executableCode` part (`{language, code}`, verbatim) is the
+//!   `input` of a `code_execution` entry in the message's `server_tool_calls`, and the
+//!   `codeExecutionResult` part that follows (`{outcome, output}`, verbatim) its `output`:
+//!   a result is joined to the latest call still without one (the part's `id`, which
+//!   Gemini 3 sends, becomes the entry's). The `thoughtSignature` of an `executableCode`
+//!   part is kept in the entry's `thought_signature`, so it goes back on that part.
+//! - Other parts (generated `inlineData`, `fileData`) are skipped: they have no OpenAI
 //!   equivalent. `groundingMetadata`, `safetyRatings`, `citationMetadata` are not translated.
 //! - Finish reasons: `STOP` → `stop` (`tool_calls` when the candidate called a function),
 //!   `MAX_TOKENS` → `length`, the safety family (`SAFETY`, `RECITATION`, `BLOCKLIST`,
@@ -31,6 +37,14 @@
 //! - A 2xx body that is a Google error object is that error. `created` is 0 (no clock).
 //! - `functionCall` parts with `partialArgs` (Vertex AI's opt-in streamed arguments, never
 //!   requested by this adapter) are a `Decode` error that says so.
+//!
+//! Markers (see [`crate::provider::shape`]): what proves a body is a Gemini reply.
+//!
+//! | reply | marker |
+//! |---|---|
+//! | `generateContent` | a `candidates` array or a `promptFeedback` object |
+//! | stream event | the same, or a Google `error` object |
+//! | `batchEmbedContents` | an `embeddings` array of objects (Ollama's holds vectors) |
 
 use http::HeaderMap;
 use serde::Deserialize;
@@ -38,15 +52,19 @@ use serde_json::Value;
 
 use super::error::{error_from_value, is_error_value};
 use crate::error::{Error, ErrorKind};
+use crate::provider::server_tools::ServerToolCalls;
+use crate::provider::shape::{has_array, has_object, Marker};
 use crate::types::{
     ChatCompletion, Choice, CompletionTokensDetails, Content, Extra, FinishReason, Message,
-    PromptTokensDetails, Role, ToolCall, Usage,
+    PromptTokensDetails, Role, ServerToolCall, ToolCall, Usage,
 };
 
 /// The message field holding the signatures of a reply's non-call parts.
 pub(super) const THOUGHT_SIGNATURES: &str = "thought_signatures";
 /// The tool-call field holding the signature of its `functionCall` part.
 pub(super) const THOUGHT_SIGNATURE: &str = "thought_signature";
+/// The `server_tool_calls` name of Gemini's code execution.
+pub(super) const CODE_EXECUTION: &str = "code_execution";
 /// How every id this adapter makes up for a function call starts.
 pub(super) const SYNTHETIC_ID_PREFIX: &str = "call_gemini_";
 
@@ -59,6 +77,22 @@ pub(super) fn synthetic_call_id(response_id: &str, candidate: u32, n: usize) -> 
         format!("{SYNTHETIC_ID_PREFIX}{response_id}_{candidate}_{n}")
     }
 }
+
+/// The marker of a whole `generateContent` reply.
+static GENERATE: Marker = Marker::new(
+    "Gemini",
+    "generateContent reply",
+    "`candidates` array or `promptFeedback` object",
+    |reply| has_array(reply, "candidates") || has_object(reply, "promptFeedback"),
+);
+
+/// The marker of a stream event's data.
+pub(super) static STREAM_EVENT: Marker = Marker::new(
+    "Gemini",
+    "stream event",
+    "`candidates` array, `promptFeedback` object or `error` object",
+    |event| GENERATE.is_carried_by_map(event) || has_object(event, "error"),
+);
 
 /// A response body or stream chunk, the fields this adapter reads.
 #[derive(Debug, Deserialize)]
@@ -77,12 +111,26 @@ pub(super) struct GenerateResponse {
 }
 
 impl GenerateResponse {
-    /// Reads a body or chunk; a Google error object is the error it describes.
-    pub(super) fn from_slice(what: &str, body: &[u8]) -> Result<GenerateResponse, Error> {
-        let value: Value =
-            crate::provider::from_json(body).map_err(|e| Error::body_json(what, e, body))?;
+    /// Reads a body or chunk; a Google error object is the error it describes. With a
+    /// `marker` (whole replies), anything else without it is not Gemini's reply; stream
+    /// events are checked by the stream, first event only.
+    pub(super) fn from_slice(
+        what: &str,
+        body: &[u8],
+        marker: Option<&Marker>,
+    ) -> Result<GenerateResponse, Error> {
+        let value: Value = crate::provider::from_json(body).map_err(|e| {
+            let error = Error::body_json(what, e, body);
+            match marker {
+                Some(marker) => marker.explain(body, error),
+                None => error,
+            }
+        })?;
         if is_error_value(&value) {
             return Err(error_from_value(None, &HeaderMap::new(), &value, body));
+        }
+        if let Some(marker) = marker {
+            marker.check(&value, body)?;
         }
         let response: GenerateResponse =
             serde_json::from_value(value).map_err(|e| Error::decode(what, e, body))?;
@@ -168,7 +216,8 @@ pub(super) fn finish_reason(reason: &str, called_tools: bool) -> FinishReason {
     }
 }
 
-/// What one candidate (or one streamed piece of it) says.
+/// What one candidate (or one streamed piece of it) says. Its code execution goes into the
+/// [`ServerToolCalls`] the caller keeps for the candidate (across a stream's chunks).
 #[derive(Debug, Default)]
 pub(super) struct CandidateParts {
     pub(super) index: u32,
@@ -206,12 +255,13 @@ pub(super) fn candidate_index(candidate: &Value, position: usize) -> Result<u32,
 
 /// Reads a candidate. `position` is its place in `candidates` (the index when it has none);
 /// `calls_before` is how many calls this candidate made in earlier chunks of a stream, so
-/// synthetic ids continue their count.
+/// synthetic ids continue their count; `server` collects its code execution.
 pub(super) fn read_candidate(
     candidate: &Value,
     position: usize,
     response_id: &str,
     calls_before: usize,
+    server: &mut ServerToolCalls,
 ) -> Result<CandidateParts, Error> {
     let bad = |cause: &str| Error::decode("candidate", cause, candidate.to_string().as_bytes());
     let index = candidate_index(candidate, position)?;
@@ -267,6 +317,32 @@ pub(super) fn read_candidate(
             out.calls.push(tool_call);
             continue;
         }
+        if let Some(code) = object.get("executableCode") {
+            if !code.is_object() {
+                return Err(bad("executableCode is not an object"));
+            }
+            let id = code.get("id").and_then(Value::as_str).map(str::to_owned);
+            let mut entry = ServerToolCall::new(id, CODE_EXECUTION, Some(code.clone()));
+            if let Some(signature) = signature {
+                entry
+                    .extra
+                    .insert(THOUGHT_SIGNATURE.to_owned(), Value::String(signature));
+            }
+            server.call(entry, part.to_string().as_bytes())?;
+            continue;
+        }
+        if let Some(result) = object.get("codeExecutionResult") {
+            if !result.is_object() {
+                return Err(bad("codeExecutionResult is not an object"));
+            }
+            let id = result.get("id").and_then(Value::as_str).map(str::to_owned);
+            server.result_in_order(
+                id,
+                CODE_EXECUTION,
+                result.clone(),
+                part.to_string().as_bytes(),
+            )?;
+        }
         if let Some(signature) = signature {
             out.signatures.push(Value::String(signature));
         }
@@ -291,11 +367,13 @@ pub(super) fn read_candidate(
 
 /// Parses a 2xx `generateContent` body.
 pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
-    let response = GenerateResponse::from_slice("generateContent response", body)?;
+    let response = GenerateResponse::from_slice("generateContent response", body, Some(&GENERATE))?;
     let response_id = response.response_id.clone().unwrap_or_default();
     let mut choices = Vec::with_capacity(response.candidates.len());
     for (position, candidate) in response.candidates.iter().enumerate() {
-        let parts = read_candidate(candidate, position, &response_id, 0)?;
+        let mut server = ServerToolCalls::default();
+        let parts = read_candidate(candidate, position, &response_id, 0, &mut server)?;
+        let server_tool_calls = server.take_all();
         let mut extra = Extra::new();
         if !parts.signatures.is_empty() {
             extra.insert(
@@ -314,6 +392,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
                 tool_call_id: None,
                 reasoning_content: parts.reasoning,
                 refusal: None,
+                server_tool_calls: (!server_tool_calls.is_empty()).then_some(server_tool_calls),
                 extra,
             },
             finish_reason: parts
@@ -337,6 +416,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
         system_fingerprint: None,
         service_tier: None,
         extra: Extra::new(),
+        report: Default::default(),
     })
 }
 
@@ -429,10 +509,12 @@ mod tests {
 
     #[test]
     fn malformed_bodies_are_decode_errors() {
+        for body in [&b"<html>"[..], br#"{"candidates": 5}"#] {
+            let error = parse_chat(body).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::UnexpectedResponse, "{error}");
+        }
         for body in [
-            &b"<html>"[..],
-            br#"{"candidates": 5}"#,
-            br#"{"candidates": [{"content": {"parts": [{"text": 5}]}}]}"#,
+            &br#"{"candidates": [{"content": {"parts": [{"text": 5}]}}]}"#[..],
             br#"{"candidates": [{"content": {"parts": [{"functionCall": {"args": {}}}]}}]}"#,
             br#"{"candidates": [{"content": {"parts": "x"}}]}"#,
             br#"{"candidates": [{"index": -1}]}"#,

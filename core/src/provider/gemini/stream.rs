@@ -9,9 +9,20 @@
 //!   `role: assistant`.
 //! - `usageMetadata` arrives on every event as running totals: each chunk carries it as
 //!   `usage`, so the last one wins when the chunks are folded.
-//! - The stream is complete once every candidate seen has a `finishReason` (Gemini's only end
-//!   marker: there is no `[DONE]`); bytes after that are ignored. A body that ends earlier
-//!   is `Truncated`.
+//! - Code execution parts become whole `server_tool_calls` entries (see [`super::response`]):
+//!   an `executableCode` is held until the `codeExecutionResult` that follows it arrives
+//!   (usually in the next event), then sent with it; one still without a result when the body
+//!   ends is sent then, with `output: null`. So the folded stream lists what the whole reply
+//!   does.
+//! - Several rounds: with code execution or search grounding, an event can carry a
+//!   `finishReason` while later events still bring text, code results and usage. Nothing
+//!   ends at a `finishReason`: every event up to the end of the body is decoded and
+//!   delivered, and since each chunk carries its own finish reason and usage, the last ones
+//!   seen win when the chunks are folded. The stream is complete when the body ends after
+//!   every candidate seen has had a `finishReason` at some point (Gemini's only end marker:
+//!   there is no `[DONE]`); a body that ends before that is `Truncated`. So
+//!   [`is_complete`](crate::ChatStreamDecoder::is_complete) turns true only at `finish()`,
+//!   and a caller that stops at it has read everything.
 //! - Events are separated by CRLF CRLF; the SSE decoder takes every line ending. Event names
 //!   are not used by Gemini and are ignored; an empty data field is skipped.
 //! - Errors: an event whose data is a Google error object, and a body (or the rest of one,
@@ -19,8 +30,13 @@
 //!   `[{"error": …}]` sent under `text/event-stream`, which the API does when it fails before
 //!   or while streaming — are typed errors classified like the same error as an HTTP
 //!   status. Raw JSON is recognised by a line that starts with `{` or `[`, which no SSE field
-//!   line does; it is read (up to [`MAX_RAW_JSON`] bytes) to the end of the body.
+//!   line does; it is read (up to [`MAX_RAW_JSON`] bytes) to the end of the body. Since a
+//!   `finishReason` no longer ends the stream, such an error after one is still the stream's
+//!   error: later rounds were lost.
 //! - A prompt blocked by `promptFeedback.blockReason` is a `ContentFilter` error.
+//! - The first event must carry the family's stream marker (see [`super::response`]), and
+//!   plain JSON that is neither an error nor Gemini's reply is not Gemini's: both are
+//!   `UnexpectedResponse` errors.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -29,10 +45,13 @@ use serde_json::Value;
 
 use super::error::error_from_value;
 use super::response::{
-    candidate_index, finish_reason, read_candidate, GenerateResponse, THOUGHT_SIGNATURES,
+    candidate_index, finish_reason, read_candidate, GenerateResponse, STREAM_EVENT,
+    THOUGHT_SIGNATURES,
 };
 use crate::error::Error;
 use crate::framing::SseEvent;
+use crate::provider::server_tools::ServerToolCalls;
+use crate::provider::shape::{Marker, StreamShape};
 use crate::provider::{ChatStreamDecoder, SseChatStream, SseEventHandler, StreamFlow};
 use crate::settings::ApiKey;
 use crate::types::{
@@ -49,12 +68,18 @@ const MAX_CANDIDATES: usize = 64;
 struct CandidateState {
     calls: usize,
     finished: bool,
+    /// Code execution waiting for its result.
+    server: ServerToolCalls,
 }
 
 /// Turns Gemini SSE events into chunks.
 #[derive(Debug, Default)]
 pub(super) struct GeminiEvents {
+    shape: StreamShape,
     candidates: BTreeMap<u32, CandidateState>,
+    /// The last response id and model seen, for the chunk sent at the end of the body.
+    id: String,
+    model: String,
 }
 
 impl SseEventHandler for GeminiEvents {
@@ -67,8 +92,15 @@ impl SseEventHandler for GeminiEvents {
         if data.is_empty() {
             return Ok(StreamFlow::Continue);
         }
-        let response = GenerateResponse::from_slice("stream event", data.as_bytes())?;
+        self.shape.check(&STREAM_EVENT, data.as_bytes())?;
+        let response = GenerateResponse::from_slice("stream event", data.as_bytes(), None)?;
         let response_id = response.response_id.clone().unwrap_or_default();
+        response_id.clone_into(&mut self.id);
+        response
+            .model_version
+            .as_deref()
+            .unwrap_or_default()
+            .clone_into(&mut self.model);
         let mut chunk = ChatCompletionChunk::new(
             response_id.as_str(),
             response.model_version.as_deref().unwrap_or_default(),
@@ -76,9 +108,7 @@ impl SseEventHandler for GeminiEvents {
         );
         for (position, raw) in response.candidates.iter().enumerate() {
             let index = candidate_index(raw, position)?;
-            let calls_before = self.candidates.get(&index).map_or(0, |state| state.calls);
-            let parts = read_candidate(raw, position, &response_id, calls_before)?;
-            let first = !self.candidates.contains_key(&parts.index);
+            let first = !self.candidates.contains_key(&index);
             if first && self.candidates.len() >= MAX_CANDIDATES {
                 return Err(Error::decode(
                     "stream event",
@@ -86,12 +116,16 @@ impl SseEventHandler for GeminiEvents {
                     data.as_bytes(),
                 ));
             }
-            let state = self.candidates.entry(parts.index).or_default();
+            let state = self.candidates.entry(index).or_default();
+            let parts =
+                read_candidate(raw, position, &response_id, state.calls, &mut state.server)?;
+            let server_tool_calls = state.server.take_ready();
             let called_before = state.calls > 0;
             let mut delta = Delta {
                 role: first.then_some(Role::Assistant),
                 content: parts.text,
                 reasoning_content: parts.reasoning,
+                server_tool_calls: (!server_tool_calls.is_empty()).then_some(server_tool_calls),
                 ..Delta::default()
             };
             if !parts.calls.is_empty() {
@@ -140,16 +174,38 @@ impl SseEventHandler for GeminiEvents {
         if !chunk.choices.is_empty() || chunk.usage.is_some() {
             out.push_back(chunk);
         }
-        let done = !self.candidates.is_empty() && self.candidates.values().all(|c| c.finished);
-        Ok(if done {
-            StreamFlow::Done
-        } else {
-            StreamFlow::Continue
-        })
+        // Never `Done`: a later round may follow a finishReason (see the module rules).
+        Ok(StreamFlow::Continue)
     }
 
     fn terminal_marker(&self) -> &'static str {
         "a finishReason"
+    }
+
+    fn complete_at_eof(&self) -> bool {
+        !self.candidates.is_empty() && self.candidates.values().all(|c| c.finished)
+    }
+
+    fn at_eof(&mut self, out: &mut VecDeque<ChatCompletionChunk>) -> Result<(), Error> {
+        let mut chunk = ChatCompletionChunk::new(self.id.as_str(), self.model.as_str(), 0);
+        for (index, state) in &mut self.candidates {
+            let waiting = state.server.take_all();
+            if !waiting.is_empty() {
+                chunk = chunk.with_delta(*index, Delta::server_tool_calls(waiting));
+            }
+        }
+        if !chunk.choices.is_empty() {
+            out.push_back(chunk);
+        }
+        Ok(())
+    }
+
+    fn stream_marker(&self) -> &'static Marker {
+        &STREAM_EVENT
+    }
+
+    fn shape_proven(&self) -> bool {
+        self.shape.is_proven()
     }
 }
 
@@ -189,9 +245,36 @@ impl GeminiStream {
             Ok(value) if super::error::is_error_value(&value) => {
                 error_from_value(None, &HeaderMap::new(), &value, raw)
             }
-            Ok(_) => Error::decode("stream body", "JSON that is neither SSE nor an error", raw),
-            Err(e) => Error::body_json("stream body", e, raw),
+            // Gemini's reply, or a JSON array of them (the stream without `alt=sse`): the
+            // wrong framing of the right family.
+            Ok(value) if is_gemini_json(&value) => {
+                Error::decode("stream body", "Gemini JSON instead of SSE", raw)
+            }
+            Ok(_) => STREAM_EVENT.missing(raw),
+            Err(e) => {
+                // Several JSON values (another family's NDJSON stream), or one cut short:
+                // judged by the first.
+                let first = serde_json::Deserializer::from_slice(raw)
+                    .into_iter::<Value>()
+                    .next();
+                match first {
+                    Some(Ok(value))
+                        if !super::error::is_error_value(&value) && !is_gemini_json(&value) =>
+                    {
+                        STREAM_EVENT.missing(raw)
+                    }
+                    _ => Error::body_json("stream body", e, raw),
+                }
+            }
         }
+    }
+}
+
+/// Whether plain JSON is a Gemini reply or an array of them.
+fn is_gemini_json(value: &Value) -> bool {
+    match value {
+        Value::Array(items) => items.first().is_some_and(|i| STREAM_EVENT.is_carried_by(i)),
+        other => STREAM_EVENT.is_carried_by(other),
     }
 }
 
@@ -238,11 +321,9 @@ impl ChatStreamDecoder for GeminiStream {
         }
         self.finished = true;
         match self.raw.take() {
-            // The raw JSON ends the body; what the SSE part said stays complete or not.
-            Some(raw) if !self.sse.is_complete() => {
-                self.raw_error = Some(Self::raw_json_error(&raw));
-            }
-            Some(_) => {}
+            // The raw JSON ends the body, and is its error even after a finishReason:
+            // another round could have followed.
+            Some(raw) => self.raw_error = Some(Self::raw_json_error(&raw)),
             None => self.sse.finish(),
         }
     }
@@ -274,6 +355,7 @@ impl ChatStreamDecoder for GeminiStream {
 
 #[cfg(test)]
 mod tests {
+    use super::super::response::THOUGHT_SIGNATURE;
     use super::*;
     use crate::error::ErrorKind;
     use crate::provider::stream_tests::decode_in_pieces;
@@ -333,6 +415,127 @@ mod tests {
         assert_eq!(
             items.last().unwrap().as_ref().unwrap_err().kind(),
             ErrorKind::Truncated
+        );
+    }
+
+    /// Two rounds in one stream: the first event ends with `finishReason: STOP` while the
+    /// code's result, the answer and the final usage still follow. Event shapes are those of
+    /// the recorded code-execution stream in the shared corpus
+    /// (`gemini/pydantic-ai/test_code_execution/_bodies/test_code_execution_stream.0.sse`:
+    /// `executableCode {language, code, id}`, then `codeExecutionResult {outcome, output,
+    /// id}` in the next event); the early `finishReason` is what Gemini does on such rounds
+    /// (songquanpeng/one-api#1477, MartialBE/one-hub#402: a `STOP` on events that are not the
+    /// last; Chevey339/kelivo#1003: text arriving after a `STOP`).
+    const ROUNDS: &str = concat!(
+        "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Let me compute.\"},{\"executableCode\": {\"language\": \"PYTHON\",\"code\": \"print(6*7)\",\"id\": \"c1\"},\"thoughtSignature\": \"sigCode\"}],\"role\": \"model\"},\"finishReason\": \"STOP\",\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 10,\"candidatesTokenCount\": 5,\"totalTokenCount\": 15},\"modelVersion\": \"gemini-2.5-flash\",\"responseId\": \"r2\"}\r\n\r\n",
+        "data: {\"candidates\": [{\"content\": {\"parts\": [{\"codeExecutionResult\": {\"outcome\": \"OUTCOME_OK\",\"output\": \"42\\n\",\"id\": \"c1\"}}],\"role\": \"model\"},\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 10,\"totalTokenCount\": 10},\"modelVersion\": \"gemini-2.5-flash\",\"responseId\": \"r2\"}\r\n\r\n",
+        "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \" The answer is \"}],\"role\": \"model\"},\"index\": 0}],\"modelVersion\": \"gemini-2.5-flash\",\"responseId\": \"r2\"}\r\n\r\n",
+        "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"42.\"}],\"role\": \"model\"},\"finishReason\": \"MAX_TOKENS\",\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 30,\"candidatesTokenCount\": 12,\"toolUsePromptTokenCount\": 8,\"totalTokenCount\": 50},\"modelVersion\": \"gemini-2.5-flash\",\"responseId\": \"r2\"}\r\n\r\n",
+    );
+
+    #[test]
+    fn rounds_after_a_finish_are_kept_to_the_end_of_the_body() {
+        let body = ROUNDS.as_bytes();
+        let check = |items: &[Result<ChatCompletionChunk, Error>], complete: bool| {
+            assert!(complete);
+            let done = fold(items);
+            assert_eq!(done.text(), "Let me compute. The answer is 42.");
+            let choice = &done.choices[0];
+            assert_eq!(
+                choice.finish_reason,
+                Some(FinishReason::Length),
+                "the last one"
+            );
+            assert_eq!(
+                done.usage.as_ref().unwrap().total_tokens,
+                50,
+                "the last one"
+            );
+            assert_eq!(done.usage.as_ref().unwrap().prompt_tokens, 38);
+            let calls = choice.message.server_tool_calls.as_ref().unwrap();
+            assert_eq!(calls.len(), 1);
+            assert_eq!(calls[0].id.as_deref(), Some("c1"));
+            assert_eq!(calls[0].name, "code_execution");
+            assert_eq!(
+                calls[0].input,
+                Some(serde_json::json!({"language": "PYTHON", "code": "print(6*7)", "id": "c1"}))
+            );
+            assert_eq!(
+                calls[0].output,
+                Some(serde_json::json!({"outcome": "OUTCOME_OK", "output": "42\n", "id": "c1"}))
+            );
+            assert_eq!(calls[0].extra[THOUGHT_SIGNATURE], "sigCode");
+            assert!(choice.message.tool_calls.is_none());
+            assert!(!choice.message.extra.contains_key(THOUGHT_SIGNATURES));
+        };
+        let (items, complete) = decode(body);
+        check(&items, complete);
+        // Cut in two at every byte.
+        for at in 0..=body.len() {
+            let mut decoder = GeminiStream::new(None);
+            let mut items = Vec::new();
+            for piece in [&body[..at], &body[at..]] {
+                decoder.push(piece);
+                items.extend(std::iter::from_fn(|| decoder.next_chunk()));
+            }
+            assert!(
+                !decoder.is_complete(),
+                "complete only at the end of the body"
+            );
+            decoder.finish();
+            items.extend(std::iter::from_fn(|| decoder.next_chunk()));
+            check(&items, decoder.is_complete());
+        }
+        // The whole reply of the same rounds says the same.
+        let whole = super::super::response::parse_chat(
+            br#"{"candidates": [{"content": {"parts": [{"text": "Let me compute."},
+              {"executableCode": {"language": "PYTHON", "code": "print(6*7)", "id": "c1"}, "thoughtSignature": "sigCode"},
+              {"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": "42\n", "id": "c1"}},
+              {"text": " The answer is "}, {"text": "42."}], "role": "model"},
+              "finishReason": "MAX_TOKENS", "index": 0}],
+              "usageMetadata": {"promptTokenCount": 30, "candidatesTokenCount": 12, "toolUsePromptTokenCount": 8, "totalTokenCount": 50},
+              "modelVersion": "gemini-2.5-flash", "responseId": "r2"}"#,
+        )
+        .unwrap();
+        assert_eq!(whole.choices, fold(&decode(body).0).choices);
+    }
+
+    #[test]
+    fn a_body_that_ends_after_a_finish_is_complete_and_keeps_a_call_without_result() {
+        let first = &ROUNDS[..ROUNDS.find("\r\n\r\n").unwrap() + 4];
+        let (items, complete) = decode(first.as_bytes());
+        assert!(complete, "a finishReason was seen");
+        let done = fold(&items);
+        assert_eq!(done.text(), "Let me compute.");
+        assert_eq!(done.choices[0].finish_reason, Some(FinishReason::Stop));
+        let calls = done.choices[0].message.server_tool_calls.as_ref().unwrap();
+        assert_eq!(calls[0].output, None, "sent at the end of the body");
+        // A round cut before any finishReason is still truncated, its call still delivered.
+        let unfinished = first.replacen(",\"finishReason\": \"STOP\"", "", 1);
+        let (items, complete) = decode(unfinished.as_bytes());
+        assert!(!complete);
+        assert_eq!(
+            items.last().unwrap().as_ref().unwrap_err().kind(),
+            ErrorKind::Truncated
+        );
+        let partial = fold(&items[..items.len() - 1]);
+        assert_eq!(
+            partial.choices[0]
+                .message
+                .server_tool_calls
+                .as_ref()
+                .unwrap()
+                .len(),
+            1
+        );
+        // An error body after a finishReason is the stream's error: later rounds were lost.
+        let mut failed = first.as_bytes().to_vec();
+        failed.extend_from_slice(b"{\"error\": {\"code\": 503, \"message\": \"overloaded\", \"status\": \"UNAVAILABLE\"}}\n");
+        let (items, complete) = decode(&failed);
+        assert!(!complete);
+        assert_eq!(
+            items.last().unwrap().as_ref().unwrap_err().kind(),
+            ErrorKind::ServiceUnavailable
         );
     }
 

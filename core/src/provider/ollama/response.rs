@@ -15,16 +15,53 @@
 //!   id is empty (Ollama sends none).
 //! - A body or line with an `error` field is that error.
 //! - Embeddings: `embeddings` in order; usage from `prompt_eval_count`.
+//!
+//! Markers (see [`crate::provider::shape`]): what proves a body is an Ollama reply.
+//!
+//! | reply | marker |
+//! |---|---|
+//! | `/api/chat` | a `message` object and a `done` boolean |
+//! | stream line | the same, or an `error` |
+//! | `/api/embed` | an `embeddings` array of vectors (Gemini's holds objects) |
 
 use http::HeaderMap;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::Error;
+use crate::provider::shape::{has_array_of, has_object, Marker};
 use crate::types::{
     ChatCompletion, Choice, Content, Embedding, EmbeddingResponse, EmbeddingUsage, EmbeddingVector,
     Extra, FinishReason, Message, Role, ToolCall, Usage,
 };
+
+/// The marker of an `/api/chat` reply.
+static CHAT: Marker = Marker::new(
+    "Ollama",
+    "/api/chat reply",
+    "`message` object and `done` boolean",
+    is_chat_object,
+);
+
+/// The marker of a stream line.
+pub(super) static STREAM_LINE: Marker = Marker::new(
+    "Ollama",
+    "/api/chat stream line",
+    "`message` object and `done` boolean, or `error`",
+    |line| is_chat_object(line) || line.get("error").is_some_and(|error| !error.is_null()),
+);
+
+/// The marker of an `/api/embed` reply.
+static EMBED: Marker = Marker::new(
+    "Ollama",
+    "/api/embed reply",
+    "`embeddings` array of vectors",
+    |reply| has_array_of(reply, "embeddings", Value::is_array),
+);
+
+fn is_chat_object(object: &Map<String, Value>) -> bool {
+    has_object(object, "message") && object.get("done").is_some_and(Value::is_boolean)
+}
 
 /// One `/api/chat` object: a whole reply, or one line of a stream.
 #[derive(Debug, Default, Deserialize)]
@@ -35,8 +72,9 @@ pub(super) struct ChatObject {
     pub(super) created_at: Option<String>,
     #[serde(default)]
     pub(super) message: Option<ReplyMessage>,
+    /// `None` when absent: then the object is not Ollama's (see the markers).
     #[serde(default)]
-    pub(super) done: bool,
+    pub(super) done: Option<bool>,
     #[serde(default)]
     pub(super) done_reason: Option<String>,
     #[serde(default)]
@@ -124,6 +162,11 @@ impl ChatObject {
             .map(|_| super::error::parse_error(None, &HeaderMap::new(), raw))
     }
 
+    /// Whether this is the last object of a reply (`done: true`).
+    pub(super) fn is_done(&self) -> bool {
+        self.done == Some(true)
+    }
+
     pub(super) fn usage(&self) -> Option<Usage> {
         if self.prompt_eval_count.is_none() && self.eval_count.is_none() {
             return None;
@@ -194,10 +237,14 @@ pub(super) fn unix_seconds(time: &str) -> Option<u64> {
 
 /// Parses a 2xx `/api/chat` body (`stream: false`).
 pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
-    let reply: ChatObject =
-        crate::provider::from_json(body).map_err(|e| Error::body_json("chat response", e, body))?;
+    let reply: ChatObject = crate::provider::from_json(body)
+        .map_err(|e| CHAT.explain(body, Error::body_json("chat response", e, body)))?;
     if let Some(error) = reply.error(body) {
         return Err(error);
+    }
+    if reply.message.is_none() || reply.done.is_none() {
+        let error = Error::decode("chat response", "no message or done", body);
+        return Err(CHAT.explain(body, error));
     }
     let message = reply.message.as_ref();
     let tool_calls: Vec<ToolCall> = message
@@ -228,9 +275,10 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
                     .and_then(|m| m.thinking.clone())
                     .filter(|text| !text.is_empty()),
                 refusal: None,
+                server_tool_calls: None,
                 extra: Extra::new(),
             },
-            finish_reason: reply.done.then_some(finish_reason),
+            finish_reason: reply.is_done().then_some(finish_reason),
             logprobs: None,
             extra: Extra::new(),
         }],
@@ -238,6 +286,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
         system_fingerprint: None,
         service_tier: None,
         extra: Extra::new(),
+        report: Default::default(),
     })
 }
 
@@ -253,7 +302,7 @@ struct EmbedBody {
 /// Parses a 2xx `/api/embed` body.
 pub(super) fn parse_embeddings(body: &[u8]) -> Result<EmbeddingResponse, Error> {
     let reply: EmbedBody = crate::provider::from_json(body)
-        .map_err(|e| Error::body_json("embed response", e, body))?;
+        .map_err(|e| EMBED.explain(body, Error::body_json("embed response", e, body)))?;
     let data = reply
         .embeddings
         .into_iter()
@@ -273,6 +322,7 @@ pub(super) fn parse_embeddings(body: &[u8]) -> Result<EmbeddingResponse, Error> 
             total_tokens: tokens,
         }),
         extra: Extra::new(),
+        report: Default::default(),
     })
 }
 
@@ -352,7 +402,12 @@ mod tests {
         );
         let error = parse_chat(br#"{"error":"model requires more system memory"}"#).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::ServiceUnavailable);
-        assert_eq!(parse_chat(b"nope").unwrap_err().kind(), ErrorKind::Decode);
+        assert_eq!(
+            parse_chat(b"nope").unwrap_err().kind(),
+            ErrorKind::UnexpectedResponse
+        );
+        let malformed = br#"{"message":{"content":5},"done":true}"#;
+        assert_eq!(parse_chat(malformed).unwrap_err().kind(), ErrorKind::Decode);
     }
 
     /// The docs' `/api/embed` example.

@@ -11,11 +11,14 @@
 //!   chunk (`choices: []`), and ends the stream. A body that ends without it is `Truncated`.
 //! - A line with an `error` field is an in-stream error ([`super::error`]). A line that is not
 //!   a JSON object is a `Decode` error quoting it.
+//! - The first line must carry the family's stream marker (see [`super::response`]): a
+//!   stream of anything else is an `UnexpectedResponse` error at its first line.
 
 use std::collections::VecDeque;
 
-use super::response::{finish_reason, ChatObject};
+use super::response::{finish_reason, ChatObject, STREAM_LINE};
 use crate::error::Error;
+use crate::provider::shape::{Marker, StreamShape};
 use crate::provider::{NdjsonLineHandler, StreamFlow};
 use crate::types::{
     ChatCompletionChunk, ChunkChoice, Delta, Extra, FunctionCallDelta, Role, ToolCallDelta,
@@ -23,6 +26,7 @@ use crate::types::{
 
 #[derive(Debug, Default)]
 pub(super) struct OllamaLines {
+    shape: StreamShape,
     started: bool,
     tool_calls: usize,
 }
@@ -33,6 +37,7 @@ impl NdjsonLineHandler for OllamaLines {
         line: &[u8],
         out: &mut VecDeque<ChatCompletionChunk>,
     ) -> Result<StreamFlow, Error> {
+        self.shape.check(&STREAM_LINE, line)?;
         let object: ChatObject = crate::provider::from_json(line)
             .map_err(|e| Error::body_json("stream line", e, line))?;
         if let Some(error) = object.error(line) {
@@ -75,7 +80,7 @@ impl NdjsonLineHandler for OllamaLines {
         if delta.role.is_some() || delta.has_content() {
             out.push_back(chunk().with_delta(0, delta));
         }
-        if !object.done {
+        if !object.is_done() {
             return Ok(StreamFlow::Continue);
         }
         let mut last = chunk();
@@ -100,6 +105,14 @@ impl NdjsonLineHandler for OllamaLines {
 
     fn terminal_marker(&self) -> &'static str {
         "a line with \"done\": true"
+    }
+
+    fn stream_marker(&self) -> &'static Marker {
+        &STREAM_LINE
+    }
+
+    fn shape_proven(&self) -> bool {
+        self.shape.is_proven()
     }
 }
 
@@ -183,9 +196,14 @@ mod tests {
             ErrorKind::ServiceUnavailable
         );
 
+        // Garbage from the first line is not Ollama's stream; after a line of it, broken.
         let (items, _) = run(b"<html>oops</html>\n", 4);
         let error = items[0].as_ref().unwrap_err();
-        assert_eq!(error.kind(), ErrorKind::Decode);
+        assert_eq!(error.kind(), ErrorKind::UnexpectedResponse);
         assert!(error.message().contains("oops"));
+        let body = "{\"model\":\"m\",\"message\":{\"content\":\"Hi\"},\"done\":false}\n<html>oops</html>\n";
+        let (items, _) = run(body.as_bytes(), 4);
+        let error = items.last().unwrap().as_ref().unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Decode);
     }
 }

@@ -1,6 +1,7 @@
 //! The OpenAI chat-completions protocol, spoken by OpenAI and every OpenAI-compatible host
 //! (one [`Profile`] row each).
 
+pub mod azure;
 mod error;
 mod request;
 mod response;
@@ -9,7 +10,7 @@ mod stream;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
-use super::azure::AzureRouting;
+use self::azure::AzureRouting;
 use super::profiles::Profile;
 use super::{Capabilities, ChatStreamDecoder, Provider, SseChatStream};
 use crate::error::Error;
@@ -203,7 +204,7 @@ impl Provider for OpenAiCompatible {
                 .and_then(|target| target.key.cloned()),
             Routing::Direct { .. } => self.api_key.clone(),
         };
-        Box::new(SseChatStream::new(stream::OpenAiEvents, key))
+        Box::new(SseChatStream::new(stream::OpenAiEvents::default(), key))
     }
 
     fn parse_error(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {

@@ -1,5 +1,10 @@
 //! Building the chat-completions body: the caller's request with the provider's model name,
 //! OneLLM's own fields removed and the profile's quirks applied.
+//!
+//! An assistant message's `server_tool_calls` (tools another provider ran itself, see
+//! [`ServerToolCall`](crate::types::ServerToolCall)) are left out: no OpenAI-compatible
+//! server runs them, and servers with strict schemas (Mistral) refuse unknown message
+//! fields. The request is copied only when a message has them.
 
 use crate::error::Error;
 use crate::provider::profiles::{Profile, TokenField};
@@ -14,6 +19,21 @@ pub(super) fn chat_body(
     request: &ChatRequest,
     stream: bool,
 ) -> Result<Vec<u8>, Error> {
+    let without_server_tools;
+    let request = if request
+        .messages
+        .iter()
+        .any(|message| message.server_tool_calls.is_some())
+    {
+        let mut copy = request.clone();
+        for message in &mut copy.messages {
+            message.server_tool_calls = None;
+        }
+        without_server_tools = copy;
+        &without_server_tools
+    } else {
+        request
+    };
     let mut body = request.provider_view(model);
     body.stream = stream.then_some(true);
     if !stream || !modern {

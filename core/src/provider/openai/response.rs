@@ -1,10 +1,20 @@
 //! Parsing whole OpenAI-family responses.
+//!
+//! Markers (see [`crate::provider::shape`]): what proves a body is an OpenAI-family reply.
+//! `object` and `id` are not required: many compatible hosts omit them.
+//!
+//! | reply | marker |
+//! |---|---|
+//! | chat completion, legacy completion | a `choices` array (may be empty only with an error envelope) |
+//! | embeddings | a `data` array |
+//! | stream event | a `choices` array (empty in a usage-only chunk), or an `error` object |
 
 use http::HeaderMap;
 use serde_json::Value;
 
 use super::error::error_from_value;
 use crate::error::Error;
+use crate::provider::shape::{has_array, has_object, Marker};
 use crate::types::{
     ChatCompletion, CompletionResponse, Content, ContentPart, Delta, EmbeddingResponse, Extra,
     Message,
@@ -126,14 +136,39 @@ fn envelope_error(extra: &Extra, body: &[u8]) -> Option<Error> {
     Some(error_from_value(None, &HeaderMap::new(), &value, body))
 }
 
+/// The marker of a chat completion.
+pub(super) static CHAT: Marker =
+    Marker::new("OpenAI", "chat completion", "`choices` array", |reply| {
+        has_array(reply, "choices")
+    });
+
+/// The marker of a legacy completion.
+static COMPLETION: Marker = Marker::new("OpenAI", "completion", "`choices` array", |reply| {
+    has_array(reply, "choices")
+});
+
+/// The marker of an embeddings reply.
+static EMBEDDINGS: Marker = Marker::new("OpenAI", "embeddings reply", "`data` array", |reply| {
+    has_array(reply, "data")
+});
+
+/// The marker of a stream event's JSON.
+pub(super) static STREAM_EVENT: Marker = Marker::new(
+    "OpenAI",
+    "stream event",
+    "`choices` array or `error` object",
+    |event| has_array(event, "choices") || has_object(event, "error"),
+);
+
 pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
     let mut completion: ChatCompletion = crate::provider::from_json(body)
-        .map_err(|e| Error::body_json("chat completion", e, body))?;
+        .map_err(|e| CHAT.explain(body, Error::body_json("chat completion", e, body)))?;
     if completion.choices.is_empty() {
         if let Some(error) = envelope_error(&completion.extra, body) {
             return Err(error);
         }
-        return Err(Error::decode("chat completion", "no choices", body));
+        let error = Error::decode("chat completion", "no choices", body);
+        return Err(CHAT.explain(body, error));
     }
     for choice in &mut completion.choices {
         normalize_message(&mut choice.message);
@@ -142,8 +177,8 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatCompletion, Error> {
 }
 
 pub(super) fn parse_embeddings(body: &[u8]) -> Result<EmbeddingResponse, Error> {
-    let value: Value =
-        crate::provider::from_json(body).map_err(|e| Error::body_json("embeddings", e, body))?;
+    let value: Value = crate::provider::from_json(body)
+        .map_err(|e| EMBEDDINGS.explain(body, Error::body_json("embeddings", e, body)))?;
     if value.get("data").is_none() {
         if let Some(Value::Object(map)) = Some(&value) {
             if let Some(error) = envelope_error(map, body) {
@@ -151,17 +186,19 @@ pub(super) fn parse_embeddings(body: &[u8]) -> Result<EmbeddingResponse, Error> 
             }
         }
     }
+    EMBEDDINGS.check(&value, body)?;
     serde_json::from_value(value).map_err(|e| Error::decode("embeddings", e, body))
 }
 
 pub(super) fn parse_completions(body: &[u8]) -> Result<CompletionResponse, Error> {
-    let completion: CompletionResponse =
-        crate::provider::from_json(body).map_err(|e| Error::body_json("completion", e, body))?;
+    let completion: CompletionResponse = crate::provider::from_json(body)
+        .map_err(|e| COMPLETION.explain(body, Error::body_json("completion", e, body)))?;
     if completion.choices.is_empty() {
         if let Some(error) = envelope_error(&completion.extra, body) {
             return Err(error);
         }
-        return Err(Error::decode("completion", "no choices", body));
+        let error = Error::decode("completion", "no choices", body);
+        return Err(COMPLETION.explain(body, error));
     }
     Ok(completion)
 }

@@ -13,6 +13,9 @@
 //!   like a whole response's: thinking to `reasoning_content`, text to `content`, other parts
 //!   to `content_parts` (see [`split_content_parts`]).
 //! - A chunk that is not valid JSON is a `Decode` error quoting it.
+//! - The first chunk must carry the family's stream marker (see [`super::response`]): a
+//!   stream of anything else is an `UnexpectedResponse` error at its first event, and one
+//!   that ends without any chunk, even at `[DONE]`, fails the same way.
 
 use std::collections::VecDeque;
 
@@ -20,14 +23,17 @@ use http::HeaderMap;
 use serde_json::Value;
 
 use super::error::error_from_value;
-use super::response::{normalize_delta, split_content_parts};
+use super::response::{normalize_delta, split_content_parts, STREAM_EVENT};
 use crate::error::Error;
 use crate::framing::SseEvent;
+use crate::provider::shape::{Marker, StreamShape};
 use crate::provider::{SseEventHandler, StreamFlow};
 use crate::types::ChatCompletionChunk;
 
 #[derive(Debug, Default)]
-pub(super) struct OpenAiEvents;
+pub(super) struct OpenAiEvents {
+    shape: StreamShape,
+}
 
 impl SseEventHandler for OpenAiEvents {
     fn on_event(
@@ -44,6 +50,7 @@ impl SseEventHandler for OpenAiEvents {
         if data == "[DONE]" {
             return Ok(StreamFlow::Done);
         }
+        self.shape.check(&STREAM_EVENT, data.as_bytes())?;
         let mut chunk: ChatCompletionChunk = match serde_json::from_str(data) {
             Ok(chunk) => chunk,
             Err(e) => chunk_with_content_parts(data)
@@ -66,6 +73,14 @@ impl SseEventHandler for OpenAiEvents {
 
     fn terminal_marker(&self) -> &'static str {
         "data: [DONE]"
+    }
+
+    fn stream_marker(&self) -> &'static Marker {
+        &STREAM_EVENT
+    }
+
+    fn shape_proven(&self) -> bool {
+        self.shape.is_proven()
     }
 }
 
@@ -122,7 +137,7 @@ mod tests {
     use crate::ErrorKind;
 
     fn decode(body: &str) -> (Vec<Result<ChatCompletionChunk, Error>>, bool) {
-        let mut decoder = SseChatStream::new(OpenAiEvents, None);
+        let mut decoder = SseChatStream::new(OpenAiEvents::default(), None);
         decoder.push(body.as_bytes());
         decoder.finish();
         let items = std::iter::from_fn(|| decoder.next_chunk()).collect();
@@ -179,6 +194,35 @@ mod tests {
         // A delta that is malformed in another way is still a Decode error.
         let (items, _) = decode("data: {\"choices\":[{\"delta\":{\"content\":7}}]}\n\n");
         assert_eq!(items[0].as_ref().unwrap_err().kind(), ErrorKind::Decode);
+    }
+
+    #[test]
+    fn a_stream_without_any_chunk_is_not_an_empty_success() {
+        // `[DONE]` alone, even after more keep-alive comments than the quoted head holds.
+        let comments = ": keep-alive\n\n".repeat(100);
+        for body in [
+            "data: [DONE]\n\n".to_owned(),
+            format!("{comments}data: [DONE]\n\n"),
+        ] {
+            let (items, complete) = decode(&body);
+            assert!(!complete);
+            let error = items[0].as_ref().unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::UnexpectedResponse, "{error}");
+        }
+        // Only comments, then the end: cut short, not another server.
+        let (items, _) = decode(&comments);
+        assert_eq!(items[0].as_ref().unwrap_err().kind(), ErrorKind::Truncated);
+        // Another family's named events, skipped by rule: no chunk of the family arrives.
+        let (items, _) = decode("event: message_start\ndata: {\"type\":\"message_start\"}\n\n");
+        assert_eq!(items.len(), 1);
+        let error = items[0].as_ref().unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::UnexpectedResponse);
+        // A usage-only chunk with empty `choices` is the family's.
+        let (items, complete) = decode(
+            "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":0,\"total_tokens\":1}}\n\ndata: [DONE]\n\n",
+        );
+        assert!(complete);
+        assert!(items.iter().all(Result::is_ok));
     }
 
     #[test]

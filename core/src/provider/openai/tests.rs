@@ -219,8 +219,14 @@ fn two_hundred_with_error_envelope_or_garbage_is_an_error() {
         .parse_chat(&response(200, "{\"id\": nope}"))
         .unwrap_err();
     assert_eq!(malformed.kind(), ErrorKind::Decode);
+    let no_choices = openai
+        .parse_chat(&response(200, r#"{"id": "c", "choices": []}"#))
+        .unwrap_err();
+    assert_eq!(no_choices.kind(), ErrorKind::Decode);
+    // Not an OpenAI reply at all: the wrong kind of server.
     let empty = openai.parse_chat(&response(200, "{}")).unwrap_err();
-    assert_eq!(empty.kind(), ErrorKind::Decode);
+    assert_eq!(empty.kind(), ErrorKind::UnexpectedResponse);
+    assert_eq!(empty.status(), Some(200));
 }
 
 const STREAM: &str = concat!(
@@ -322,4 +328,29 @@ fn embeddings_and_completions() {
         ))
         .unwrap();
     assert_eq!(parsed.text(), " hi");
+}
+
+#[test]
+fn server_tool_calls_are_not_sent_to_openai_compatible_servers() {
+    let mut assistant = crate::types::Message::assistant("It is 42.");
+    assistant.server_tool_calls = Some(vec![crate::types::ServerToolCall::new(
+        Some("srvtoolu_1".into()),
+        "code_execution",
+        Some(json!({"code": "print(6*7)"})),
+    )]);
+    assistant.reasoning_content = Some("kept".into());
+    let request = ChatRequest::new("mistral/mistral-large-latest")
+        .user("6*7?")
+        .message(assistant)
+        .user("Thanks");
+    let provider = provider("mistral");
+    let body = body_json(
+        &provider
+            .build_chat("mistral-large-latest", &request, false)
+            .unwrap(),
+    );
+    assert_eq!(
+        body["messages"][1],
+        json!({"role": "assistant", "content": "It is 42.", "reasoning_content": "kept"})
+    );
 }

@@ -3,11 +3,13 @@
 //! per-provider handler that turns its events into chunks ([`SseEventHandler`] for SSE,
 //! [`NdjsonLineHandler`] for NDJSON, [`EventHandler`] in general). The stream logic every
 //! family shares lives here once: sticky errors, key redaction, framing errors as `Decode`,
-//! and `Truncated` when the body ends before the family's terminal marker.
+//! and `Truncated` when the body ends before the family's terminal marker; and the end of a
+//! stream that never showed its family's shape (see [`super::shape`]): `UnexpectedResponse`.
 
 use std::collections::VecDeque;
 use std::fmt;
 
+use super::shape::{is_filler, never_shown, BodyHead, Marker};
 use crate::error::Error;
 use crate::framing::{
     EventStreamDecoder, EventStreamMessage, FramingError, NdjsonDecoder, SseDecoder, SseEvent,
@@ -37,6 +39,22 @@ pub(crate) trait SseEventHandler: Send + fmt::Debug {
 
     /// The marker this family ends a stream with, for the `Truncated` message.
     fn terminal_marker(&self) -> &'static str;
+
+    /// See [`EventHandler::complete_at_eof`].
+    fn complete_at_eof(&self) -> bool {
+        false
+    }
+
+    /// See [`EventHandler::at_eof`].
+    fn at_eof(&mut self, _out: &mut VecDeque<ChatCompletionChunk>) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// The marker of this family's stream events (see [`super::shape`]).
+    fn stream_marker(&self) -> &'static Marker;
+
+    /// Whether an event of the family's shape has arrived.
+    fn shape_proven(&self) -> bool;
 }
 
 /// An incremental byte decoder of one framing: what [`FramedChatStream`] reads events from.
@@ -87,11 +105,23 @@ pub(crate) trait EventHandler<E>: Send + fmt::Debug {
     /// The marker this family ends a stream with, for the `Truncated` message.
     fn terminal_marker(&self) -> &'static str;
 
+    /// The marker of this family's stream events (see [`super::shape`]).
+    fn stream_marker(&self) -> &'static Marker;
+
+    /// Whether an event of the family's shape has arrived.
+    fn shape_proven(&self) -> bool;
+
     /// Whether the body may end here without being `Truncated`: for families whose terminal
     /// marker may be followed by optional trailing events (Bedrock's `metadata` after
     /// `messageStop`), so the stream cannot stop reading at the marker.
     fn complete_at_eof(&self) -> bool {
         false
+    }
+
+    /// The body ended (after its last event, before the completeness check): appends what
+    /// the handler still holds, such as a Gemini code execution whose result never came.
+    fn at_eof(&mut self, _out: &mut VecDeque<ChatCompletionChunk>) -> Result<(), Error> {
+        Ok(())
     }
 }
 
@@ -107,6 +137,22 @@ impl<H: SseEventHandler> EventHandler<SseEvent> for H {
     fn terminal_marker(&self) -> &'static str {
         SseEventHandler::terminal_marker(self)
     }
+
+    fn complete_at_eof(&self) -> bool {
+        SseEventHandler::complete_at_eof(self)
+    }
+
+    fn at_eof(&mut self, out: &mut VecDeque<ChatCompletionChunk>) -> Result<(), Error> {
+        SseEventHandler::at_eof(self, out)
+    }
+
+    fn stream_marker(&self) -> &'static Marker {
+        SseEventHandler::stream_marker(self)
+    }
+
+    fn shape_proven(&self) -> bool {
+        SseEventHandler::shape_proven(self)
+    }
 }
 
 /// Translates one provider's NDJSON lines (one JSON value each) into OpenAI chunks.
@@ -120,6 +166,12 @@ pub(crate) trait NdjsonLineHandler: Send + fmt::Debug {
 
     /// The marker this family ends a stream with, for the `Truncated` message.
     fn terminal_marker(&self) -> &'static str;
+
+    /// The marker of this family's stream events (see [`super::shape`]).
+    fn stream_marker(&self) -> &'static Marker;
+
+    /// Whether an event of the family's shape has arrived.
+    fn shape_proven(&self) -> bool;
 }
 
 impl Framing for NdjsonDecoder {
@@ -149,6 +201,14 @@ impl<H: NdjsonLineHandler> EventHandler<Vec<u8>> for H {
     fn terminal_marker(&self) -> &'static str {
         NdjsonLineHandler::terminal_marker(self)
     }
+
+    fn stream_marker(&self) -> &'static Marker {
+        NdjsonLineHandler::stream_marker(self)
+    }
+
+    fn shape_proven(&self) -> bool {
+        NdjsonLineHandler::shape_proven(self)
+    }
 }
 
 /// NDJSON chat streams (Ollama's native API).
@@ -171,6 +231,8 @@ pub(crate) struct FramedChatStream<F, H> {
     framing: F,
     handler: H,
     api_key: Option<ApiKey>,
+    /// The start of the body, quoted when the stream never shows its family's shape.
+    head: BodyHead,
     ready: VecDeque<ChatCompletionChunk>,
     /// The error to report once `ready` is drained; then the decoder is dead.
     failure: Option<Error>,
@@ -191,6 +253,7 @@ impl<F: Framing, H: EventHandler<F::Event>> FramedChatStream<F, H> {
             framing,
             handler,
             api_key,
+            head: BodyHead::default(),
             ready: VecDeque::new(),
             failure: None,
             failed: false,
@@ -206,10 +269,24 @@ impl<F: Framing, H: EventHandler<F::Event>> FramedChatStream<F, H> {
             };
             match self.handler.on_event(&event, &mut self.ready) {
                 Ok(StreamFlow::Continue) => {}
-                Ok(StreamFlow::Done) => self.done = true,
+                // The terminal marker alone (`data: [DONE]` and nothing else) proves nothing:
+                // it would be an empty success.
+                Ok(StreamFlow::Done) => match self.never_proven() {
+                    Some(error) => self.failure = Some(error),
+                    None => self.done = true,
+                },
                 Err(error) => self.failure = Some(error),
             }
         }
+    }
+
+    /// The error for a stream that has shown nothing of its family's shape (its body's start
+    /// is quoted), or `None` once it has.
+    fn never_proven(&self) -> Option<Error> {
+        if self.handler.shape_proven() {
+            return None;
+        }
+        Some(never_shown(self.handler.stream_marker(), self.head.bytes()))
     }
 }
 
@@ -218,10 +295,17 @@ impl<F: Framing, H: EventHandler<F::Event>> ChatStreamDecoder for FramedChatStre
         if self.done || self.failure.is_some() || self.failed || self.finished {
             return;
         }
+        self.head.keep(bytes);
         if let Err(error) = self.framing.push(bytes) {
             self.drain_events();
             if self.failure.is_none() {
-                self.failure = Some(Error::new(crate::ErrorKind::Decode, error.to_string()));
+                // Bytes that are not even this family's framing, before any event of its
+                // shape: another kind of server, not a broken stream.
+                let foreign = error.is_foreign().then(|| self.never_proven()).flatten();
+                self.failure =
+                    Some(foreign.unwrap_or_else(|| {
+                        Error::new(crate::ErrorKind::Decode, error.to_string())
+                    }));
             }
             return;
         }
@@ -238,6 +322,11 @@ impl<F: Framing, H: EventHandler<F::Event>> ChatStreamDecoder for FramedChatStre
         }
         let discarded = self.framing.finish();
         self.drain_events();
+        if !self.done && self.failure.is_none() {
+            if let Err(error) = self.handler.at_eof(&mut self.ready) {
+                self.failure = Some(error);
+            }
+        }
         if !self.done
             && self.failure.is_none()
             && discarded == Ok(false)
@@ -246,6 +335,15 @@ impl<F: Framing, H: EventHandler<F::Event>> ChatStreamDecoder for FramedChatStre
             self.done = true;
         }
         if !self.done && self.failure.is_none() {
+            // A frame of this framing cut off, or a body of nothing but blank lines and SSE
+            // comments, is a truncated stream even before any event arrived; anything else
+            // that never showed the family's shape is not its stream.
+            let cut_frame = matches!(&discarded, Err(error) if !error.is_foreign());
+            let truncated = cut_frame || is_filler(self.head.bytes());
+            if let Some(error) = self.never_proven().filter(|_| !truncated) {
+                self.failure = Some(error);
+                return;
+            }
             let detail = match discarded {
                 Ok(true) => " (the last event was cut off)".to_owned(),
                 Ok(false) => String::new(),

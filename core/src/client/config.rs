@@ -1,19 +1,18 @@
-//! What a client builder collects, shared by every transport.
-//!
-//! Both transports' builders (and anyone writing a transport for another runtime) take the
-//! same settings: provider keys, base URLs, headers and options; whether to read the
-//! environment; timeouts, retries, fallbacks, body bound, jitter seed and proxy. They differ
-//! only in the HTTP client they drive, so the settings live here once and each builder wraps
-//! a [`ClientConfig`] beside its own HTTP-client knobs.
+//! What a [`ClientBuilder`](super::ClientBuilder) collects, and how it becomes a registry
+//! and call options: provider keys, base URLs, headers and options; whether to read the
+//! environment; timeouts, retries, backoff, fallbacks, body bound, jitter seed, proxy.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::call::CallOptions;
+use super::engine::EventObserver;
+use super::overrides::Overrides;
+use crate::api_key::ApiKey;
+use crate::call::{Backoff, CallOptions};
 use crate::error::Error;
 use crate::provider::bedrock::{Bedrock, CredentialsSource};
-use crate::settings::{ApiKey, Registry};
+use crate::registry::Registry;
 
 /// The total deadline of a call when neither the client nor `ONELLM_TIMEOUT` sets one
 /// (OpenAI's SDKs use the same ten minutes): a call must not hang forever on a silent
@@ -25,23 +24,12 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// before the call's deadline.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A provider setting given on a builder, applied over the registry at build time so the
-/// order of builder calls does not matter.
-#[derive(Clone)]
-enum Setting {
-    ApiKey(String, ApiKey),
-    BaseUrl(String, String),
-    Header(String, String, String),
-    Option(String, String, String),
-    Secret(String, String, ApiKey),
-}
-
 /// A client's settings before it is built. Its `Debug` shows no key, header value or
 /// proxy URL (each may hold a credential).
 ///
 /// ```
 /// use std::time::Duration;
-/// use onellm_core::client_config::ClientConfig;
+/// use onellm_core::client::ClientConfig;
 ///
 /// let mut config = ClientConfig::default();
 /// config.api_key("openai", "sk-test");
@@ -57,14 +45,17 @@ enum Setting {
 pub struct ClientConfig {
     /// The registry to start from (custom providers, settings); the built-in one if `None`.
     pub registry: Option<Registry>,
-    settings: Vec<Setting>,
+    settings: Overrides,
     /// Whether [`resolve`](Self::resolve) consults the environment lookup it is given.
     pub read_env: bool,
     pub timeout: Option<Duration>,
     pub connect_timeout: Option<Duration>,
     pub attempt_timeout: Option<Duration>,
+    pub first_byte_timeout: Option<Duration>,
     pub idle_timeout: Option<Duration>,
     pub retries: Option<u32>,
+    pub backoff: Option<Backoff>,
+    pub max_retry_after: Option<Duration>,
     pub fallback_models: Option<Vec<String>>,
     pub max_body_bytes: Option<usize>,
     pub seed: Option<u64>,
@@ -72,19 +63,24 @@ pub struct ClientConfig {
     /// Bedrock's credentials callback: when set, every Bedrock attempt is signed with what it
     /// returns then (see [`CredentialsSource`]) instead of the static key pair.
     pub aws_credentials: Option<CredentialsSource>,
+    /// Receives every call's events ([`ClientBuilder::on_event`](super::ClientBuilder::on_event)).
+    pub observer: Option<EventObserver>,
 }
 
 impl fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientConfig")
             .field("registry", &self.registry)
-            .field("settings", &self.settings.len())
+            .field("settings", &self.settings)
             .field("read_env", &self.read_env)
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("attempt_timeout", &self.attempt_timeout)
+            .field("first_byte_timeout", &self.first_byte_timeout)
             .field("idle_timeout", &self.idle_timeout)
             .field("retries", &self.retries)
+            .field("backoff", &self.backoff)
+            .field("max_retry_after", &self.max_retry_after)
             .field("fallback_models", &self.fallback_models)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("proxy", &self.proxy.as_ref().map(|_| "[set]"))
@@ -92,6 +88,7 @@ impl fmt::Debug for ClientConfig {
                 "aws_credentials",
                 &self.aws_credentials.as_ref().map(|_| "[callback]"),
             )
+            .field("observer", &self.observer.as_ref().map(|_| "[callback]"))
             .finish_non_exhaustive()
     }
 }
@@ -99,41 +96,30 @@ impl fmt::Debug for ClientConfig {
 impl ClientConfig {
     /// Sets a provider's API key.
     pub fn api_key(&mut self, provider: &str, key: impl Into<ApiKey>) {
-        self.settings
-            .push(Setting::ApiKey(provider.to_owned(), key.into()));
+        self.settings.push_api_key(provider, key.into());
     }
 
     /// Sets a provider's base URL.
     pub fn base_url(&mut self, provider: &str, url: impl Into<String>) {
-        self.settings
-            .push(Setting::BaseUrl(provider.to_owned(), url.into()));
+        self.settings.push_base_url(provider, url.into());
     }
 
     /// Adds a header sent on every request to a provider.
     pub fn header(&mut self, provider: &str, name: impl Into<String>, value: impl Into<String>) {
-        self.settings.push(Setting::Header(
-            provider.to_owned(),
-            name.into(),
-            value.into(),
-        ));
+        self.settings
+            .push_header(provider, name.into(), value.into());
     }
 
     /// Sets a provider-specific setting ([`ProviderSettings::options`](crate::ProviderSettings)).
     pub fn option(&mut self, provider: &str, name: impl Into<String>, value: impl Into<String>) {
-        self.settings.push(Setting::Option(
-            provider.to_owned(),
-            name.into(),
-            value.into(),
-        ));
+        self.settings
+            .push_option(provider, name.into(), value.into());
     }
 
     /// Sets a provider-specific secret ([`ProviderSettings::secrets`](crate::ProviderSettings)).
     pub fn secret(&mut self, provider: &str, name: impl Into<String>, value: impl Into<ApiKey>) {
-        self.settings.push(Setting::Secret(
-            provider.to_owned(),
-            name.into(),
-            value.into(),
-        ));
+        self.settings
+            .push_secret(provider, name.into(), value.into());
     }
 
     /// The registry and call options these settings make: explicit settings first, then
@@ -147,25 +133,7 @@ impl ClientConfig {
         read_file: impl Fn(&str) -> std::io::Result<String>,
     ) -> Result<(Registry, CallOptions), Error> {
         let mut registry = self.registry.clone().unwrap_or_default();
-        for setting in &self.settings {
-            match setting.clone() {
-                Setting::ApiKey(provider, key) => {
-                    registry.set_api_key(&provider, key);
-                }
-                Setting::BaseUrl(provider, url) => {
-                    registry.set_base_url(&provider, url);
-                }
-                Setting::Header(provider, name, value) => {
-                    registry.add_header(&provider, name, value);
-                }
-                Setting::Option(provider, name, value) => {
-                    registry.set_option(&provider, name, value);
-                }
-                Setting::Secret(provider, name, value) => {
-                    registry.set_secret(&provider, name, value);
-                }
-            }
-        }
+        self.settings.apply(&mut registry);
         if self.read_env {
             registry.apply_lookup(&env);
             registry.apply_config_files(&env, read_file)?;
@@ -186,7 +154,10 @@ impl ClientConfig {
                 .or(registry.timeout())
                 .or(Some(DEFAULT_TIMEOUT)),
             attempt_timeout: self.attempt_timeout,
+            first_byte_timeout: self.first_byte_timeout,
             idle_timeout: self.idle_timeout,
+            backoff: self.backoff.unwrap_or(defaults.backoff),
+            max_retry_after: self.max_retry_after.unwrap_or(defaults.max_retry_after),
             max_body_bytes: self.max_body_bytes.unwrap_or(defaults.max_body_bytes),
             ..defaults
         };

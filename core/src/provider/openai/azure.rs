@@ -1,7 +1,7 @@
 //! Azure OpenAI: OpenAI's chat-completions protocol at deployment URLs.
 //!
 //! The wire format is OpenAI's, so Azure is the OpenAI adapter
-//! ([`OpenAiCompatible`](super::openai::OpenAiCompatible)) with different addressing, not a
+//! ([`OpenAiCompatible`](super::OpenAiCompatible)) with different addressing, not a
 //! copy of it. What differs:
 //! - URL: `{endpoint}/openai/deployments/{deployment}/{path}?api-version={version}`; the
 //!   deployment is the model part of `azure/<deployment>` unless the config file maps that
@@ -156,7 +156,8 @@ impl AzureRouting {
         let deployment = mapped
             .and_then(|d| d.deployment.as_deref())
             .unwrap_or(model);
-        let deployment = super::url_path::plain_segment("azure", "deployment", deployment)?;
+        let deployment =
+            crate::provider::url_path::plain_segment("azure", "deployment", deployment)?;
         let endpoint = mapped
             .and_then(|d| d.endpoint.as_deref())
             .or(self.endpoint.as_deref())

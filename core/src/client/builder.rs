@@ -1,0 +1,340 @@
+//! [`ClientBuilder`]: every setting of a client, written once for every transport.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::config::{ClientConfig, DEFAULT_CONNECT_TIMEOUT};
+use super::engine::Engine;
+use super::event::CallEvent;
+use crate::api_key::ApiKey;
+use crate::call::Backoff;
+use crate::error::Error;
+use crate::provider::bedrock::AwsCredentials;
+use crate::registry::Registry;
+
+/// What a runtime crate provides so [`ClientBuilder`] can build its client: the HTTP client it
+/// drives, and the two reads of the outside world the core does not do itself.
+///
+/// `onellm-blocking` and `onellm-tokio` implement it; a third transport implements it too,
+/// plus a driver ([`BlockingDriver`](super::BlockingDriver) or
+/// [`AsyncDriver`](super::AsyncDriver)) — see the [module docs](super).
+pub trait Transport: Sized {
+    /// An HTTP client the user may bring instead of the transport's default one (see
+    /// [`ClientBuilder::http_client`]).
+    type HttpClient;
+    /// The client this transport builds.
+    type Client;
+
+    /// Reads an environment variable (`std::env::var`); the core never does.
+    fn env_var(name: &str) -> Option<String>;
+
+    /// Reads a configuration file the environment names (`AZURE_OPENAI_CONFIG_PATH`, …).
+    fn read_file(path: &str) -> std::io::Result<String>;
+
+    /// Makes the client: `engine` around the HTTP client `http` says to use.
+    fn build(engine: Engine, http: HttpSetup<Self::HttpClient>) -> Result<Self::Client, Error>;
+}
+
+/// Which HTTP client a transport builds its client on.
+#[derive(Debug)]
+pub enum HttpSetup<H> {
+    /// The one the user gave ([`ClientBuilder::http_client`]): used as it is.
+    Given(H),
+    /// A new one of the transport's default kind, with these settings.
+    New {
+        /// Bounds opening a connection (TCP and TLS).
+        connect_timeout: Duration,
+        /// Every request through this proxy (`http://[user:password@]host:port`); the URL may
+        /// carry a password, so it is never quoted in errors or logs.
+        proxy: Option<String>,
+    },
+}
+
+/// Configures a client of transport `T` (`onellm_blocking::ClientBuilder`,
+/// `onellm_tokio::ClientBuilder`; each transport names it so).
+///
+/// Settings given here beat the environment, whatever the order of the calls. Without
+/// [`from_env`](Self::from_env) the environment is not read at all. A request's own
+/// `retries`, `fallback_models` and `timeout` beat the client's for that call.
+///
+/// ```
+/// use std::time::Duration;
+/// # struct Sketch;
+/// # impl onellm_core::client::Transport for Sketch {
+/// #     type HttpClient = ();
+/// #     type Client = onellm_core::client::Engine;
+/// #     fn env_var(_: &str) -> Option<String> { None }
+/// #     fn read_file(_: &str) -> std::io::Result<String> { Err(std::io::ErrorKind::NotFound.into()) }
+/// #     fn build(engine: onellm_core::client::Engine, _: onellm_core::client::HttpSetup<()>) -> Result<Self::Client, onellm_core::Error> { Ok(engine) }
+/// # }
+/// # type ClientBuilder = onellm_core::client::ClientBuilder<Sketch>;
+/// // With `onellm_blocking::Client::builder()` or `onellm_tokio::Client::builder()`:
+/// let client = ClientBuilder::new()
+///     .from_env()
+///     .api_key("openai", "sk-…")
+///     .base_url("ollama", "http://gpu-box:11434")
+///     .header("openrouter", "X-Title", "my app")
+///     .timeout(Duration::from_secs(60))
+///     .retries(3)
+///     .fallback_models(["anthropic/claude-3-5-haiku-latest"])
+///     .build()?;
+/// # Ok::<(), onellm_core::Error>(())
+/// ```
+pub struct ClientBuilder<T: Transport> {
+    config: ClientConfig,
+    http: Option<T::HttpClient>,
+    transport: PhantomData<fn() -> T>,
+}
+
+impl<T: Transport> Default for ClientBuilder<T> {
+    fn default() -> Self {
+        ClientBuilder {
+            config: ClientConfig::default(),
+            http: None,
+            transport: PhantomData,
+        }
+    }
+}
+
+impl<T: Transport> Clone for ClientBuilder<T>
+where
+    T::HttpClient: Clone,
+{
+    fn clone(&self) -> Self {
+        ClientBuilder {
+            config: self.config.clone(),
+            http: self.http.clone(),
+            transport: PhantomData,
+        }
+    }
+}
+
+impl<T: Transport> fmt::Debug for ClientBuilder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // No keys, no header values (they may be credentials), no proxy URL (it may carry a
+        // password): the config's Debug shows none of them.
+        f.debug_struct("ClientBuilder")
+            .field("config", &self.config)
+            .field("http_client", &self.http.as_ref().map(|_| "[custom]"))
+            .finish()
+    }
+}
+
+impl<T: Transport> ClientBuilder<T> {
+    /// A builder with no settings: built-in providers, default timeouts, no environment.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Also reads settings from the environment (`<P>_API_KEY`, `<P>_BASE_URL`,
+    /// `ONELLM_PROVIDERS__<P>__…`, `ONELLM_TIMEOUT`; see [`Registry`]) at build time, for
+    /// whatever was not set explicitly.
+    pub fn from_env(mut self) -> Self {
+        self.config.read_env = true;
+        self
+    }
+
+    /// Starts from this registry (custom providers, settings) instead of the built-in one.
+    /// Keys, base URLs and headers given on the builder still apply on top of it.
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.config.registry = Some(registry);
+        self
+    }
+
+    /// Sets a provider's API key (`provider` as in model ids: `openai`, `anthropic`, …).
+    pub fn api_key(mut self, provider: &str, key: impl Into<ApiKey>) -> Self {
+        self.config.api_key(provider, key);
+        self
+    }
+
+    /// Sets a provider's base URL, with the SDK's conventional path (OpenAI-compatible ones
+    /// end in `/v1`).
+    pub fn base_url(mut self, provider: &str, url: impl Into<String>) -> Self {
+        self.config.base_url(provider, url);
+        self
+    }
+
+    /// Sets a provider-specific setting: Vertex AI's `project` and `location`, Bedrock's
+    /// `region`, Azure's `api_version`, … (see each provider's docs).
+    pub fn option(
+        mut self,
+        provider: &str,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.config.option(provider, name, value);
+        self
+    }
+
+    /// Sets a provider-specific secret, redacted like a key: Bedrock's `secret_access_key`
+    /// and `session_token`, … (see each provider's docs).
+    pub fn secret(
+        mut self,
+        provider: &str,
+        name: impl Into<String>,
+        value: impl Into<ApiKey>,
+    ) -> Self {
+        self.config.secret(provider, name, value);
+        self
+    }
+
+    /// Signs Bedrock requests with the AWS credentials `source` returns, called once per
+    /// attempt so expiring credentials (STS, SSO, instance roles) are refreshed rather than
+    /// cached forever. Caching between calls, if wanted, is the callback's business.
+    pub fn aws_credentials(
+        mut self,
+        source: impl Fn() -> Result<AwsCredentials, Error> + Send + Sync + 'static,
+    ) -> Self {
+        self.config.aws_credentials = Some(Arc::new(source));
+        self
+    }
+
+    /// Adds a header sent on every request to a provider.
+    pub fn header(
+        mut self,
+        provider: &str,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.config.header(provider, name, value);
+        self
+    }
+
+    /// The total deadline of each call, retries and waits included. Beats `ONELLM_TIMEOUT`;
+    /// with neither, [`DEFAULT_TIMEOUT`](super::DEFAULT_TIMEOUT).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeout = Some(timeout);
+        self
+    }
+
+    /// The deadline for opening a connection (TCP and TLS); default
+    /// [`DEFAULT_CONNECT_TIMEOUT`]. Applies to the transport's own HTTP client, not to one
+    /// given with [`http_client`](Self::http_client).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.config.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// The deadline of one attempt, from sending to the end of its body. Beats the
+    /// provider's `ONELLM_PROVIDERS__<P>__TIMEOUT`.
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.config.attempt_timeout = Some(timeout);
+        self
+    }
+
+    /// For streams: the longest wait from sending a request until its first response bytes
+    /// (the head). A model that is slow to start fails the attempt (and is retried or
+    /// falls back) instead of holding the call until the attempt's deadline. Unset by default.
+    pub fn first_byte_timeout(mut self, timeout: Duration) -> Self {
+        self.config.first_byte_timeout = Some(timeout);
+        self
+    }
+
+    /// For streams: the longest silence tolerated between body bytes once they started.
+    /// A non-streamed reply is written only after the model finished, so for those only the
+    /// attempt and total deadlines apply. Unset by default.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.config.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// Extra attempts per model on retryable errors, for requests that do not set `retries`
+    /// themselves (default 2).
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.config.retries = Some(retries);
+        self
+    }
+
+    /// The wait between attempts on the same model when the provider did not say how long
+    /// (default: full jitter up to 1 s, doubling, capped at 30 s).
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.config.backoff = Some(backoff);
+        self
+    }
+
+    /// The longest `Retry-After` a call obeys (default 60 s). A provider asking for longer is
+    /// treated as unavailable for now: the call moves to the next model at once.
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.config.max_retry_after = Some(max);
+        self
+    }
+
+    /// Models tried in order after the requested one gives up, for requests that do not set
+    /// `fallback_models` themselves.
+    pub fn fallback_models(mut self, models: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.config.fallback_models = Some(models.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The most response body bytes one attempt may receive (default 64 MiB), after
+    /// decompression; a larger body fails the attempt instead of exhausting memory.
+    /// This counts a stream's whole body too: the accumulated completion is kept for the
+    /// final result (and for `StreamInterrupted`), so a stream longer than this fails with
+    /// `StreamInterrupted` ("body too large"). Raise it for very long streams.
+    pub fn max_body_bytes(mut self, max: usize) -> Self {
+        self.config.max_body_bytes = Some(max);
+        self
+    }
+
+    /// Seeds the backoff jitter, for reproducible retry timing in tests.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = Some(seed);
+        self
+    }
+
+    /// Sends every request through this proxy (`http://[user:password@]host:port`). The URL
+    /// may carry a password: it is never shown in `Debug`, errors or logs. Cannot be
+    /// combined with [`http_client`](Self::http_client): configure the proxy on that client.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.config.proxy = Some(url.into());
+        self
+    }
+
+    /// Sends through this HTTP client instead of building one: a `ureq::Agent` for
+    /// `onellm-blocking`, a hyper-util client for `onellm-tokio` (custom TLS roots, resolver,
+    /// pool sizes, HTTP/2). Whatever it is configured with, the transport sends each request
+    /// with redirects off and error statuses returned as responses, under the deadlines the
+    /// core decides. [`connect_timeout`](Self::connect_timeout) and
+    /// [`proxy`](Self::proxy) do not apply to it.
+    pub fn http_client(mut self, client: impl Into<T::HttpClient>) -> Self {
+        self.http = Some(client.into());
+        self
+    }
+
+    /// Calls `observer` with every [`CallEvent`] of every call of the client (attempt sent,
+    /// wait, success, failure, cancellation), in order, on the thread or task driving the
+    /// call. For metrics, audit trails or tests; the events carry no key, header or body.
+    /// The same events are logged through `tracing` either way.
+    pub fn on_event(mut self, observer: impl Fn(&CallEvent) + Send + Sync + 'static) -> Self {
+        self.config.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// Builds the client: applies the settings, reads the environment if asked, and makes
+    /// the transport's HTTP client and its connection pool. Fails with `Configuration` for
+    /// an unreadable config file, an unusable proxy URL, or a proxy given together with an
+    /// HTTP client.
+    pub fn build(self) -> Result<T::Client, Error> {
+        let (registry, options) = self.config.resolve(T::env_var, T::read_file)?;
+        let http = match (self.http, self.config.proxy) {
+            (Some(_), Some(_)) => {
+                return Err(Error::configuration(
+                    "both proxy() and http_client() were given: configure the proxy on the \
+                     HTTP client",
+                ))
+            }
+            (Some(client), None) => HttpSetup::Given(client),
+            (None, proxy) => HttpSetup::New {
+                connect_timeout: self
+                    .config
+                    .connect_timeout
+                    .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+                proxy,
+            },
+        };
+        let engine = Engine::new(registry, options, self.config.seed, self.config.observer);
+        T::build(engine, http)
+    }
+}

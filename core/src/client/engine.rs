@@ -1,0 +1,316 @@
+//! The [`Engine`]: a built client's configuration, and the one place calls are started.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use super::event::CallEvent;
+use super::overrides::Overrides;
+use super::seed::SeedSequence;
+use crate::call::{Call, CallOptions, Operation, Output};
+use crate::error::{CallReport, Error, ErrorKind, ReportSlot};
+use crate::registry::Registry;
+use crate::types::{
+    ChatCompletion, ChatRequest, CompletionRequest, CompletionResponse, EmbeddingRequest,
+    EmbeddingResponse,
+};
+
+/// Receives every [`CallEvent`] of a client's calls; see
+/// [`ClientBuilder::on_event`](super::ClientBuilder::on_event).
+pub type EventObserver = Arc<dyn Fn(&CallEvent) + Send + Sync>;
+
+/// What a built client owns, whatever its transport: the provider registry, the call
+/// defaults, the jitter seed sequence and the event observer. It creates every [`Call`]
+/// (like quinn-proto's `Endpoint` creates connections), so the per-call rules — the stream
+/// flags, the seeds, the options each call starts from — are written once, here.
+///
+/// Pure like the rest of the core: the transport passes the time (`now`, `wall_clock`) in.
+///
+/// ```
+/// use std::time::{Instant, SystemTime};
+/// use onellm_core::client::Engine;
+/// use onellm_core::{CallOptions, ChatRequest, Registry};
+///
+/// let mut registry = Registry::new();
+/// registry.set_api_key("openai", "sk-test");
+/// let engine = Engine::new(registry, CallOptions::default(), Some(7), None);
+/// let call = engine.chat(ChatRequest::new("openai/gpt-4o-mini").user("Hi"), Instant::now(), SystemTime::now());
+/// assert!(call.attempts().is_empty());
+/// ```
+///
+/// Cheap to clone (two `Arc`s); [`with_overrides`](Self::with_overrides) makes an engine
+/// with other provider settings that shares everything else.
+#[derive(Clone)]
+pub struct Engine {
+    registry: Arc<Registry>,
+    shared: Arc<Shared>,
+}
+
+/// What every engine made from one client shares, whatever its provider settings.
+struct Shared {
+    options: CallOptions,
+    seeds: SeedSequence,
+    observer: Option<EventObserver>,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The registry's Debug redacts keys.
+        f.debug_struct("Engine")
+            .field("registry", &self.registry)
+            .field("options", &self.shared.options)
+            .field(
+                "observer",
+                &self.shared.observer.as_ref().map(|_| "[callback]"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine resolving models with `registry`, starting every call from `options`,
+    /// seeding jitter from `seed` (or the wall clock when `None`) and reporting events to
+    /// `observer`.
+    pub fn new(
+        registry: Registry,
+        options: CallOptions,
+        seed: Option<u64>,
+        observer: Option<EventObserver>,
+    ) -> Self {
+        Engine {
+            registry: Arc::new(registry),
+            shared: Arc::new(Shared {
+                options,
+                seeds: SeedSequence::new(seed),
+                observer,
+            }),
+        }
+    }
+
+    /// This engine with `overrides` applied over its provider settings: same call defaults,
+    /// seeds and observer, and (in a transport) the same connection pool. Costs one copy of
+    /// the registry's settings, so make one per tenant or per request, not per chunk.
+    ///
+    /// A Bedrock credentials callback given to the builder keeps signing Bedrock calls;
+    /// override Bedrock's static keys only on clients without one.
+    pub fn with_overrides(&self, overrides: &Overrides) -> Engine {
+        if overrides.is_empty() {
+            return self.clone();
+        }
+        let mut registry = Registry::clone(&self.registry);
+        overrides.apply(&mut registry);
+        Engine {
+            registry: Arc::new(registry),
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// The providers and their settings.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The options every call starts from (a request's own `retries`, `fallback_models` and
+    /// `timeout` win over them; see [`Call::new`]).
+    pub fn options(&self) -> &CallOptions {
+        &self.shared.options
+    }
+
+    /// A whole (non-streamed) chat call. The request's `stream` and `stream_options` are
+    /// cleared: this call never streams.
+    pub fn chat(
+        &self,
+        mut request: ChatRequest,
+        now: Instant,
+        wall_clock: SystemTime,
+    ) -> TypedCall<ChatCompletion> {
+        request.stream = None;
+        request.stream_options = None;
+        self.start(Operation::Chat(request), now, wall_clock)
+    }
+
+    /// A streamed chat call (`stream: true`); its output is the chunks folded together.
+    pub fn chat_stream(
+        &self,
+        mut request: ChatRequest,
+        now: Instant,
+        wall_clock: SystemTime,
+    ) -> TypedCall<ChatCompletion> {
+        request.stream = Some(true);
+        self.start(Operation::Chat(request), now, wall_clock)
+    }
+
+    /// An embeddings call.
+    pub fn embeddings(
+        &self,
+        request: EmbeddingRequest,
+        now: Instant,
+        wall_clock: SystemTime,
+    ) -> TypedCall<EmbeddingResponse> {
+        self.start(Operation::Embeddings(request), now, wall_clock)
+    }
+
+    /// A legacy completions call.
+    pub fn completions(
+        &self,
+        request: CompletionRequest,
+        now: Instant,
+        wall_clock: SystemTime,
+    ) -> TypedCall<CompletionResponse> {
+        self.start(Operation::Completions(request), now, wall_clock)
+    }
+
+    fn start<T: CallOutput>(
+        &self,
+        operation: Operation,
+        now: Instant,
+        wall_clock: SystemTime,
+    ) -> TypedCall<T> {
+        let options = CallOptions {
+            wall_clock: Some(wall_clock),
+            ..self.shared.options.clone()
+        };
+        let seed = self.shared.seeds.next(wall_clock);
+        TypedCall {
+            call: Call::new(&self.registry, operation, options, seed, now),
+            observer: self.shared.observer.clone(),
+            output: PhantomData,
+        }
+    }
+}
+
+/// A [`Call`] whose successful end is a `T`: the engine made it for that operation, so a
+/// transport never unpacks an [`Output`] of another kind. It carries the client's event
+/// observer, so whatever drives it reports to the right place.
+pub struct TypedCall<T> {
+    call: Call,
+    observer: Option<EventObserver>,
+    output: PhantomData<fn() -> T>,
+}
+
+impl<T> fmt::Debug for TypedCall<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TypedCall")
+            .field("call", &self.call)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: CallOutput> TypedCall<T> {
+    /// The state machine, to drive (see the [drive loop](crate::call#the-drive-loop)).
+    pub fn call(&self) -> &Call {
+        &self.call
+    }
+
+    /// The state machine, to feed.
+    pub fn call_mut(&mut self) -> &mut Call {
+        &mut self.call
+    }
+
+    /// Every finished attempt so far.
+    pub fn attempts(&self) -> &[crate::error::Attempt] {
+        self.call.attempts()
+    }
+
+    /// The typed result of a call's [`Action::Done`](crate::call::Action::Done), with the
+    /// call's [`CallReport`] attached (`report()` on the output).
+    pub fn output(&self, output: Output) -> Result<T, Error> {
+        let mut output = T::from_output(output)?;
+        output.set_report(CallReport {
+            attempts: self.call.attempts().to_vec(),
+        });
+        Ok(output)
+    }
+
+    /// Reports the event `make` builds to the client's observer and, with the `tracing`
+    /// feature, to the log (the drive loops call this at each step). The event is only built
+    /// when someone listens — an observer, or a subscriber taking `onellm` events — so a call
+    /// nobody watches pays nothing for it.
+    pub fn emit(&self, make: impl FnOnce(&Call) -> CallEvent) {
+        #[cfg(feature = "tracing")]
+        let logged = tracing::enabled!(target: "onellm", tracing::Level::INFO);
+        #[cfg(not(feature = "tracing"))]
+        let logged = false;
+        if !logged && self.observer.is_none() {
+            return;
+        }
+        let event = make(&self.call);
+        #[cfg(feature = "tracing")]
+        if logged {
+            event.log();
+        }
+        if let Some(observer) = &self.observer {
+            observer(&event);
+        }
+    }
+}
+
+/// The output types a [`TypedCall`] can end with. Sealed: one per operation.
+pub trait CallOutput: sealed::Sealed + Sized {
+    /// Unpacks `output`. The engine starts each call with the operation whose output is
+    /// `Self`, so another kind would be a bug in the core: it becomes a `Decode` error
+    /// naming the mismatch rather than a panic.
+    fn from_output(output: Output) -> Result<Self, Error>;
+
+    /// Keeps `report` with the output (not in its JSON).
+    fn set_report(&mut self, report: CallReport);
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::types::ChatCompletion {}
+    impl Sealed for crate::types::EmbeddingResponse {}
+    impl Sealed for crate::types::CompletionResponse {}
+}
+
+fn mismatch(wanted: &str, output: &Output) -> Error {
+    let got = match output {
+        Output::Chat(_) => "a chat completion",
+        Output::Embeddings(_) => "embeddings",
+        Output::Completions(_) => "a legacy completion",
+    };
+    Error::new(
+        ErrorKind::Decode,
+        format!("internal error: the call produced {got} where {wanted} was asked for"),
+    )
+}
+
+impl CallOutput for ChatCompletion {
+    fn set_report(&mut self, report: CallReport) {
+        self.report = ReportSlot::new(report);
+    }
+
+    fn from_output(output: Output) -> Result<Self, Error> {
+        match output {
+            Output::Chat(completion) => Ok(completion),
+            other => Err(mismatch("a chat completion", &other)),
+        }
+    }
+}
+
+impl CallOutput for EmbeddingResponse {
+    fn set_report(&mut self, report: CallReport) {
+        self.report = ReportSlot::new(report);
+    }
+
+    fn from_output(output: Output) -> Result<Self, Error> {
+        match output {
+            Output::Embeddings(response) => Ok(response),
+            other => Err(mismatch("embeddings", &other)),
+        }
+    }
+}
+
+impl CallOutput for CompletionResponse {
+    fn set_report(&mut self, report: CallReport) {
+        self.report = ReportSlot::new(report);
+    }
+
+    fn from_output(output: Output) -> Result<Self, Error> {
+        match output {
+            Output::Completions(response) => Ok(response),
+            other => Err(mismatch("a legacy completion", &other)),
+        }
+    }
+}

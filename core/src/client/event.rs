@@ -1,0 +1,235 @@
+//! What a call reports as it runs, as values: [`CallEvent`].
+//!
+//! The drive loops ([`BlockingCall`](super::BlockingCall), [`AsyncCall`](super::AsyncCall)) make
+//! one event at each step of a call — an attempt sent, a wait, the end — and hand it to the
+//! [`Engine`](super::Engine), which passes it to the observer set with
+//! [`ClientBuilder::on_event`](super::ClientBuilder::on_event) and, with the `tracing`
+//! feature, logs it (the [table below](#logs)). Because the events are made in the one loop
+//! each flavour has, every transport reports a call with the same events in the same order.
+//!
+//! No event carries a request, a header or a body: those hold keys and user data.
+//!
+//! # Logs
+//!
+//! With the `tracing` feature (the transports turn it on), each event is logged under
+//! target `onellm`:
+//!
+//! | event | message | level | fields |
+//! | --- | --- | --- | --- |
+//! | [`Sending`](CallEvent::Sending) | `sending request` | `debug` for a call's first attempt, `info` for a retry or fallback | `attempt` (1, 2, …), `step` (`first`, `retry` or `fallback`), `provider`, `model`, `stream`, and after a failed attempt its `after_kind` and `after_status` |
+//! | [`Waiting`](CallEvent::Waiting) | `waiting before the next attempt` | `info` | `wait_ms`, `model` of the failed attempt, `after_kind`, `after_status` |
+//! | [`Succeeded`](CallEvent::Succeeded) | `call succeeded` | `debug` | `attempts` (how many were made), `model` that answered |
+//! | [`Failed`](CallEvent::Failed) | `call failed` | `info` | `attempts`, `model` of the last attempt, `kind`, `status` |
+//! | [`Cancelled`](CallEvent::Cancelled) | `call cancelled: dropped before it ended` | `debug` | `attempts` |
+//!
+//! Error kinds are the snake_case names of [`ErrorKind`] (`rate_limit`, `timeout`, …);
+//! statuses are HTTP status codes, absent when no response came.
+
+use std::time::Duration;
+
+use crate::call::{Call, Outgoing};
+use crate::error::{Error, ErrorKind};
+
+/// Why an attempt is sent: the call's first, a retry of the same model, or the next model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The call's first attempt.
+    First,
+    /// The same model again after a failed attempt.
+    Retry,
+    /// Another model after the previous one gave up.
+    Fallback,
+}
+
+impl Step {
+    /// `first`, `retry` or `fallback`, as logged.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::First => "first",
+            Step::Retry => "retry",
+            Step::Fallback => "fallback",
+        }
+    }
+}
+
+/// How a failed attempt ended: its error kind and HTTP status (if a response came).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptEnd {
+    pub kind: Option<ErrorKind>,
+    pub status: Option<u16>,
+}
+
+/// One step of a call, in the order it happened. See the [module docs](self).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallEvent {
+    /// An attempt is about to be sent.
+    Sending {
+        /// 1-based position among the call's attempts (models that did not resolve count).
+        attempt: u32,
+        step: Step,
+        provider: String,
+        /// The model id as given (`provider/model`).
+        model: String,
+        stream: bool,
+        /// How the previous attempt ended, if there was one.
+        after: Option<AttemptEnd>,
+    },
+    /// The call waits before its next attempt (a backoff or a provider's `Retry-After`).
+    Waiting {
+        /// The wait the call decided on.
+        wait: Duration,
+        /// The model of the attempt that failed.
+        model: Option<String>,
+        after: Option<AttemptEnd>,
+    },
+    /// The call succeeded.
+    Succeeded {
+        attempts: usize,
+        /// The model that answered.
+        model: Option<String>,
+    },
+    /// The call failed for good.
+    Failed {
+        attempts: usize,
+        /// The model of the last attempt.
+        model: Option<String>,
+        kind: ErrorKind,
+        status: Option<u16>,
+    },
+    /// The caller dropped the call before it ended.
+    Cancelled { attempts: usize },
+}
+
+impl CallEvent {
+    /// The event for sending `outgoing` on `call`.
+    pub fn sending(call: &Call, outgoing: &Outgoing) -> Self {
+        // `attempts()` lists finished attempts: the last one is the one before this.
+        let previous = call.attempts().last();
+        let step = match previous {
+            None => Step::First,
+            Some(previous) if previous.model == outgoing.model => Step::Retry,
+            Some(_) => Step::Fallback,
+        };
+        CallEvent::Sending {
+            attempt: outgoing.number,
+            step,
+            provider: outgoing.provider.clone(),
+            model: outgoing.model.clone(),
+            stream: outgoing.stream,
+            after: previous.map(|a| AttemptEnd {
+                kind: a.kind(),
+                status: a.status,
+            }),
+        }
+    }
+
+    /// The event for waiting `wait` before the next attempt of `call`.
+    pub fn waiting(call: &Call, wait: Duration) -> Self {
+        let last = call.attempts().last();
+        CallEvent::Waiting {
+            wait,
+            model: last.map(|a| a.model.clone()),
+            after: last.map(|a| AttemptEnd {
+                kind: a.kind(),
+                status: a.status,
+            }),
+        }
+    }
+
+    /// The event for the end of `call`: `error` is `None` for success.
+    pub fn finished(call: &Call, error: Option<&Error>) -> Self {
+        let attempts = call.attempts();
+        let model = attempts.last().map(|a| a.model.clone());
+        match error {
+            None => CallEvent::Succeeded {
+                attempts: attempts.len(),
+                model,
+            },
+            Some(error) => CallEvent::Failed {
+                attempts: attempts.len(),
+                model,
+                kind: error.kind(),
+                status: error.status(),
+            },
+        }
+    }
+
+    /// The event for dropping `call`'s driver before the call ended.
+    pub fn cancelled(call: &Call) -> Self {
+        CallEvent::Cancelled {
+            attempts: call.attempts().len(),
+        }
+    }
+
+    /// Logs the event through `tracing` as the [table above](self#logs) says.
+    #[cfg(feature = "tracing")]
+    pub fn log(&self) {
+        match self {
+            CallEvent::Sending {
+                attempt,
+                step,
+                provider,
+                model,
+                stream,
+                after,
+            } => {
+                macro_rules! sending {
+                    ($level:expr) => {
+                        tracing::event!(
+                            target: "onellm",
+                            $level,
+                            attempt,
+                            step = step.as_str(),
+                            provider = %provider,
+                            model = %model,
+                            stream,
+                            after_kind = after.and_then(|a| a.kind).map(ErrorKind::as_str),
+                            after_status = after.and_then(|a| a.status),
+                            "sending request"
+                        )
+                    };
+                }
+                // A retry or fallback is news (a fallback may come at once, with no wait
+                // logged).
+                if *step == Step::First {
+                    sending!(tracing::Level::DEBUG);
+                } else {
+                    sending!(tracing::Level::INFO);
+                }
+            }
+            CallEvent::Waiting { wait, model, after } => tracing::info!(
+                target: "onellm",
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                model = model.as_deref(),
+                after_kind = after.and_then(|a| a.kind).map(ErrorKind::as_str),
+                after_status = after.and_then(|a| a.status),
+                "waiting before the next attempt"
+            ),
+            CallEvent::Succeeded { attempts, model } => tracing::debug!(
+                target: "onellm",
+                attempts,
+                model = model.as_deref(),
+                "call succeeded"
+            ),
+            CallEvent::Failed {
+                attempts,
+                model,
+                kind,
+                status,
+            } => tracing::info!(
+                target: "onellm",
+                attempts,
+                model = model.as_deref(),
+                kind = kind.as_str(),
+                status,
+                "call failed"
+            ),
+            CallEvent::Cancelled { attempts } => tracing::debug!(
+                target: "onellm",
+                attempts,
+                "call cancelled: dropped before it ended"
+            ),
+        }
+    }
+}
