@@ -18,7 +18,8 @@
 //! `POST …/embeddings`, `POST …/completions`. A request body with `"stream": true` gets a
 //! streamed reply (SSE over chunked transfer encoding). With no reply queued the server echoes
 //! the last user message, except for a model named `fail-NNN` (e.g. `openai/fail-401`), which
-//! gets HTTP status NNN with the route's usual error body.
+//! gets HTTP status NNN with the route's usual error body, and one named `soak-{fault}-{id}`
+//! (see [`soak`]), which gets that fault and that call's scripted text.
 //!
 //! The server stops when the [`FakeProvider`] is dropped. Every loop in it is bounded: the
 //! accept loop and each connection check a stop flag at least every 50 ms, idle connections
@@ -32,6 +33,7 @@ mod render;
 pub mod replay;
 mod reply;
 mod server;
+pub mod soak;
 
 pub use example_binary::example_binary;
 pub use reply::{Fault, Reply};

@@ -1,6 +1,6 @@
 //! The loopback server: accept loop, one thread per connection, scripted replies.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::http1::{self, Reader, Request};
 use crate::render::{self, Rendered, Route};
 use crate::reply::{Fault, Reply};
+use crate::soak;
 
 /// How often blocked reads and the accept loop look at the stop flag.
 const TICK: Duration = Duration::from_millis(20);
@@ -20,8 +21,10 @@ const TICK: Duration = Duration::from_millis(20);
 const IDLE_LIMIT: Duration = Duration::from_secs(30);
 /// A `Fault::Hang` reply gives up after this long.
 const HANG_LIMIT: Duration = Duration::from_secs(60);
-/// The most connections served at once; further ones wait in the backlog.
-const MAX_CONNECTIONS: usize = 256;
+/// The most connections served at once; further ones are closed as soon as they are
+/// accepted. Above the 256 calls a soak run makes at once, because a client may open its
+/// next connection a moment before the server has seen its last one close.
+const MAX_CONNECTIONS: usize = 1024;
 
 /// A request as the server received it. API keys in `authorization`, `x-api-key`,
 /// `api-key` and `x-goog-api-key` are replaced by `[REDACTED]`.
@@ -66,11 +69,15 @@ impl RecordedRequest {
 struct State {
     replies: VecDeque<Reply>,
     requests: Vec<RecordedRequest>,
+    /// Soak calls whose first attempt a *once* fault failed (see [`soak`]).
+    soak_failed_once: HashSet<u64>,
 }
 
 struct Shared {
     state: Mutex<State>,
     stop: AtomicBool,
+    /// Whether requests are kept for [`FakeProvider::requests`].
+    recording: AtomicBool,
     connections: AtomicUsize,
     open: AtomicUsize,
     serial: AtomicU64,
@@ -118,6 +125,7 @@ impl FakeProvider {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             stop: AtomicBool::new(false),
+            recording: AtomicBool::new(true),
             connections: AtomicUsize::new(0),
             open: AtomicUsize::new(0),
             serial: AtomicU64::new(0),
@@ -170,9 +178,16 @@ impl FakeProvider {
         self.shared.state().replies.push_back(reply);
     }
 
-    /// Every request received so far.
+    /// Every request received so far (while recording).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.state().requests.clone()
+    }
+
+    /// Whether to keep each request for [`requests`](Self::requests) (the default). A long
+    /// run turns it off: kept requests grow the memory of the process the server runs in,
+    /// which a soak run measures.
+    pub fn record_requests(&self, on: bool) {
+        self.shared.recording.store(on, Ordering::SeqCst);
     }
 
     /// How many TCP connections were accepted so far.
@@ -281,19 +296,21 @@ fn serve_connection(stream: &TcpStream, shared: &Shared) -> io::Result<()> {
         };
         let reply = {
             let mut state = shared.state();
-            let (headers, had_key, key_fingerprint) = redact(&request.headers);
-            state.requests.push(RecordedRequest {
-                method: request.method.clone(),
-                path: request.path.clone(),
-                headers,
-                body: String::from_utf8_lossy(&request.body).into_owned(),
-                had_key,
-                key_fingerprint,
-            });
-            state
-                .replies
-                .pop_front()
-                .unwrap_or_else(|| default_reply(&request.path, &request.body))
+            if shared.recording.load(Ordering::Relaxed) {
+                let (headers, had_key, key_fingerprint) = redact(&request.headers);
+                state.requests.push(RecordedRequest {
+                    method: request.method.clone(),
+                    path: request.path.clone(),
+                    headers,
+                    body: String::from_utf8_lossy(&request.body).into_owned(),
+                    had_key,
+                    key_fingerprint,
+                });
+            }
+            match state.replies.pop_front() {
+                Some(reply) => reply,
+                None => default_reply(&request.path, &request.body, &mut state),
+            }
         };
         let close = request
             .header("connection")
@@ -307,13 +324,18 @@ fn serve_connection(stream: &TcpStream, shared: &Shared) -> io::Result<()> {
 
 /// The reply when none is queued: an echo, except that a model named `fail-NNN` (any
 /// provider prefix: `openai/fail-401`) answers with HTTP status NNN, so a program can show a
-/// fallback against the fake provider without scripting it. Gemini's model is in the path.
-fn default_reply(path: &str, body: &[u8]) -> Reply {
+/// fallback against the fake provider without scripting it, and a model named
+/// `soak-{fault}-{id}` gets that call's reply (see [`soak`]). Gemini's model is in the path.
+fn default_reply(path: &str, body: &[u8], state: &mut State) -> Reply {
     let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let status = json
+    let model = json
         .get("model")
         .and_then(Value::as_str)
-        .or_else(|| render::gemini::model_of(path))
+        .or_else(|| render::gemini::model_of(path));
+    if let Some((fault, id)) = model.and_then(soak::parse_model) {
+        return soak::reply(fault, id, &mut state.soak_failed_once);
+    }
+    let status = model
         .and_then(|model| model.strip_prefix("fail-"))
         .and_then(|code| code.parse::<u16>().ok())
         .filter(|code| (400..=599).contains(code));
