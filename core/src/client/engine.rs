@@ -350,65 +350,33 @@ fn mismatch(wanted: &str, output: &Output) -> Error {
     )
 }
 
-impl CallOutput for ChatCompletion {
-    fn add_cost(&mut self, catalog: &Catalog, model_id: &str) {
-        if let Some(usage) = self.usage.as_mut().filter(|usage| usage.cost.is_none()) {
-            usage.cost = catalog
-                .for_call(model_id, &self.model)
-                .and_then(|info| info.cost(usage));
-        }
-    }
+/// The [`CallOutput`] of one output type: the [`Output`] variant it comes in, what it is
+/// called in the (impossible) mismatch error, and how its usage is priced.
+macro_rules! call_output {
+    ($type:ty, $variant:ident, $what:literal, $price:ident) => {
+        impl CallOutput for $type {
+            fn add_cost(&mut self, catalog: &Catalog, model_id: &str) {
+                if let Some(usage) = self.usage.as_mut().filter(|usage| usage.cost.is_none()) {
+                    usage.cost = catalog
+                        .for_call(model_id, &self.model)
+                        .and_then(|info| info.$price(usage));
+                }
+            }
 
-    fn set_report(&mut self, report: CallReport) {
-        self.report = ReportSlot::new(report);
-    }
+            fn set_report(&mut self, report: CallReport) {
+                self.report = ReportSlot::new(report);
+            }
 
-    fn from_output(output: Output) -> Result<Self, Error> {
-        match output {
-            Output::Chat(completion) => Ok(completion),
-            other => Err(mismatch("a chat completion", &other)),
+            fn from_output(output: Output) -> Result<Self, Error> {
+                match output {
+                    Output::$variant(value) => Ok(value),
+                    other => Err(mismatch($what, &other)),
+                }
+            }
         }
-    }
+    };
 }
 
-impl CallOutput for EmbeddingResponse {
-    fn add_cost(&mut self, catalog: &Catalog, model_id: &str) {
-        if let Some(usage) = self.usage.as_mut().filter(|usage| usage.cost.is_none()) {
-            usage.cost = catalog
-                .for_call(model_id, &self.model)
-                .and_then(|info| info.embedding_cost(usage));
-        }
-    }
-
-    fn set_report(&mut self, report: CallReport) {
-        self.report = ReportSlot::new(report);
-    }
-
-    fn from_output(output: Output) -> Result<Self, Error> {
-        match output {
-            Output::Embeddings(response) => Ok(response),
-            other => Err(mismatch("embeddings", &other)),
-        }
-    }
-}
-
-impl CallOutput for CompletionResponse {
-    fn add_cost(&mut self, catalog: &Catalog, model_id: &str) {
-        if let Some(usage) = self.usage.as_mut().filter(|usage| usage.cost.is_none()) {
-            usage.cost = catalog
-                .for_call(model_id, &self.model)
-                .and_then(|info| info.cost(usage));
-        }
-    }
-
-    fn set_report(&mut self, report: CallReport) {
-        self.report = ReportSlot::new(report);
-    }
-
-    fn from_output(output: Output) -> Result<Self, Error> {
-        match output {
-            Output::Completions(response) => Ok(response),
-            other => Err(mismatch("a legacy completion", &other)),
-        }
-    }
-}
+call_output!(ChatCompletion, Chat, "a chat completion", cost);
+call_output!(EmbeddingResponse, Embeddings, "embeddings", embedding_cost);
+call_output!(CompletionResponse, Completions, "a legacy completion", cost);
