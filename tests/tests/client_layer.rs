@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use onellm_core::call::Backoff;
-use onellm_core::client::event::{AttemptEnd, Step};
+use onellm_core::client::event::{AttemptEnd, AttemptStep};
 use onellm_core::client::CallEvent;
 use onellm_core::{ChatRequest, ErrorKind};
 use onellm_testkit::{FakeProvider, Fault, Reply};
@@ -137,7 +137,7 @@ fn run_tokio() -> Run {
 
 fn sending(
     attempt: u32,
-    step: Step,
+    step: AttemptStep,
     provider: &str,
     stream: bool,
     after: Option<AttemptEnd>,
@@ -185,16 +185,16 @@ fn both_transports_report_the_same_events_and_results() {
     assert_eq!(
         first,
         vec![
-            sending(1, Step::First, "openai", false, None),
+            sending(1, AttemptStep::First, "openai", false, None),
             CallEvent::Waiting {
                 wait: Duration::from_millis(20),
                 model: Some("openai/gpt-4o-mini".to_owned()),
                 after: unavailable,
             },
-            sending(2, Step::Retry, "openai", false, unavailable),
+            sending(2, AttemptStep::Retry, "openai", false, unavailable),
             sending(
                 3,
-                Step::Fallback,
+                AttemptStep::Fallback,
                 "anthropic",
                 false,
                 after(ErrorKind::Authentication, Some(401))

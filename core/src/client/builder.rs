@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::mem;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -146,14 +147,14 @@ impl<T: Transport> ClientBuilder<T> {
 
     /// Sets a provider's API key (`provider` as in model ids: `openai`, `anthropic`, …).
     pub fn api_key(mut self, provider: &str, key: impl Into<ApiKey>) -> Self {
-        self.config.api_key(provider, key);
+        self.config.settings = mem::take(&mut self.config.settings).api_key(provider, key);
         self
     }
 
     /// Sets a provider's base URL, with the SDK's conventional path (OpenAI-compatible ones
     /// end in `/v1`).
     pub fn base_url(mut self, provider: &str, url: impl Into<String>) -> Self {
-        self.config.base_url(provider, url);
+        self.config.settings = mem::take(&mut self.config.settings).base_url(provider, url);
         self
     }
 
@@ -165,7 +166,7 @@ impl<T: Transport> ClientBuilder<T> {
         name: impl Into<String>,
         value: impl Into<String>,
     ) -> Self {
-        self.config.option(provider, name, value);
+        self.config.settings = mem::take(&mut self.config.settings).option(provider, name, value);
         self
     }
 
@@ -177,7 +178,7 @@ impl<T: Transport> ClientBuilder<T> {
         name: impl Into<String>,
         value: impl Into<ApiKey>,
     ) -> Self {
-        self.config.secret(provider, name, value);
+        self.config.settings = mem::take(&mut self.config.settings).secret(provider, name, value);
         self
     }
 
@@ -199,7 +200,7 @@ impl<T: Transport> ClientBuilder<T> {
         name: impl Into<String>,
         value: impl Into<String>,
     ) -> Self {
-        self.config.header(provider, name, value);
+        self.config.settings = mem::take(&mut self.config.settings).header(provider, name, value);
         self
     }
 

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use super::engine::EventObserver;
 use super::overrides::Overrides;
-use crate::api_key::ApiKey;
 use crate::call::{Backoff, CallOptions};
 use crate::catalog::Catalog;
 use crate::error::Error;
@@ -33,7 +32,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// use onellm_core::client::ClientConfig;
 ///
 /// let mut config = ClientConfig::default();
-/// config.api_key("openai", "sk-test");
+/// config.settings = onellm_core::client::Overrides::new().api_key("openai", "sk-test");
 /// config.timeout = Some(Duration::from_secs(30));
 /// let env = |name: &str| (name == "ANTHROPIC_API_KEY").then(|| "sk-ant".to_owned());
 /// config.read_env = true;
@@ -46,7 +45,8 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct ClientConfig {
     /// The registry to start from (custom providers, settings); the built-in one if `None`.
     pub registry: Option<Registry>,
-    settings: Overrides,
+    /// Provider settings given in code, applied over the registry in order.
+    pub settings: Overrides,
     /// Whether [`resolve`](Self::resolve) consults the environment lookup it is given.
     pub read_env: bool,
     pub timeout: Option<Duration>,
@@ -99,34 +99,6 @@ impl fmt::Debug for ClientConfig {
 }
 
 impl ClientConfig {
-    /// Sets a provider's API key.
-    pub fn api_key(&mut self, provider: &str, key: impl Into<ApiKey>) {
-        self.settings.push_api_key(provider, key.into());
-    }
-
-    /// Sets a provider's base URL.
-    pub fn base_url(&mut self, provider: &str, url: impl Into<String>) {
-        self.settings.push_base_url(provider, url.into());
-    }
-
-    /// Adds a header sent on every request to a provider.
-    pub fn header(&mut self, provider: &str, name: impl Into<String>, value: impl Into<String>) {
-        self.settings
-            .push_header(provider, name.into(), value.into());
-    }
-
-    /// Sets a provider-specific setting ([`ProviderSettings::options`](crate::ProviderSettings)).
-    pub fn option(&mut self, provider: &str, name: impl Into<String>, value: impl Into<String>) {
-        self.settings
-            .push_option(provider, name.into(), value.into());
-    }
-
-    /// Sets a provider-specific secret ([`ProviderSettings::secrets`](crate::ProviderSettings)).
-    pub fn secret(&mut self, provider: &str, name: impl Into<String>, value: impl Into<ApiKey>) {
-        self.settings
-            .push_secret(provider, name.into(), value.into());
-    }
-
     /// The registry and call options these settings make: explicit settings first, then
     /// (with [`read_env`](Self::read_env)) the environment through `env` and the config
     /// files it names through `read_file` — the transports pass `std::env::var` and

@@ -32,7 +32,7 @@ use crate::error::{Error, ErrorKind};
 
 /// Why an attempt is sent: the call's first, a retry of the same model, or the next model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
+pub enum AttemptStep {
     /// The call's first attempt.
     First,
     /// The same model again after a failed attempt.
@@ -41,13 +41,13 @@ pub enum Step {
     Fallback,
 }
 
-impl Step {
+impl AttemptStep {
     /// `first`, `retry` or `fallback`, as logged.
     pub fn as_str(self) -> &'static str {
         match self {
-            Step::First => "first",
-            Step::Retry => "retry",
-            Step::Fallback => "fallback",
+            AttemptStep::First => "first",
+            AttemptStep::Retry => "retry",
+            AttemptStep::Fallback => "fallback",
         }
     }
 }
@@ -67,7 +67,7 @@ pub enum CallEvent {
     Sending {
         /// 1-based position among the call's attempts (models that did not resolve count).
         attempt: u32,
-        step: Step,
+        step: AttemptStep,
         provider: String,
         /// The model id as given (`provider/model`).
         model: String,
@@ -107,9 +107,9 @@ impl CallEvent {
         // `attempts()` lists finished attempts: the last one is the one before this.
         let previous = call.attempts().last();
         let step = match previous {
-            None => Step::First,
-            Some(previous) if previous.model == outgoing.model => Step::Retry,
-            Some(_) => Step::Fallback,
+            None => AttemptStep::First,
+            Some(previous) if previous.model == outgoing.model => AttemptStep::Retry,
+            Some(_) => AttemptStep::Fallback,
         };
         CallEvent::Sending {
             attempt: outgoing.number,
@@ -192,7 +192,7 @@ impl CallEvent {
                 }
                 // A retry or fallback is news (a fallback may come at once, with no wait
                 // logged).
-                if *step == Step::First {
+                if *step == AttemptStep::First {
                     sending!(tracing::Level::DEBUG);
                 } else {
                     sending!(tracing::Level::INFO);

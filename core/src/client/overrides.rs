@@ -51,14 +51,16 @@ impl Overrides {
 
     /// Sets a provider's API key (`provider` as in model ids: `openai`, `anthropic`, …).
     pub fn api_key(mut self, provider: &str, key: impl Into<ApiKey>) -> Self {
-        self.push_api_key(provider, key.into());
+        self.0
+            .push(Setting::ApiKey(provider.to_owned(), key.into()));
         self
     }
 
     /// Sets a provider's base URL, with the SDK's conventional path (OpenAI-compatible ones
     /// end in `/v1`).
     pub fn base_url(mut self, provider: &str, url: impl Into<String>) -> Self {
-        self.push_base_url(provider, url.into());
+        self.0
+            .push(Setting::BaseUrl(provider.to_owned(), url.into()));
         self
     }
 
@@ -69,7 +71,11 @@ impl Overrides {
         name: impl Into<String>,
         value: impl Into<String>,
     ) -> Self {
-        self.push_header(provider, name.into(), value.into());
+        self.0.push(Setting::Header(
+            provider.to_owned(),
+            name.into(),
+            value.into(),
+        ));
         self
     }
 
@@ -81,7 +87,11 @@ impl Overrides {
         name: impl Into<String>,
         value: impl Into<String>,
     ) -> Self {
-        self.push_option(provider, name.into(), value.into());
+        self.0.push(Setting::Option(
+            provider.to_owned(),
+            name.into(),
+            value.into(),
+        ));
         self
     }
 
@@ -93,36 +103,17 @@ impl Overrides {
         name: impl Into<String>,
         value: impl Into<ApiKey>,
     ) -> Self {
-        self.push_secret(provider, name.into(), value.into());
+        self.0.push(Setting::Secret(
+            provider.to_owned(),
+            name.into(),
+            value.into(),
+        ));
         self
     }
 
     /// Whether no setting was given.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
-    }
-
-    pub(crate) fn push_api_key(&mut self, provider: &str, key: ApiKey) {
-        self.0.push(Setting::ApiKey(provider.to_owned(), key));
-    }
-
-    pub(crate) fn push_base_url(&mut self, provider: &str, url: String) {
-        self.0.push(Setting::BaseUrl(provider.to_owned(), url));
-    }
-
-    pub(crate) fn push_header(&mut self, provider: &str, name: String, value: String) {
-        self.0
-            .push(Setting::Header(provider.to_owned(), name, value));
-    }
-
-    pub(crate) fn push_option(&mut self, provider: &str, name: String, value: String) {
-        self.0
-            .push(Setting::Option(provider.to_owned(), name, value));
-    }
-
-    pub(crate) fn push_secret(&mut self, provider: &str, name: String, value: ApiKey) {
-        self.0
-            .push(Setting::Secret(provider.to_owned(), name, value));
     }
 
     /// Applies every setting to `registry`, in order.
