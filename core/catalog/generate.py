@@ -189,13 +189,15 @@ def main():
         if model_id in seen:
             continue  # first in key order wins, as in from_json
         seen.add(model_id)
-        flags = 0
+        flags = lacks = 0
         for bit, flag in enumerate(FLAGS):
             if entry.get("supports_" + flag) is True:
                 flags |= 1 << bit
+            elif entry.get("supports_" + flag) is False:
+                lacks |= 1 << bit
         offset, length = table.id(model_id)
         table.rows.append(
-            "r(%d, %d, %d, %s, %s, %d, %d, %d, 0x%04x),\n"
+            "r(%d, %d, %d, %s, %s, %d, %d, %d, 0x%04x, 0x%04x),\n"
             % (
                 offset,
                 length,
@@ -206,6 +208,7 @@ def main():
                 tokens(entry.get("max_output_tokens")) or 0,
                 table.price(prices(entry, inclusive=litellm == "xai")),
                 flags,
+                lacks,
             )
         )
     source = os.path.basename(path)

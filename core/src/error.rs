@@ -15,7 +15,7 @@
 //! | `ContextWindowExceeded`, `ContentFilter` | no | yes |
 //! | `Decode`, `UnexpectedResponse`, `Configuration`, `Unsupported` | no | yes |
 //! | `InvalidRequest` (400, 402, 413, 422, other 4xx) | no | no |
-//! | `StreamInterrupted`, `Cancelled`, `AllFailed` | no | no |
+//! | `StreamInterrupted`, `Cancelled`, `BudgetExceeded`, `AllFailed` | no | no |
 //!
 //! A provider's `x-should-retry: true|false` header overrides the retry column for that one
 //! response ([`Error::is_retryable`]).
@@ -70,6 +70,9 @@ pub enum ErrorKind {
     Unsupported,
     /// The caller cancelled the call.
     Cancelled,
+    /// The client's spending limit is reached: the call was refused before anything was
+    /// sent (see [`Budget`](crate::client::Budget)).
+    BudgetExceeded,
     /// Every attempt on every model failed; see [`Error::attempts`].
     AllFailed,
 }
@@ -92,7 +95,7 @@ impl ErrorKind {
             Authentication | PermissionDenied | NotFound => true,
             ContextWindowExceeded | ContentFilter => true,
             Decode | UnexpectedResponse | Configuration | Unsupported => true,
-            InvalidRequest | StreamInterrupted | Cancelled | AllFailed => false,
+            InvalidRequest | StreamInterrupted | Cancelled | BudgetExceeded | AllFailed => false,
         }
     }
 
@@ -117,6 +120,7 @@ impl ErrorKind {
             Configuration => "configuration",
             Unsupported => "unsupported",
             Cancelled => "cancelled",
+            BudgetExceeded => "budget_exceeded",
             AllFailed => "all_failed",
         }
     }

@@ -59,10 +59,12 @@ pub mod client;
 pub mod error;
 pub mod framing;
 pub mod model;
+mod needs;
 pub mod provider;
 mod registry;
 mod response_headers;
 pub mod settings;
+pub mod tokens;
 pub mod types;
 
 pub use api_key::ApiKey;

@@ -430,6 +430,22 @@ impl Call {
         seed: u64,
         now: Instant,
     ) -> Call {
+        Call::with_admission(registry, operation, options, seed, now, |_, _| Ok(()))
+    }
+
+    /// [`new`](Self::new) with a check of each model of the chain before anything is sent
+    /// to it: `admit` is asked once per model (its id as given, the operation), up front. A
+    /// model it refuses is skipped like a model without its key — a failed attempt holding
+    /// the refusal, no request sent — and the call moves on to the next model. The
+    /// [`Engine`](crate::client::Engine) checks context windows and capabilities this way.
+    pub fn with_admission(
+        registry: &Registry,
+        operation: Operation,
+        options: CallOptions,
+        seed: u64,
+        now: Instant,
+        mut admit: impl FnMut(&str, &Operation) -> Result<(), Error>,
+    ) -> Call {
         let fallbacks = operation
             .fallback_models()
             .unwrap_or(&options.fallback_models);
@@ -437,7 +453,15 @@ impl Call {
         let targets = ids
             .map(|id| Target {
                 id: id.to_owned(),
-                resolved: resolve(registry, id, operation.retries(), &options),
+                resolved: resolve(registry, id, operation.retries(), &options).and_then(
+                    |resolved| {
+                        admit(id, &operation)
+                            .map_err(|error| {
+                                error.with_origin(resolved.provider.name(), &resolved.model)
+                            })
+                            .map(|()| resolved)
+                    },
+                ),
             })
             .collect();
         let total_timeout = operation
@@ -694,6 +718,14 @@ impl Call {
     /// Every finished attempt so far, in order.
     pub fn attempts(&self) -> &[Attempt] {
         &self.attempts
+    }
+
+    /// Ends a call that has not started with `error`, before anything is sent (the
+    /// engine's budget check). A call already failed or under way is left as it is.
+    pub(crate) fn refuse(&mut self, error: Error) {
+        if self.attempts.is_empty() && matches!(self.state, State::Ready { .. }) {
+            self.state = State::Failed(error);
+        }
     }
 
     /// Whether the call is over (`poll` returns `Done` or `Failed` from now on).

@@ -28,6 +28,8 @@ pub(super) struct Row {
     /// In [`PRICES`], plus one; 0 for none.
     prices: u16,
     capabilities: u16,
+    /// The capabilities the map says the model lacks (`supports_*: false`).
+    lacks: u16,
     provider: u8,
     mode: Mode,
     litellm_bare: bool,
@@ -54,6 +56,7 @@ pub(super) const fn r(
     max_output_tokens: u32,
     prices: u16,
     capabilities: u16,
+    lacks: u16,
 ) -> Row {
     Row {
         id_offset,
@@ -62,6 +65,7 @@ pub(super) const fn r(
         id_len,
         prices,
         capabilities,
+        lacks,
         provider,
         mode,
         litellm_bare,
@@ -146,6 +150,7 @@ fn entry_of(row: &Row) -> (&'static str, bool, ModelInfo) {
         max_output_tokens: known(row.max_output_tokens),
         prices: prices_of(row),
         capabilities: ModelCapabilities::from_bits(row.capabilities),
+        lacks: ModelCapabilities::from_bits(row.lacks),
     };
     (id_of(row), row.litellm_bare, info)
 }

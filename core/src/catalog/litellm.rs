@@ -115,9 +115,12 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Vec<Parsed>, Error> {
             continue;
         }
         let mut capabilities = ModelCapabilities::NONE;
+        let mut lacks = ModelCapabilities::NONE;
         for (name, flag) in ModelCapabilities::KEYS {
-            if entry.get(&format!("supports_{name}")) == Some(&Value::Bool(true)) {
-                capabilities = capabilities.with(*flag);
+            match entry.get(&format!("supports_{name}")) {
+                Some(Value::Bool(true)) => capabilities = capabilities.with(*flag),
+                Some(Value::Bool(false)) => lacks = lacks.with(*flag),
+                _ => {}
             }
         }
         let info = ModelInfo {
@@ -127,6 +130,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Vec<Parsed>, Error> {
             max_output_tokens: tokens(entry.get("max_output_tokens")),
             prices: prices(entry, litellm == "xai"),
             capabilities,
+            lacks,
         };
         parsed.push(Parsed {
             id,

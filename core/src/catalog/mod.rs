@@ -68,8 +68,10 @@ pub enum Mode {
     Responses,
 }
 
-/// Capability flags from the map's `supports_*` fields, as a bitset: a model lacks a
-/// capability the map does not claim for it (or does not know about).
+/// Capability flags from the map's `supports_*` fields, as a bitset. The map leaves most
+/// flags out for most models, so [`ModelInfo`] keeps two sets: what the map claims
+/// (`supports_x: true`) and what it denies (`supports_x: false`); a flag in neither is
+/// unknown.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct ModelCapabilities(u16);
 
@@ -166,7 +168,12 @@ pub struct ModelInfo {
     /// Token prices; `None` for a model priced otherwise (per character, tiered ranges) or
     /// not at all, which then has no cost.
     pub prices: Option<ModelPrices>,
+    /// What the map says the model can do (`supports_*: true`).
     pub capabilities: ModelCapabilities,
+    /// What the map says the model cannot do (`supports_*: false`): a request that needs
+    /// one of these is refused before sending (see
+    /// [`ClientBuilder::check_capabilities`](crate::client::ClientBuilder::check_capabilities)).
+    pub lacks: ModelCapabilities,
 }
 
 impl ModelInfo {

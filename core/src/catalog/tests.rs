@@ -40,6 +40,7 @@ fn info(provider: &'static str, prices: Option<ModelPrices>) -> ModelInfo {
         max_output_tokens: None,
         prices,
         capabilities: ModelCapabilities::NONE,
+        lacks: ModelCapabilities::NONE,
     }
 }
 

@@ -6,6 +6,7 @@ use std::mem;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::budget::Budget;
 use super::config::{ClientConfig, DEFAULT_CONNECT_TIMEOUT};
 use super::engine::Engine;
 use super::event::CallEvent;
@@ -316,6 +317,41 @@ impl<T: Transport> ClientBuilder<T> {
         self
     }
 
+    /// Stops the client's calls once they have cost `budget`'s limit (in USD, from each
+    /// call's `usage.cost`; see [`Budget`] for what counts and when): a call started after
+    /// that fails with `budget_exceeded` before sending. The spend so far is the client's
+    /// `budget()`.
+    pub fn budget(mut self, budget: Budget) -> Self {
+        self.config.budget = Some(Arc::new(budget));
+        self
+    }
+
+    /// A [`budget`](Self::budget) of `usd` for the client's lifetime (LiteLLM's
+    /// `max_budget`).
+    pub fn max_budget(self, usd: f64) -> Self {
+        self.budget(Budget::new(usd))
+    }
+
+    /// Whether each model's context window is checked before sending (on by default): a
+    /// prompt that cannot fit a model — counted exactly for OpenAI models, else by a lower
+    /// bound that never refuses a prompt that would fit (see [`tokens`](crate::tokens)) —
+    /// skips that model with `context_window_exceeded`, so a fallback with a larger window
+    /// answers, and nothing is sent to a model that would refuse it (and bill for it).
+    pub fn check_context_window(mut self, on: bool) -> Self {
+        self.config.check_context_window = Some(on);
+        self
+    }
+
+    /// Whether requests are checked against what the model catalog says each model cannot
+    /// do (on by default): tools, a JSON-schema `response_format`, `reasoning_effort` or
+    /// image input sent to a model whose catalog entry says `supports_…: false` skips it
+    /// with `unsupported`, before sending. Turn it off when the catalog is wrong about a
+    /// model you use (or [`catalog`](Self::catalog) a corrected entry).
+    pub fn check_capabilities(mut self, on: bool) -> Self {
+        self.config.check_capabilities = Some(on);
+        self
+    }
+
     /// Calls `observer` with every [`CallEvent`] of every call of the client (attempt sent,
     /// wait, success, failure, cancellation), in order, on the thread or task driving the
     /// call. For metrics, audit trails or tests; the events carry no key, header or body.
@@ -347,9 +383,16 @@ impl<T: Transport> ClientBuilder<T> {
                 proxy,
             },
         };
-        let mut engine = Engine::new(registry, options, self.config.seed, self.config.observer);
+        let mut engine = Engine::new(registry, options, self.config.seed, self.config.observer)
+            .with_checks(
+                self.config.check_context_window.unwrap_or(true),
+                self.config.check_capabilities.unwrap_or(true),
+            );
         if let Some(catalog) = self.config.catalog {
             engine = engine.with_catalog(catalog);
+        }
+        if let Some(budget) = self.config.budget {
+            engine = engine.with_budget(budget);
         }
         T::build(engine, http)
     }

@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::budget::Budget;
 use super::engine::EventObserver;
 use super::overrides::Overrides;
 use crate::call::{Backoff, CallOptions};
@@ -69,6 +70,12 @@ pub struct ClientConfig {
     pub catalog: Option<Arc<Catalog>>,
     /// Receives every call's events ([`ClientBuilder::on_event`](super::ClientBuilder::on_event)).
     pub observer: Option<EventObserver>,
+    /// The spending limit ([`ClientBuilder::budget`](super::ClientBuilder::budget)).
+    pub budget: Option<Arc<Budget>>,
+    /// Whether prompts are checked against context windows before sending; on if `None`.
+    pub check_context_window: Option<bool>,
+    /// Whether requests are checked against the catalog's capabilities; on if `None`.
+    pub check_capabilities: Option<bool>,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -94,6 +101,9 @@ impl fmt::Debug for ClientConfig {
             )
             .field("catalog", &self.catalog)
             .field("observer", &self.observer.as_ref().map(|_| "[callback]"))
+            .field("budget", &self.budget)
+            .field("check_context_window", &self.check_context_window)
+            .field("check_capabilities", &self.check_capabilities)
             .finish_non_exhaustive()
     }
 }

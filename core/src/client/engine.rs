@@ -5,8 +5,10 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use super::budget::Budget;
 use super::event::CallEvent;
 use super::overrides::Overrides;
+use super::preflight::{Checker, Preflight};
 use super::seed::SeedSequence;
 use crate::call::{Call, CallOptions, Operation, Output};
 use crate::catalog::Catalog;
@@ -57,6 +59,9 @@ pub struct Engine {
     registry: Arc<Registry>,
     catalog: Arc<Catalog>,
     shared: Arc<Shared>,
+    /// Shared by every view of one client, so tenants' calls spend from one limit.
+    budget: Option<Arc<Budget>>,
+    preflight: Preflight,
 }
 
 /// What every engine made from one client shares, whatever its provider settings.
@@ -73,6 +78,8 @@ impl fmt::Debug for Engine {
             .field("registry", &self.registry)
             .field("catalog", &self.catalog)
             .field("options", &self.shared.options)
+            .field("budget", &self.budget)
+            .field("preflight", &self.preflight)
             .field(
                 "observer",
                 &self.shared.observer.as_ref().map(|_| "[callback]"),
@@ -99,6 +106,8 @@ impl Engine {
                 seeds: SeedSequence::new(seed),
                 observer,
             }),
+            budget: None,
+            preflight: Preflight::default(),
         }
     }
 
@@ -116,8 +125,7 @@ impl Engine {
         overrides.apply(&mut registry);
         Engine {
             registry: Arc::new(registry),
-            catalog: Arc::clone(&self.catalog),
-            shared: Arc::clone(&self.shared),
+            ..self.clone()
         }
     }
 
@@ -125,6 +133,30 @@ impl Engine {
     #[must_use]
     pub fn with_catalog(mut self, catalog: impl Into<Arc<Catalog>>) -> Engine {
         self.catalog = catalog.into();
+        self
+    }
+
+    /// This engine with a spending limit (see [`Budget`]).
+    #[must_use]
+    pub fn with_budget(mut self, budget: impl Into<Arc<Budget>>) -> Engine {
+        self.budget = Some(budget.into());
+        self
+    }
+
+    /// The spending limit, if any: [`Budget::status`] tells the spend so far.
+    pub fn budget(&self) -> Option<&Budget> {
+        self.budget.as_deref()
+    }
+
+    /// This engine with the checks before sending on or off: each model's context window,
+    /// and the capabilities the catalog says it lacks (see the [type docs](Self)). Both are
+    /// on by default.
+    #[must_use]
+    pub fn with_checks(mut self, context_window: bool, capabilities: bool) -> Engine {
+        self.preflight = Preflight {
+            context_window,
+            capabilities,
+        };
         self
     }
 
@@ -207,10 +239,30 @@ impl Engine {
             self.complete_id(id);
         }
         let seed = self.shared.seeds.next(wall_clock);
+        let refusal = self
+            .budget
+            .as_ref()
+            .and_then(|budget| budget.check(wall_clock).err());
+        let call = match refusal {
+            Some(error) => {
+                let mut call = Call::new(&self.registry, operation, options, seed, now);
+                call.refuse(error);
+                call
+            }
+            None => {
+                let mut checker = Checker::new(&self.catalog, self.preflight);
+                Call::with_admission(&self.registry, operation, options, seed, now, |id, op| {
+                    checker.admit(id, op)
+                })
+            }
+        };
         TypedCall {
-            call: Call::new(&self.registry, operation, options, seed, now),
+            call,
             catalog: Arc::clone(&self.catalog),
             observer: self.shared.observer.clone(),
+            budget: self.budget.clone(),
+            started: wall_clock,
+            spent: 0.0,
             output: PhantomData,
         }
     }
@@ -235,6 +287,12 @@ pub struct TypedCall<T> {
     call: Call,
     catalog: Arc<Catalog>,
     observer: Option<EventObserver>,
+    /// The client's spending limit, which this call's cost is added to.
+    budget: Option<Arc<Budget>>,
+    /// The wall-clock time the call started: its cost belongs to that budget period.
+    started: SystemTime,
+    /// What was already added to the budget (a stream's priced usage chunks).
+    spent: f64,
     output: PhantomData<fn() -> T>,
 }
 
@@ -265,10 +323,14 @@ impl<T: CallOutput> TypedCall<T> {
     /// The typed result of a call's [`Action::Done`](crate::call::Action::Done), with the
     /// call's [`CallReport`] attached (`report()` on the output) and its usage priced
     /// (`usage.cost`, see [`Engine`]).
-    pub fn output(&self, output: Output) -> Result<T, Error> {
+    pub fn output(&mut self, output: Output) -> Result<T, Error> {
         let mut output = T::from_output(output)?;
         if let Some(model) = self.call.current_model() {
             output.add_cost(&self.catalog, model);
+        }
+        // A stream's usage chunks were added as they came; the whole is added once.
+        if let Some(cost) = output.cost() {
+            self.spend(cost - self.spent);
         }
         output.set_report(CallReport {
             attempts: self.call.attempts().to_vec(),
@@ -289,8 +351,21 @@ impl<T: CallOutput> TypedCall<T> {
                     .for_call(model, &chunk.model)
                     .and_then(|info| info.cost(usage));
             }
+            if let Some(cost) = usage.cost {
+                self.spend(cost);
+            }
         }
         Some(chunk)
+    }
+
+    /// Adds `cost` to the client's budget, if it has one.
+    fn spend(&mut self, cost: f64) {
+        if let Some(budget) = &self.budget {
+            if cost > 0.0 {
+                budget.record(cost, self.started);
+                self.spent += cost;
+            }
+        }
     }
 
     /// Reports the event `make` builds to the client's observer and, with the `tracing`
@@ -329,6 +404,9 @@ pub trait CallOutput: sealed::Sealed + Sized {
     /// Sets `usage.cost` from `catalog`'s prices for `model_id` (the model that answered),
     /// unless the provider reported a cost or no usage; a model without prices gets none.
     fn add_cost(&mut self, catalog: &Catalog, model_id: &str);
+
+    /// `usage.cost`, if any.
+    fn cost(&self) -> Option<f64>;
 }
 
 mod sealed {
@@ -361,6 +439,10 @@ macro_rules! call_output {
                         .for_call(model_id, &self.model)
                         .and_then(|info| info.$price(usage));
                 }
+            }
+
+            fn cost(&self) -> Option<f64> {
+                self.usage.as_ref().and_then(|usage| usage.cost)
             }
 
             fn set_report(&mut self, report: CallReport) {

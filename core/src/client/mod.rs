@@ -46,17 +46,20 @@
 
 mod batches;
 mod blocking;
+mod budget;
 mod builder;
 mod config;
 mod engine;
 pub mod event;
 mod nonblocking;
 mod overrides;
+mod preflight;
 mod seed;
 mod surface;
 
 pub use self::batches::{Batching, EmbeddingBatches};
 pub use self::blocking::{BlockingBody, BlockingCall, BlockingDriver};
+pub use self::budget::{Budget, BudgetStatus};
 pub use self::builder::{ClientBuilder, HttpSetup, Transport};
 pub use self::config::{ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 pub use self::engine::{CallOutput, Engine, EventObserver, TypedCall};

@@ -39,6 +39,28 @@ macro_rules! client_basics {
                 self.$($engine).+.registry()
             }
 
+            /// The client's spending limit and what its calls have cost so far (in the
+            /// current period), or `None` for a client without a
+            /// [`budget`](crate::client::ClientBuilder::budget).
+            pub fn budget(&self) -> ::std::option::Option<$crate::client::BudgetStatus> {
+                self.$($engine).+
+                    .budget()
+                    .map(|budget| budget.status(::std::time::SystemTime::now()))
+            }
+
+            /// The model catalog: context windows, prices and capabilities per model.
+            pub fn catalog(&self) -> &$crate::catalog::Catalog {
+                self.$($engine).+.catalog()
+            }
+
+            /// The prompt tokens `request` takes on its model (exact for OpenAI models with
+            /// the `tokenizer` feature, else an estimate; see
+            #[doc = concat!("[`tokens`](", stringify!($krate), "::tokens)).")]
+            pub fn count_tokens(&self, request: &$crate::ChatRequest) -> $crate::tokens::TokenCount {
+                let model = self.$($engine).+.catalog().resolve_bare(&request.model);
+                $crate::tokens::count_chat(model.as_deref().unwrap_or(&request.model), request)
+            }
+
             /// A view of this client whose calls use `overrides` over its provider settings —
             /// a tenant's own API key, base URL, headers or options — and share everything
             /// else: the connection pool, timeouts, retries, observer. Cheap (one copy of the

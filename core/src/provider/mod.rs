@@ -79,28 +79,19 @@ impl Capabilities {
         request: &ChatRequest,
         stream: bool,
     ) -> Result<(), Error> {
-        let images = || {
-            request.messages.iter().any(|message| {
-                matches!(&message.content, Some(crate::types::Content::Parts(parts))
-                    if parts.iter().any(|part| matches!(part, crate::types::ContentPart::ImageUrl { .. })))
-            })
-        };
-        let json = request
-            .response_format
-            .as_ref()
-            .is_some_and(|format| !matches!(format, crate::types::ResponseFormat::Text));
+        let needs = crate::needs::Needs::of(request, stream);
         let missing = [
-            (stream && !self.streaming, "streaming"),
+            (needs.streaming && !self.streaming, "streaming"),
+            (needs.tools && !self.tools, "tools"),
             (
-                request.tools.as_ref().is_some_and(|t| !t.is_empty()) && !self.tools,
-                "tools",
+                needs.json_mode && !self.json_mode,
+                "JSON mode (response_format)",
             ),
-            (json && !self.json_mode, "JSON mode (response_format)"),
             (
-                request.reasoning_effort.is_some() && !self.reasoning,
+                needs.reasoning && !self.reasoning,
                 "reasoning (reasoning_effort)",
             ),
-            (!self.vision && images(), "vision (image input)"),
+            (needs.vision && !self.vision, "vision (image input)"),
         ];
         match missing.iter().find(|(lacking, _)| *lacking) {
             Some((_, what)) => Err(Error::unsupported(format!(

@@ -194,7 +194,7 @@ mod stream;
 
 pub use client::Client;
 pub use onellm_core::client::{
-    Batching, CallEvent, Overrides, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
+    Batching, Budget, BudgetStatus, CallEvent, Overrides, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
 };
 pub use stream::ChatStream;
 
@@ -227,6 +227,7 @@ pub use ureq;
 
 pub use onellm_core::call::{Backoff, CallOptions};
 pub use onellm_core::types::*;
+pub use onellm_core::{catalog, tokens};
 pub use onellm_core::{
     ApiKey, Attempt, CallReport, Error, ErrorKind, ModelId, ProviderSettings, Registry,
 };

@@ -1,0 +1,273 @@
+//! The checks before sending and the budget, end to end on both transports against the fake
+//! provider on loopback:
+//!
+//! - a ~40,000-token prompt to `openai/gpt-3.5-turbo` (a 16,385-token window) fails with
+//!   `context_window_exceeded` and sends nothing; with `openai/gpt-4o` (128,000) as the
+//!   fallback, the fallback answers and is the only request sent;
+//! - a request needing what the catalog says a model lacks (image input to `o3-mini`,
+//!   tools to `gpt-5-chat`) is refused with `unsupported` before sending, falls back, and is
+//!   sent when the check is turned off;
+//! - a client with a budget stops once its calls' `usage.cost` reaches it, whole or
+//!   streamed, and says what it spent.
+
+use onellm_core::{ChatCompletion, ChatRequest, Error, ErrorKind, Tool};
+use onellm_testkit::{FakeProvider, Reply};
+
+const KEY: &str = "sk-preflight-test";
+
+/// What a test changes on the client.
+#[derive(Default, Clone, Copy)]
+struct Setup {
+    budget: Option<f64>,
+    capabilities_off: bool,
+}
+
+trait Driver: Sized {
+    fn new(server: &FakeProvider, setup: Setup) -> Self;
+    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error>;
+    fn stream(&self, request: ChatRequest) -> Result<ChatCompletion, Error>;
+    fn spent(&self) -> f64;
+}
+
+macro_rules! configure {
+    ($builder:expr, $server:expr, $setup:expr) => {{
+        let mut builder = $builder
+            .api_key("openai", KEY)
+            .base_url("openai", $server.openai_base_url())
+            .retries(0);
+        if let Some(usd) = $setup.budget {
+            builder = builder.max_budget(usd);
+        }
+        if $setup.capabilities_off {
+            builder = builder.check_capabilities(false);
+        }
+        builder
+    }};
+}
+
+struct Blocking(onellm_blocking::Client);
+
+impl Driver for Blocking {
+    fn new(server: &FakeProvider, setup: Setup) -> Self {
+        let builder = configure!(onellm_blocking::Client::builder(), server, setup);
+        Blocking(builder.build().unwrap())
+    }
+    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
+        self.0.chat(request)
+    }
+    fn stream(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
+        let mut stream = self.0.chat_stream(request);
+        for chunk in stream.by_ref() {
+            chunk?;
+        }
+        Ok(stream.completion().cloned().unwrap())
+    }
+    fn spent(&self) -> f64 {
+        self.0.budget().unwrap().spent
+    }
+}
+
+struct Async {
+    client: onellm_tokio::Client,
+    runtime: tokio::runtime::Runtime,
+}
+
+async fn next_item<S>(stream: &mut S) -> Option<S::Item>
+where
+    S: futures_core::Stream + Unpin,
+{
+    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *stream).poll_next(cx)).await
+}
+
+impl Driver for Async {
+    fn new(server: &FakeProvider, setup: Setup) -> Self {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let builder = configure!(onellm_tokio::Client::builder(), server, setup);
+        let client = runtime.block_on(async { builder.build() }).unwrap();
+        Async { client, runtime }
+    }
+    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
+        self.runtime.block_on(self.client.chat(request))
+    }
+    fn stream(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
+        self.runtime.block_on(async {
+            let mut stream = self.client.chat_stream(request);
+            while let Some(item) = next_item(&mut stream).await {
+                item?;
+            }
+            Ok(stream.completion().cloned().unwrap())
+        })
+    }
+    fn spent(&self) -> f64 {
+        self.client.budget().unwrap().spent
+    }
+}
+
+/// About 40,000 tokens of English for OpenAI's encodings (and 40,000 words).
+fn long_prompt() -> String {
+    "the quick brown fox jumps over the lazy dog ".repeat(4_445)
+}
+
+fn long_prompt_is_refused_before_sending<D: Driver>() {
+    let server = FakeProvider::start();
+    let client = D::new(&server, Setup::default());
+    let error = client
+        .chat(ChatRequest::new("openai/gpt-3.5-turbo").user(long_prompt()))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ContextWindowExceeded, "{error}");
+    let message = error.message();
+    assert!(message.contains("16385"), "{message}");
+    assert!(message.contains("counted exactly"), "{message}");
+    assert!(message.contains("nothing was sent"), "{message}");
+    let attempt = &error.attempts()[0];
+    assert_eq!(
+        (attempt.model.as_str(), attempt.status),
+        ("openai/gpt-3.5-turbo", None)
+    );
+    assert!(
+        server.requests().is_empty(),
+        "a refused prompt is never sent"
+    );
+
+    // The same prompt with a larger-window fallback: the fallback answers, alone.
+    server.push(Reply::text("summarized"));
+    let completion = client
+        .chat(
+            ChatRequest::new("openai/gpt-3.5-turbo")
+                .user(long_prompt())
+                .fallback_models(["openai/gpt-4o"]),
+        )
+        .unwrap();
+    assert_eq!(completion.text(), "summarized");
+    let report = completion.report().unwrap();
+    assert_eq!(report.model(), Some("openai/gpt-4o"));
+    let refused = &report.attempts[0];
+    assert_eq!(
+        refused.error.as_ref().map(Error::kind),
+        Some(ErrorKind::ContextWindowExceeded)
+    );
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].json()["model"], "gpt-4o");
+
+    // A prompt that fits plus a max_tokens that does not: OpenAI's window holds both.
+    let error = client
+        .chat(
+            ChatRequest::new("openai/gpt-3.5-turbo")
+                .user("the quick brown fox ".repeat(2_000))
+                .max_tokens(10_000),
+        )
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ContextWindowExceeded, "{error}");
+    assert!(
+        error.message().contains("max_tokens asks for 10000"),
+        "{error}"
+    );
+    // And a short prompt is sent as ever.
+    server.push(Reply::text("ok"));
+    let short = client.chat(ChatRequest::new("openai/gpt-3.5-turbo").user("Hi"));
+    assert_eq!(short.unwrap().text(), "ok");
+    assert_eq!(server.requests().len(), 2);
+}
+
+fn missing_capability_is_refused_before_sending<D: Driver>() {
+    let server = FakeProvider::start();
+    let client = D::new(&server, Setup::default());
+    let picture =
+        || ChatRequest::new("openai/o3-mini").user_with_image("What is it?", "https://x/y.png");
+    let error = client.chat(picture()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Unsupported, "{error}");
+    assert!(error.message().contains("image input"), "{error}");
+    assert!(server.requests().is_empty());
+
+    // Tools to a model without function calling fall back to one with it.
+    server.push(Reply::text("called"));
+    let tools = ChatRequest::new("openai/gpt-5-chat")
+        .user("Weather?")
+        .tool(Tool::function(
+            "weather",
+            "The weather",
+            serde_json::json!({"type": "object"}),
+        ))
+        .fallback_models(["openai/gpt-4o"]);
+    let completion = client.chat(tools).unwrap();
+    assert_eq!(completion.report().unwrap().model(), Some("openai/gpt-4o"));
+    assert_eq!(server.requests().len(), 1);
+
+    // With the check off (the catalog may be wrong), the request goes out.
+    let unchecked = D::new(
+        &server,
+        Setup {
+            capabilities_off: true,
+            ..Setup::default()
+        },
+    );
+    server.push(Reply::text("a cat"));
+    assert_eq!(unchecked.chat(picture()).unwrap().text(), "a cat");
+    assert_eq!(server.requests().len(), 2);
+}
+
+fn budget_stops_calls_once_spent<D: Driver>() {
+    let server = FakeProvider::start();
+    // gpt-4o: 1,000 prompt and 500 completion tokens cost $0.0075 at the map's prices.
+    let client = D::new(
+        &server,
+        Setup {
+            budget: Some(0.01),
+            ..Setup::default()
+        },
+    );
+    assert_eq!(client.spent(), 0.0);
+    server.push(Reply::text("one").usage(1000, 500));
+    let first = client
+        .chat(ChatRequest::new("openai/gpt-4o").user("Hi"))
+        .unwrap();
+    let cost = first.usage.unwrap().cost.expect("priced");
+    assert!((client.spent() - cost).abs() < 1e-12);
+    // A stream's cost counts too, once.
+    server.push(Reply::text("two").usage(1000, 500));
+    let second = client
+        .stream(ChatRequest::new("openai/gpt-4o").user("Hi"))
+        .unwrap();
+    assert_eq!(second.text(), "two");
+    let stream_cost = second.usage.unwrap().cost.expect("priced");
+    assert!(
+        (client.spent() - (cost + stream_cost)).abs() < 1e-12,
+        "{}",
+        client.spent()
+    );
+    // Spent: the next call, whole or streamed, is refused without sending.
+    for streamed in [false, true] {
+        let request = ChatRequest::new("openai/gpt-4o").user("Hi");
+        let error = if streamed {
+            client.stream(request)
+        } else {
+            client.chat(request)
+        }
+        .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::BudgetExceeded, "{error}");
+        assert!(error.message().contains("budget of $0.01"), "{error}");
+        assert!(error.attempts().is_empty());
+    }
+    assert_eq!(server.requests().len(), 2);
+}
+
+macro_rules! on_both_transports {
+    ($($scenario:ident),+ $(,)?) => {
+        mod on_blocking {
+            $(#[test] fn $scenario() { super::$scenario::<super::Blocking>(); })+
+        }
+        mod on_tokio {
+            $(#[test] fn $scenario() { super::$scenario::<super::Async>(); })+
+        }
+    };
+}
+
+on_both_transports!(
+    long_prompt_is_refused_before_sending,
+    missing_capability_is_refused_before_sending,
+    budget_stops_calls_once_spent,
+);
