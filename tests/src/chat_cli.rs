@@ -489,3 +489,139 @@ pub fn assert_typo_refused(output: &std::process::Output, typo: &str) {
     assert!(stderr.contains(&format!("{typo:?}")), "{stderr}");
     assert!(!stderr.contains("attempt 1"), "{stderr}");
 }
+
+/// How the examples' tests run their `chat` binary: arguments, standard input, environment.
+pub type RunChat<'a> = &'a dyn Fn(&[&str], Option<&str>, &[(&str, &str)]) -> std::process::Output;
+
+/// For the examples' tests, the model catalog through the binary, against a fake provider
+/// it finds through the environment:
+///
+/// - `--json` prints `usage.cost` at the map's prices: `openai/gpt-4o` with 1,000 prompt
+///   tokens (400 cached) and 500 completion tokens, the same for
+///   `anthropic/claude-sonnet-4-5`, and the last chunk of `--stream --json`;
+/// - bare names (`gpt-4o-mini`) reach their provider;
+/// - a ~40,000-token prompt to `openai/gpt-3.5-turbo` exits 1 with
+///   `context_window_exceeded` and sends nothing; with a larger-window `--fallback`, the
+///   fallback answers.
+///
+/// Prices come from `../shared/data/model_prices_and_context_window.json`; without it the
+/// costs are only checked to be there (and the skip is said).
+pub fn check_catalog_story(run: RunChat<'_>) {
+    let server = crate::FakeProvider::start();
+    let openai = server.openai_base_url();
+    let anthropic = server.anthropic_base_url();
+    let env = [
+        ("OPENAI_API_KEY", "sk-catalog"),
+        ("OPENAI_BASE_URL", openai.as_str()),
+        ("ANTHROPIC_API_KEY", "sk-ant-catalog"),
+        ("ANTHROPIC_BASE_URL", anthropic.as_str()),
+    ];
+    let json_out = |output: &std::process::Output| -> Vec<Value> {
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+            .collect()
+    };
+    let map = map_prices();
+    let expect_cost = |json: &Value, key: &str, prompt: f64, cached: f64, completion: f64| {
+        let cost = json["usage"]["cost"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no usage.cost: {json}"));
+        match map.as_ref() {
+            Some(map) => {
+                let price = |field: &str| {
+                    map[key][field]
+                        .as_f64()
+                        .unwrap_or_else(|| panic!("{key}.{field}"))
+                };
+                let expected = (prompt - cached) * price("input_cost_per_token")
+                    + cached * price("cache_read_input_token_cost")
+                    + completion * price("output_cost_per_token");
+                assert!(
+                    (cost - expected).abs() <= 1e-9,
+                    "{key}: cost {cost} != {expected}"
+                );
+            }
+            None => eprintln!("price check skipped: LiteLLM's map is absent"),
+        }
+    };
+
+    server.push(crate::Reply::status(200).body(
+        json!({"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-2024-08-06",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500,
+                "prompt_tokens_details": {"cached_tokens": 400}}})
+        .to_string(),
+    ));
+    let lines = json_out(&run(
+        &["--json", "--model", "openai/gpt-4o", "Hi"],
+        None,
+        &env,
+    ));
+    expect_cost(&lines[0], "gpt-4o", 1000.0, 400.0, 500.0);
+
+    server.push(crate::Reply::status(200).body(
+        json!({"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+            "content": [{"type": "text", "text": "Hi"}], "stop_reason": "end_turn",
+            "usage": {"input_tokens": 600, "cache_read_input_tokens": 400, "output_tokens": 500}})
+        .to_string(),
+    ));
+    let lines = json_out(&run(
+        &["--json", "--model", "anthropic/claude-sonnet-4-5", "Hi"],
+        None,
+        &env,
+    ));
+    expect_cost(&lines[0], "claude-sonnet-4-5", 1000.0, 400.0, 500.0);
+
+    server.push(crate::Reply::text("Hello there").usage(1000, 500));
+    let lines = json_out(&run(
+        &["--stream", "--json", "--model", "openai/gpt-4o", "Hi"],
+        None,
+        &env,
+    ));
+    let last = lines.last().expect("chunks");
+    expect_cost(last, "gpt-4o", 1000.0, 0.0, 500.0);
+
+    // A bare name reaches its provider.
+    server.push(crate::Reply::text("bare"));
+    let lines = json_out(&run(
+        &["--json", "--model", "gpt-4o-mini", "Hi"],
+        None,
+        &env,
+    ));
+    assert_eq!(lines[0]["choices"][0]["message"]["content"], "bare");
+    let sent = server.requests().len();
+    assert_eq!(server.requests()[sent - 1].json()["model"], "gpt-4o-mini");
+
+    // ~40,000 tokens to a 16,385-token model: refused, nothing sent.
+    let long = "the quick brown fox jumps over the lazy dog ".repeat(4_445);
+    let args = ["--model", "openai/gpt-3.5-turbo"];
+    let refused = run(&args, Some(&long), &env);
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("error: context_window_exceeded: "),
+        "{stderr}"
+    );
+    assert_eq!(server.requests().len(), sent, "nothing was sent");
+    server.push(crate::Reply::text("fits"));
+    let fallback = run(
+        &[&args[..], &["--fallback", "openai/gpt-4o"]].concat(),
+        Some(&long),
+        &env,
+    );
+    assert!(fallback.status.success(), "{fallback:?}");
+    assert_eq!(String::from_utf8_lossy(&fallback.stdout).trim(), "fits");
+    assert_eq!(server.requests().len(), sent + 1);
+}
+
+/// LiteLLM's model map beside the project, if it is there.
+fn map_prices() -> Option<Value> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/model_prices_and_context_window.json"
+    );
+    let bytes = std::fs::read(path).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}

@@ -103,3 +103,36 @@ pub fn example_binary(manifest_dir: &str, package: &str, example: &str) -> PathB
         .map(|(_, binary)| binary)
         .unwrap_or_else(|| panic!("no binary for {source} under {}", examples.display()))
 }
+
+/// Runs `binary` with `args`, `stdin` on its standard input (empty when `None`) and `env`
+/// added to an environment without `ONELLM_MODEL` and `ONELLM_TIMEOUT` (so the caller's
+/// shell cannot change a test), and returns what it printed and how it exited.
+///
+/// # Panics
+/// If the binary cannot be started: a test setup error.
+pub fn run_example(
+    binary: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(binary)
+        .args(args)
+        .env_remove("ONELLM_MODEL")
+        .env_remove("ONELLM_TIMEOUT")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("start {}: {error}", binary.display()));
+    if let Some(mut input) = child.stdin.take() {
+        // A binary that exits without reading its input closes the pipe: not an error here.
+        input.write_all(stdin.unwrap_or_default().as_bytes()).ok();
+    }
+    child
+        .wait_with_output()
+        .unwrap_or_else(|error| panic!("run {}: {error}", binary.display()))
+}

@@ -35,6 +35,6 @@ mod reply;
 mod server;
 pub mod soak;
 
-pub use example_binary::example_binary;
+pub use example_binary::{example_binary, run_example};
 pub use reply::{Fault, Reply};
 pub use server::{key_fingerprint, FakeProvider, RecordedRequest};

@@ -4,9 +4,8 @@
 //! The binary comes from [`onellm_testkit::example_binary`]: built into this test's target
 //! directory (a no-op when fresh), and this package's own build of `chat` picked.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::OnceLock;
 
 use serde_json::Value;
@@ -26,20 +25,7 @@ fn chat(args: &[&str], stdin: Option<&str>) -> Output {
 }
 
 fn chat_with_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(chat_binary());
-    command
-        .args(args)
-        .env_remove("ONELLM_MODEL")
-        .env_remove("ONELLM_TIMEOUT")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .envs(env.iter().copied());
-    let mut child = command.spawn().expect("spawn chat example");
-    if let Some(mut pipe) = child.stdin.take() {
-        pipe.write_all(stdin.unwrap_or_default().as_bytes()).ok();
-    }
-    child.wait_with_output().expect("chat example output")
+    onellm_testkit::run_example(chat_binary(), args, stdin, env)
 }
 
 fn stdout(output: &Output) -> String {
@@ -241,3 +227,10 @@ fn verbose_tells_which_models_were_tried_and_which_answered() {
 }
 
 const FALLBACK: &str = "anthropic/claude-sonnet-4-5";
+
+#[test]
+fn json_output_has_cost_and_the_catalog_checks_apply() {
+    onellm_testkit::chat_cli::check_catalog_story(&|args, stdin, env| {
+        chat_with_env(args, stdin, env)
+    });
+}

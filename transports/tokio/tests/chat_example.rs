@@ -3,9 +3,8 @@
 //! The binary comes from [`onellm_testkit::example_binary`]: built into this test's target
 //! directory (a no-op when fresh), and this package's own build of `chat` picked.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::OnceLock;
 
 use onellm_tokio::{ChatCompletion, ChatCompletionChunk};
@@ -22,21 +21,11 @@ fn chat_binary() -> &'static Path {
 }
 
 fn chat(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut command = Command::new(chat_binary());
-    command
-        .args(args)
-        .env_remove("ONELLM_MODEL")
-        .env_remove("ONELLM_TIMEOUT")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("start the chat example");
-    let mut input = child.stdin.take().expect("stdin");
-    input
-        .write_all(stdin.unwrap_or_default().as_bytes())
-        .expect("write stdin");
-    drop(input);
-    child.wait_with_output().expect("run the chat example")
+    chat_with_env(args, stdin, &[])
+}
+
+fn chat_with_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
+    onellm_testkit::run_example(chat_binary(), args, stdin, env)
 }
 
 fn stdout(output: &Output) -> String {
@@ -237,3 +226,10 @@ fn verbose_tells_which_models_were_tried_and_which_answered() {
 }
 
 const FALLBACK: &str = "anthropic/claude-sonnet-4-5";
+
+#[test]
+fn json_output_has_cost_and_the_catalog_checks_apply() {
+    onellm_testkit::chat_cli::check_catalog_story(&|args, stdin, env| {
+        chat_with_env(args, stdin, env)
+    });
+}
