@@ -5,7 +5,9 @@
 use bytes::Bytes;
 use onellm_core::framing::{EventStreamDecoder, NdjsonDecoder, SseDecoder};
 use onellm_core::{ChatCompletionChunk, ChatRequest, ChunkAccumulator, ModelId, Registry};
-use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+use serde_json::value::RawValue;
 
 /// Splits `data` into a control prefix and a payload: the first byte picks split points.
 fn split_points(data: &[u8]) -> (Vec<usize>, &[u8]) {
@@ -246,50 +248,78 @@ fn without_surrogate_escapes(text: &str) -> String {
     out
 }
 
+/// The type of a JSON value, from its first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Object,
+    Array,
+    String,
+    Bool,
+    Null,
+    Number,
+}
+
+impl Kind {
+    fn of(raw: &RawValue) -> Kind {
+        match raw.get().as_bytes().first() {
+            Some(b'{') => Kind::Object,
+            Some(b'[') => Kind::Array,
+            Some(b'"') => Kind::String,
+            Some(b't' | b'f') => Kind::Bool,
+            Some(b'n') => Kind::Null,
+            _ => Kind::Number,
+        }
+    }
+}
+
 fn carries_marker(family: Family, reply: Reply, payload: &[u8]) -> bool {
     // Read lossily: serde_json skips the strings of fields a parser ignores without checking
     // their UTF-8, so the core may rightly accept a body whose ignored parts are not UTF-8;
     // the marker is what this property is about, not the bytes around it.
     let text = without_surrogate_escapes(&String::from_utf8_lossy(payload));
-    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&text) else {
+    // Only the top level is parsed; each field is kept as its raw text, skipped the way the
+    // core skips what it ignores (serde_json does not check the range of a number it skips:
+    // `77E7777711` in an ignored field is accepted by the core and refused by a strict
+    // parse into `Value`). A marker field's type is then read from its first byte.
+    let Ok(map) = serde_json::from_str::<BTreeMap<String, &RawValue>>(&text) else {
         return false;
     };
-    let is = |key: &str, test: fn(&Value) -> bool| map.get(key).is_some_and(test);
+    let is = |key: &str, kind: Kind| map.get(key).is_some_and(|raw| Kind::of(raw) == kind);
     let type_among = |types: &[&str]| {
         map.get("type")
-            .and_then(Value::as_str)
-            .is_some_and(|kind| types.contains(&kind))
+            .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
+            .is_some_and(|kind| types.contains(&kind.as_str()))
     };
-    let error = |map: &Map<String, Value>| map.get("error").is_some_and(|e| !e.is_null());
+    let error = |map: &BTreeMap<String, &RawValue>| {
+        map.get("error").is_some_and(|e| Kind::of(e) != Kind::Null)
+    };
     match (family, reply) {
-        (Family::OpenAi, Reply::Chat | Reply::Completions) => is("choices", Value::is_array),
-        (Family::OpenAi, Reply::Embeddings) => is("data", Value::is_array),
+        (Family::OpenAi, Reply::Chat | Reply::Completions) => is("choices", Kind::Array),
+        (Family::OpenAi, Reply::Embeddings) => is("data", Kind::Array),
         (Family::OpenAi, Reply::StreamEvent) => {
-            is("choices", Value::is_array) || is("error", Value::is_object)
+            is("choices", Kind::Array) || is("error", Kind::Object)
         }
         (Family::Anthropic, Reply::StreamEvent) => type_among(ANTHROPIC_EVENTS),
-        (Family::Anthropic, _) => type_among(&["message"]) && is("content", Value::is_array),
-        (Family::Gemini, Reply::Embeddings) => is("embeddings", Value::is_array),
+        (Family::Anthropic, _) => type_among(&["message"]) && is("content", Kind::Array),
+        (Family::Gemini, Reply::Embeddings) => is("embeddings", Kind::Array),
         (Family::Gemini, reply) => {
-            is("candidates", Value::is_array)
-                || is("promptFeedback", Value::is_object)
-                || (reply == Reply::StreamEvent && is("error", Value::is_object))
+            is("candidates", Kind::Array)
+                || is("promptFeedback", Kind::Object)
+                || (reply == Reply::StreamEvent && is("error", Kind::Object))
         }
-        (Family::Cohere, Reply::Embeddings) => is("embeddings", Value::is_object),
+        (Family::Cohere, Reply::Embeddings) => is("embeddings", Kind::Object),
         (Family::Cohere, Reply::StreamEvent) => type_among(COHERE_EVENTS),
-        (Family::Cohere, _) => {
-            is("message", Value::is_object) && is("finish_reason", Value::is_string)
-        }
-        (Family::Ollama, Reply::Embeddings) => is("embeddings", Value::is_array),
+        (Family::Cohere, _) => is("message", Kind::Object) && is("finish_reason", Kind::String),
+        (Family::Ollama, Reply::Embeddings) => is("embeddings", Kind::Array),
         (Family::Ollama, reply) => {
-            (is("message", Value::is_object) && is("done", Value::is_boolean))
+            (is("message", Kind::Object) && is("done", Kind::Bool))
                 || (reply == Reply::StreamEvent && error(&map))
         }
         (Family::Bedrock, Reply::Embeddings) => {
             map.contains_key("embedding") || map.contains_key("embeddings")
         }
         // A ConverseStream message's marker is in its headers: see `stream_holds_marker`.
-        (Family::Bedrock, _) => is("output", Value::is_object),
+        (Family::Bedrock, _) => is("output", Kind::Object),
     }
 }
 
@@ -691,6 +721,16 @@ mod tests {
         super::assert_marker_if_ok("ollama", super::Reply::StreamEvent, true, lines);
         // Failed parses say nothing.
         super::assert_marker_if_ok("google", super::Reply::Chat, false, b"{}");
+    }
+
+    /// serde_json skips a number in a field nobody reads without checking its range, so the
+    /// core rightly accepts `77E7777711` there; the property must too (found by
+    /// `parse_response` at 720,000 executions).
+    #[test]
+    fn marker_property_ignores_numbers_out_of_range_elsewhere() {
+        let cohere = br#"{"finish_reason": "COMPLETE", "message": {"role": "assistant", "content": []}, "usage": {"tokens": {"output_tokens": 77E7777711}}}"#;
+        assert!(serde_json::from_slice::<serde_json::Value>(cohere).is_err());
+        super::assert_marker_if_ok("cohere", super::Reply::Chat, true, cohere);
     }
 
     #[test]
