@@ -33,6 +33,14 @@ pub type EventObserver = Arc<dyn Fn(&CallEvent) + Send + Sync>;
 ///   fallbacks', the client's fallbacks') that the [catalog](crate::catalog) knows becomes
 ///   its full id (`gpt-4o-mini` → `openai/gpt-4o-mini`) before the call starts; an unknown
 ///   one fails the call with a `Configuration` error that says to add the prefix.
+/// - **Checks before sending**: each model of the chain whose catalog entry says the prompt
+///   cannot fit its context window, or that it lacks what the request needs (tools, a JSON
+///   schema, reasoning, images), is skipped with `context_window_exceeded` or `unsupported`
+///   as its attempt's error, and the call moves on to the next model; nothing is sent to it
+///   ([`with_checks`](Self::with_checks); how tokens are counted: [`tokens`](crate::tokens)).
+/// - **Budget**: with a [`Budget`] whose limit is spent, a call fails with
+///   `budget_exceeded` before sending; every priced output (and a stream's priced usage
+///   chunks) adds its cost.
 /// - **Cost**: every output's usage (completion, embeddings, legacy completion) and every
 ///   streamed chunk carrying usage gets `usage.cost` from the catalog's prices for the
 ///   model that answered (see [`Catalog::for_call`]), unless the provider reported a cost
@@ -52,7 +60,7 @@ pub type EventObserver = Arc<dyn Fn(&CallEvent) + Send + Sync>;
 /// assert!(call.attempts().is_empty());
 /// ```
 ///
-/// Cheap to clone (three `Arc`s); [`with_overrides`](Self::with_overrides) makes an engine
+/// Cheap to clone (a few `Arc`s); [`with_overrides`](Self::with_overrides) makes an engine
 /// with other provider settings that shares everything else.
 #[derive(Clone)]
 pub struct Engine {

@@ -9,8 +9,10 @@
 //!   `ClientBuilder` (`onellm_blocking::ClientBuilder = ClientBuilder<Blocking>`), and its
 //!   [`Transport`] impl builds the real client around an [`Engine`].
 //! - [`Engine`]: owns the registry, the [model catalog](crate::catalog), the call defaults,
-//!   the jitter seeds and the event observer; completes bare model names and prices every
-//!   output's usage; [`Engine::chat`], [`chat_stream`](Engine::chat_stream),
+//!   the jitter seeds, the event observer and the [`Budget`]; completes bare model names,
+//!   checks each model's context window and capabilities before sending (`preflight.rs`),
+//!   refuses calls once the budget is spent, and prices every output's usage;
+//!   [`Engine::chat`], [`chat_stream`](Engine::chat_stream),
 //!   [`embeddings`](Engine::embeddings) and [`completions`](Engine::completions) start a
 //!   [`TypedCall`] whose output has the operation's type.
 //! - [`BlockingCall`] and [`AsyncCall`]: the drive loop over [`Call::poll`](crate::Call::poll),
