@@ -10,7 +10,7 @@ use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use onellm_core::call::Action;
-use onellm_core::catalog::{Catalog, ModelInfo};
+use onellm_core::catalog::{Catalog, ModelInfo, ModelPrices};
 use onellm_core::client::{CallOutput, Engine, TypedCall};
 use onellm_core::{CallOptions, ChatCompletionChunk, ChatRequest, EmbeddingRequest, Registry};
 use proptest::prelude::*;
@@ -123,6 +123,55 @@ fn gpt_4o_cost_equals_the_maps_prices() {
     close(json["usage"]["cost"].as_f64().unwrap(), expected);
 }
 
+/// A reply processed at OpenAI's `flex` or `priority` tier costs that tier's prices; the
+/// default tier, an unknown tier or no tier the base prices; a stream's usage chunk the same.
+#[test]
+fn service_tiers_have_their_own_prices() {
+    let Some(map) = map() else { return };
+    let cost_at = |suffix: &str| {
+        600.0 * price(&map, "gpt-5", &format!("input_cost_per_token{suffix}"))
+            + 400.0
+                * price(
+                    &map,
+                    "gpt-5",
+                    &format!("cache_read_input_token_cost{suffix}"),
+                )
+            + 500.0 * price(&map, "gpt-5", &format!("output_cost_per_token{suffix}"))
+    };
+    for (tier, suffix) in [
+        (Some("flex"), "_flex"),
+        (Some("priority"), "_priority"),
+        (Some("default"), ""),
+        (Some("scale"), ""),
+        (None, ""),
+    ] {
+        let mut reply: Value =
+            serde_json::from_str(&openai_reply("gpt-5-2025-08-07", 1000, 400, 500)).unwrap();
+        if let Some(tier) = tier {
+            reply["service_tier"] = tier.into();
+        }
+        let completion = chat("openai/gpt-5", &reply.to_string());
+        close(
+            completion.usage.as_ref().unwrap().cost.unwrap(),
+            cost_at(suffix),
+        );
+    }
+    assert!(cost_at("_flex") < cost_at("") && cost_at("") < cost_at("_priority"));
+
+    let sse = sse("gpt-5", 1000, 400, 500, 0)
+        .replace("\"model\":", "\"service_tier\":\"flex\",\"model\":");
+    let request = ChatRequest::new("openai/gpt-5").user("Hi");
+    let typed = engine().chat_stream(request, Instant::now(), SystemTime::now());
+    let (chunks, completion) = run(typed, "text/event-stream", &sse);
+    let last = chunks
+        .iter()
+        .rev()
+        .find_map(|chunk| chunk.usage.as_ref())
+        .unwrap();
+    close(last.cost.unwrap(), cost_at("_flex"));
+    close(completion.usage.unwrap().cost.unwrap(), cost_at("_flex"));
+}
+
 #[test]
 fn anthropic_cost_counts_cache_reads_and_writes() {
     let Some(map) = map() else { return };
@@ -192,22 +241,33 @@ fn same(a: &ModelInfo, b: &ModelInfo) -> bool {
         (Some(x), Some(y)) => near(x, y),
         (x, y) => x == y,
     };
+    fn same_prices(
+        p: &ModelPrices,
+        q: &ModelPrices,
+        near: impl Fn(f64, f64) -> bool + Copy,
+        near_opt: impl Fn(Option<f64>, Option<f64>) -> bool + Copy,
+    ) -> bool {
+        near(p.input, q.input)
+            && near(p.output, q.output)
+            && near_opt(p.cache_read, q.cache_read)
+            && near_opt(p.cache_creation, q.cache_creation)
+            && near_opt(p.reasoning, q.reasoning)
+            && p.tiers.len() == q.tiers.len()
+            && p.tiers.iter().zip(q.tiers.iter()).all(|(s, t)| {
+                s.starts_at == t.starts_at
+                    && near_opt(s.input, t.input)
+                    && near_opt(s.output, t.output)
+                    && near_opt(s.cache_read, t.cache_read)
+                    && near_opt(s.cache_creation, t.cache_creation)
+            })
+            && p.service_tiers.len() == q.service_tiers.len()
+            && p.service_tiers
+                .iter()
+                .zip(&q.service_tiers)
+                .all(|((s, p), (t, q))| s == t && same_prices(p, q, near, near_opt))
+    }
     let prices = match (&a.prices, &b.prices) {
-        (Some(p), Some(q)) => {
-            near(p.input, q.input)
-                && near(p.output, q.output)
-                && near_opt(p.cache_read, q.cache_read)
-                && near_opt(p.cache_creation, q.cache_creation)
-                && near_opt(p.reasoning, q.reasoning)
-                && p.tiers.len() == q.tiers.len()
-                && p.tiers.iter().zip(q.tiers.iter()).all(|(s, t)| {
-                    s.starts_at == t.starts_at
-                        && near_opt(s.input, t.input)
-                        && near_opt(s.output, t.output)
-                        && near_opt(s.cache_read, t.cache_read)
-                        && near_opt(s.cache_creation, t.cache_creation)
-                })
-        }
+        (Some(p), Some(q)) => same_prices(p, q, near, near_opt),
         (p, q) => p.is_none() && q.is_none(),
     };
     prices
@@ -216,6 +276,7 @@ fn same(a: &ModelInfo, b: &ModelInfo) -> bool {
         && a.max_input_tokens == b.max_input_tokens
         && a.max_output_tokens == b.max_output_tokens
         && a.capabilities == b.capabilities
+        && a.lacks == b.lacks
 }
 
 #[test]

@@ -12,8 +12,9 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::litellm::bare_rank;
+use super::prices::ServiceTier;
 use super::prices::{ModelPrices, PriceTier};
-use super::table::{IDS, PRICES, PROVIDERS, ROWS, TIERS};
+use super::table::{IDS, PRICES, PROVIDERS, ROWS, SERVICE, TIERS};
 use super::{Mode, ModelCapabilities, ModelInfo};
 
 /// "Not in the map", for a price.
@@ -81,6 +82,20 @@ pub(super) const fn p(values: [f64; 5], tiers_start: u16, tiers_len: u8) -> Pric
     }
 }
 
+/// A row's prices at a service tier.
+pub(super) struct ServicePrices {
+    row: u16,
+    /// In [`ServiceTier::ALL`].
+    tier: u8,
+    /// In [`PRICES`], plus one.
+    prices: u16,
+}
+
+/// A service-tier price set.
+pub(super) const fn s(row: u16, tier: u8, prices: u16) -> ServicePrices {
+    ServicePrices { row, tier, prices }
+}
+
 /// A price tier (NaN: the base price).
 pub(super) const fn t(
     starts_at: u64,
@@ -119,8 +134,26 @@ fn id_of(row: &Row) -> &'static str {
         .unwrap_or_default()
 }
 
-fn prices_of(row: &Row) -> Option<ModelPrices> {
-    let set = PRICES.get(usize::from(row.prices).checked_sub(1)?)?;
+fn prices_of(number: usize, row: &Row) -> Option<ModelPrices> {
+    let mut prices = price_set(row.prices)?;
+    // SERVICE is ordered by row.
+    let start = SERVICE.partition_point(|service| usize::from(service.row) < number);
+    prices.service_tiers = SERVICE
+        .get(start..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|service| usize::from(service.row) == number)
+        .filter_map(|service| {
+            let tier = *ServiceTier::ALL.get(usize::from(service.tier))?;
+            Some((tier, price_set(service.prices)?))
+        })
+        .collect();
+    Some(prices)
+}
+
+/// Price set `number` (plus one; 0 is none).
+fn price_set(number: u16) -> Option<ModelPrices> {
+    let set = PRICES.get(usize::from(number).checked_sub(1)?)?;
     let start = usize::from(set.tiers_start);
     let [input, output, cache_read, cache_creation, reasoning] = set.values;
     Some(ModelPrices {
@@ -134,10 +167,11 @@ fn prices_of(row: &Row) -> Option<ModelPrices> {
                 .get(start..start + usize::from(set.tiers_len))
                 .unwrap_or_default(),
         ),
+        service_tiers: Vec::new(),
     })
 }
 
-fn entry_of(row: &Row) -> (&'static str, bool, ModelInfo) {
+fn entry_of(number: usize, row: &Row) -> (&'static str, bool, ModelInfo) {
     let known = |tokens: u32| (tokens > 0).then_some(tokens);
     let provider = PROVIDERS
         .get(usize::from(row.provider))
@@ -148,7 +182,7 @@ fn entry_of(row: &Row) -> (&'static str, bool, ModelInfo) {
         mode: row.mode,
         max_input_tokens: known(row.max_input_tokens),
         max_output_tokens: known(row.max_output_tokens),
-        prices: prices_of(row),
+        prices: prices_of(number, row),
         capabilities: ModelCapabilities::from_bits(row.capabilities),
         lacks: ModelCapabilities::from_bits(row.lacks),
     };
@@ -158,7 +192,11 @@ fn entry_of(row: &Row) -> (&'static str, bool, ModelInfo) {
 fn index() -> &'static Index {
     static INDEX: OnceLock<Index> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let entries: Vec<_> = ROWS.iter().map(entry_of).collect();
+        let entries: Vec<_> = ROWS
+            .iter()
+            .enumerate()
+            .map(|(number, row)| entry_of(number, row))
+            .collect();
         let mut ids = HashMap::with_capacity(entries.len());
         let mut bare: HashMap<&'static str, (u8, usize)> = HashMap::new();
         for (number, (id, litellm_bare, info)) in entries.iter().enumerate() {

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
-use super::prices::{ModelPrices, PriceTier};
+use super::prices::{ModelPrices, PriceTier, ServiceTier};
 use super::{Mode, ModelCapabilities, ModelInfo};
 use crate::error::Error;
 
@@ -154,9 +154,10 @@ fn tokens(value: Option<&Value>) -> Option<u32> {
     (value >= 1.0).then(|| value.min(f64::from(u32::MAX)) as u32)
 }
 
-/// `input_cost_per_token_above_200k_tokens` → `("200k", 200000)`.
-fn threshold(key: &str) -> Option<(&str, u64)> {
+/// `input_cost_per_token_above_200k_tokens{suffix}` → `("200k", 200000)`.
+fn threshold<'k>(key: &'k str, suffix: &str) -> Option<(&'k str, u64)> {
     let text = key
+        .strip_suffix(suffix)?
         .strip_prefix("input_cost_per_token_above_")?
         .strip_suffix("_tokens")?;
     let (digits, scale) = match text.strip_suffix('k') {
@@ -170,16 +171,39 @@ fn threshold(key: &str) -> Option<(&str, u64)> {
     Some((text, value.checked_mul(scale)?))
 }
 
-/// An entry's token prices. xAI bills a tier from its threshold on (LiteLLM's inclusive
-/// providers); everyone else from the token after it.
+/// An entry's token prices, with those of each service tier it prices. xAI bills a tier
+/// from its threshold on (LiteLLM's inclusive providers); everyone else from the token
+/// after it.
 fn prices(entry: &Map<String, Value>, inclusive: bool) -> Option<ModelPrices> {
-    let input = number(entry.get("input_cost_per_token"))?;
+    let mut base = prices_with_suffix(entry, inclusive, "", None)?;
+    base.service_tiers = ServiceTier::ALL
+        .iter()
+        .filter_map(|tier| {
+            let prices = prices_with_suffix(entry, inclusive, tier.suffix(), Some(&base))?;
+            Some((*tier, prices))
+        })
+        .collect::<Vec<_>>()
+        .into();
+    Some(base)
+}
+
+/// The prices of the fields ending in `suffix` (`""`, `"_flex"`, …); a service tier's
+/// price the map does not give is the base price (as LiteLLM falls back), its long-prompt
+/// tiers are only its own.
+fn prices_with_suffix(
+    entry: &Map<String, Value>,
+    inclusive: bool,
+    suffix: &str,
+    base: Option<&ModelPrices>,
+) -> Option<ModelPrices> {
+    let field = |name: &str| number(entry.get(&format!("{name}{suffix}")));
+    let input = field("input_cost_per_token")?;
     let mut tiers: Vec<PriceTier> = entry
         .iter()
         .filter_map(|(key, value)| {
-            let (text, above) = threshold(key)?;
+            let (text, above) = threshold(key, suffix)?;
             let tier_input = number(Some(value))?;
-            let at = |field: &str| number(entry.get(&format!("{field}_above_{text}_tokens")));
+            let at = |name: &str| number(entry.get(&format!("{name}_above_{text}_tokens{suffix}")));
             Some(PriceTier {
                 starts_at: if inclusive {
                     above
@@ -212,10 +236,15 @@ fn prices(entry: &Map<String, Value>, inclusive: bool) -> Option<ModelPrices> {
     });
     Some(ModelPrices {
         input,
-        output: number(entry.get("output_cost_per_token")).unwrap_or(0.0),
-        cache_read: number(entry.get("cache_read_input_token_cost")),
-        cache_creation: number(entry.get("cache_creation_input_token_cost")),
+        output: field("output_cost_per_token")
+            .or(base.map(|base| base.output))
+            .unwrap_or(0.0),
+        cache_read: field("cache_read_input_token_cost").or(base.and_then(|base| base.cache_read)),
+        cache_creation: field("cache_creation_input_token_cost")
+            .or(base.and_then(|base| base.cache_creation)),
+        // The map prices reasoning tokens only at the base tier.
         reasoning: number(entry.get("output_cost_per_reasoning_token")),
-        tiers: Cow::Owned(tiers),
+        tiers: tiers.into(),
+        service_tiers: Vec::new().into(),
     })
 }

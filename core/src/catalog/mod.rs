@@ -51,7 +51,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
-pub use self::prices::{ModelPrices, PriceTier};
+pub use self::prices::{ModelPrices, PriceTier, ServiceTier};
 use crate::error::Error;
 use crate::types::{EmbeddingUsage, Usage};
 
@@ -180,6 +180,16 @@ impl ModelInfo {
     /// The cost of a chat or completion call's `usage` in USD; `None` without prices.
     pub fn cost(&self, usage: &Usage) -> Option<f64> {
         self.prices.as_ref().map(|prices| prices.cost(usage))
+    }
+
+    /// The cost of a call's `usage` processed at `service_tier` (the reply's
+    /// `service_tier`: `"flex"` and `"priority"` have prices of their own where the map
+    /// gives them; anything else is the default tier).
+    pub fn cost_at(&self, usage: &Usage, service_tier: Option<&str>) -> Option<f64> {
+        let tier = service_tier.and_then(ServiceTier::from_reply);
+        self.prices
+            .as_ref()
+            .map(|prices| prices.for_service_tier(tier).cost(usage))
     }
 
     /// The cost of an embeddings call's `usage` in USD; `None` without prices.

@@ -22,6 +22,47 @@ pub struct ModelPrices {
     /// Higher prices for long prompts (`…_above_200k_tokens`), by ascending
     /// [`starts_at`](PriceTier::starts_at).
     pub tiers: Cow<'static, [PriceTier]>,
+    /// Other prices for calls processed at another [`ServiceTier`] (the map's `…_flex`,
+    /// `…_priority` and `…_batches` fields); empty for most models. See
+    /// [`for_service_tier`](Self::for_service_tier).
+    pub service_tiers: Vec<(ServiceTier, ModelPrices)>,
+}
+
+/// A processing tier priced apart from the default: OpenAI's `service_tier` of `flex`
+/// (slower, cheaper) or `priority` (faster, dearer), and the Batch API's prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceTier {
+    /// `service_tier: "flex"` (LiteLLM's `…_flex` prices).
+    Flex,
+    /// `service_tier: "priority"` (LiteLLM's `…_priority` prices).
+    Priority,
+    /// Calls made through a batch API (LiteLLM's `…_batches` prices).
+    Batch,
+}
+
+impl ServiceTier {
+    /// Every tier, in the order the catalog keeps them.
+    pub const ALL: [ServiceTier; 3] =
+        [ServiceTier::Flex, ServiceTier::Priority, ServiceTier::Batch];
+
+    /// The tier a reply's `service_tier` names (`"flex"`, `"priority"`); `None` for the
+    /// default tier (`"default"`, `"auto"`, `"scale"`, anything else).
+    pub fn from_reply(service_tier: &str) -> Option<ServiceTier> {
+        match service_tier {
+            "flex" => Some(ServiceTier::Flex),
+            "priority" => Some(ServiceTier::Priority),
+            _ => None,
+        }
+    }
+
+    /// The suffix of the map's fields for this tier.
+    pub(crate) fn suffix(self) -> &'static str {
+        match self {
+            ServiceTier::Flex => "_flex",
+            ServiceTier::Priority => "_priority",
+            ServiceTier::Batch => "_batches",
+        }
+    }
 }
 
 /// The prices of a long-prompt tier (LiteLLM's `*_above_Nk_tokens` fields). A price the
@@ -48,6 +89,18 @@ struct Tokens {
 }
 
 impl ModelPrices {
+    /// The prices of `tier` (`None`: the default tier), or these when the map gives none
+    /// for it.
+    pub fn for_service_tier(&self, tier: Option<ServiceTier>) -> &ModelPrices {
+        tier.and_then(|tier| {
+            self.service_tiers
+                .iter()
+                .find(|(priced, _)| *priced == tier)
+                .map(|(_, prices)| prices)
+        })
+        .unwrap_or(self)
+    }
+
     /// The cost in USD of a call that used `usage`, by LiteLLM's rules
     /// (`generic_cost_per_token`):
     ///

@@ -29,6 +29,7 @@ fn flat(input: f64, output: f64) -> ModelPrices {
         cache_creation: None,
         reasoning: None,
         tiers: Cow::Borrowed(&[]),
+        service_tiers: Vec::new(),
     }
 }
 
@@ -86,6 +87,7 @@ fn the_tier_a_prompt_reaches_prices_every_token() {
     let prices = ModelPrices {
         cache_read: Some(0.1),
         tiers: Cow::Borrowed(TIERS),
+        service_tiers: Vec::new(),
         ..flat(1.0, 5.0)
     };
     assert_eq!(prices.cost(&usage(100, 0, 0, 1, 0)), 100.0 + 5.0);

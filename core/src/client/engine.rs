@@ -357,7 +357,7 @@ impl<T: CallOutput> TypedCall<T> {
                 usage.cost = self
                     .catalog
                     .for_call(model, &chunk.model)
-                    .and_then(|info| info.cost(usage));
+                    .and_then(|info| info.cost_at(usage, chunk.service_tier.as_deref()));
             }
             if let Some(cost) = usage.cost {
                 self.spend(cost);
@@ -439,13 +439,20 @@ fn mismatch(wanted: &str, output: &Output) -> Error {
 /// The [`CallOutput`] of one output type: the [`Output`] variant it comes in, what it is
 /// called in the (impossible) mismatch error, and how its usage is priced.
 macro_rules! call_output {
-    ($type:ty, $variant:ident, $what:literal, $price:ident) => {
+    ($type:ty, $variant:ident, $what:literal, |$info:ident, $usage:ident, $output:ident| $price:expr) => {
         impl CallOutput for $type {
             fn add_cost(&mut self, catalog: &Catalog, model_id: &str) {
-                if let Some(usage) = self.usage.as_mut().filter(|usage| usage.cost.is_none()) {
-                    usage.cost = catalog
-                        .for_call(model_id, &self.model)
-                        .and_then(|info| info.$price(usage));
+                let $output = &*self;
+                let cost = $output
+                    .usage
+                    .as_ref()
+                    .filter(|usage| usage.cost.is_none())
+                    .and_then(|$usage| {
+                        let $info = catalog.for_call(model_id, &$output.model)?;
+                        $price
+                    });
+                if let (Some(usage), Some(cost)) = (self.usage.as_mut(), cost) {
+                    usage.cost = Some(cost);
                 }
             }
 
@@ -467,6 +474,21 @@ macro_rules! call_output {
     };
 }
 
-call_output!(ChatCompletion, Chat, "a chat completion", cost);
-call_output!(EmbeddingResponse, Embeddings, "embeddings", embedding_cost);
-call_output!(CompletionResponse, Completions, "a legacy completion", cost);
+call_output!(
+    ChatCompletion,
+    Chat,
+    "a chat completion",
+    |info, usage, reply| info.cost_at(usage, reply.service_tier.as_deref())
+);
+call_output!(
+    EmbeddingResponse,
+    Embeddings,
+    "embeddings",
+    |info, usage, _reply| info.embedding_cost(usage)
+);
+call_output!(
+    CompletionResponse,
+    Completions,
+    "a legacy completion",
+    |info, usage, _reply| info.cost(usage)
+);
