@@ -182,8 +182,7 @@ fn prices(entry: &Map<String, Value>, inclusive: bool) -> Option<ModelPrices> {
             let prices = prices_with_suffix(entry, inclusive, tier.suffix(), Some(&base))?;
             Some((*tier, prices))
         })
-        .collect::<Vec<_>>()
-        .into();
+        .collect();
     Some(base)
 }
 
@@ -245,6 +244,6 @@ fn prices_with_suffix(
         // The map prices reasoning tokens only at the base tier.
         reasoning: number(entry.get("output_cost_per_reasoning_token")),
         tiers: tiers.into(),
-        service_tiers: Vec::new().into(),
+        service_tiers: Vec::new(),
     })
 }
