@@ -35,8 +35,9 @@
 //!
 //! # Cost
 //!
-//! See [`ModelPrices::cost`]. A model the catalog lacks, or has without a token price,
-//! has no cost: `None`, never 0.
+//! See [`ModelPrices::cost`]; a reply's `service_tier` (`flex`, `priority`) picks that
+//! tier's prices where the map has them ([`ModelInfo::cost_at`]). A model the catalog lacks,
+//! or has without a token price, has no cost: `None`, never 0.
 
 mod alias;
 mod builtin;

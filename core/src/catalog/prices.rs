@@ -121,8 +121,10 @@ impl ModelPrices {
     /// Where LiteLLM bills cached or cache-creation tokens at 0 because the map gives no
     /// price for them, this bills them at the input price: a provider that reports cache
     /// hits without a discount charges them as input, and a cost should not be low.
-    /// Audio, image and per-request charges, the Anthropic one-hour cache price and the
-    /// batch/flex/priority prices are not applied.
+    /// Audio, image and per-request charges and the Anthropic one-hour cache price are not
+    /// applied. These are the default tier's prices: a reply processed at another service
+    /// tier is priced with [`for_service_tier`](Self::for_service_tier) first (the engine
+    /// does so from the reply's `service_tier`).
     pub fn cost(&self, usage: &Usage) -> f64 {
         let details = usage.prompt_tokens_details.as_ref();
         self.cost_of(Tokens {
