@@ -112,6 +112,47 @@ def threshold(key, suffix=""):
 SERVICE_TIERS = ["_flex", "_priority", "_batches"]
 
 
+def range_prices(entry):
+    """An entry priced by prompt-size ranges (`tiered_pricing`): the range from 0 is the
+    base, each other range `[lo, hi]` a tier from token lo + 1 (prompts of lo < n <= hi).
+    None without a range from 0. (`range_prices` in core/src/catalog/litellm.rs.)"""
+    ranges = entry.get("tiered_pricing")
+    if not isinstance(ranges, list):
+        return None
+    parsed = []
+    for r in ranges:
+        if not isinstance(r, dict) or not isinstance(r.get("range"), list) or not r["range"]:
+            continue
+        start = number(r["range"][0])
+        if start is None or start < 0 or number(r.get("input_cost_per_token")) is None:
+            continue
+        parsed.append((start, r))
+    parsed.sort(key=lambda item: item[0])
+    if not parsed or parsed[0][0] != 0.0:
+        return None
+    first = parsed[0][1]
+    price = lambda r, name: number(r.get(name))
+    five = (
+        price(first, "input_cost_per_token"),
+        price(first, "output_cost_per_token") or 0.0,
+        price(first, "cache_read_input_token_cost"),
+        price(first, "cache_creation_input_token_cost"),
+        price(first, "output_cost_per_reasoning_token"),
+    )
+    tiers = tuple(
+        (
+            int(start) + 1,
+            price(r, "input_cost_per_token"),
+            price(r, "output_cost_per_token"),
+            price(r, "cache_read_input_token_cost"),
+            price(r, "cache_creation_input_token_cost"),
+            price(r, "output_cost_per_reasoning_token"),
+        )
+        for start, r in parsed[1:]
+    )
+    return five, tiers
+
+
 def prices(entry, inclusive, suffix="", base=None):
     """(five prices, tiers) of an entry's fields ending in `suffix`, or None without an
     input price. A service tier's price the map lacks is the base one (`base`, the base
@@ -134,6 +175,7 @@ def prices(entry, inclusive, suffix="", base=None):
                 at("output_cost_per_token"),
                 at("cache_read_input_token_cost"),
                 at("cache_creation_input_token_cost"),
+                at("output_cost_per_reasoning_token"),
             )
         )
     tiers.sort(key=lambda tier: tuple(-1.0 if v is None else v for v in tier))
@@ -209,7 +251,7 @@ def main():
             elif entry.get("supports_" + flag) is False:
                 lacks |= 1 << bit
         offset, length = table.id(model_id)
-        base = prices(entry, inclusive=litellm == "xai")
+        base = prices(entry, inclusive=litellm == "xai") or range_prices(entry)
         if base is not None:
             for kind, suffix in enumerate(SERVICE_TIERS):
                 tier = prices(entry, litellm == "xai", suffix, base[0])
@@ -258,8 +300,8 @@ def main():
         for _, five, start, count in table.prices.values():
             out.write("p([%s], %d, %d),\n" % (", ".join(f64(v) for v in five), start, count))
         out.write("];\n\n/// Long-prompt tiers.\npub(super) static TIERS: &[PriceTier] = &[\n")
-        for starts_at, i, o, r, c in table.tiers:
-            out.write("t(%d, %s, %s, %s, %s),\n" % (starts_at, f64(i), f64(o), f64(r), f64(c)))
+        for starts_at, i, o, r, c, reasoning in table.tiers:
+            out.write("t(%d, %s, %s, %s, %s, %s),\n" % (starts_at, f64(i), f64(o), f64(r), f64(c), f64(reasoning)))
         out.write(
             "];\n\n/// Service-tier price sets: row, tier (flex, priority, batch), price set; by row.\n"
             "pub(super) static SERVICE: &[ServicePrices] = &[\n"

@@ -172,6 +172,34 @@ fn service_tiers_have_their_own_prices() {
     close(completion.usage.unwrap().cost.unwrap(), cost_at("_flex"));
 }
 
+/// A model priced by prompt-size ranges (`tiered_pricing`, Alibaba's Qwen) costs the prices
+/// of the range its prompt falls in, reasoning tokens included.
+#[test]
+fn range_priced_models_cost_their_ranges_prices() {
+    let Some(map) = map() else { return };
+    let key = "dashscope/qwen-plus-2025-07-28";
+    let ranges = map[key]["tiered_pricing"].as_array().unwrap();
+    let info = Catalog::builtin().get(key).cloned().expect("priced now");
+    for prompt in [1_000u64, 256_000, 256_001, 900_000] {
+        let range = ranges
+            .iter()
+            .find(|range| {
+                let lo = range["range"][0].as_f64().unwrap() as u64;
+                let hi = range["range"][1].as_f64().unwrap() as u64;
+                (lo == 0 || prompt > lo) && prompt <= hi
+            })
+            .unwrap();
+        let at = |field: &str| range[field].as_f64().unwrap();
+        let mut usage = onellm_core::Usage::new(prompt, 500);
+        usage.completion_tokens_details =
+            serde_json::from_value(serde_json::json!({"reasoning_tokens": 200})).unwrap();
+        let expected = prompt as f64 * at("input_cost_per_token")
+            + 300.0 * at("output_cost_per_token")
+            + 200.0 * at("output_cost_per_reasoning_token");
+        close(info.cost(&usage).unwrap(), expected);
+    }
+}
+
 #[test]
 fn anthropic_cost_counts_cache_reads_and_writes() {
     let Some(map) = map() else { return };

@@ -103,6 +103,7 @@ pub(super) const fn t(
     output: f64,
     cache_read: f64,
     cache_creation: f64,
+    reasoning: f64,
 ) -> PriceTier {
     PriceTier {
         starts_at,
@@ -110,6 +111,7 @@ pub(super) const fn t(
         output: some(output),
         cache_read: some(cache_read),
         cache_creation: some(cache_creation),
+        reasoning: some(reasoning),
     }
 }
 

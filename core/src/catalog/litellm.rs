@@ -175,7 +175,8 @@ fn threshold<'k>(key: &'k str, suffix: &str) -> Option<(&'k str, u64)> {
 /// from its threshold on (LiteLLM's inclusive providers); everyone else from the token
 /// after it.
 fn prices(entry: &Map<String, Value>, inclusive: bool) -> Option<ModelPrices> {
-    let mut base = prices_with_suffix(entry, inclusive, "", None)?;
+    let mut base =
+        prices_with_suffix(entry, inclusive, "", None).or_else(|| range_prices(entry))?;
     base.service_tiers = ServiceTier::ALL
         .iter()
         .filter_map(|tier| {
@@ -184,6 +185,52 @@ fn prices(entry: &Map<String, Value>, inclusive: bool) -> Option<ModelPrices> {
         })
         .collect();
     Some(base)
+}
+
+/// The prices of an entry priced by prompt-size ranges (`tiered_pricing: [{range: [0,
+/// 32000], input_cost_per_token, …}, {range: [32000, 128000], …}]`, Alibaba's and
+/// ByteDance's models) instead of flat prices: the range from 0 is the base, each other range
+/// a tier from the token after its start (a range `[lo, hi]` holds prompts of `lo < n ≤ hi`
+/// tokens, as those providers publish them). `None` without a range from 0.
+fn range_prices(entry: &Map<String, Value>) -> Option<ModelPrices> {
+    let ranges = entry.get("tiered_pricing")?.as_array()?;
+    let mut parsed: Vec<(f64, &Map<String, Value>)> = ranges
+        .iter()
+        .filter_map(|range| {
+            let range = range.as_object()?;
+            let bounds = range.get("range")?.as_array()?;
+            let start = number(bounds.first())?;
+            number(range.get("input_cost_per_token"))?;
+            (start >= 0.0).then_some((start, range))
+        })
+        .collect();
+    parsed.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (&(first_start, first), rest) = parsed.split_first()?;
+    if first_start != 0.0 {
+        return None;
+    }
+    let price = |range: &Map<String, Value>, name: &str| number(range.get(name));
+    Some(ModelPrices {
+        input: price(first, "input_cost_per_token")?,
+        output: price(first, "output_cost_per_token").unwrap_or(0.0),
+        cache_read: price(first, "cache_read_input_token_cost"),
+        cache_creation: price(first, "cache_creation_input_token_cost"),
+        reasoning: price(first, "output_cost_per_reasoning_token"),
+        tiers: rest
+            .iter()
+            .map(|&(start, range)| PriceTier {
+                // Token counts are integers: the tier starts at the first one above `start`.
+                starts_at: (start.floor() as u64).saturating_add(1),
+                input: price(range, "input_cost_per_token"),
+                output: price(range, "output_cost_per_token"),
+                cache_read: price(range, "cache_read_input_token_cost"),
+                cache_creation: price(range, "cache_creation_input_token_cost"),
+                reasoning: price(range, "output_cost_per_reasoning_token"),
+            })
+            .collect::<Vec<_>>()
+            .into(),
+        service_tiers: Vec::new(),
+    })
 }
 
 /// The prices of the fields ending in `suffix` (`""`, `"_flex"`, …); a service tier's
@@ -213,6 +260,7 @@ fn prices_with_suffix(
                 output: at("output_cost_per_token"),
                 cache_read: at("cache_read_input_token_cost"),
                 cache_creation: at("cache_creation_input_token_cost"),
+                reasoning: at("output_cost_per_reasoning_token"),
             })
         })
         .collect();

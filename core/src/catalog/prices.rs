@@ -76,6 +76,8 @@ pub struct PriceTier {
     pub output: Option<f64>,
     pub cache_read: Option<f64>,
     pub cache_creation: Option<f64>,
+    /// Reasoning tokens in this tier (the ranges of a `tiered_pricing` list may price them).
+    pub reasoning: Option<f64>,
 }
 
 /// The counts a cost is made of.
@@ -162,7 +164,9 @@ impl ModelPrices {
         let cache_creation = pick(|tier| tier.cache_creation)
             .or(self.cache_creation)
             .unwrap_or(input);
-        let reasoning = self.reasoning.unwrap_or(output);
+        let reasoning = pick(|tier| tier.reasoning)
+            .or(self.reasoning)
+            .unwrap_or(output);
 
         let uncached = tokens
             .prompt

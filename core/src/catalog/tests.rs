@@ -75,6 +75,7 @@ fn the_tier_a_prompt_reaches_prices_every_token() {
             output: Some(10.0),
             cache_read: None,
             cache_creation: None,
+            reasoning: None,
         },
         PriceTier {
             starts_at: 1001,
@@ -82,6 +83,7 @@ fn the_tier_a_prompt_reaches_prices_every_token() {
             output: None,
             cache_read: Some(0.5),
             cache_creation: None,
+            reasoning: None,
         },
     ];
     let prices = ModelPrices {
