@@ -22,7 +22,9 @@ use std::hint::black_box;
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use onellm_core::framing::SseDecoder;
-use onellm_core::{ChatCompletionChunk, ChatRequest, Message, ModelId, Registry, Tool, ToolCall};
+use onellm_core::{
+    CallOptions, ChatCompletionChunk, ChatRequest, Message, ModelId, Registry, Tool, ToolCall,
+};
 use serde_json::json;
 
 /// Chunks in a generated stream.
@@ -406,11 +408,52 @@ fn bench_catalog(c: &mut Criterion) {
     group.finish();
 }
 
+/// What the checks before sending cost: starting a call with them and without (a typical
+/// request, which the byte bound clears without counting), and counting a ~40,000-token
+/// prompt exactly (OpenAI, with the `tokenizer` feature) and by estimate.
+fn bench_tokens(c: &mut Criterion) {
+    use onellm_core::client::Engine;
+    use onellm_core::tokens::count_chat;
+    use std::time::{Instant, SystemTime};
+    let long = ChatRequest::new("openai/gpt-4o")
+        .user("the quick brown fox jumps over the lazy dog ".repeat(4_445));
+    for model in ["openai/gpt-4o", "openai/gpt-3.5-turbo"] {
+        // The encoding is loaded at its first use in a process: measured apart.
+        let started = Instant::now();
+        let count = count_chat(model, &ChatRequest::new(model).user("Hi"));
+        eprintln!(
+            "{model}: first count (exact: {}) took {:?}",
+            count.exact,
+            started.elapsed()
+        );
+    }
+    let mut group = c.benchmark_group("tokens");
+    group.bench_function("count_40k_openai", |b| {
+        b.iter(|| count_chat(black_box("openai/gpt-4o"), black_box(&long)))
+    });
+    group.bench_function("count_40k_estimate", |b| {
+        b.iter(|| count_chat(black_box("anthropic/claude-sonnet-4-5"), black_box(&long)))
+    });
+    let engine = Engine::new(registry(), CallOptions::default(), Some(7), None);
+    let unchecked = engine.clone().with_checks(false, false);
+    let request = typical_request("openai/gpt-4o");
+    let now = Instant::now();
+    let wall = SystemTime::now();
+    group.bench_function("start_call_checked", |b| {
+        b.iter(|| engine.chat(black_box(request.clone()), now, wall))
+    });
+    group.bench_function("start_call_unchecked", |b| {
+        b.iter(|| unchecked.chat(black_box(request.clone()), now, wall))
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
     bench_build_chat,
     bench_parse_chat,
     bench_streams,
-    bench_catalog
+    bench_catalog,
+    bench_tokens
 );
 criterion_main!(benches);

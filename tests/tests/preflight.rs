@@ -27,6 +27,7 @@ trait Driver: Sized {
     fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error>;
     fn stream(&self, request: ChatRequest) -> Result<ChatCompletion, Error>;
     fn spent(&self) -> f64;
+    fn count(&self, request: &ChatRequest) -> onellm_core::tokens::TokenCount;
 }
 
 macro_rules! configure {
@@ -64,6 +65,9 @@ impl Driver for Blocking {
     }
     fn spent(&self) -> f64 {
         self.0.budget().unwrap().spent
+    }
+    fn count(&self, request: &ChatRequest) -> onellm_core::tokens::TokenCount {
+        self.0.count_tokens(request)
     }
 }
 
@@ -104,6 +108,9 @@ impl Driver for Async {
     fn spent(&self) -> f64 {
         self.client.budget().unwrap().spent
     }
+    fn count(&self, request: &ChatRequest) -> onellm_core::tokens::TokenCount {
+        self.client.count_tokens(request)
+    }
 }
 
 /// About 40,000 tokens of English for OpenAI's encodings (and 40,000 words).
@@ -114,6 +121,10 @@ fn long_prompt() -> String {
 fn long_prompt_is_refused_before_sending<D: Driver>() {
     let server = FakeProvider::start();
     let client = D::new(&server, Setup::default());
+    // What the check counts, as the client tells it (a bare name resolved first).
+    let count = client.count(&ChatRequest::new("gpt-3.5-turbo").user(long_prompt()));
+    assert!(count.exact);
+    assert!((40_000..40_100).contains(&count.tokens), "{count:?}");
     let error = client
         .chat(ChatRequest::new("openai/gpt-3.5-turbo").user(long_prompt()))
         .unwrap_err();
