@@ -63,6 +63,7 @@ mod needs;
 pub mod provider;
 mod registry;
 mod response_headers;
+pub mod router;
 pub mod settings;
 pub mod tokens;
 pub mod types;
