@@ -231,6 +231,9 @@ pub const EXCERPT_LIMIT: usize = 512;
 pub struct Attempt {
     /// The model id as given (`provider/model`).
     pub model: String,
+    /// The router deployment the model stood for (`model_info.id`, else `group#index`),
+    /// when the call went through a router group.
+    pub deployment: Option<String>,
     /// The provider name.
     pub provider: String,
     /// `None` when the attempt succeeded.

@@ -166,7 +166,7 @@ impl Operation {
         matches!(self, Operation::Chat(request) if request.is_stream())
     }
 
-    fn model(&self) -> &str {
+    pub(crate) fn model(&self) -> &str {
         match self {
             Operation::Chat(request) => &request.model,
             Operation::Embeddings(request) => &request.model,
@@ -192,7 +192,7 @@ impl Operation {
         }
     }
 
-    fn fallback_models(&self) -> Option<&[String]> {
+    pub(crate) fn fallback_models(&self) -> Option<&[String]> {
         match self {
             Operation::Chat(request) => request.fallback_models.as_deref(),
             Operation::Embeddings(request) => request.fallback_models.as_deref(),
@@ -338,7 +338,18 @@ pub struct Call {
 struct Target {
     /// The model id as given.
     id: String,
+    /// The router deployment it stands for, if any.
+    deployment: Option<String>,
     resolved: Result<Resolved, Error>,
+}
+
+/// One model of a call's chain, before it is resolved: its id, the router deployment it
+/// stands for, the registry that resolves it, and its retries if not the usual ones.
+pub(crate) struct ChainEntry<'r> {
+    pub id: String,
+    pub deployment: Option<String>,
+    pub registry: &'r Registry,
+    pub retries: Option<u32>,
 }
 
 #[derive(Debug)]
@@ -444,36 +455,65 @@ impl Call {
         options: CallOptions,
         seed: u64,
         now: Instant,
-        mut admit: impl FnMut(&str, &Operation) -> Result<(), Error>,
+        admit: impl FnMut(&str, &Operation) -> Result<(), Error>,
     ) -> Call {
         let fallbacks = operation
             .fallback_models()
             .unwrap_or(&options.fallback_models);
-        let ids = std::iter::once(operation.model()).chain(fallbacks.iter().map(String::as_str));
-        let targets = ids
-            .map(|id| Target {
+        let chain: Vec<ChainEntry<'_>> = std::iter::once(operation.model())
+            .chain(fallbacks.iter().map(String::as_str))
+            .map(|id| ChainEntry {
                 id: id.to_owned(),
-                resolved: resolve(registry, id, operation.retries(), &options).and_then(
-                    |resolved| {
-                        admit(id, &operation)
-                            .map_err(|error| {
-                                error.with_origin(resolved.provider.name(), &resolved.model)
-                            })
-                            .map(|()| resolved)
-                    },
-                ),
+                deployment: None,
+                registry,
+                retries: None,
             })
             .collect();
-        let total_timeout = operation
-            .timeout()
-            .or(options.total_timeout)
-            .or(registry.timeout());
+        Call::with_chain(chain, operation, options, seed, now, admit)
+    }
+
+    /// A call over an explicit chain of models, each resolved with its own registry (the
+    /// router's deployments, each with its own key and base URL), the operation's own model
+    /// and fallbacks ignored. The rules are [`with_admission`](Self::with_admission)'s.
+    pub(crate) fn with_chain(
+        chain: Vec<ChainEntry<'_>>,
+        operation: Operation,
+        options: CallOptions,
+        seed: u64,
+        now: Instant,
+        mut admit: impl FnMut(&str, &Operation) -> Result<(), Error>,
+    ) -> Call {
         // A malformed id or an unknown provider anywhere in the chain is a bug in the program:
         // fail before sending anything rather than let a fallback hide it. (A provider that is
         // merely unusable, say without its key, stays a skipped attempt.)
-        let misconfigured = std::iter::once(operation.model())
-            .chain(fallbacks.iter().map(String::as_str))
-            .find_map(|id| registry.check_model_id(id).err());
+        let misconfigured = chain
+            .iter()
+            .find_map(|entry| entry.registry.check_model_id(&entry.id).err());
+        let targets = chain
+            .iter()
+            .map(|entry| Target {
+                id: entry.id.clone(),
+                deployment: entry.deployment.clone(),
+                resolved: resolve(
+                    entry.registry,
+                    &entry.id,
+                    entry.retries.or(operation.retries()),
+                    &options,
+                )
+                .and_then(|resolved| {
+                    admit(&entry.id, &operation)
+                        .map_err(|error| {
+                            error.with_origin(resolved.provider.name(), &resolved.model)
+                        })
+                        .map(|()| resolved)
+                }),
+            })
+            .collect();
+        let registry = chain.first().map(|entry| entry.registry);
+        let total_timeout = operation
+            .timeout()
+            .or(options.total_timeout)
+            .or(registry.and_then(Registry::timeout));
         Call {
             stream: operation.is_stream(),
             operation,
@@ -715,6 +755,13 @@ impl Call {
             .map(|target| target.id.as_str())
     }
 
+    /// The router deployment of the model being tried (or that answered), if it is one.
+    pub fn current_deployment(&self) -> Option<&str> {
+        self.targets
+            .get(self.target)
+            .and_then(|target| target.deployment.as_deref())
+    }
+
     /// Every finished attempt so far, in order.
     pub fn attempts(&self) -> &[Attempt] {
         &self.attempts
@@ -809,6 +856,7 @@ impl Call {
                 let error = error.clone();
                 self.attempts.push(Attempt {
                     model: target.id.clone(),
+                    deployment: target.deployment.clone(),
                     provider: error.provider().unwrap_or_default().to_owned(),
                     error: Some(error.clone()),
                     status: None,
@@ -842,6 +890,7 @@ impl Call {
                 let error = error.with_origin(provider.name(), &resolved.model);
                 self.attempts.push(Attempt {
                     model: target.id.clone(),
+                    deployment: target.deployment.clone(),
                     provider: provider.name().to_owned(),
                     error: Some(error.clone()),
                     status: None,
@@ -967,6 +1016,10 @@ impl Call {
                 .get(self.target)
                 .map(|target| target.id.clone())
                 .unwrap_or_default(),
+            deployment: self
+                .targets
+                .get(self.target)
+                .and_then(|target| target.deployment.clone()),
             provider: flight.provider.name().to_owned(),
             error,
             status: flight.status.map(|status| status.as_u16()),

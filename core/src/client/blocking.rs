@@ -104,7 +104,7 @@ impl<D: BlockingDriver, T: CallOutput> BlockingCall<D, T> {
                 return Step::Chunk(chunk);
             }
             let now = self.driver.now();
-            match self.call.call_mut().poll(now) {
+            match self.call.poll(now) {
                 Action::Send(outgoing) => self.send(outgoing),
                 Action::Receive { attempt, deadline } => self.receive(attempt, deadline, now),
                 Action::Wait(until) => {

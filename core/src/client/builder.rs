@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::budget::Budget;
+use super::config::RouterSource;
 use super::config::{ClientConfig, DEFAULT_CONNECT_TIMEOUT};
 use super::engine::Engine;
 use super::event::CallEvent;
@@ -16,6 +17,7 @@ use crate::catalog::Catalog;
 use crate::error::Error;
 use crate::provider::bedrock::AwsCredentials;
 use crate::registry::Registry;
+use crate::router::RouterConfig;
 
 /// What a runtime crate provides so [`ClientBuilder`] can build its client: the HTTP client it
 /// drives, and the two reads of the outside world the core does not do itself.
@@ -352,6 +354,22 @@ impl<T: Transport> ClientBuilder<T> {
         self
     }
 
+    /// Routes calls whose model names a group of `config` to the group's deployments (see
+    /// [`router`](crate::router) and [`Engine::with_router`]).
+    pub fn router(mut self, config: RouterConfig) -> Self {
+        self.config.router = Some(RouterSource::Config(Box::new(config)));
+        self
+    }
+
+    /// The same, from LiteLLM's `config.yaml` at `path` (its `model_list` and
+    /// `router_settings`), read when the client is built: a malformed file fails
+    /// [`build`](Self::build) with an error naming the file and line. Needs the `yaml`
+    /// feature (on by default in the transport crates).
+    pub fn router_file(mut self, path: impl Into<String>) -> Self {
+        self.config.router = Some(RouterSource::YamlFile(path.into()));
+        self
+    }
+
     /// Calls `observer` with every [`CallEvent`] of every call of the client (attempt sent,
     /// wait, success, failure, cancellation), in order, on the thread or task driving the
     /// call. For metrics, audit trails or tests; the events carry no key, header or body.
@@ -367,6 +385,7 @@ impl<T: Transport> ClientBuilder<T> {
     /// HTTP client.
     pub fn build(self) -> Result<T::Client, Error> {
         let (registry, options) = self.config.resolve(T::env_var, T::read_file)?;
+        let router = self.config.resolve_router(T::env_var, T::read_file)?;
         let http = match (self.http, self.config.proxy) {
             (Some(_), Some(_)) => {
                 return Err(Error::configuration(
@@ -393,6 +412,9 @@ impl<T: Transport> ClientBuilder<T> {
         }
         if let Some(budget) = self.config.budget {
             engine = engine.with_budget(budget);
+        }
+        if let Some(router) = router {
+            engine = engine.with_router(router);
         }
         T::build(engine, http)
     }

@@ -14,6 +14,7 @@ use crate::catalog::Catalog;
 use crate::error::Error;
 use crate::provider::bedrock::{Bedrock, CredentialsSource};
 use crate::registry::Registry;
+use crate::router::RouterConfig;
 
 /// The total deadline of a call when neither the client nor `ONELLM_TIMEOUT` sets one
 /// (OpenAI's SDKs use the same ten minutes): a call must not hang forever on a silent
@@ -76,6 +77,17 @@ pub struct ClientConfig {
     pub check_context_window: Option<bool>,
     /// Whether requests are checked against the catalog's capabilities; on if `None`.
     pub check_capabilities: Option<bool>,
+    /// Groups of deployments ([`ClientBuilder::router`](super::ClientBuilder::router)).
+    pub router: Option<RouterSource>,
+}
+
+/// Where a client's router configuration comes from.
+#[derive(Debug, Clone)]
+pub enum RouterSource {
+    /// Built in code.
+    Config(Box<RouterConfig>),
+    /// LiteLLM's `config.yaml` at this path, read when the client is built (feature `yaml`).
+    YamlFile(String),
 }
 
 impl fmt::Debug for ClientConfig {
@@ -104,11 +116,43 @@ impl fmt::Debug for ClientConfig {
             .field("budget", &self.budget)
             .field("check_context_window", &self.check_context_window)
             .field("check_capabilities", &self.check_capabilities)
+            .field("router", &self.router)
             .finish_non_exhaustive()
     }
 }
 
 impl ClientConfig {
+    /// The router configuration, read from its file through `read_file` (with
+    /// `os.environ/NAME` values through `env`) when it is one.
+    pub fn resolve_router(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+        read_file: impl Fn(&str) -> std::io::Result<String>,
+    ) -> Result<Option<RouterConfig>, Error> {
+        match &self.router {
+            None => Ok(None),
+            Some(RouterSource::Config(config)) => Ok(Some(RouterConfig::clone(config).checked()?)),
+            Some(RouterSource::YamlFile(path)) => {
+                let text = read_file(path).map_err(|error| {
+                    Error::configuration(format!(
+                        "cannot read the router configuration {path:?}: {error}"
+                    ))
+                })?;
+                #[cfg(feature = "yaml")]
+                {
+                    RouterConfig::from_yaml(&text, path, &env).map(Some)
+                }
+                #[cfg(not(feature = "yaml"))]
+                {
+                    let _ = (text, env);
+                    Err(Error::configuration(format!(
+                        "{path}: reading a YAML router configuration needs OneLLM's `yaml` feature"
+                    )))
+                }
+            }
+        }
+    }
+
     /// The registry and call options these settings make: explicit settings first, then
     /// (with [`read_env`](Self::read_env)) the environment through `env` and the config
     /// files it names through `read_file` — the transports pass `std::env::var` and

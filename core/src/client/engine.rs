@@ -9,11 +9,13 @@ use super::budget::Budget;
 use super::event::CallEvent;
 use super::overrides::Overrides;
 use super::preflight::{Checker, Preflight};
+use super::routed::{self, Router, Tracking};
 use super::seed::SeedSequence;
-use crate::call::{Call, CallOptions, Operation, Output};
+use crate::call::{Action, Call, CallOptions, Operation, Output};
 use crate::catalog::Catalog;
 use crate::error::{CallReport, Error, ErrorKind, ReportSlot};
 use crate::registry::Registry;
+use crate::router::RouterConfig;
 use crate::types::{
     ChatCompletion, ChatCompletionChunk, ChatRequest, CompletionRequest, CompletionResponse,
     EmbeddingRequest, EmbeddingResponse,
@@ -70,6 +72,8 @@ pub struct Engine {
     /// Shared by every view of one client, so tenants' calls spend from one limit.
     budget: Option<Arc<Budget>>,
     preflight: Preflight,
+    /// Groups of deployments callers may name instead of a model.
+    router: Option<Arc<Router>>,
 }
 
 /// What every engine made from one client shares, whatever its provider settings.
@@ -116,6 +120,7 @@ impl Engine {
             }),
             budget: None,
             preflight: Preflight::default(),
+            router: None,
         }
     }
 
@@ -149,6 +154,25 @@ impl Engine {
     pub fn with_budget(mut self, budget: impl Into<Arc<Budget>>) -> Engine {
         self.budget = Some(budget.into());
         self
+    }
+
+    /// This engine with a router: a call whose model names a group of `config` goes to the
+    /// group's deployments in the order its [plan](RouterState::plan) gives (each with its
+    /// own key, base URL and options over this engine's), then to its fallbacks; each
+    /// attempt's outcome updates the router's cooldowns, minute counters and latencies. Call
+    /// after every other setting of the registry (the deployments' registries are made from
+    /// it now).
+    ///
+    /// [`RouterState::plan`]: crate::router::RouterState::plan
+    #[must_use]
+    pub fn with_router(mut self, config: RouterConfig) -> Engine {
+        self.router = Some(Arc::new(Router::new(config, &self.registry)));
+        self
+    }
+
+    /// The router's configuration, if the engine has one.
+    pub fn router(&self) -> Option<&RouterConfig> {
+        self.router.as_deref().map(Router::config)
     }
 
     /// The spending limit, if any: [`Budget::status`] tells the spend so far.
@@ -251,17 +275,31 @@ impl Engine {
             .budget
             .as_ref()
             .and_then(|budget| budget.check(wall_clock).err());
-        let call = match refusal {
-            Some(error) => {
-                let mut call = Call::new(&self.registry, operation, options, seed, now);
-                call.refuse(error);
-                call
+        let router = self
+            .router
+            .as_ref()
+            .filter(|router| router.routes(operation.model()));
+        let mut checker = Checker::new(&self.catalog, self.preflight);
+        let admit = |id: &str, op: &Operation| checker.admit(id, op);
+        let call = match (refusal, router) {
+            (Some(error), _) => refused(operation, options, seed, now, error),
+            (None, Some(router)) => {
+                if let Some(timeout) = router.config().settings.timeout {
+                    options.total_timeout = Some(timeout);
+                }
+                let fallbacks = operation
+                    .fallback_models()
+                    .map_or_else(|| options.fallback_models.clone(), <[String]>::to_vec);
+                let names = routed::names(router, &operation, &fallbacks);
+                let chain =
+                    router.chain(&names, &self.registry, &self.catalog, now, wall_clock, seed);
+                match chain {
+                    Ok(chain) => Call::with_chain(chain, operation, options, seed, now, admit),
+                    Err(error) => refused(operation, options, seed, now, error),
+                }
             }
-            None => {
-                let mut checker = Checker::new(&self.catalog, self.preflight);
-                Call::with_admission(&self.registry, operation, options, seed, now, |id, op| {
-                    checker.admit(id, op)
-                })
+            (None, None) => {
+                Call::with_admission(&self.registry, operation, options, seed, now, admit)
             }
         };
         TypedCall {
@@ -270,7 +308,13 @@ impl Engine {
             observer: self.shared.observer.clone(),
             budget: self.budget.clone(),
             started: wall_clock,
+            started_at: now,
             spent: 0.0,
+            tracking: router.map(|router| Tracking {
+                router: Arc::clone(router),
+                in_flight: None,
+                seen: 0,
+            }),
             output: PhantomData,
         }
     }
@@ -279,13 +323,29 @@ impl Engine {
     /// `openai/gpt-4o-mini`). Anything else is left for [`Call::new`] to check, which
     /// rejects a bare name with an error that says to add the prefix.
     fn complete_id(&self, id: &mut String) {
-        if id.contains('/') {
+        // A router group keeps its name, even one that is also a model's bare name (LiteLLM
+        // users often call a group `gpt-4o`).
+        if id.contains('/') || self.router.as_ref().is_some_and(|router| router.routes(id)) {
             return;
         }
         if let Some(full) = self.catalog.resolve_bare(id.trim()) {
             *id = full;
         }
     }
+}
+
+/// A call that fails with `error` before sending anything (a spent budget, a router group
+/// with no deployment available).
+fn refused(
+    operation: Operation,
+    options: CallOptions,
+    seed: u64,
+    now: Instant,
+    error: Error,
+) -> Call {
+    let mut call = Call::with_chain(Vec::new(), operation, options, seed, now, |_, _| Ok(()));
+    call.refuse(error);
+    call
 }
 
 /// A [`Call`] whose successful end is a `T`: the engine made it for that operation, so a
@@ -299,6 +359,10 @@ pub struct TypedCall<T> {
     budget: Option<Arc<Budget>>,
     /// The wall-clock time the call started: its cost belongs to that budget period.
     started: SystemTime,
+    /// The monotonic time it started, to tell the wall clock later on.
+    started_at: Instant,
+    /// For a call to a router group: what to report back to the router.
+    tracking: Option<Tracking>,
     /// What was already added to the budget (a stream's priced usage chunks).
     spent: f64,
     output: PhantomData<fn() -> T>,
@@ -323,6 +387,34 @@ impl<T: CallOutput> TypedCall<T> {
         &mut self.call
     }
 
+    /// [`Call::poll`], reporting each attempt's start and end to the client's router (for a
+    /// call to a router group). The drive loops poll through this.
+    #[must_use = "the action says what to send, await or return next"]
+    pub fn poll(&mut self, now: Instant) -> Action {
+        let action = self.call.poll(now);
+        if let Some(tracking) = &mut self.tracking {
+            let wall_clock = self
+                .started
+                .checked_add(now.saturating_duration_since(self.started_at))
+                .unwrap_or(self.started);
+            let attempts = self.call.attempts();
+            // Only the attempt in flight ends between two polls before any other is
+            // recorded (skipped models are recorded when nothing is in flight).
+            for attempt in attempts.get(tracking.seen..).unwrap_or_default() {
+                if let Some(index) = tracking.in_flight.take() {
+                    tracking.router.finished(index, attempt, now, wall_clock);
+                }
+            }
+            tracking.seen = attempts.len();
+            if matches!(action, Action::Send(_)) {
+                tracking.in_flight = tracking
+                    .router
+                    .started(self.call.current_deployment(), wall_clock);
+            }
+        }
+        action
+    }
+
     /// Every finished attempt so far.
     pub fn attempts(&self) -> &[crate::error::Attempt] {
         self.call.attempts()
@@ -339,6 +431,15 @@ impl<T: CallOutput> TypedCall<T> {
         // A stream's usage chunks were added as they came; the whole is added once.
         if let Some(cost) = output.cost() {
             self.spend(cost - self.spent);
+        }
+        if let Some(tracking) = &self.tracking {
+            let tokens = output.total_tokens();
+            if tokens > 0 {
+                let deployment = self.call.current_deployment();
+                tracking
+                    .router
+                    .used_tokens(deployment, tokens, self.started);
+            }
         }
         output.set_report(CallReport {
             attempts: self.call.attempts().to_vec(),
@@ -399,6 +500,17 @@ impl<T: CallOutput> TypedCall<T> {
     }
 }
 
+impl<T> Drop for TypedCall<T> {
+    fn drop(&mut self) {
+        // A call dropped mid-attempt (cancelled) leaves its deployment's in-flight count.
+        if let Some(tracking) = &mut self.tracking {
+            if let Some(index) = tracking.in_flight.take() {
+                tracking.router.abandoned(index);
+            }
+        }
+    }
+}
+
 /// The output types a [`TypedCall`] can end with. Sealed: one per operation.
 pub trait CallOutput: sealed::Sealed + Sized {
     /// Unpacks `output`. The engine starts each call with the operation whose output is
@@ -415,6 +527,9 @@ pub trait CallOutput: sealed::Sealed + Sized {
 
     /// `usage.cost`, if any.
     fn cost(&self) -> Option<f64>;
+
+    /// `usage.total_tokens`, or 0.
+    fn total_tokens(&self) -> u64;
 }
 
 mod sealed {
@@ -458,6 +573,10 @@ macro_rules! call_output {
 
             fn cost(&self) -> Option<f64> {
                 self.usage.as_ref().and_then(|usage| usage.cost)
+            }
+
+            fn total_tokens(&self) -> u64 {
+                self.usage.as_ref().map_or(0, |usage| usage.total_tokens)
             }
 
             fn set_report(&mut self, report: CallReport) {

@@ -56,6 +56,7 @@ pub mod event;
 mod nonblocking;
 mod overrides;
 mod preflight;
+mod routed;
 mod seed;
 mod surface;
 
@@ -63,7 +64,7 @@ pub use self::batches::{Batching, EmbeddingBatches};
 pub use self::blocking::{BlockingBody, BlockingCall, BlockingDriver};
 pub use self::budget::{Budget, BudgetStatus};
 pub use self::builder::{ClientBuilder, HttpSetup, Transport};
-pub use self::config::{ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+pub use self::config::{ClientConfig, RouterSource, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 pub use self::engine::{CallOutput, Engine, EventObserver, TypedCall};
 pub use self::event::CallEvent;
 pub use self::nonblocking::{AsyncCall, AsyncDriver, AsyncExchange};

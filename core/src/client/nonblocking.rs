@@ -100,7 +100,7 @@ impl<D: AsyncDriver, T: CallOutput> AsyncCall<D, T> {
                 return Step::Chunk(chunk);
             }
             let now = self.driver.now();
-            match self.call.call_mut().poll(now) {
+            match self.call.poll(now) {
                 Action::Send(outgoing) => self.send(outgoing),
                 Action::Receive { attempt, deadline } => self.receive(attempt, deadline).await,
                 Action::Wait(until) => {

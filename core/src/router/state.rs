@@ -317,6 +317,23 @@ impl RouterState {
         }
     }
 
+    /// A call sent to `deployment` was dropped before it ended: it is no longer in flight,
+    /// and counts neither as a success nor as a failure.
+    pub fn abandoned(&mut self, deployment: usize) {
+        if let Some(track) = self.tracks.get_mut(deployment) {
+            track.in_flight = track.in_flight.saturating_sub(1);
+        }
+    }
+
+    /// `tokens` more used by `deployment` this minute (an answer's usage, known after the
+    /// attempt ended).
+    pub fn used_tokens(&mut self, deployment: usize, tokens: u64, wall_clock: SystemTime) {
+        if let Some(track) = self.tracks.get_mut(deployment) {
+            track.roll(minute_of(wall_clock));
+            track.tokens = track.tokens.saturating_add(tokens);
+        }
+    }
+
     /// When `deployment`'s cooldown ends, if it is cooling down at `now`.
     pub fn cooling_down_until(&self, deployment: usize, now: Instant) -> Option<Instant> {
         self.tracks
