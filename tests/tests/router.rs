@@ -1,0 +1,239 @@
+//! The router end to end on both transports: deployments on separate fake providers on
+//! loopback, configured with LiteLLM's YAML (read from a file by the client for one case).
+//!
+//! - weighted shuffle 3:1 over 40 calls lands 22–38 on the heavier deployment, and each
+//!   deployment receives its own key;
+//! - a deployment always answering 429 (`allowed_fails: 1`, `cooldown_time: 60`): 10 calls
+//!   all succeed and it receives at most 3 requests;
+//! - `rpm: 3`: of 12 calls it receives at most 3;
+//! - a name that is neither a group nor a model fails naming it, sending nothing; a
+//!   malformed file fails the client's build, naming the file and the line.
+
+use onellm_core::{ChatCompletion, ChatRequest, Error, ErrorKind};
+use onellm_testkit::{key_fingerprint, FakeProvider, Reply};
+
+fn config(east: &FakeProvider, west: &FakeProvider, extra: &str) -> String {
+    format!(
+        "model_list:
+  - model_name: smart
+    litellm_params:
+      model: openai/gpt-4o
+      api_key: sk-east
+      api_base: {}
+      weight: 3
+{extra}    model_info:
+      id: east
+  - model_name: smart
+    litellm_params:
+      model: openai/gpt-4o
+      api_key: sk-west
+      api_base: {}
+      weight: 1
+    model_info:
+      id: west
+router_settings:
+  allowed_fails: 1
+  cooldown_time: 60
+",
+        east.openai_base_url(),
+        west.openai_base_url()
+    )
+}
+
+trait Driver: Sized {
+    fn new(yaml: &str) -> Result<Self, Error>;
+    fn from_file(path: &str) -> Result<Self, Error>;
+    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error>;
+}
+
+fn parse(yaml: &str) -> Result<onellm_core::router::RouterConfig, Error> {
+    onellm_core::router::RouterConfig::from_yaml(yaml, "test.yaml", &|_| None)
+}
+
+struct Blocking(onellm_blocking::Client);
+
+impl Driver for Blocking {
+    fn new(yaml: &str) -> Result<Self, Error> {
+        let builder = onellm_blocking::Client::builder()
+            .retries(0)
+            .router(parse(yaml)?);
+        Ok(Blocking(builder.build()?))
+    }
+    fn from_file(path: &str) -> Result<Self, Error> {
+        Ok(Blocking(
+            onellm_blocking::Client::builder()
+                .router_file(path)
+                .build()?,
+        ))
+    }
+    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
+        self.0.chat(request)
+    }
+}
+
+struct Async {
+    client: onellm_tokio::Client,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Async {
+    fn with(builder: onellm_tokio::ClientBuilder) -> Result<Self, Error> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = runtime.block_on(async { builder.build() })?;
+        Ok(Async { client, runtime })
+    }
+}
+
+impl Driver for Async {
+    fn new(yaml: &str) -> Result<Self, Error> {
+        Async::with(
+            onellm_tokio::Client::builder()
+                .retries(0)
+                .router(parse(yaml)?),
+        )
+    }
+    fn from_file(path: &str) -> Result<Self, Error> {
+        Async::with(onellm_tokio::Client::builder().router_file(path))
+    }
+    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
+        self.runtime.block_on(self.client.chat(request))
+    }
+}
+
+fn smart() -> ChatRequest {
+    ChatRequest::new("smart").user("Hi")
+}
+
+fn weighted_shuffle_with_each_deployments_key<D: Driver>() {
+    let (east, west) = (FakeProvider::start(), FakeProvider::start());
+    let client = D::new(&config(&east, &west, "")).unwrap();
+    for _ in 0..40 {
+        let completion = client.chat(smart()).unwrap();
+        assert_eq!(completion.text(), "Hi", "the fake echoes");
+        let answered = completion
+            .report()
+            .unwrap()
+            .attempts
+            .last()
+            .unwrap()
+            .clone();
+        assert!(matches!(
+            answered.deployment.as_deref(),
+            Some("east" | "west")
+        ));
+    }
+    let (east_requests, west_requests) = (east.requests(), west.requests());
+    assert_eq!(east_requests.len() + west_requests.len(), 40);
+    assert!(
+        (22..=38).contains(&east_requests.len()),
+        "{} of 40 on east",
+        east_requests.len()
+    );
+    assert!(east_requests
+        .iter()
+        .all(|r| r.key_fingerprint == Some(key_fingerprint("sk-east"))));
+    assert!(west_requests
+        .iter()
+        .all(|r| r.key_fingerprint == Some(key_fingerprint("sk-west"))));
+}
+
+fn failing_deployment_cools_down<D: Driver>() {
+    let (east, west) = (FakeProvider::start(), FakeProvider::start());
+    for _ in 0..10 {
+        east.push(Reply::status(429));
+    }
+    let client = D::new(&config(&east, &west, "")).unwrap();
+    for _ in 0..10 {
+        let completion = client.chat(smart()).unwrap();
+        assert_eq!(
+            completion
+                .report()
+                .unwrap()
+                .attempts
+                .last()
+                .unwrap()
+                .deployment
+                .as_deref(),
+            Some("west")
+        );
+    }
+    assert!(
+        east.requests().len() <= 3,
+        "east got {}",
+        east.requests().len()
+    );
+}
+
+fn rpm_limits_a_deployment<D: Driver>() {
+    let (east, west) = (FakeProvider::start(), FakeProvider::start());
+    let client = D::new(&config(&east, &west, "      rpm: 3\n")).unwrap();
+    for _ in 0..12 {
+        client.chat(smart()).unwrap();
+    }
+    // 12 calls run well within a minute, unless the minute turns mid-test (then 6 at most).
+    assert!(
+        east.requests().len() <= 6,
+        "east got {}",
+        east.requests().len()
+    );
+    assert_eq!(east.requests().len() + west.requests().len(), 12);
+}
+
+fn bad_names_and_files_send_nothing<D: Driver>() {
+    let (east, west) = (FakeProvider::start(), FakeProvider::start());
+    let yaml = config(&east, &west, "");
+    let client = D::new(&yaml).unwrap();
+    let error = client
+        .chat(ChatRequest::new("smrt").user("Hi"))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Configuration);
+    assert!(error.message().contains("\"smrt\""), "{error}");
+    assert!(east.requests().is_empty() && west.requests().is_empty());
+
+    // The same configuration from a file, read by the client when built.
+    let dir = std::env::temp_dir().join(format!(
+        "onellm-router-{}-{}",
+        std::process::id(),
+        std::any::type_name::<D>().len()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("proxy.yaml");
+    std::fs::write(&good, &yaml).unwrap();
+    let from_file = D::from_file(good.to_str().unwrap()).unwrap();
+    from_file.chat(smart()).unwrap();
+    let bad = dir.join("bad.yaml");
+    std::fs::write(&bad, yaml.replace("weight: 1", "weight: heavy")).unwrap();
+    let error = D::from_file(bad.to_str().unwrap())
+        .err()
+        .expect("a malformed file fails the build");
+    assert_eq!(error.kind(), ErrorKind::Configuration);
+    assert!(
+        error
+            .message()
+            .contains("bad.yaml:15: weight must be a number"),
+        "{error}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(east.requests().len() + west.requests().len(), 1);
+}
+
+macro_rules! on_both_transports {
+    ($($scenario:ident),+ $(,)?) => {
+        mod on_blocking {
+            $(#[test] fn $scenario() { super::$scenario::<super::Blocking>(); })+
+        }
+        mod on_tokio {
+            $(#[test] fn $scenario() { super::$scenario::<super::Async>(); })+
+        }
+    };
+}
+
+on_both_transports!(
+    weighted_shuffle_with_each_deployments_key,
+    failing_deployment_cools_down,
+    rpm_limits_a_deployment,
+    bad_names_and_files_send_nothing,
+);
