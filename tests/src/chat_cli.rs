@@ -55,7 +55,8 @@ pub const DEFAULT_MODEL: &str = "openai/gpt-4o-mini";
 
 /// Printed for `--help`, and after a usage error.
 pub const USAGE: &str = "usage: chat [--model M] [--fallback M]... [--retries N] [--timeout SECS] \
-[--stream] [--json] [--system TEXT] [--max-tokens N] [--request FILE] [--fake] [-v] [PROMPT]";
+[--stream] [--json] [--system TEXT] [--max-tokens N] [--request FILE] [--config FILE] [--repeat N] \
+[--fake] [-v] [PROMPT]";
 
 /// The command line, parsed.
 #[derive(Debug, Default)]
@@ -78,6 +79,10 @@ pub struct Args {
     pub max_tokens: Option<u32>,
     /// `--request`: the path of a JSON request body.
     pub request: Option<String>,
+    /// `--config`: LiteLLM's `config.yaml`, whose groups `--model` may name.
+    pub config: Option<String>,
+    /// `--repeat`: how many identical calls (one output line each); 1 without it.
+    pub repeat: u32,
     /// `--fake`: the transport points its client at a [`FakeProvider`](crate::FakeProvider).
     pub fake: bool,
     /// `-v`, `--verbose`: the call's attempts on stderr.
@@ -170,9 +175,14 @@ pub fn print_attempts(attempts: &[Attempt], succeeded: bool) {
                 None => kind.to_string(),
             },
         };
+        let deployment = attempt
+            .deployment
+            .as_deref()
+            .map(|id| format!(" [{id}]"))
+            .unwrap_or_default();
         writeln!(
             err,
-            "attempt {}: {} ({}): {outcome}, after {} ms, took {} ms",
+            "attempt {}: {}{deployment} ({}): {outcome}, after {} ms, took {} ms",
             number + 1,
             attempt.model,
             attempt.provider,
@@ -188,7 +198,17 @@ pub fn print_attempts(attempts: &[Attempt], succeeded: bool) {
                 _ if attempts.len() > 1 => ", after retries",
                 _ => "",
             };
-            writeln!(err, "answered by {} ({}){how}", last.model, last.provider).ok();
+            let deployment = last
+                .deployment
+                .as_deref()
+                .map(|id| format!(" [{id}]"))
+                .unwrap_or_default();
+            writeln!(
+                err,
+                "answered by {}{deployment} ({}){how}",
+                last.model, last.provider
+            )
+            .ok();
         }
         None => {
             writeln!(err, "no model answered").ok();
@@ -205,7 +225,10 @@ fn print_report(completion: &ChatCompletion, style: Style) {
 
 /// `Ok(None)` for `--help`.
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
-    let mut parsed = Args::default();
+    let mut parsed = Args {
+        repeat: 1,
+        ..Args::default()
+    };
     let mut words: Vec<String> = Vec::new();
     while let Some(arg) = args.next() {
         let mut value = |flag: &str| args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -232,6 +255,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                 parsed.max_tokens = Some(number("--max-tokens", &value("--max-tokens")?)?)
             }
             "--request" => parsed.request = Some(value("--request")?),
+            "--config" => parsed.config = Some(value("--config")?),
+            "--repeat" => {
+                parsed.repeat = number("--repeat", &value("--repeat")?)?;
+                if parsed.repeat == 0 {
+                    return Err("--repeat wants 1 or more".to_owned());
+                }
+            }
             "--fake" => parsed.fake = true,
             "-v" | "--verbose" => parsed.verbose = true,
             "--" => words.extend(args.by_ref()),
@@ -624,4 +654,72 @@ fn map_prices() -> Option<Value> {
     );
     let bytes = std::fs::read(path).ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+/// For the examples' tests: `chat --config FILE --model smart --repeat 8` spreads eight
+/// calls over the two deployments of a LiteLLM `config.yaml` (fake providers on loopback),
+/// one output line per call (text, or JSON with `--json`), and `-v` names the deployment
+/// that answered.
+pub fn check_router_story(run: RunChat<'_>) {
+    let (east, west) = (crate::FakeProvider::start(), crate::FakeProvider::start());
+    let yaml = format!(
+        "model_list:\n  - model_name: smart\n    litellm_params:\n      model: openai/gpt-4o\n      api_key: os.environ/EAST_KEY\n      api_base: {}\n    model_info:\n      id: east\n  - model_name: smart\n    litellm_params:\n      model: openai/gpt-4o\n      api_key: sk-west\n      api_base: {}\n    model_info:\n      id: west\n",
+        east.openai_base_url(),
+        west.openai_base_url()
+    );
+    let dir = std::env::temp_dir().join(format!(
+        "onellm-chat-router-{}-{}",
+        std::process::id(),
+        east.openai_base_url().len() + yaml.len()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("proxy.yaml");
+    std::fs::write(&path, &yaml).expect("write config");
+    let path = path.to_str().expect("UTF-8 path");
+    let env = [("EAST_KEY", "sk-east")];
+
+    let output = run(
+        &[
+            "--config", path, "--model", "smart", "--repeat", "8", "--json", "hello",
+        ],
+        None,
+        &env,
+    );
+    assert!(output.status.success(), "{output:?}");
+    let lines: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert_eq!(lines.len(), 8);
+    assert!(lines
+        .iter()
+        .all(|line| line["choices"][0]["message"]["content"] == "hello"));
+    let (to_east, to_west) = (east.requests().len(), west.requests().len());
+    assert_eq!(to_east + to_west, 8);
+    assert!(
+        to_east > 0 && to_west > 0,
+        "both deployments used: {to_east} and {to_west}"
+    );
+
+    let verbose = run(
+        &["--config", path, "--model", "smart", "-v", "hi"],
+        None,
+        &env,
+    );
+    assert!(verbose.status.success(), "{verbose:?}");
+    let stderr = String::from_utf8_lossy(&verbose.stderr);
+    assert!(
+        stderr.contains("answered by openai/gpt-4o [east]")
+            || stderr.contains("answered by openai/gpt-4o [west]"),
+        "{stderr}"
+    );
+
+    // Without the variable the file names, the client is not built and nothing is sent.
+    let missing = run(&["--config", path, "--model", "smart", "hi"], None, &[]);
+    assert_eq!(missing.status.code(), Some(1), "{missing:?}");
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("EAST_KEY, which is not set"),
+        "{missing:?}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

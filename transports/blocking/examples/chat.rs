@@ -12,6 +12,8 @@
 //!   --system TEXT     a system message (replaces those of --request)
 //!   --max-tokens N    the reply's token limit
 //!   --request FILE    send this OpenAI-format request body (JSON); other flags override it
+//!   --config FILE     LiteLLM's config.yaml: --model may name one of its groups (the router)
+//!   --repeat N        make the call N times through one client, one output line each
 //!   --fake            answer from a built-in fake provider on loopback: no key, no network
 //!   -v, --verbose     tell on stderr each model tried, how it ended, and which one answered
 //!   PROMPT            the user message; without it (and without --request messages) stdin
@@ -52,14 +54,19 @@ fn main() -> ExitCode {
     if let Some(timeout) = args.timeout {
         builder = builder.timeout(timeout);
     }
+    if let Some(path) = &args.config {
+        builder = builder.router_file(path);
+    }
     let result = builder.build().and_then(|client| {
-        if args.stream {
-            stream(&client, request, args.style())
-        } else {
-            let completion = client.chat(request)?;
-            chat_cli::print_completion(&completion, args.style());
-            Ok(())
+        for _ in 0..args.repeat {
+            if args.stream {
+                stream(&client, request.clone(), args.style())?;
+            } else {
+                let completion = client.chat(request.clone())?;
+                chat_cli::print_completion(&completion, args.style());
+            }
         }
+        Ok(())
     });
     chat_cli::finish(result, args.style())
 }

@@ -12,6 +12,8 @@
 //!   --system TEXT     a system message (replaces those of --request)
 //!   --max-tokens N    the reply's token limit
 //!   --request FILE    send this OpenAI-format request body (JSON); other flags override it
+//!   --config FILE     LiteLLM's config.yaml: --model may name one of its groups (the router)
+//!   --repeat N        make the call N times through one client, one output line each
 //!   --fake            answer from a built-in fake provider on loopback: no key, no network
 //!   -v, --verbose     tell on stderr each model tried, how it ended, and which one answered
 //!   PROMPT            the user message; without it (and without --request messages) stdin
@@ -56,15 +58,31 @@ async fn main() -> ExitCode {
     if let Some(timeout) = args.timeout {
         builder = builder.timeout(timeout);
     }
+    if let Some(path) = &args.config {
+        builder = builder.router_file(path);
+    }
     let result = match builder.build() {
-        Ok(client) if args.stream => stream(&client, request, args.style()).await,
-        Ok(client) => client
-            .chat(request)
-            .await
-            .map(|completion| chat_cli::print_completion(&completion, args.style())),
+        Ok(client) => repeat(&client, &request, &args).await,
         Err(error) => Err(error),
     };
     chat_cli::finish(result, args.style())
+}
+
+/// The call `--repeat` times (once without it), stopping at the first failure.
+async fn repeat(
+    client: &Client,
+    request: &ChatRequest,
+    args: &chat_cli::Args,
+) -> Result<(), Error> {
+    for _ in 0..args.repeat {
+        if args.stream {
+            stream(client, request.clone(), args.style()).await?;
+        } else {
+            let completion = client.chat(request.clone()).await?;
+            chat_cli::print_completion(&completion, args.style());
+        }
+    }
+    Ok(())
 }
 
 async fn stream(
