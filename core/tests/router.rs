@@ -204,3 +204,35 @@ fn groups_that_cannot_answer_fail_before_sending() {
     assert!(error.retry_after().unwrap() > Duration::from_secs(50));
     assert_eq!(seen.0.len(), sent, "nothing sent");
 }
+
+#[test]
+fn a_deployments_own_prices_override_the_catalog() {
+    let config = CONFIG.replace(
+        r#""weight": 1}"#,
+        r#""weight": 1, "input_cost_per_token": 0.000001, "output_cost_per_token": 0.000002}"#,
+    );
+    let engine = engine(&config);
+    let mut by_deployment = std::collections::HashMap::new();
+    for _ in 0..20 {
+        let typed = engine.chat(smart(), Instant::now(), SystemTime::now());
+        let completion = run(typed, &mut Seen::default(), |_| 200).unwrap();
+        let deployment = completion
+            .report()
+            .unwrap()
+            .attempts
+            .last()
+            .unwrap()
+            .deployment
+            .clone()
+            .unwrap();
+        by_deployment.insert(deployment, completion.usage.unwrap().cost.unwrap());
+    }
+    // 5 prompt and 5 completion tokens at the negotiated prices.
+    let west = by_deployment["west"];
+    assert!(
+        (west - (5.0 * 0.000001 + 5.0 * 0.000002)).abs() < 1e-12,
+        "{west}"
+    );
+    // East has no prices of its own: the catalog's gpt-4o prices (not the same).
+    assert!((by_deployment["east"] - west).abs() > 1e-9);
+}

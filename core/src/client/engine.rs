@@ -12,7 +12,7 @@ use super::preflight::{Checker, Preflight};
 use super::routed::{self, Router, Tracking};
 use super::seed::SeedSequence;
 use crate::call::{Action, Call, CallOptions, Operation, Output};
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, ModelInfo};
 use crate::error::{CallReport, Error, ErrorKind, ReportSlot};
 use crate::registry::Registry;
 use crate::router::RouterConfig;
@@ -157,16 +157,14 @@ impl Engine {
     }
 
     /// This engine with a router: a call whose model names a group of `config` goes to the
-    /// group's deployments in the order its [plan](RouterState::plan) gives (each with its
+    /// group's deployments in the order its [plan](crate::router::RouterState::plan) gives (each with its
     /// own key, base URL and options over this engine's), then to its fallbacks; each
     /// attempt's outcome updates the router's cooldowns, minute counters and latencies. Call
     /// after every other setting of the registry (the deployments' registries are made from
     /// it now).
-    ///
-    /// [`RouterState::plan`]: crate::router::RouterState::plan
     #[must_use]
     pub fn with_router(mut self, config: RouterConfig) -> Engine {
-        self.router = Some(Arc::new(Router::new(config, &self.registry)));
+        self.router = Some(Arc::new(Router::new(config, &self.registry, &self.catalog)));
         self
     }
 
@@ -426,7 +424,7 @@ impl<T: CallOutput> TypedCall<T> {
     pub fn output(&mut self, output: Output) -> Result<T, Error> {
         let mut output = T::from_output(output)?;
         if let Some(model) = self.call.current_model() {
-            output.add_cost(&self.catalog, model);
+            output.add_cost(&|returned| self.pricing(model, returned));
         }
         // A stream's usage chunks were added as they came; the whole is added once.
         if let Some(cost) = output.cost() {
@@ -456,8 +454,7 @@ impl<T: CallOutput> TypedCall<T> {
         if let (Some(usage), Some(model)) = (&mut chunk.usage, self.call.current_model()) {
             if usage.cost.is_none() {
                 usage.cost = self
-                    .catalog
-                    .for_call(model, &chunk.model)
+                    .pricing(model, &chunk.model)
                     .and_then(|info| info.cost_at(usage, chunk.service_tier.as_deref()));
             }
             if let Some(cost) = usage.cost {
@@ -465,6 +462,17 @@ impl<T: CallOutput> TypedCall<T> {
             }
         }
         Some(chunk)
+    }
+
+    /// The prices of the answer of `model_id` (as requested) that the provider named
+    /// `returned_model`: the router deployment's own prices if it has them, else the
+    /// catalog's ([`Catalog::for_call`]).
+    fn pricing(&self, model_id: &str, returned_model: &str) -> Option<&ModelInfo> {
+        let deployment = self.call.current_deployment();
+        self.tracking
+            .as_ref()
+            .and_then(|tracking| tracking.router.deployment_pricing(deployment))
+            .or_else(|| self.catalog.for_call(model_id, returned_model))
     }
 
     /// Adds `cost` to the client's budget, if it has one.
@@ -521,9 +529,9 @@ pub trait CallOutput: sealed::Sealed + Sized {
     /// Keeps `report` with the output (not in its JSON).
     fn set_report(&mut self, report: CallReport);
 
-    /// Sets `usage.cost` from `catalog`'s prices for `model_id` (the model that answered),
+    /// Sets `usage.cost` from the prices `pricing` gives for the model the reply names,
     /// unless the provider reported a cost or no usage; a model without prices gets none.
-    fn add_cost(&mut self, catalog: &Catalog, model_id: &str);
+    fn add_cost<'p>(&mut self, pricing: &dyn Fn(&str) -> Option<&'p ModelInfo>);
 
     /// `usage.cost`, if any.
     fn cost(&self) -> Option<f64>;
@@ -556,14 +564,14 @@ fn mismatch(wanted: &str, output: &Output) -> Error {
 macro_rules! call_output {
     ($type:ty, $variant:ident, $what:literal, |$info:ident, $usage:ident, $output:ident| $price:expr) => {
         impl CallOutput for $type {
-            fn add_cost(&mut self, catalog: &Catalog, model_id: &str) {
+            fn add_cost<'p>(&mut self, pricing: &dyn Fn(&str) -> Option<&'p ModelInfo>) {
                 let $output = &*self;
                 let cost = $output
                     .usage
                     .as_ref()
                     .filter(|usage| usage.cost.is_none())
                     .and_then(|$usage| {
-                        let $info = catalog.for_call(model_id, &$output.model)?;
+                        let $info = pricing(&$output.model)?;
                         $price
                     });
                 if let (Some(usage), Some(cost)) = (self.usage.as_mut(), cost) {

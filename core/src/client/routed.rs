@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime};
 
 use crate::call::{ChainEntry, Operation};
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Mode, ModelCapabilities, ModelInfo, ModelPrices};
 use crate::error::{Attempt, Error};
 use crate::registry::Registry;
+use crate::router::Deployment;
 use crate::router::{Outcome, RouterConfig, RouterState};
 
 /// A client's router: its configuration, a registry per deployment (the client's, with the
@@ -17,12 +18,20 @@ use crate::router::{Outcome, RouterConfig, RouterState};
 pub(crate) struct Router {
     config: RouterConfig,
     registries: Vec<Registry>,
+    /// Per deployment, the catalog's entry with its own prices over it (`None`: it has
+    /// none of its own, the catalog prices it).
+    pricing: Vec<Option<ModelInfo>>,
     by_id: HashMap<String, usize>,
     state: Mutex<RouterState>,
 }
 
 impl Router {
-    pub(crate) fn new(config: RouterConfig, base: &Registry) -> Router {
+    pub(crate) fn new(config: RouterConfig, base: &Registry, catalog: &Catalog) -> Router {
+        let pricing = config
+            .deployments
+            .iter()
+            .map(|deployment| own_pricing(deployment, catalog))
+            .collect();
         let registries = config
             .deployments
             .iter()
@@ -42,6 +51,7 @@ impl Router {
             state: Mutex::new(RouterState::new(&config)),
             config,
             registries,
+            pricing,
             by_id,
         }
     }
@@ -141,6 +151,12 @@ impl Router {
         }
     }
 
+    /// The prices of `deployment` when it has its own (`input_cost_per_token`,
+    /// `output_cost_per_token` in its `litellm_params`).
+    pub(crate) fn deployment_pricing(&self, deployment: Option<&str>) -> Option<&ModelInfo> {
+        self.pricing.get(self.index(deployment)?)?.as_ref()
+    }
+
     fn index(&self, deployment: Option<&str>) -> Option<usize> {
         self.by_id.get(deployment?).copied()
     }
@@ -194,6 +210,44 @@ impl Router {
             self.state().used_tokens(index, tokens, wall_clock);
         }
     }
+}
+
+/// A deployment's negotiated prices over the catalog's entry for its model (or over no
+/// entry: then a price it does not give is 0).
+fn own_pricing(deployment: &Deployment, catalog: &Catalog) -> Option<ModelInfo> {
+    if deployment.input_cost_per_token.is_none() && deployment.output_cost_per_token.is_none() {
+        return None;
+    }
+    let listed = catalog.get(&deployment.model);
+    let mut info = listed.cloned().unwrap_or(ModelInfo {
+        provider: deployment.provider().to_owned().into(),
+        mode: Mode::Chat,
+        max_input_tokens: None,
+        max_output_tokens: None,
+        prices: None,
+        capabilities: ModelCapabilities::NONE,
+        lacks: ModelCapabilities::NONE,
+    });
+    let base = info.prices.take();
+    let input = deployment
+        .input_cost_per_token
+        .or(base.as_ref().map(|prices| prices.input))
+        .unwrap_or(0.0);
+    let output = deployment
+        .output_cost_per_token
+        .or(base.as_ref().map(|prices| prices.output))
+        .unwrap_or(0.0);
+    // Negotiated prices replace the list's: no tiers or service tiers of the list apply.
+    info.prices = Some(ModelPrices {
+        input,
+        output,
+        cache_read: base.as_ref().and_then(|prices| prices.cache_read),
+        cache_creation: base.as_ref().and_then(|prices| prices.cache_creation),
+        reasoning: None,
+        tiers: Vec::new().into(),
+        service_tiers: Vec::new(),
+    });
+    Some(info)
 }
 
 /// The names a call to `operation` tries, with the router's fallbacks for a group that has

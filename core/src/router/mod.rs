@@ -13,8 +13,22 @@
 //! - [`RouterState::plan`]: the deployments of a group in the order a call should try them,
 //!   by the routing strategy, leaving out those cooling down or at their limits.
 //!
-//! Not here yet: the engine's use of a plan as a call's chain, and the shared store that lets
-//! several processes keep one limit (Redis). See the router issue's notes.
+//! The client layer uses them ([`Engine::with_router`](crate::client::Engine::with_router),
+//! [`ClientBuilder::router`](crate::client::ClientBuilder::router) and
+//! [`router_file`](crate::client::ClientBuilder::router_file)): a call whose model names a
+//! group becomes a chain of the group's deployments in plan order — each tried once, a lone
+//! one with the router's `num_retries` — then the group's fallbacks (the request's, else
+//! `fallbacks`, else `default_fallbacks`), each deployment resolved with its own key, base
+//! URL and options; each attempt's start and end update the state; a deployment's own
+//! `input_cost_per_token`/`output_cost_per_token` price its answers over the catalog; the
+//! call's report names the deployment of each attempt ([`Attempt::deployment`]).
+//!
+//! [`Attempt::deployment`]: crate::Attempt::deployment
+//!
+//! Not here yet: state shared between processes (Redis; the state is per client, in
+//! memory), `context_window_fallbacks` and `content_policy_fallbacks` (read, not applied:
+//! every fallback-worthy error moves down the one chain), a deployment's own `timeout`
+//! (read, not applied), and the benchmark of the router's cost per call.
 
 mod config;
 mod node;
