@@ -448,12 +448,40 @@ fn bench_tokens(c: &mut Criterion) {
     group.finish();
 }
 
+/// What the router adds to starting a call: planning a group of two deployments and
+/// building the chain with their registries, against a call naming the model directly.
+fn bench_router(c: &mut Criterion) {
+    use onellm_core::client::Engine;
+    use onellm_core::router::RouterConfig;
+    use std::time::{Instant, SystemTime};
+    let config = json!({"model_list": [
+        {"model_name": "smart", "litellm_params": {"model": "openai/gpt-4o", "api_key": "sk-a", "weight": 3}},
+        {"model_name": "smart", "litellm_params": {"model": "openai/gpt-4o", "api_key": "sk-b", "weight": 1}}
+    ]});
+    let config = RouterConfig::from_json(&config, &|_| None).unwrap();
+    let engine = Engine::new(registry(), CallOptions::default(), Some(7), None).with_router(config);
+    let now = Instant::now();
+    let wall = SystemTime::now();
+    let mut group = c.benchmark_group("router");
+    for (name, model) in [
+        ("start_call_group", "smart"),
+        ("start_call_model", "openai/gpt-4o"),
+    ] {
+        let request = typical_request(model);
+        group.bench_function(name, |b| {
+            b.iter(|| engine.chat(black_box(request.clone()), now, wall))
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     bench_build_chat,
     bench_parse_chat,
     bench_streams,
     bench_catalog,
-    bench_tokens
+    bench_tokens,
+    bench_router
 );
 criterion_main!(benches);
