@@ -38,6 +38,10 @@ pub trait Transport: Sized {
     /// Reads a configuration file the environment names (`AZURE_OPENAI_CONFIG_PATH`, …).
     fn read_file(path: &str) -> std::io::Result<String>;
 
+    /// The wall-clock time (`SystemTime::now()`), for what the client reports outside a
+    /// call (a budget's period); the core never reads a clock.
+    fn wall_clock() -> std::time::SystemTime;
+
     /// Makes the client: `engine` around the HTTP client `http` says to use.
     fn build(engine: Engine, http: HttpSetup<Self::HttpClient>) -> Result<Self::Client, Error>;
 }
@@ -72,6 +76,7 @@ pub enum HttpSetup<H> {
 /// #     type Client = onellm_core::client::Engine;
 /// #     fn env_var(_: &str) -> Option<String> { None }
 /// #     fn read_file(_: &str) -> std::io::Result<String> { Err(std::io::ErrorKind::NotFound.into()) }
+/// #     fn wall_clock() -> std::time::SystemTime { std::time::SystemTime::UNIX_EPOCH }
 /// #     fn build(engine: onellm_core::client::Engine, _: onellm_core::client::HttpSetup<()>) -> Result<Self::Client, onellm_core::Error> { Ok(engine) }
 /// # }
 /// # type ClientBuilder = onellm_core::client::ClientBuilder<Sketch>;

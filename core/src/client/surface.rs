@@ -45,7 +45,9 @@ macro_rules! client_basics {
             pub fn budget(&self) -> ::std::option::Option<$crate::client::BudgetStatus> {
                 self.$($engine).+
                     .budget()
-                    .map(|budget| budget.status(::std::time::SystemTime::now()))
+                    .map(|budget| {
+                        budget.status(<$client as $crate::client::Transport>::wall_clock())
+                    })
             }
 
             /// The model catalog: context windows, prices and capabilities per model.

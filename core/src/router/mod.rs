@@ -33,8 +33,6 @@
 mod config;
 mod node;
 mod state;
-#[cfg(test)]
-mod tests;
 #[cfg(feature = "yaml")]
 mod yaml;
 

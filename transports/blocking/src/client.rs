@@ -215,6 +215,10 @@ impl Transport for Client {
         std::fs::read_to_string(path)
     }
 
+    fn wall_clock() -> std::time::SystemTime {
+        std::time::SystemTime::now()
+    }
+
     fn build(engine: Engine, http: HttpSetup<ureq::Agent>) -> Result<Client, Error> {
         let agent = match http {
             // Its own connect timeout, pool and proxy stay as the user configured them.

@@ -168,6 +168,10 @@ impl Transport for Client {
         std::fs::read_to_string(path)
     }
 
+    fn wall_clock() -> std::time::SystemTime {
+        std::time::SystemTime::now()
+    }
+
     fn build(engine: Engine, http: HttpSetup<HyperClient>) -> Result<Client, Error> {
         let http = match http {
             HttpSetup::Given(http) => http,

@@ -1,8 +1,23 @@
+//! The router's pure parts: configuration (JSON and LiteLLM's YAML), and the plan and state
+//! with the time passed in — weights, cooldowns, minute limits, tiers and strategies.
+
 use std::time::{Duration, Instant, SystemTime};
 
-use super::*;
-use crate::catalog::Catalog;
-use crate::error::ErrorKind;
+use onellm_core::catalog::Catalog;
+use onellm_core::router::{
+    Deployment, Outcome, RouterConfig, RouterSettings, RouterState, RoutingStrategy,
+};
+use onellm_core::ErrorKind;
+
+/// Spread-out seeds (SplitMix64 of a counter), as the engine's seed sequence gives.
+fn seed(i: u64) -> u64 {
+    let mut z = i
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
 
 fn no_env(_: &str) -> Option<String> {
     None
@@ -42,16 +57,9 @@ fn weighted_shuffle_follows_the_weights() {
     let catalog = Catalog::empty();
     let now = Instant::now();
     let heavy = (0..4000u64)
-        .filter(|seed| {
+        .filter(|i| {
             let plan = state
-                .plan(
-                    &config,
-                    &catalog,
-                    "smart",
-                    now,
-                    minute_start(),
-                    crate::call::jitter::splitmix64(*seed),
-                )
+                .plan(&config, &catalog, "smart", now, minute_start(), seed(*i))
                 .unwrap();
             assert_eq!(plan.len(), 2, "both, for retries");
             plan[0] == 0
