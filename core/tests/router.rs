@@ -236,3 +236,51 @@ fn a_deployments_own_prices_override_the_catalog() {
     // East has no prices of its own: the catalog's gpt-4o prices (not the same).
     assert!((by_deployment["east"] - west).abs() > 1e-9);
 }
+
+#[test]
+fn context_window_fallbacks_take_prompts_too_long_for_the_group() {
+    let config = r#"{
+      "model_list": [
+        {"model_name": "small", "litellm_params": {"model": "openai/gpt-3.5-turbo", "api_key": "sk-s",
+          "api_base": "https://small.example/v1"}},
+        {"model_name": "large", "litellm_params": {"model": "openai/gpt-4o", "api_key": "sk-l",
+          "api_base": "https://large.example/v1"}}
+      ],
+      "router_settings": {"context_window_fallbacks": [{"small": ["large"]}], "num_retries": 0}
+    }"#;
+    let engine = engine(config);
+    let long = "the quick brown fox jumps over the lazy dog ".repeat(4_445);
+    let mut seen = Seen::default();
+    let typed = engine.chat(
+        ChatRequest::new("small").user(long),
+        Instant::now(),
+        SystemTime::now(),
+    );
+    let completion = run(typed, &mut seen, |_| 200).unwrap();
+    assert_eq!(completion.text(), "from large.example");
+    let hosts: Vec<_> = seen.0.iter().map(|(host, _)| host.as_str()).collect();
+    assert_eq!(hosts, ["large.example"], "nothing sent to the small model");
+    let refused = &completion.report().unwrap().attempts[0];
+    assert_eq!(refused.kind(), Some(ErrorKind::ContextWindowExceeded));
+
+    // A prompt that fits stays on the group; another failure does not reach the window's
+    // fallbacks.
+    let mut seen = Seen::default();
+    let typed = engine.chat(
+        ChatRequest::new("small").user("Hi"),
+        Instant::now(),
+        SystemTime::now(),
+    );
+    assert_eq!(
+        run(typed, &mut seen, |_| 200).unwrap().text(),
+        "from small.example"
+    );
+    let typed = engine.chat(
+        ChatRequest::new("small").user("Hi"),
+        Instant::now(),
+        SystemTime::now(),
+    );
+    let error = run(typed, &mut seen, |_| 500).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ServiceUnavailable, "{error}");
+    assert!(seen.0.iter().all(|(host, _)| host == "small.example"));
+}

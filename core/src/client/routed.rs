@@ -157,6 +157,18 @@ impl Router {
         self.pricing.get(self.index(deployment)?)?.as_ref()
     }
 
+    /// The groups and models to try for `group` when a prompt is too long for all its
+    /// deployments (`context_window_fallbacks`).
+    pub(crate) fn context_window_fallbacks_of(&self, group: &str) -> Vec<String> {
+        self.config
+            .settings
+            .context_window_fallbacks
+            .iter()
+            .filter(|(from, _)| from == group)
+            .flat_map(|(_, to)| to.iter().cloned())
+            .collect()
+    }
+
     fn index(&self, deployment: Option<&str>) -> Option<usize> {
         self.by_id.get(deployment?).copied()
     }

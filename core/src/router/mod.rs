@@ -26,8 +26,10 @@
 //! [`Attempt::deployment`]: crate::Attempt::deployment
 //!
 //! Not here yet: state shared between processes (Redis; the state is per client, in
-//! memory), `context_window_fallbacks` and `content_policy_fallbacks` (read, not applied:
-//! every fallback-worthy error moves down the one chain), a deployment's own `timeout`
+//! memory), `content_policy_fallbacks` (read, not applied: every fallback-worthy error moves
+//! down the one chain), `context_window_fallbacks` for a provider's own context-window
+//! refusal (they apply when the check before sending finds the prompt too long for every
+//! deployment of the group: they are tried right after it), a deployment's own `timeout`
 //! (read, not applied), and the benchmark of the router's cost per call.
 
 mod config;
