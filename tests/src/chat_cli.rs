@@ -175,11 +175,7 @@ pub fn print_attempts(attempts: &[Attempt], succeeded: bool) {
                 None => kind.to_string(),
             },
         };
-        let deployment = attempt
-            .deployment
-            .as_deref()
-            .map(|id| format!(" [{id}]"))
-            .unwrap_or_default();
+        let deployment = deployment_label(attempt);
         writeln!(
             err,
             "attempt {}: {}{deployment} ({}): {outcome}, after {} ms, took {} ms",
@@ -198,11 +194,7 @@ pub fn print_attempts(attempts: &[Attempt], succeeded: bool) {
                 _ if attempts.len() > 1 => ", after retries",
                 _ => "",
             };
-            let deployment = last
-                .deployment
-                .as_deref()
-                .map(|id| format!(" [{id}]"))
-                .unwrap_or_default();
+            let deployment = deployment_label(last);
             writeln!(
                 err,
                 "answered by {}{deployment} ({}){how}",
@@ -214,6 +206,15 @@ pub fn print_attempts(attempts: &[Attempt], succeeded: bool) {
             writeln!(err, "no model answered").ok();
         }
     }
+}
+
+/// ` [id]` for an attempt on a router deployment, else nothing.
+fn deployment_label(attempt: &Attempt) -> String {
+    attempt
+        .deployment
+        .as_deref()
+        .map(|id| format!(" [{id}]"))
+        .unwrap_or_default()
 }
 
 /// With `verbose`, the attempts of a call that succeeded (from its report).

@@ -205,8 +205,7 @@ impl<'a> Checker<'a> {
 
     /// The prompt count for `model_id`, made once per way of counting.
     fn count(&mut self, model_id: &str, make: impl Fn(&str) -> TokenCount) -> TokenCount {
-        let exact_probe = tokens::count_text(model_id, "").exact;
-        let key = if exact_probe {
+        let key = if tokens::is_exact(model_id) {
             model_id.to_owned()
         } else {
             String::new()

@@ -50,18 +50,13 @@ pub struct TokenCount {
 /// assert_eq!(count.at_least, 5);
 /// ```
 pub fn count_text(model_id: &str, text: &str) -> TokenCount {
-    match Counter::for_model(model_id) {
-        #[cfg(feature = "tokenizer")]
-        Counter::Exact(encoding) => {
-            let tokens = encoding.count(text);
-            TokenCount {
-                tokens,
-                at_least: tokens,
-                exact: true,
-            }
-        }
-        Counter::Estimate => estimate(text),
-    }
+    Counter::for_model(model_id).text(text)
+}
+
+/// Whether `model_id`'s tokens are counted exactly (see the [module docs](self)). Loads no
+/// encoding.
+pub fn is_exact(model_id: &str) -> bool {
+    Counter::for_model(model_id).is_exact()
 }
 
 /// The prompt tokens of a chat request for `model_id`: its messages with their framing, and
@@ -151,9 +146,9 @@ impl Counter {
         !matches!(self, Counter::Estimate)
     }
 
-    /// Text the model surely reads as it is.
-    fn sure_text(&self, text: &str, total: &mut Tally) {
-        let count = match self {
+    /// The tokens of `text` on its own.
+    fn text(&self, text: &str) -> TokenCount {
+        match self {
             #[cfg(feature = "tokenizer")]
             Counter::Exact(encoding) => {
                 let tokens = encoding.count(text);
@@ -164,7 +159,12 @@ impl Counter {
                 }
             }
             Counter::Estimate => estimate(text),
-        };
+        }
+    }
+
+    /// Text the model surely reads as it is.
+    fn sure_text(&self, text: &str, total: &mut Tally) {
+        let count = self.text(text);
         total.tokens += count.tokens;
         total.at_least += count.at_least;
     }
