@@ -65,6 +65,7 @@ mod registry;
 mod response_headers;
 pub mod router;
 pub mod settings;
+pub mod store;
 pub mod tokens;
 pub mod types;
 

@@ -613,7 +613,7 @@ fn compare(
     let until = Instant::now() + budget;
     let mut round = 0u64;
     while Instant::now() < until || ours.len() < 10 {
-        if round % 2 == 0 {
+        if round.is_multiple_of(2) {
             ours.push(onellm());
             theirs.push(bare());
         } else {

@@ -29,6 +29,7 @@
 pub mod chat_cli;
 mod example_binary;
 mod http1;
+mod redis_server;
 mod render;
 pub mod replay;
 mod reply;
@@ -36,5 +37,6 @@ mod server;
 pub mod soak;
 
 pub use example_binary::{example_binary, run_example};
+pub use redis_server::RedisServer;
 pub use reply::{Fault, Reply};
 pub use server::{key_fingerprint, FakeProvider, RecordedRequest};

@@ -8,9 +8,19 @@
 //! - `rpm: 3`: of 12 calls it receives at most 3;
 //! - a name that is neither a group nor a model fails naming it, sending nothing; a
 //!   malformed file fails the client's build, naming the file and the line.
+//!
+//! With a real `redis-server` as the shared store (started per test; skipped with a message
+//! when not installed, failed under `CI=true`):
+//!
+//! - two clients — each with its own state, as two processes have — keep one `rpm: 3`
+//!   between them: of 8 calls the limited deployment gets exactly 3;
+//! - a cooldown one client caused keeps the other client away from the deployment;
+//! - Redis stopped mid-run, or never there: every call still succeeds.
+
+use std::time::{Duration, SystemTime};
 
 use onellm_core::{ChatCompletion, ChatRequest, Error, ErrorKind};
-use onellm_testkit::{key_fingerprint, FakeProvider, Reply};
+use onellm_testkit::{key_fingerprint, FakeProvider, RedisServer, Reply};
 
 fn config(east: &FakeProvider, west: &FakeProvider, extra: &str) -> String {
     format!(
@@ -220,6 +230,112 @@ fn bad_names_and_files_send_nothing<D: Driver>() {
     assert_eq!(east.requests().len() + west.requests().len(), 1);
 }
 
+/// `config` with its state in the Redis on `port`.
+fn shared_config(east: &FakeProvider, west: &FakeProvider, extra: &str, port: u16) -> String {
+    format!(
+        "{}  redis_host: 127.0.0.1\n  redis_port: {port}\n",
+        config(east, west, extra)
+    )
+}
+
+/// Waits out the last seconds of a wall-clock minute, so a test's calls fall in one `rpm`
+/// window.
+fn within_one_minute() {
+    let second = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        % 60;
+    if second >= 55 {
+        std::thread::sleep(Duration::from_secs(61 - second));
+    }
+}
+
+fn deployment_of(completion: &ChatCompletion) -> String {
+    let report = completion.report().unwrap();
+    let answered = report.attempts.last().unwrap();
+    answered.deployment.clone().unwrap_or_default()
+}
+
+fn shared_rpm_across_clients<D: Driver>() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (east, west) = (FakeProvider::start(), FakeProvider::start());
+    // East comes first (order 1) until its 3 requests of the minute are used.
+    let yaml = shared_config(&east, &west, "      rpm: 3\n      order: 1\n", redis.port());
+    let (first, second) = (D::new(&yaml).unwrap(), D::new(&yaml).unwrap());
+    within_one_minute();
+    for _ in 0..4 {
+        for client in [&first, &second] {
+            let completion = client.chat(smart()).unwrap();
+            assert_eq!(completion.text(), "Hi");
+        }
+    }
+    // Each client alone would have sent 3 to east: 6 in all.
+    assert_eq!(
+        east.requests().len(),
+        3,
+        "east is held to rpm 3 across both"
+    );
+    assert_eq!(west.requests().len(), 5);
+}
+
+fn shared_cooldown_across_clients<D: Driver>() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (east, west) = (FakeProvider::start(), FakeProvider::start());
+    for _ in 0..10 {
+        east.push(Reply::status(429));
+    }
+    let yaml = shared_config(&east, &west, "      order: 1\n", redis.port());
+    let first = D::new(&yaml).unwrap();
+    // allowed_fails: 1 — the second failure cools east down (for 60 s).
+    for _ in 0..2 {
+        assert_eq!(deployment_of(&first.chat(smart()).unwrap()), "west");
+    }
+    assert_eq!(east.requests().len(), 2);
+    let second = D::new(&yaml).unwrap();
+    for _ in 0..5 {
+        let completion = second.chat(smart()).unwrap();
+        assert_eq!(deployment_of(&completion), "west");
+        let attempts = &completion.report().unwrap().attempts;
+        // East is skipped: refused by the store (a recorded attempt, nothing sent), or
+        // left out of the plan once this client learnt of the cooldown.
+        assert!(attempts.iter().all(
+            |attempt| attempt.status.is_none() || attempt.deployment.as_deref() == Some("west")
+        ));
+    }
+    assert_eq!(
+        east.requests().len(),
+        2,
+        "the second client sent nothing to east"
+    );
+}
+
+fn store_going_away_keeps_calls_working<D: Driver>() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let (east, west) = (FakeProvider::start(), FakeProvider::start());
+    let yaml = shared_config(&east, &west, "      rpm: 100\n", redis.port());
+    let client = D::new(&yaml).unwrap();
+    for _ in 0..3 {
+        client.chat(smart()).unwrap();
+    }
+    redis.stop();
+    for _ in 0..6 {
+        assert_eq!(client.chat(smart()).unwrap().text(), "Hi");
+    }
+    // A store that was never there: built fine, and every call answered.
+    let absent = D::new(&yaml).unwrap();
+    for _ in 0..3 {
+        assert_eq!(absent.chat(smart()).unwrap().text(), "Hi");
+    }
+    assert_eq!(east.requests().len() + west.requests().len(), 12);
+}
+
 macro_rules! on_both_transports {
     ($($scenario:ident),+ $(,)?) => {
         mod on_blocking {
@@ -236,4 +352,7 @@ on_both_transports!(
     failing_deployment_cools_down,
     rpm_limits_a_deployment,
     bad_names_and_files_send_nothing,
+    shared_rpm_across_clients,
+    shared_cooldown_across_clients,
+    store_going_away_keeps_calls_working,
 );

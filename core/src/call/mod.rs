@@ -304,6 +304,24 @@ pub enum Action {
     Done(Output),
     /// The call failed; [`Error::attempts`] says what was tried.
     Failed(Error),
+    /// Only after [`Call::require_admission`]: the next attempt goes to this router
+    /// deployment; ask the shared store whether it may, then call [`Call::admit`] or
+    /// [`Call::skip_target`], and poll again.
+    Admit {
+        /// The deployment's id.
+        deployment: String,
+    },
+}
+
+/// Whether attempts on router deployments wait for a shared store's admission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admission {
+    NotRequired,
+    /// Required; `granted` holds the attempt (by how many attempts came before it) that
+    /// was admitted.
+    Required {
+        granted: Option<usize>,
+    },
 }
 
 /// One call (chat, streamed chat, embeddings or completions) with its retries and fallbacks.
@@ -328,6 +346,7 @@ pub struct Call {
     /// How many distinct models got an attempt.
     models_tried: usize,
     next_id: u64,
+    admission: Admission,
     attempts: Vec<Attempt>,
     state: State,
     chunks: StreamOutput,
@@ -528,6 +547,7 @@ impl Call {
             tries_on_target: 0,
             models_tried: 0,
             next_id: 1,
+            admission: Admission::NotRequired,
             attempts: Vec::new(),
             state: match misconfigured {
                 Some(error) => State::Failed(error),
@@ -551,6 +571,9 @@ impl Call {
                 State::Ready { at, .. } if now < *at => return Action::Wait(*at),
                 State::Ready { waited, .. } => {
                     let waited = *waited;
+                    if let Some(deployment) = self.awaiting_admission(now) {
+                        return Action::Admit { deployment };
+                    }
                     if let Some(outgoing) = self.start_attempt(waited, now) {
                         return Action::Send(outgoing);
                     }
@@ -762,6 +785,61 @@ impl Call {
             .and_then(|target| target.deployment.as_deref())
     }
 
+    /// Makes the call stop before each attempt on a router deployment with
+    /// [`Action::Admit`], until [`admit`](Self::admit) or [`skip_target`](Self::skip_target)
+    /// answers: the engine does this when a shared store must take the deployment's slot
+    /// first.
+    pub fn require_admission(&mut self) {
+        self.admission = Admission::Required { granted: None };
+    }
+
+    /// Lets the attempt [`Action::Admit`] asked about go out (on the next poll).
+    pub fn admit(&mut self) {
+        if let Admission::Required { granted } = &mut self.admission {
+            *granted = Some(self.attempts.len());
+        }
+    }
+
+    /// The output of a call that succeeded.
+    pub fn output(&self) -> Option<&Output> {
+        match &self.state {
+            State::Done(output) => Some(output),
+            _ => None,
+        }
+    }
+
+    /// Skips the model the call is ready to try next, without sending anything: a failed
+    /// attempt holding `error` is recorded, as for a model without its key, and the call
+    /// moves on to the next model (or fails when none is left). The engine does this when
+    /// the shared store says a deployment is at its limits. Does nothing unless the call is
+    /// ready to send.
+    pub fn skip_target(&mut self, error: Error, now: Instant) {
+        let State::Ready { waited, .. } = self.state else {
+            return;
+        };
+        let Some(target) = self.targets.get(self.target) else {
+            return;
+        };
+        if self.tries_on_target == 0 {
+            self.models_tried += 1;
+        }
+        let (provider, model) = match &target.resolved {
+            Ok(resolved) => (resolved.provider.name().to_owned(), resolved.model.clone()),
+            Err(_) => (String::new(), target.id.clone()),
+        };
+        let error = error.with_origin(&provider, &model);
+        self.attempts.push(Attempt {
+            model: target.id.clone(),
+            deployment: target.deployment.clone(),
+            provider,
+            error: Some(error.clone()),
+            status: None,
+            waited,
+            took: Duration::ZERO,
+        });
+        self.next_model(error, now);
+    }
+
     /// Every finished attempt so far, in order.
     pub fn attempts(&self) -> &[Attempt] {
         &self.attempts
@@ -832,6 +910,21 @@ impl Call {
 
     /// Sends the next attempt on the current model, or records why it cannot be sent and
     /// moves the machine on (then returns `None`).
+    /// The deployment the next attempt goes to, if it must be admitted first and was not.
+    fn awaiting_admission(&self, now: Instant) -> Option<String> {
+        let Admission::Required { granted } = self.admission else {
+            return None;
+        };
+        if granted == Some(self.attempts.len())
+            || self.total_deadline.is_some_and(|deadline| now >= deadline)
+        {
+            return None;
+        }
+        let target = self.targets.get(self.target)?;
+        target.resolved.as_ref().ok()?;
+        target.deployment.clone()
+    }
+
     fn start_attempt(&mut self, waited: Duration, now: Instant) -> Option<Outgoing> {
         if self.total_deadline.is_some_and(|deadline| now >= deadline) {
             self.fail_deadline("another attempt");

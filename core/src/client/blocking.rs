@@ -12,6 +12,7 @@ use super::event::CallEvent;
 use super::Step;
 use crate::call::{Action, AttemptId, Outgoing};
 use crate::error::{Error, ErrorKind};
+use crate::store::{StoreOp, StoreReply};
 
 /// The most bytes one read hands to the core: small enough that a slow stream is fed as it
 /// arrives, large enough that a whole response takes few reads.
@@ -41,6 +42,21 @@ pub trait BlockingDriver {
         request: http::Request<Bytes>,
         outgoing: &Outgoing,
     ) -> Result<(StatusCode, HeaderMap, Self::Body), Error>;
+
+    /// Runs `op` on the client's shared store ([`Engine::store`](super::Engine::store)) and
+    /// returns its reply, bounded by the store's timeout (then an error). Only called for a
+    /// client whose engine has a store; the default says there is none.
+    fn store(&self, op: &StoreOp) -> Result<StoreReply, Error> {
+        Err(no_store(op))
+    }
+}
+
+/// The error of a driver asked to run `op` without a store.
+pub(super) fn no_store(op: &StoreOp) -> Error {
+    Error::new(
+        ErrorKind::Unsupported,
+        format!("this transport has no shared store to run {}", op.name()),
+    )
 }
 
 /// A response body a [`BlockingDriver`] reads.
@@ -104,9 +120,16 @@ impl<D: BlockingDriver, T: CallOutput> BlockingCall<D, T> {
                 return Step::Chunk(chunk);
             }
             let now = self.driver.now();
+            if let Some(op) = self.call.poll_store(now) {
+                let reply = self.driver.store(&op);
+                self.call.handle_store(reply, self.driver.now());
+                continue;
+            }
             match self.call.poll(now) {
                 Action::Send(outgoing) => self.send(outgoing),
                 Action::Receive { attempt, deadline } => self.receive(attempt, deadline, now),
+                // The store's admission is queued: `poll_store` runs it first.
+                Action::Admit { .. } => continue,
                 Action::Wait(until) => {
                     self.body = None;
                     let wait = self.call.call().pending_wait().unwrap_or_default();
@@ -118,15 +141,27 @@ impl<D: BlockingDriver, T: CallOutput> BlockingCall<D, T> {
                         open.body.finish();
                     }
                     self.call.emit(|call| CallEvent::finished(call, None));
-                    return Step::Done(self.call.output(output));
+                    let output = self.call.output(output);
+                    self.finish_store();
+                    return Step::Done(output);
                 }
                 Action::Failed(error) => {
                     self.body = None;
                     self.call
                         .emit(|call| CallEvent::finished(call, Some(&error)));
+                    self.finish_store();
                     return Step::Done(Err(error));
                 }
             }
+        }
+    }
+
+    /// Runs the store operations a finished call still has (what its last attempt did).
+    fn finish_store(&mut self) {
+        let now = self.driver.now();
+        while let Some(op) = self.call.poll_store(now) {
+            let reply = self.driver.store(&op);
+            self.call.handle_store(reply, self.driver.now());
         }
     }
 

@@ -9,13 +9,14 @@ use super::budget::Budget;
 use super::event::CallEvent;
 use super::overrides::Overrides;
 use super::preflight::{Checker, Preflight};
-use super::routed::{self, Router, Tracking};
+use super::routed::{self, Awaiting, Router, Tracking};
 use super::seed::SeedSequence;
 use crate::call::{Action, Call, CallOptions, Operation, Output};
 use crate::catalog::{Catalog, ModelInfo};
 use crate::error::{CallReport, Error, ErrorKind, ReportSlot};
 use crate::registry::Registry;
 use crate::router::RouterConfig;
+use crate::store::{StoreConfig, StoreOp, StoreReply};
 use crate::types::{
     ChatCompletion, ChatCompletionChunk, ChatRequest, CompletionRequest, CompletionResponse,
     EmbeddingRequest, EmbeddingResponse,
@@ -168,6 +169,13 @@ impl Engine {
         self
     }
 
+    /// The shared store (Redis) the transport must open for this engine's calls — the
+    /// router's `redis_url` or `redis_host`/`redis_port` — if there is one. A transport
+    /// that cannot open it fails to build, rather than ignore the shared limits.
+    pub fn store(&self) -> Option<&StoreConfig> {
+        self.router.as_deref().and_then(Router::store)
+    }
+
     /// The router's configuration, if the engine has one.
     pub fn router(&self) -> Option<&RouterConfig> {
         self.router.as_deref().map(Router::config)
@@ -306,7 +314,14 @@ impl Engine {
                     router.chain(&names, &self.registry, &self.catalog, now, wall_clock, seed);
                 let admit = |id: &str, op: &Operation| checker.admit(id, op);
                 match chain {
-                    Ok(chain) => Call::with_chain(chain, operation, options, seed, now, admit),
+                    Ok(chain) => {
+                        let mut call =
+                            Call::with_chain(chain, operation, options, seed, now, admit);
+                        if router.store().is_some() {
+                            call.require_admission();
+                        }
+                        call
+                    }
                     Err(error) => refused(operation, options, seed, now, error),
                 }
             }
@@ -323,11 +338,7 @@ impl Engine {
             started: wall_clock,
             started_at: now,
             spent: 0.0,
-            tracking: router.map(|router| Tracking {
-                router: Arc::clone(router),
-                in_flight: None,
-                seen: 0,
-            }),
+            tracking: router.map(Tracking::new),
             output: PhantomData,
         }
     }
@@ -401,31 +412,143 @@ impl<T: CallOutput> TypedCall<T> {
     }
 
     /// [`Call::poll`], reporting each attempt's start and end to the client's router (for a
-    /// call to a router group). The drive loops poll through this.
+    /// call to a router group). The drive loops poll through this, after
+    /// [`poll_store`](Self::poll_store); an [`Action::Admit`] means the store has an
+    /// operation to run first.
     #[must_use = "the action says what to send, await or return next"]
     pub fn poll(&mut self, now: Instant) -> Action {
-        let action = self.call.poll(now);
-        if let Some(tracking) = &mut self.tracking {
-            let wall_clock = self
-                .started
-                .checked_add(now.saturating_duration_since(self.started_at))
-                .unwrap_or(self.started);
-            let attempts = self.call.attempts();
-            // Only the attempt in flight ends between two polls before any other is
-            // recorded (skipped models are recorded when nothing is in flight).
-            for attempt in attempts.get(tracking.seen..).unwrap_or_default() {
-                if let Some(index) = tracking.in_flight.take() {
-                    tracking.router.finished(index, attempt, now, wall_clock);
+        loop {
+            let action = self.call.poll(now);
+            self.account(now);
+            let wall_clock = self.wall_clock(now);
+            let Some(tracking) = &mut self.tracking else {
+                return action;
+            };
+            match &action {
+                Action::Admit { deployment } => {
+                    let index = tracking.router.index(Some(deployment));
+                    let admission = index
+                        .filter(|_| tracking.router.store_usable(now))
+                        .and_then(|index| {
+                            Some((index, tracking.router.admission(index, wall_clock)?))
+                        });
+                    match admission {
+                        Some((index, op)) => {
+                            tracking.ops.push_back((Awaiting::Admission(index), op));
+                            return action;
+                        }
+                        // No store to ask (it rests after a failure): this process's own
+                        // state decided, when it planned the chain.
+                        None => self.call.admit(),
+                    }
                 }
-            }
-            tracking.seen = attempts.len();
-            if matches!(action, Action::Send(_)) {
-                tracking.in_flight = tracking
-                    .router
-                    .started(self.call.current_deployment(), wall_clock);
+                Action::Send(_) => {
+                    let deployment = self.call.current_deployment();
+                    tracking.in_flight = tracking.router.started(deployment, wall_clock);
+                    return action;
+                }
+                _ => return action,
             }
         }
-        action
+    }
+
+    /// Reports the attempts that ended since the last look to the router: its own state at
+    /// once, the shared store's through operations queued for [`poll_store`](Self::poll_store).
+    fn account(&mut self, now: Instant) {
+        let wall_clock = self.wall_clock(now);
+        let Some(tracking) = &mut self.tracking else {
+            return;
+        };
+        let attempts = self.call.attempts();
+        if tracking.seen == attempts.len() {
+            return;
+        }
+        let tokens = self.call.output().map_or(0, tokens_of);
+        // Only the attempt in flight (or admitted) ends between two looks before any other
+        // is recorded (skipped models are recorded when nothing is in flight).
+        for attempt in attempts.get(tracking.seen..).unwrap_or_default() {
+            let tokens = if attempt.error.is_none() { tokens } else { 0 };
+            if let Some(index) = tracking.in_flight.take() {
+                tracking.router.finished(index, attempt, now, wall_clock);
+                if tokens > 0 {
+                    tracking.router.used_tokens(index, tokens, wall_clock);
+                }
+            }
+            if let Some(index) = tracking.holds_slot.take() {
+                if let Some(op) = tracking
+                    .router
+                    .finishing(index, attempt, tokens, wall_clock)
+                {
+                    tracking.ops.push_back((Awaiting::Report, op));
+                }
+            }
+        }
+        tracking.seen = attempts.len();
+    }
+
+    /// The next operation for the client's shared store (Redis), if the call has one: what
+    /// an ended attempt did, or — when [`poll`](Self::poll) said [`Action::Admit`] — the
+    /// admission that takes a router deployment's slot atomically across every process.
+    /// The drive loops run it (bounded by the store's timeout), hand the answer to
+    /// [`handle_store`](Self::handle_store), and poll this again before
+    /// [`poll`](Self::poll); at the call's end they run what is left.
+    ///
+    /// `None` for calls without a router store. While the store rests after a failure its
+    /// operations are dropped (an admission is then granted: the call goes on with this
+    /// process's own state).
+    pub fn poll_store(&mut self, now: Instant) -> Option<StoreOp> {
+        self.account(now);
+        let tracking = self.tracking.as_mut()?;
+        if tracking.awaiting.is_some() {
+            return None;
+        }
+        while let Some((purpose, op)) = tracking.ops.pop_front() {
+            if tracking.router.store_usable(now) {
+                tracking.awaiting = Some(purpose);
+                return Some(op);
+            }
+            // A report the store misses heals with the minute (rpm, tpm), the key's expiry
+            // (in flight) or the cooldown window (failures).
+            if let Awaiting::Admission(_) = purpose {
+                self.call.admit();
+            }
+        }
+        None
+    }
+
+    /// What the store answered the operation [`poll_store`](Self::poll_store) gave (an
+    /// error when it failed or timed out: the call goes on without it).
+    pub fn handle_store(&mut self, reply: Result<StoreReply, Error>, now: Instant) {
+        let wall_clock = self.wall_clock(now);
+        let Some(tracking) = &mut self.tracking else {
+            return;
+        };
+        match tracking.awaiting.take() {
+            None => {}
+            Some(Awaiting::Report) => {
+                let result = reply.and_then(|reply| reply.integers("a report").map(|_| ()));
+                tracking
+                    .router
+                    .store_answered(result.as_ref().copied(), now);
+            }
+            Some(Awaiting::Admission(index)) => {
+                match tracking.router.admitted(index, reply, now, wall_clock) {
+                    Ok(true) => {
+                        tracking.holds_slot = Some(index);
+                        self.call.admit();
+                    }
+                    Ok(false) => self.call.admit(),
+                    Err(refusal) => self.call.skip_target(refusal, now),
+                }
+            }
+        }
+    }
+
+    /// The wall-clock time at `now` (the call's start plus the monotonic time since).
+    fn wall_clock(&self, now: Instant) -> SystemTime {
+        self.started
+            .checked_add(now.saturating_duration_since(self.started_at))
+            .unwrap_or(self.started)
     }
 
     /// Every finished attempt so far.
@@ -444,15 +567,6 @@ impl<T: CallOutput> TypedCall<T> {
         // A stream's usage chunks were added as they came; the whole is added once.
         if let Some(cost) = output.cost() {
             self.spend(cost - self.spent);
-        }
-        if let Some(tracking) = &self.tracking {
-            let tokens = output.total_tokens();
-            if tokens > 0 {
-                let deployment = self.call.current_deployment();
-                tracking
-                    .router
-                    .used_tokens(deployment, tokens, self.started);
-            }
         }
         output.set_report(CallReport {
             attempts: self.call.attempts().to_vec(),
@@ -532,6 +646,16 @@ impl<T> Drop for TypedCall<T> {
             }
         }
     }
+}
+
+/// The tokens an output's usage counts (`total_tokens`; 0 without usage).
+fn tokens_of(output: &Output) -> u64 {
+    match output {
+        Output::Chat(completion) => completion.usage.as_ref().map(|usage| usage.total_tokens),
+        Output::Embeddings(response) => response.usage.as_ref().map(|usage| usage.total_tokens),
+        Output::Completions(response) => response.usage.as_ref().map(|usage| usage.total_tokens),
+    }
+    .unwrap_or(0)
 }
 
 /// The output types a [`TypedCall`] can end with. Sealed: one per operation.

@@ -9,12 +9,13 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
-use super::blocking::timed_out_or_failed;
+use super::blocking::{no_store, timed_out_or_failed};
 use super::engine::{CallOutput, TypedCall};
 use super::event::CallEvent;
 use super::Step;
 use crate::call::{Action, AttemptId, Outgoing};
 use crate::error::{Error, ErrorKind};
+use crate::store::{StoreOp, StoreReply};
 
 /// What an async transport does for a call: start a request, await its head and body pieces
 /// by a deadline, sleep, and tell the time. See the [module docs](super) for the contract.
@@ -31,6 +32,14 @@ pub trait AsyncDriver: Send + Sync {
     /// Starts sending `request` (it may go out when the exchange is first awaited). Never
     /// follows a redirect; an error status is a response like any other.
     fn send(&self, request: http::Request<Bytes>, outgoing: &Outgoing) -> Self::Exchange;
+
+    /// Runs `op` on the client's shared store ([`Engine::store`](super::Engine::store)) and
+    /// returns its reply, bounded by the store's timeout (then an error). Only called for a
+    /// client whose engine has a store; the default says there is none.
+    fn store(&self, op: StoreOp) -> impl Future<Output = Result<StoreReply, Error>> + Send {
+        let error = no_store(&op);
+        async move { Err(error) }
+    }
 }
 
 /// One request of an [`AsyncDriver`] and its response. Dropping it mid-way closes the
@@ -100,9 +109,16 @@ impl<D: AsyncDriver, T: CallOutput> AsyncCall<D, T> {
                 return Step::Chunk(chunk);
             }
             let now = self.driver.now();
+            if let Some(op) = self.call.poll_store(now) {
+                let reply = self.driver.store(op).await;
+                self.call.handle_store(reply, self.driver.now());
+                continue;
+            }
             match self.call.poll(now) {
                 Action::Send(outgoing) => self.send(outgoing),
                 Action::Receive { attempt, deadline } => self.receive(attempt, deadline).await,
+                // The store's admission is queued: `poll_store` runs it first.
+                Action::Admit { .. } => continue,
                 Action::Wait(until) => {
                     self.open = None;
                     let wait = self.call.call().pending_wait().unwrap_or_default();
@@ -114,15 +130,27 @@ impl<D: AsyncDriver, T: CallOutput> AsyncCall<D, T> {
                         open.exchange.finish().await;
                     }
                     self.call.emit(|call| CallEvent::finished(call, None));
-                    return Step::Done(self.call.output(output));
+                    let output = self.call.output(output);
+                    self.finish_store().await;
+                    return Step::Done(output);
                 }
                 Action::Failed(error) => {
                     self.open = None;
                     self.call
                         .emit(|call| CallEvent::finished(call, Some(&error)));
+                    self.finish_store().await;
                     return Step::Done(Err(error));
                 }
             }
+        }
+    }
+
+    /// Runs the store operations a finished call still has (what its last attempt did).
+    async fn finish_store(&mut self) {
+        let now = self.driver.now();
+        while let Some(op) = self.call.poll_store(now) {
+            let reply = self.driver.store(op).await;
+            self.call.handle_store(reply, self.driver.now());
         }
     }
 

@@ -2,16 +2,19 @@
 //! deployments (then its fallbacks'), in the order [`RouterState::plan`] gives, each with
 //! its own settings; what each attempt did goes back into the router's state.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime};
 
 use crate::call::{ChainEntry, Operation};
 use crate::catalog::{Catalog, Mode, ModelCapabilities, ModelInfo, ModelPrices};
+use crate::error::ErrorKind;
 use crate::error::{Attempt, Error};
 use crate::registry::Registry;
+use crate::router::shared::{self, Finish, Verdict};
 use crate::router::Deployment;
 use crate::router::{Outcome, RouterConfig, RouterState};
+use crate::store::{StoreConfig, StoreHealth, StoreOp, StoreReply};
 
 /// A client's router: its configuration, a registry per deployment (the client's, with the
 /// deployment's key, base URL and options over it), and the shared state.
@@ -23,6 +26,8 @@ pub(crate) struct Router {
     pricing: Vec<Option<ModelInfo>>,
     by_id: HashMap<String, usize>,
     state: Mutex<RouterState>,
+    /// The shared store (`redis_url`, or `redis_host`/`redis_port`), and whether it answers.
+    store: Option<(StoreConfig, Mutex<StoreHealth>)>,
 }
 
 impl Router {
@@ -47,7 +52,12 @@ impl Router {
             .enumerate()
             .map(|(index, deployment)| (deployment.id.clone(), index))
             .collect();
+        let store = config.settings.redis_url.clone().map(|url| {
+            let timeout = crate::store::DEFAULT_STORE_TIMEOUT;
+            (StoreConfig { url, timeout }, Mutex::default())
+        });
         Router {
+            store,
             state: Mutex::new(RouterState::new(&config)),
             config,
             registries,
@@ -65,6 +75,122 @@ impl Router {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The shared store the router keeps its state in, if configured.
+    pub(crate) fn store(&self) -> Option<&StoreConfig> {
+        self.store.as_ref().map(|(config, _)| config)
+    }
+
+    fn health(&self) -> Option<MutexGuard<'_, StoreHealth>> {
+        let (_, health) = self.store.as_ref()?;
+        Some(
+            health
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
+    }
+
+    /// Whether operations should go to the shared store now (one is configured, and it is
+    /// not resting after a failure).
+    pub(crate) fn store_usable(&self, now: Instant) -> bool {
+        self.health().is_some_and(|health| health.usable(now))
+    }
+
+    /// Records how a store operation went: a failure rests the store and is logged once.
+    pub(crate) fn store_answered(&self, result: Result<(), &Error>, now: Instant) {
+        if let Some(mut health) = self.health() {
+            match result {
+                Ok(()) => health.answered(),
+                Err(error) => health.failed(error, now),
+            }
+        }
+    }
+
+    /// The store operation that admits an attempt on deployment `index`.
+    pub(crate) fn admission(&self, index: usize, wall_clock: SystemTime) -> Option<StoreOp> {
+        let deployment = self.config.deployments.get(index)?;
+        let minute = crate::router::minute_of(wall_clock);
+        Some(shared::admit(deployment, &self.config.settings, minute))
+    }
+
+    /// What the store answered the admission of an attempt on deployment `index`:
+    /// `Ok(true)` admitted, `Ok(false)` nothing to say (the store failed: the local state
+    /// decided), `Err` the refusal to record as a skipped attempt. The local state learns
+    /// the deployment's counts across every process.
+    pub(crate) fn admitted(
+        &self,
+        index: usize,
+        reply: Result<StoreReply, Error>,
+        now: Instant,
+        wall_clock: SystemTime,
+    ) -> Result<bool, Error> {
+        let read = reply.and_then(|reply| shared::read_admission(&reply));
+        self.store_answered(read.as_ref().map(|_| ()), now);
+        let Ok((verdict, view)) = read else {
+            return Ok(false);
+        };
+        self.state().observe(index, &view, now, wall_clock);
+        let Some(deployment) = self.config.deployments.get(index) else {
+            return Ok(false);
+        };
+        let why = match verdict {
+            Verdict::Admitted => return Ok(true),
+            Verdict::CoolingDown => format!(
+                "is cooling down for {:.1}s more",
+                view.cooldown_left.as_secs_f64()
+            ),
+            Verdict::AtRpm => format!("is at its rpm ({}) this minute", view.requests),
+            Verdict::AtTpm => format!("is at its tpm ({}) this minute", view.tokens),
+            Verdict::AtParallel => format!("has {} calls in flight", view.in_flight),
+        };
+        #[cfg(feature = "tracing")]
+        tracing::debug!(
+            target: "onellm",
+            group = %deployment.group,
+            deployment = %deployment.id,
+            "router: skipped: {why} (shared store)"
+        );
+        Err(Error::new(
+            ErrorKind::RateLimit,
+            format!(
+                "deployment {:?} of {:?} {why} across every process sharing the store",
+                deployment.id, deployment.group
+            ),
+        ))
+    }
+
+    /// The store operation that records how an admitted attempt on deployment `index`
+    /// ended (`tokens` its answer used), if there is anything to record.
+    pub(crate) fn finishing(
+        &self,
+        index: usize,
+        attempt: &Attempt,
+        tokens: u64,
+        wall_clock: SystemTime,
+    ) -> Option<StoreOp> {
+        let deployment = self.config.deployments.get(index)?;
+        let settings = &self.config.settings;
+        let failure = attempt.error.as_ref();
+        let finish = Finish {
+            release: shared::counts_in_flight(deployment, settings),
+            tokens: if shared::counts_tokens(deployment, settings) {
+                tokens
+            } else {
+                0
+            },
+            failed: failure.is_some_and(|error| {
+                !settings.disable_cooldowns
+                    && crate::router::counts_against_deployment(error.kind())
+            }),
+            retry_after: failure
+                .filter(|error| error.kind() == ErrorKind::RateLimit)
+                .and_then(Error::retry_after),
+            latency: (failure.is_none() && shared::counts_latency(settings))
+                .then_some(attempt.took),
+        };
+        let minute = crate::router::minute_of(wall_clock);
+        (!finish.is_empty()).then(|| shared::finish(deployment, settings, &finish, minute))
     }
 
     /// Whether a call to `model` goes through the router.
@@ -169,7 +295,7 @@ impl Router {
             .collect()
     }
 
-    fn index(&self, deployment: Option<&str>) -> Option<usize> {
+    pub(crate) fn index(&self, deployment: Option<&str>) -> Option<usize> {
         self.by_id.get(deployment?).copied()
     }
 
@@ -211,16 +337,9 @@ impl Router {
         self.state().abandoned(index);
     }
 
-    /// Tokens a deployment's answer used, for its `tpm`.
-    pub(crate) fn used_tokens(
-        &self,
-        deployment: Option<&str>,
-        tokens: u64,
-        wall_clock: SystemTime,
-    ) {
-        if let Some(index) = self.index(deployment) {
-            self.state().used_tokens(index, tokens, wall_clock);
-        }
+    /// Tokens deployment `index`'s answer used, for its `tpm`.
+    pub(crate) fn used_tokens(&self, index: usize, tokens: u64, wall_clock: SystemTime) {
+        self.state().used_tokens(index, tokens, wall_clock);
     }
 }
 
@@ -281,4 +400,32 @@ pub(crate) struct Tracking {
     pub in_flight: Option<usize>,
     /// Attempts already reported.
     pub seen: usize,
+    /// What the store operation in flight is for.
+    pub awaiting: Option<Awaiting>,
+    /// The deployment whose slot in the store the current attempt holds.
+    pub holds_slot: Option<usize>,
+    /// Store operations to run, in order: what ended attempts did, and admissions.
+    pub ops: VecDeque<(Awaiting, StoreOp)>,
+}
+
+impl Tracking {
+    pub(crate) fn new(router: &Arc<Router>) -> Tracking {
+        Tracking {
+            router: Arc::clone(router),
+            in_flight: None,
+            seen: 0,
+            awaiting: None,
+            holds_slot: None,
+            ops: VecDeque::new(),
+        }
+    }
+}
+
+/// What a store operation in flight was for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Awaiting {
+    /// Admitting the next attempt, on this deployment.
+    Admission(usize),
+    /// Recording what an attempt did.
+    Report,
 }

@@ -34,9 +34,11 @@
 
 mod config;
 mod node;
+pub(crate) mod shared;
 mod state;
 #[cfg(feature = "yaml")]
 mod yaml;
 
 pub use self::config::{Deployment, RouterConfig, RouterSettings, RoutingStrategy};
-pub use self::state::{Outcome, RouterState};
+pub(crate) use self::state::{counts_against_deployment, minute_of};
+pub use self::state::{Outcome, RouterState, SharedView};

@@ -20,6 +20,19 @@ pub enum Outcome {
     },
 }
 
+/// A deployment's state across every process sharing the store, as an admission read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SharedView {
+    /// How long it still cools down (zero: it does not).
+    pub cooldown_left: Duration,
+    /// Requests sent to it this minute.
+    pub requests: u64,
+    /// Tokens its answers used this minute.
+    pub tokens: u64,
+    /// Calls in flight on it (when counted).
+    pub in_flight: u32,
+}
+
 /// The state of one deployment.
 #[derive(Debug, Clone, Default)]
 struct Track {
@@ -334,6 +347,30 @@ impl RouterState {
         }
     }
 
+    /// What the shared store says of `deployment` at `now`: the local view takes its
+    /// counts (they include this process's own calls), and its cooldown when it runs
+    /// longer than the local one. Later plans of this process then leave out what other
+    /// processes used up, without asking the store.
+    pub fn observe(
+        &mut self,
+        deployment: usize,
+        view: &SharedView,
+        now: Instant,
+        wall_clock: SystemTime,
+    ) {
+        let Some(track) = self.tracks.get_mut(deployment) else {
+            return;
+        };
+        track.roll(minute_of(wall_clock));
+        track.requests = view.requests;
+        track.tokens = view.tokens;
+        track.in_flight = view.in_flight;
+        if !view.cooldown_left.is_zero() {
+            let until = now + view.cooldown_left;
+            track.cooldown_until = Some(track.cooldown_until.map_or(until, |at| at.max(until)));
+        }
+    }
+
     /// When `deployment`'s cooldown ends, if it is cooling down at `now`.
     pub fn cooling_down_until(&self, deployment: usize, now: Instant) -> Option<Instant> {
         self.tracks
@@ -355,7 +392,7 @@ impl Track {
 }
 
 /// Whether a failure of `kind` says the deployment is unwell (rather than the request).
-fn counts_against_deployment(kind: ErrorKind) -> bool {
+pub(crate) fn counts_against_deployment(kind: ErrorKind) -> bool {
     use ErrorKind::*;
     matches!(
         kind,
@@ -371,7 +408,8 @@ fn counts_against_deployment(kind: ErrorKind) -> bool {
     )
 }
 
-fn minute_of(wall_clock: SystemTime) -> u64 {
+/// The wall-clock minute (Unix seconds / 60): the window of `rpm` and `tpm`.
+pub(crate) fn minute_of(wall_clock: SystemTime) -> u64 {
     wall_clock
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |since| since.as_secs() / 60)

@@ -11,6 +11,8 @@ use onellm_core::call::Outgoing;
 use onellm_core::client::{
     Batching, BlockingCall, BlockingDriver, EmbeddingBatches, Engine, HttpSetup, Transport,
 };
+#[cfg(feature = "redis")]
+use onellm_core::store::{StoreOp, StoreReply};
 use onellm_core::{
     ChatCompletion, ChatRequest, CompletionRequest, CompletionResponse, EmbeddingRequest,
     EmbeddingResponse, Error,
@@ -50,6 +52,9 @@ struct Inner {
     agent: ureq::Agent,
     /// Reads the ends of finished streams' bodies so their connections are reused.
     drainer: Arc<crate::drain::Drainer>,
+    /// The router's shared store (Redis), when its configuration names one.
+    #[cfg(feature = "redis")]
+    store: Option<onellm_redis::BlockingStore>,
 }
 
 onellm_core::client_basics!(onellm_blocking, Client, engine);
@@ -228,11 +233,22 @@ impl Transport for Client {
                 proxy,
             } => new_agent(proxy.as_deref(), connect_timeout)?,
         };
+        #[cfg(feature = "redis")]
+        let store = engine
+            .store()
+            .map(onellm_redis::BlockingStore::open)
+            .transpose()?;
+        #[cfg(not(feature = "redis"))]
+        if engine.store().is_some() {
+            return Err(onellm_core::store::needs_redis_feature("onellm-blocking"));
+        }
         Ok(Client {
             engine,
             inner: Arc::new(Inner {
                 agent,
                 drainer: Default::default(),
+                #[cfg(feature = "redis")]
+                store,
             }),
         })
     }
@@ -266,6 +282,14 @@ impl BlockingDriver for Client {
             outgoing,
             Instant::now(),
         )
+    }
+
+    #[cfg(feature = "redis")]
+    fn store(&self, op: &StoreOp) -> Result<StoreReply, Error> {
+        match &self.inner.store {
+            Some(store) => store.run(op),
+            None => Err(Error::configuration("this client has no shared store")),
+        }
     }
 }
 

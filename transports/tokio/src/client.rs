@@ -11,6 +11,8 @@ use onellm_core::call::Outgoing;
 use onellm_core::client::{
     AsyncCall, AsyncDriver, Batching, EmbeddingBatches, Engine, HttpSetup, Transport,
 };
+#[cfg(feature = "redis")]
+use onellm_core::store::{StoreOp, StoreReply};
 use onellm_core::{
     ChatCompletion, ChatRequest, CompletionRequest, CompletionResponse, EmbeddingRequest,
     EmbeddingResponse, Error, ErrorKind,
@@ -55,6 +57,9 @@ pub struct Client {
 
 struct Inner {
     http: HyperClient,
+    /// The router's shared store (Redis), when its configuration names one.
+    #[cfg(feature = "redis")]
+    store: Option<onellm_redis::TokioStore>,
 }
 
 onellm_core::client_basics!(onellm_tokio, Client, engine);
@@ -180,9 +185,22 @@ impl Transport for Client {
                 proxy,
             } => connector::build(connect_timeout, proxy.as_deref())?,
         };
+        #[cfg(feature = "redis")]
+        let store = engine
+            .store()
+            .map(onellm_redis::TokioStore::open)
+            .transpose()?;
+        #[cfg(not(feature = "redis"))]
+        if engine.store().is_some() {
+            return Err(onellm_core::store::needs_redis_feature("onellm-tokio"));
+        }
         Ok(Client {
             engine,
-            inner: Arc::new(Inner { http }),
+            inner: Arc::new(Inner {
+                http,
+                #[cfg(feature = "redis")]
+                store,
+            }),
         })
     }
 }
@@ -206,6 +224,14 @@ impl AsyncDriver for Client {
             .entry(http::header::USER_AGENT)
             .or_insert(HeaderValue::from_static(USER_AGENT));
         HyperExchange::new(self.inner.http.send(request), outgoing.stream)
+    }
+
+    #[cfg(feature = "redis")]
+    async fn store(&self, op: StoreOp) -> Result<StoreReply, Error> {
+        match &self.inner.store {
+            Some(store) => store.run(op).await,
+            None => Err(Error::configuration("this client has no shared store")),
+        }
     }
 }
 
