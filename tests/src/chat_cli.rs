@@ -522,7 +522,8 @@ pub fn assert_typo_refused(output: &std::process::Output, typo: &str) {
 }
 
 /// How the examples' tests run their `chat` binary: arguments, standard input, environment.
-pub type RunChat<'a> = &'a dyn Fn(&[&str], Option<&str>, &[(&str, &str)]) -> std::process::Output;
+pub type RunChat<'a> =
+    &'a (dyn Fn(&[&str], Option<&str>, &[(&str, &str)]) -> std::process::Output + Sync);
 
 /// For the examples' tests, the model catalog through the binary, against a fake provider
 /// it finds through the environment:
@@ -722,5 +723,69 @@ pub fn check_router_story(run: RunChat<'_>) {
         String::from_utf8_lossy(&missing.stderr).contains("EAST_KEY, which is not set"),
         "{missing:?}"
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Issue 12's shared limits from the command line: two `chat` processes at once, 4 calls
+/// each, with a configuration whose preferred deployment has `rpm: 3` and whose state is in
+/// a real Redis — the deployment gets 3 requests in all, the other 5, and every call is
+/// answered. (Skipped with a message when `redis-server` is not installed; a failure under
+/// `CI=true`.)
+pub fn check_shared_router_story(run: RunChat<'_>) {
+    let Some(redis) = crate::RedisServer::start() else {
+        return;
+    };
+    let (east, west) = (crate::FakeProvider::start(), crate::FakeProvider::start());
+    let yaml = format!(
+        "model_list:\n  - model_name: smart\n    litellm_params:\n      model: openai/gpt-4o\n      api_key: sk-east\n      api_base: {}\n      rpm: 3\n      order: 1\n    model_info:\n      id: east\n  - model_name: smart\n    litellm_params:\n      model: openai/gpt-4o\n      api_key: sk-west\n      api_base: {}\n      order: 2\n    model_info:\n      id: west\nrouter_settings:\n  redis_host: 127.0.0.1\n  redis_port: {}\n",
+        east.openai_base_url(),
+        west.openai_base_url(),
+        redis.port()
+    );
+    let dir = std::env::temp_dir().join(format!(
+        "onellm-chat-shared-{}-{}",
+        std::process::id(),
+        redis.port()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("proxy.yaml");
+    std::fs::write(&path, &yaml).expect("write config");
+    let path = path.to_str().expect("UTF-8 path");
+    // All 8 calls within one rpm window.
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs() % 60);
+    if second >= 50 {
+        std::thread::sleep(std::time::Duration::from_secs(61 - second));
+    }
+    let args = [
+        "--config", path, "--model", "smart", "--repeat", "4", "--json", "hello",
+    ];
+    let outputs: Vec<std::process::Output> = std::thread::scope(|scope| {
+        let processes: Vec<_> = (0..2)
+            .map(|_| scope.spawn(|| run(&args, None, &[])))
+            .collect();
+        processes
+            .into_iter()
+            .map(|process| process.join().expect("the process thread"))
+            .collect()
+    });
+    for output in &outputs {
+        assert!(output.status.success(), "{output:?}");
+        let answered = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|line| {
+                serde_json::from_str::<Value>(line)
+                    .is_ok_and(|line| line["choices"][0]["message"]["content"] == "hello")
+            })
+            .count();
+        assert_eq!(answered, 4, "{output:?}");
+    }
+    assert_eq!(
+        east.requests().len(),
+        3,
+        "rpm 3 held across both processes (each alone would send it 3)"
+    );
+    assert_eq!(west.requests().len(), 5);
     std::fs::remove_dir_all(&dir).ok();
 }

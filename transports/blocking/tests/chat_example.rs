@@ -236,6 +236,13 @@ fn json_output_has_cost_and_the_catalog_checks_apply() {
 }
 
 #[test]
+fn two_processes_share_one_rate_limit_through_redis() {
+    onellm_testkit::chat_cli::check_shared_router_story(&|args, stdin, env| {
+        chat_with_env(args, stdin, env)
+    });
+}
+
+#[test]
 fn config_file_routes_repeated_calls_over_its_deployments() {
     onellm_testkit::chat_cli::check_router_story(&|args, stdin, env| {
         chat_with_env(args, stdin, env)
