@@ -151,6 +151,8 @@ fn sending(
         step,
         provider: provider.to_owned(),
         model: model.to_owned(),
+        group: None,
+        deployment: None,
         stream,
         after,
     }
@@ -202,6 +204,7 @@ fn both_transports_report_the_same_events_and_results() {
             CallEvent::Succeeded {
                 attempts: 3,
                 model: Some("anthropic/claude-sonnet-4-5".to_owned()),
+                deployment: None,
             },
         ]
     );

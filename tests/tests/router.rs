@@ -17,9 +17,10 @@
 //! - a cooldown one client caused keeps the other client away from the deployment;
 //! - Redis stopped mid-run, or never there: every call still succeeds.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use onellm_core::{ChatCompletion, ChatRequest, Error, ErrorKind};
+use onellm_core::{CallEvent, ChatCompletion, ChatRequest, Error, ErrorKind};
 use onellm_testkit::{key_fingerprint, FakeProvider, RedisServer, Reply};
 
 fn config(east: &FakeProvider, west: &FakeProvider, extra: &str) -> String {
@@ -50,8 +51,14 @@ router_settings:
     )
 }
 
+type Events = Arc<Mutex<Vec<CallEvent>>>;
+
 trait Driver: Sized {
-    fn new(yaml: &str) -> Result<Self, Error>;
+    fn new(yaml: &str) -> Result<Self, Error> {
+        Self::observed(yaml, Events::default())
+    }
+    /// A client whose call events go to `events`.
+    fn observed(yaml: &str, events: Events) -> Result<Self, Error>;
     fn from_file(path: &str) -> Result<Self, Error>;
     fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error>;
 }
@@ -63,9 +70,10 @@ fn parse(yaml: &str) -> Result<onellm_core::router::RouterConfig, Error> {
 struct Blocking(onellm_blocking::Client);
 
 impl Driver for Blocking {
-    fn new(yaml: &str) -> Result<Self, Error> {
+    fn observed(yaml: &str, events: Events) -> Result<Self, Error> {
         let builder = onellm_blocking::Client::builder()
             .retries(0)
+            .on_event(move |event| events.lock().unwrap().push(event.clone()))
             .router(parse(yaml)?);
         Ok(Blocking(builder.build()?))
     }
@@ -98,10 +106,11 @@ impl Async {
 }
 
 impl Driver for Async {
-    fn new(yaml: &str) -> Result<Self, Error> {
+    fn observed(yaml: &str, events: Events) -> Result<Self, Error> {
         Async::with(
             onellm_tokio::Client::builder()
                 .retries(0)
+                .on_event(move |event| events.lock().unwrap().push(event.clone()))
                 .router(parse(yaml)?),
         )
     }
@@ -336,6 +345,86 @@ fn store_going_away_keeps_calls_working<D: Driver>() {
     assert_eq!(east.requests().len() + west.requests().len(), 12);
 }
 
+fn deployment_timeout_and_events_name_the_deployment<D: Driver>() {
+    let (east, west) = (FakeProvider::start(), FakeProvider::start());
+    // East answers after 3 s; its own `timeout` gives it 0.3 s, then west answers.
+    east.push(Reply::echo().slow_headers(Duration::from_secs(3)));
+    let events = Events::default();
+    let yaml = config(&east, &west, "      timeout: 0.3\n      order: 1\n");
+    let client = D::observed(&yaml, Arc::clone(&events)).unwrap();
+    let completion = client.chat(smart()).unwrap();
+    assert_eq!(deployment_of(&completion), "west");
+    let attempts = &completion.report().unwrap().attempts;
+    assert_eq!(attempts[0].deployment.as_deref(), Some("east"));
+    assert_eq!(attempts[0].kind(), Some(ErrorKind::Timeout), "{attempts:?}");
+    let events = events.lock().unwrap();
+    let sent: Vec<(Option<&str>, Option<&str>)> = events
+        .iter()
+        .filter_map(|event| match event {
+            CallEvent::Sending {
+                group, deployment, ..
+            } => Some((group.as_deref(), deployment.as_deref())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [(Some("smart"), Some("east")), (Some("smart"), Some("west"))]
+    );
+    assert!(events.iter().any(|event| matches!(
+        event,
+        CallEvent::Succeeded { deployment: Some(answered), .. } if answered == "west"
+    )));
+    // Nothing an event says shows a key.
+    assert!(!format!("{events:?}").contains("sk-"));
+}
+
+fn error_reply(code: &str) -> Reply {
+    Reply::status(400).body(format!(
+        r#"{{"error":{{"message":"refused ({code})","type":"invalid_request_error","code":"{code}"}}}}"#
+    ))
+}
+
+fn kind_specific_fallbacks_apply_only_to_their_errors<D: Driver>() {
+    let (main, safe, big) = (
+        FakeProvider::start(),
+        FakeProvider::start(),
+        FakeProvider::start(),
+    );
+    let entry = |group: &str, fake: &FakeProvider, id: &str| {
+        format!(
+            "  - model_name: {group}\n    litellm_params:\n      model: openai/gpt-4o\n      \
+             api_key: sk-{id}\n      api_base: {}\n    model_info:\n      id: {id}\n",
+            fake.openai_base_url()
+        )
+    };
+    let yaml = format!(
+        "model_list:\n{}{}{}router_settings:\n  content_policy_fallbacks: [{{smart: [safe]}}]\n  \
+         context_window_fallbacks: [{{smart: [big]}}]\n",
+        entry("smart", &main, "main"),
+        entry("safe", &safe, "safe"),
+        entry("big", &big, "big"),
+    );
+    let client = D::new(&yaml).unwrap();
+    main.push(error_reply("content_policy_violation"));
+    assert_eq!(deployment_of(&client.chat(smart()).unwrap()), "safe");
+    main.push(error_reply("context_length_exceeded"));
+    assert_eq!(deployment_of(&client.chat(smart()).unwrap()), "big");
+    // Any other refusal: neither block is for it, and there is no general fallback.
+    main.push(Reply::status(401));
+    let error = client.chat(smart()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Authentication, "{error}");
+    assert_eq!(error.attempts().len(), 1);
+    assert_eq!(
+        (
+            main.requests().len(),
+            safe.requests().len(),
+            big.requests().len()
+        ),
+        (3, 1, 1)
+    );
+}
+
 macro_rules! on_both_transports {
     ($($scenario:ident),+ $(,)?) => {
         mod on_blocking {
@@ -355,4 +444,6 @@ on_both_transports!(
     shared_rpm_across_clients,
     shared_cooldown_across_clients,
     store_going_away_keeps_calls_working,
+    deployment_timeout_and_events_name_the_deployment,
+    kind_specific_fallbacks_apply_only_to_their_errors,
 );

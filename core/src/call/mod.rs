@@ -358,7 +358,9 @@ struct Target {
     /// The model id as given.
     id: String,
     /// The router deployment it stands for, if any.
-    deployment: Option<String>,
+    deployment: Option<Routed>,
+    /// Tried only after an error of this kind ([`ChainEntry::only_after`]).
+    only_after: Option<OnlyAfter>,
     resolved: Result<Resolved, Error>,
 }
 
@@ -366,9 +368,32 @@ struct Target {
 /// stands for, the registry that resolves it, and its retries if not the usual ones.
 pub(crate) struct ChainEntry<'r> {
     pub id: String,
-    pub deployment: Option<String>,
+    pub deployment: Option<Routed>,
     pub registry: &'r Registry,
     pub retries: Option<u32>,
+    /// Tried only when the call reaches it after an error of this kind (a router's
+    /// `context_window_fallbacks` and `content_policy_fallbacks`).
+    pub only_after: Option<OnlyAfter>,
+}
+
+/// A block of consecutive chain entries the call enters only after one kind of error;
+/// otherwise it skips the whole block without recording anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OnlyAfter {
+    pub kind: ErrorKind,
+    /// Which block (entries of one block share it).
+    pub block: usize,
+}
+
+/// The router deployment a chain entry stands for.
+#[derive(Debug, Clone)]
+pub(crate) struct Routed {
+    /// Its id (`model_info.id`, or the one the router gave it).
+    pub id: String,
+    /// The group it belongs to.
+    pub group: String,
+    /// Its own per-attempt timeout (`timeout` in its `litellm_params`).
+    pub attempt_timeout: Option<Duration>,
 }
 
 #[derive(Debug)]
@@ -486,6 +511,7 @@ impl Call {
                 deployment: None,
                 registry,
                 retries: None,
+                only_after: None,
             })
             .collect();
         Call::with_chain(chain, operation, options, seed, now, admit)
@@ -513,12 +539,18 @@ impl Call {
             .map(|entry| Target {
                 id: entry.id.clone(),
                 deployment: entry.deployment.clone(),
+                only_after: entry.only_after,
                 resolved: resolve(
                     entry.registry,
                     &entry.id,
                     entry.retries.or(operation.retries()),
                     &options,
                 )
+                .map(|mut resolved| {
+                    let own = entry.deployment.as_ref().and_then(|d| d.attempt_timeout);
+                    resolved.attempt_timeout = own.or(resolved.attempt_timeout);
+                    resolved
+                })
                 .and_then(|resolved| {
                     admit(&entry.id, &operation)
                         .map_err(|error| {
@@ -782,7 +814,14 @@ impl Call {
     pub fn current_deployment(&self) -> Option<&str> {
         self.targets
             .get(self.target)
-            .and_then(|target| target.deployment.as_deref())
+            .and_then(|target| Some(target.deployment.as_ref()?.id.as_str()))
+    }
+
+    /// The router group of the model being tried (or that answered), if it is a deployment.
+    pub fn current_group(&self) -> Option<&str> {
+        self.targets
+            .get(self.target)
+            .and_then(|target| Some(target.deployment.as_ref()?.group.as_str()))
     }
 
     /// Makes the call stop before each attempt on a router deployment with
@@ -830,7 +869,7 @@ impl Call {
         let error = error.with_origin(&provider, &model);
         self.attempts.push(Attempt {
             model: target.id.clone(),
-            deployment: target.deployment.clone(),
+            deployment: target.deployment.as_ref().map(|d| d.id.clone()),
             provider,
             error: Some(error.clone()),
             status: None,
@@ -922,7 +961,7 @@ impl Call {
         }
         let target = self.targets.get(self.target)?;
         target.resolved.as_ref().ok()?;
-        target.deployment.clone()
+        Some(target.deployment.as_ref()?.id.clone())
     }
 
     fn start_attempt(&mut self, waited: Duration, now: Instant) -> Option<Outgoing> {
@@ -949,7 +988,7 @@ impl Call {
                 let error = error.clone();
                 self.attempts.push(Attempt {
                     model: target.id.clone(),
-                    deployment: target.deployment.clone(),
+                    deployment: target.deployment.as_ref().map(|d| d.id.clone()),
                     provider: error.provider().unwrap_or_default().to_owned(),
                     error: Some(error.clone()),
                     status: None,
@@ -983,7 +1022,7 @@ impl Call {
                 let error = error.with_origin(provider.name(), &resolved.model);
                 self.attempts.push(Attempt {
                     model: target.id.clone(),
-                    deployment: target.deployment.clone(),
+                    deployment: target.deployment.as_ref().map(|d| d.id.clone()),
                     provider: provider.name().to_owned(),
                     error: Some(error.clone()),
                     status: None,
@@ -1109,10 +1148,7 @@ impl Call {
                 .get(self.target)
                 .map(|target| target.id.clone())
                 .unwrap_or_default(),
-            deployment: self
-                .targets
-                .get(self.target)
-                .and_then(|target| target.deployment.clone()),
+            deployment: self.current_deployment().map(str::to_owned),
             provider: flight.provider.name().to_owned(),
             error,
             status: flight.status.map(|status| status.as_u16()),
@@ -1182,6 +1218,24 @@ impl Call {
 
     fn next_model(&mut self, last: Error, now: Instant) {
         self.target += 1;
+        // A block meant for another kind of error is passed over, unrecorded.
+        while let Some(only) = self.targets.get(self.target).and_then(|t| t.only_after) {
+            let inside = self
+                .target
+                .checked_sub(1)
+                .and_then(|previous| self.targets.get(previous))
+                .is_some_and(|previous| previous.only_after == Some(only));
+            if inside || last.kind() == only.kind {
+                break;
+            }
+            while self
+                .targets
+                .get(self.target)
+                .is_some_and(|target| target.only_after == Some(only))
+            {
+                self.target += 1;
+            }
+        }
         self.tries_on_target = 0;
         if self.target < self.targets.len() {
             self.state = State::Ready {

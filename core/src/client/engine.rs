@@ -295,21 +295,7 @@ impl Engine {
                 let fallbacks = operation
                     .fallback_models()
                     .map_or_else(|| options.fallback_models.clone(), <[String]>::to_vec);
-                let mut names = routed::names(router, &operation, &fallbacks);
-                // A prompt too long for every deployment of the group goes to the group's
-                // `context_window_fallbacks` first, before anything is sent.
-                let group = operation.model();
-                let larger = router.context_window_fallbacks_of(group);
-                let too_long = |checker: &mut Checker<'_>| {
-                    router.config().group(group).all(|(_, deployment)| {
-                        checker
-                            .admit(&deployment.model, &operation)
-                            .is_err_and(|error| error.kind() == ErrorKind::ContextWindowExceeded)
-                    })
-                };
-                if !larger.is_empty() && too_long(&mut checker) {
-                    names.splice(1..1, larger);
-                }
+                let names = routed::names(router, &operation, &fallbacks);
                 let chain =
                     router.chain(&names, &self.registry, &self.catalog, now, wall_clock, seed);
                 let admit = |id: &str, op: &Operation| checker.admit(id, op);

@@ -16,10 +16,10 @@
 //!
 //! | event | message | level | fields |
 //! | --- | --- | --- | --- |
-//! | [`Sending`](CallEvent::Sending) | `sending request` | `debug` for a call's first attempt, `info` for a retry or fallback | `attempt` (1, 2, …), `step` (`first`, `retry` or `fallback`), `provider`, `model`, `stream`, and after a failed attempt its `after_kind` and `after_status` |
+//! | [`Sending`](CallEvent::Sending) | `sending request` | `debug` for a call's first attempt, `info` for a retry or fallback | `attempt` (1, 2, …), `step` (`first`, `retry` or `fallback`), `provider`, `model`, for a router deployment its `group` and `deployment` (its id, never its key), `stream`, and after a failed attempt its `after_kind` and `after_status` |
 //! | [`Waiting`](CallEvent::Waiting) | `waiting before the next attempt` | `info` | `wait_ms`, `model` of the failed attempt, `after_kind`, `after_status` |
-//! | [`Succeeded`](CallEvent::Succeeded) | `call succeeded` | `debug` | `attempts` (how many were made), `model` that answered |
-//! | [`Failed`](CallEvent::Failed) | `call failed` | `info` | `attempts`, `model` of the last attempt, `kind`, `status` |
+//! | [`Succeeded`](CallEvent::Succeeded) | `call succeeded` | `debug` | `attempts` (how many were made), `model` that answered, its `deployment` |
+//! | [`Failed`](CallEvent::Failed) | `call failed` | `info` | `attempts`, `model` and `deployment` of the last attempt, `kind`, `status` |
 //! | [`Cancelled`](CallEvent::Cancelled) | `call cancelled: dropped before it ended` | `debug` | `attempts` |
 //!
 //! Error kinds are the snake_case names of [`ErrorKind`] (`rate_limit`, `timeout`, …);
@@ -71,6 +71,9 @@ pub enum CallEvent {
         provider: String,
         /// The model id as given (`provider/model`).
         model: String,
+        /// For a router deployment: its group and its id (never its key).
+        group: Option<String>,
+        deployment: Option<String>,
         stream: bool,
         /// How the previous attempt ended, if there was one.
         after: Option<AttemptEnd>,
@@ -88,12 +91,16 @@ pub enum CallEvent {
         attempts: usize,
         /// The model that answered.
         model: Option<String>,
+        /// The router deployment that answered, if it was one.
+        deployment: Option<String>,
     },
     /// The call failed for good.
     Failed {
         attempts: usize,
         /// The model of the last attempt.
         model: Option<String>,
+        /// The router deployment of the last attempt, if it was one.
+        deployment: Option<String>,
         kind: ErrorKind,
         status: Option<u16>,
     },
@@ -116,6 +123,8 @@ impl CallEvent {
             step,
             provider: outgoing.provider.clone(),
             model: outgoing.model.clone(),
+            group: call.current_group().map(str::to_owned),
+            deployment: call.current_deployment().map(str::to_owned),
             stream: outgoing.stream,
             after: previous.map(|a| AttemptEnd {
                 kind: a.kind(),
@@ -141,14 +150,17 @@ impl CallEvent {
     pub fn finished(call: &Call, error: Option<&Error>) -> Self {
         let attempts = call.attempts();
         let model = attempts.last().map(|a| a.model.clone());
+        let deployment = attempts.last().and_then(|a| a.deployment.clone());
         match error {
             None => CallEvent::Succeeded {
                 attempts: attempts.len(),
                 model,
+                deployment,
             },
             Some(error) => CallEvent::Failed {
                 attempts: attempts.len(),
                 model,
+                deployment,
                 kind: error.kind(),
                 status: error.status(),
             },
@@ -171,6 +183,8 @@ impl CallEvent {
                 step,
                 provider,
                 model,
+                group,
+                deployment,
                 stream,
                 after,
             } => {
@@ -183,6 +197,8 @@ impl CallEvent {
                             step = step.as_str(),
                             provider = %provider,
                             model = %model,
+                            group = group.as_deref(),
+                            deployment = deployment.as_deref(),
                             stream,
                             after_kind = after.and_then(|a| a.kind).map(ErrorKind::as_str),
                             after_status = after.and_then(|a| a.status),
@@ -206,21 +222,28 @@ impl CallEvent {
                 after_status = after.and_then(|a| a.status),
                 "waiting before the next attempt"
             ),
-            CallEvent::Succeeded { attempts, model } => tracing::debug!(
+            CallEvent::Succeeded {
+                attempts,
+                model,
+                deployment,
+            } => tracing::debug!(
                 target: "onellm",
                 attempts,
                 model = model.as_deref(),
+                deployment = deployment.as_deref(),
                 "call succeeded"
             ),
             CallEvent::Failed {
                 attempts,
                 model,
+                deployment,
                 kind,
                 status,
             } => tracing::info!(
                 target: "onellm",
                 attempts,
                 model = model.as_deref(),
+                deployment = deployment.as_deref(),
                 kind = kind.as_str(),
                 status,
                 "call failed"

@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime};
 
-use crate::call::{ChainEntry, Operation};
+use crate::call::{ChainEntry, OnlyAfter, Operation, Routed};
 use crate::catalog::{Catalog, Mode, ModelCapabilities, ModelInfo, ModelPrices};
 use crate::error::ErrorKind;
 use crate::error::{Attempt, Error};
@@ -204,7 +204,7 @@ impl Router {
     /// left, the first group's reason is the error.
     pub(crate) fn chain<'r>(
         &'r self,
-        names: &[String],
+        names: &[Name],
         registry: &'r Registry,
         catalog: &Catalog,
         now: Instant,
@@ -215,17 +215,22 @@ impl Router {
         let mut first_refusal = None;
         let state = self.state();
         for (position, name) in names.iter().enumerate() {
-            if !self.config.has_group(name) {
+            let only_after = name.only_after.map(|kind| OnlyAfter {
+                kind,
+                block: position,
+            });
+            if !self.config.has_group(&name.id) {
                 chain.push(ChainEntry {
-                    id: name.clone(),
+                    id: name.id.clone(),
                     deployment: None,
                     registry,
                     retries: None,
+                    only_after,
                 });
                 continue;
             }
             let seed = crate::call::jitter::splitmix64(seed ^ position as u64);
-            match state.plan(&self.config, catalog, name, now, wall_clock, seed) {
+            match state.plan(&self.config, catalog, &name.id, now, wall_clock, seed) {
                 Ok(plan) => {
                     // Retries go to the group's other deployments first: each is tried once,
                     // a lone one gets the router's retries.
@@ -239,13 +244,18 @@ impl Router {
                         };
                         chain.push(ChainEntry {
                             id: deployment.model.clone(),
-                            deployment: Some(deployment.id.clone()),
+                            deployment: Some(Routed {
+                                id: deployment.id.clone(),
+                                group: deployment.group.clone(),
+                                attempt_timeout: deployment.timeout,
+                            }),
                             registry,
                             retries: if lone {
                                 self.config.settings.num_retries
                             } else {
                                 Some(0)
                             },
+                            only_after,
                         });
                     }
                 }
@@ -281,18 +291,6 @@ impl Router {
     /// `output_cost_per_token` in its `litellm_params`).
     pub(crate) fn deployment_pricing(&self, deployment: Option<&str>) -> Option<&ModelInfo> {
         self.pricing.get(self.index(deployment)?)?.as_ref()
-    }
-
-    /// The groups and models to try for `group` when a prompt is too long for all its
-    /// deployments (`context_window_fallbacks`).
-    pub(crate) fn context_window_fallbacks_of(&self, group: &str) -> Vec<String> {
-        self.config
-            .settings
-            .context_window_fallbacks
-            .iter()
-            .filter(|(from, _)| from == group)
-            .flat_map(|(_, to)| to.iter().cloned())
-            .collect()
     }
 
     pub(crate) fn index(&self, deployment: Option<&str>) -> Option<usize> {
@@ -381,16 +379,55 @@ fn own_pricing(deployment: &Deployment, catalog: &Catalog) -> Option<ModelInfo> 
     Some(info)
 }
 
-/// The names a call to `operation` tries, with the router's fallbacks for a group that has
-/// none of its own.
-pub(crate) fn names(router: &Router, operation: &Operation, fallbacks: &[String]) -> Vec<String> {
-    let model = operation.model().to_owned();
-    let extra = if fallbacks.is_empty() {
-        router.fallbacks_of(&model)
+/// One name in a routed call's chain: a group or a model, and the error it is kept for.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Name {
+    pub id: String,
+    /// Tried only after an error of this kind (`context_window_fallbacks`,
+    /// `content_policy_fallbacks`); `None` after any error that moves a call on.
+    pub only_after: Option<ErrorKind>,
+}
+
+/// The names a call to `operation` tries, in order: the group, its
+/// `context_window_fallbacks` (only after a prompt too long for it), its
+/// `content_policy_fallbacks` (only after a content filter refused it), then the request's
+/// or client's fallbacks, else the router's (`fallbacks`, else `default_fallbacks`).
+pub(crate) fn names(router: &Router, operation: &Operation, fallbacks: &[String]) -> Vec<Name> {
+    let group = operation.model();
+    let settings = &router.config.settings;
+    let kept_for = |table: &[(String, Vec<String>)], kind: ErrorKind| {
+        table
+            .iter()
+            .filter(|(from, _)| from == group)
+            .flat_map(|(_, to)| to.iter().cloned())
+            .map(move |id| Name {
+                id,
+                only_after: Some(kind),
+            })
+            .collect::<Vec<_>>()
+    };
+    let general = if fallbacks.is_empty() {
+        router.fallbacks_of(group)
     } else {
         fallbacks.to_vec()
     };
-    std::iter::once(model).chain(extra).collect()
+    std::iter::once(Name {
+        id: group.to_owned(),
+        only_after: None,
+    })
+    .chain(kept_for(
+        &settings.context_window_fallbacks,
+        ErrorKind::ContextWindowExceeded,
+    ))
+    .chain(kept_for(
+        &settings.content_policy_fallbacks,
+        ErrorKind::ContentFilter,
+    ))
+    .chain(general.into_iter().map(|id| Name {
+        id,
+        only_after: None,
+    }))
+    .collect()
 }
 
 /// What a routed call keeps to report back: the router, and the deployment its attempt in
