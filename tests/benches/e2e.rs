@@ -253,6 +253,43 @@ fn main() {
 
     // Async: onellm-tokio against hyper-util's legacy client, on a current-thread runtime
     // (the server has its own thread).
+    // The router: a group of two deployments on the same server, against the plain client
+    // naming the model (both OneLLM). With Redis, each call's admission is one round trip
+    // to a redis-server on loopback (started here; the rows are skipped without one).
+    let redis = if run("blocking router") || run("tokio router") {
+        onellm_testkit::RedisServer::start()
+    } else {
+        None
+    };
+    if run("blocking router") {
+        for (label, store) in router_stores(redis.as_ref()) {
+            let routed = onellm_blocking::Client::builder()
+                .api_key("openai", "sk-bench")
+                .router(router_config(&base_url, store.as_deref()))
+                .build()
+                .expect("blocking router client");
+            let group = ChatRequest {
+                model: "bench".to_owned(),
+                ..request.clone()
+            };
+            routed.chat(group.clone()).expect("routed call");
+            compare(
+                &format!("blocking router ({label}) vs the plain client"),
+                budget,
+                || {
+                    let started = Instant::now();
+                    std::hint::black_box(routed.chat(group.clone()).expect("routed call"));
+                    started.elapsed()
+                },
+                || {
+                    let started = Instant::now();
+                    std::hint::black_box(client.chat(request.clone()).expect("onellm chat"));
+                    started.elapsed()
+                },
+            );
+        }
+    }
+
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -312,6 +349,42 @@ fn main() {
                 })
             },
         );
+    }
+    if run("tokio router") {
+        for (label, store) in router_stores(redis.as_ref()) {
+            let routed = onellm_tokio::Client::builder()
+                .api_key("openai", "sk-bench")
+                .router(router_config(&base_url, store.as_deref()))
+                .build()
+                .expect("tokio router client");
+            let group = ChatRequest {
+                model: "bench".to_owned(),
+                ..request.clone()
+            };
+            runtime
+                .block_on(routed.chat(group.clone()))
+                .expect("routed call");
+            compare(
+                &format!("tokio router ({label}) vs the plain client"),
+                budget,
+                || {
+                    runtime.block_on(async {
+                        let started = Instant::now();
+                        let completion = routed.chat(group.clone()).await.expect("routed call");
+                        std::hint::black_box(completion);
+                        started.elapsed()
+                    })
+                },
+                || {
+                    runtime.block_on(async {
+                        let started = Instant::now();
+                        let completion = client.chat(request.clone()).await.expect("onellm chat");
+                        std::hint::black_box(completion);
+                        started.elapsed()
+                    })
+                },
+            );
+        }
     }
     if run("tokio chat, 64") {
         let client = Arc::new(client.clone());
@@ -531,6 +604,35 @@ impl Prebuilt {
         *request.headers_mut() = self.headers.clone();
         request
     }
+}
+
+/// The router rows to run: in memory, and with the Redis at `redis` when there is one.
+fn router_stores(
+    redis: Option<&onellm_testkit::RedisServer>,
+) -> Vec<(&'static str, Option<String>)> {
+    let mut stores = vec![("in memory", None)];
+    match redis {
+        Some(redis) => stores.push(("Redis on loopback", Some(redis.url()))),
+        None => println!("(router rows with Redis skipped: no redis-server)"),
+    }
+    stores
+}
+
+/// A group `bench` of two deployments of the benchmark's model on the loopback server,
+/// each under an rpm the run never reaches, with its state in `store` if given.
+fn router_config(base_url: &str, store: Option<&str>) -> onellm_core::router::RouterConfig {
+    let deployment = |id: &str| {
+        format!(
+            "  - model_name: bench\n    litellm_params:\n      model: {MODEL}\n      \
+             api_base: {base_url}\n      rpm: 100000000\n    model_info:\n      id: {id}\n"
+        )
+    };
+    let mut yaml = format!("model_list:\n{}{}", deployment("one"), deployment("two"));
+    if let Some(url) = store {
+        yaml.push_str(&format!("router_settings:\n  redis_url: {url}\n"));
+    }
+    onellm_core::router::RouterConfig::from_yaml(&yaml, "bench.yaml", &|_| None)
+        .expect("the bench's router configuration")
 }
 
 fn bare_request(base_url: &str, request: &ChatRequest, stream: bool) -> Prebuilt {

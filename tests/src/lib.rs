@@ -21,6 +21,9 @@
 //! gets HTTP status NNN with the route's usual error body, and one named `soak-{fault}-{id}`
 //! (see [`soak`]), which gets that fault and that call's scripted text.
 //!
+//! [`RedisServer`] starts a real `redis-server` on a free loopback port for tests of the
+//! shared store (skipping with a message when it is not installed, failing under `CI=true`).
+//!
 //! The server stops when the [`FakeProvider`] is dropped. Every loop in it is bounded: the
 //! accept loop and each connection check a stop flag at least every 50 ms, idle connections
 //! close after 30 s, and a hanging reply gives up after 60 s.

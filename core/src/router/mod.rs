@@ -25,12 +25,13 @@
 //!
 //! [`Attempt::deployment`]: crate::Attempt::deployment
 //!
-//! Not here yet: state shared between processes (Redis; the state is per client, in
-//! memory), `content_policy_fallbacks` (read, not applied: every fallback-worthy error moves
-//! down the one chain), `context_window_fallbacks` for a provider's own context-window
-//! refusal (they apply when the check before sending finds the prompt too long for every
-//! deployment of the group: they are tried right after it), a deployment's own `timeout`
-//! (read, not applied), and the benchmark of the router's cost per call.
+//! With a shared store (`redis_url`, or `redis_host`/`redis_port`/`redis_password`), several
+//! processes keep one state: before each attempt on a deployment the call stops with
+//! [`Action::Admit`](crate::Action::Admit) and the engine asks the store (one Lua script,
+//! atomic) whether the deployment may take the attempt; after it, a second script records
+//! what it did. The keys, scripts and rules are in `shared.rs`; the operations are
+//! [`store`](crate::store) values the transports run. `context_window_fallbacks` and
+//! `content_policy_fallbacks` are blocks of the chain entered only after their kind of error.
 
 mod config;
 mod node;

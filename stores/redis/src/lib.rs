@@ -1,7 +1,7 @@
 //! The [shared store](onellm_core::store) on Redis, for OneLLM's transports.
 //!
 //! The core writes each store operation as one Redis command
-//! ([`StoreOp`](onellm_core::store::StoreOp)); this crate runs it with the
+//! ([`StoreOp`]); this crate runs it with the
 //! [`redis`] crate and hands back the reply — with the sync API for `onellm-blocking`
 //! (feature `blocking`, no async runtime) and the async one for `onellm-tokio` (feature
 //! `tokio`). The connection set-up, the bound on each operation and the translation of
