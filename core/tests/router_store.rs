@@ -102,11 +102,11 @@ fn key_of(op: &StoreOp) -> String {
 }
 
 fn admitted(requests: i64) -> StoreReply {
-    StoreReply::Array([0, 0, requests, 0, 0].map(StoreReply::Integer).to_vec())
+    StoreReply::Array([0, 0, requests, 0, 0, 0].map(StoreReply::Integer).to_vec())
 }
 
 fn at_rpm() -> StoreReply {
-    StoreReply::Array([2, 0, 3, 0, 0].map(StoreReply::Integer).to_vec())
+    StoreReply::Array([2, 0, 3, 0, 0, 0].map(StoreReply::Integer).to_vec())
 }
 
 fn smart() -> ChatRequest {

@@ -14,7 +14,7 @@
 //! | `onellm:router:{id}:inflight` | calls in flight (with `max_parallel_requests` or `least-busy`) | 300 s after the last start |
 //! | `onellm:router:{id}:fails` | failures that count towards a cooldown | `cooldown_time` after the first |
 //! | `onellm:router:{id}:cooldown` | present while the deployment cools down | its cooldown |
-//! | `onellm:router:{id}:latency` | average latency of answers, µs (`latency-based-routing`) | 1 h |
+//! | `onellm:router:{id}:latency` | average latency of answers, µs (written with `latency-based-routing`) | 1 h |
 //!
 //! Processes that share a Redis must give a deployment the same id (same `model_info.id`,
 //! or the same configuration file): the id is what makes two processes' counters one.
@@ -43,10 +43,11 @@ const IN_FLIGHT_TTL_SECS: u64 = 300;
 
 /// Takes a slot on a deployment when it is not cooling down and under its limits.
 ///
-/// KEYS: cooldown, rpm (this minute), tpm (this minute), inflight.
+/// KEYS: cooldown, rpm (this minute), tpm (this minute), inflight, latency.
 /// ARGV: rpm limit, tpm limit, parallel limit (each -1 for none), in-flight TTL (s),
 /// whether to count the call in flight (1/0).
-/// Returns {verdict, cooldown ms left, requests this minute, tokens this minute, in flight}:
+/// Returns {verdict, cooldown ms left, requests this minute, tokens this minute, in flight,
+/// average latency µs (0: none)}:
 /// verdict 0 admitted (the counts include this call), 1 cooling down, 2 at rpm, 3 at tpm,
 /// 4 at max_parallel_requests.
 const ADMIT: &str = r"
@@ -69,7 +70,8 @@ else
     redis.call('EXPIRE', KEYS[4], tonumber(ARGV[4]))
   end
 end
-return {verdict, cooldown, requests, tokens, inflight}
+local latency = tonumber(redis.call('GET', KEYS[5]) or '0')
+return {verdict, cooldown, requests, tokens, inflight, latency}
 ";
 
 /// Records how an admitted attempt ended.
@@ -155,6 +157,7 @@ pub(crate) fn admit(deployment: &Deployment, settings: &RouterSettings, minute: 
         key(deployment, &format!("rpm:{minute}")),
         key(deployment, &format!("tpm:{minute}")),
         key(deployment, "inflight"),
+        key(deployment, "latency"),
     ];
     let args = [
         limit(deployment.rpm),
@@ -174,11 +177,11 @@ pub(crate) fn admit(deployment: &Deployment, settings: &RouterSettings, minute: 
 /// The admission's verdict and the deployment's state across every process.
 pub(crate) fn read_admission(reply: &StoreReply) -> Result<(Verdict, SharedView), Error> {
     let values = reply.integers("an admission")?;
-    let [verdict, cooldown_ms, requests, tokens, in_flight] = values[..] else {
+    let [verdict, cooldown_ms, requests, tokens, in_flight, latency_us] = values[..] else {
         return Err(Error::new(
             ErrorKind::Decode,
             format!(
-                "the shared store answered an admission with {} integers, not 5",
+                "the shared store answered an admission with {} integers, not 6",
                 values.len()
             ),
         ));
@@ -204,6 +207,7 @@ pub(crate) fn read_admission(reply: &StoreReply) -> Result<(Verdict, SharedView)
             requests: whole(requests),
             tokens: whole(tokens),
             in_flight: u32::try_from(whole(in_flight)).unwrap_or(u32::MAX),
+            latency: Some(Duration::from_micros(whole(latency_us))).filter(|l| !l.is_zero()),
         },
     ))
 }
@@ -277,7 +281,7 @@ mod tests {
 
     #[test]
     fn admission_replies_are_read_or_refused_clearly() {
-        let reply = StoreReply::Array([0, 0, 3, 10, 1].map(StoreReply::Integer).to_vec());
+        let reply = StoreReply::Array([0, 0, 3, 10, 1, 0].map(StoreReply::Integer).to_vec());
         let (verdict, view) = read_admission(&reply).unwrap();
         assert_eq!(verdict, Verdict::Admitted);
         assert_eq!((view.requests, view.tokens, view.in_flight), (3, 10, 1));
@@ -286,7 +290,7 @@ mod tests {
             read_admission(&short).unwrap_err().kind(),
             ErrorKind::Decode
         );
-        let odd = StoreReply::Array([9, 0, 0, 0, 0].map(StoreReply::Integer).to_vec());
+        let odd = StoreReply::Array([9, 0, 0, 0, 0, 0].map(StoreReply::Integer).to_vec());
         assert_eq!(read_admission(&odd).unwrap_err().kind(), ErrorKind::Decode);
         assert!(read_admission(&StoreReply::Status("OK".into())).is_err());
     }

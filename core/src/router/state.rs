@@ -31,6 +31,8 @@ pub struct SharedView {
     pub tokens: u64,
     /// Calls in flight on it (when counted).
     pub in_flight: u32,
+    /// The average latency of its answers (when measured).
+    pub latency: Option<Duration>,
 }
 
 /// The state of one deployment.
@@ -365,6 +367,9 @@ impl RouterState {
         track.requests = view.requests;
         track.tokens = view.tokens;
         track.in_flight = view.in_flight;
+        if view.latency.is_some() {
+            track.latency = view.latency;
+        }
         if !view.cooldown_left.is_zero() {
             let until = now + view.cooldown_left;
             track.cooldown_until = Some(track.cooldown_until.map_or(until, |at| at.max(until)));
