@@ -265,7 +265,19 @@ impl Attempt {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallReport {
     /// Every attempt, in order; after a success the last one is the one that answered.
+    /// Empty when the cache answered.
     pub attempts: Vec<Attempt>,
+    /// Set when the client's cache answered: nothing was sent.
+    pub cached: Option<CachedAnswer>,
+}
+
+/// A call the cache answered (see [`CallReport::cached`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CachedAnswer {
+    /// What the answer cost when it was made; the output's `usage.cost` is 0.
+    pub original_cost: Option<f64>,
+    /// When it was stored.
+    pub stored_at: std::time::SystemTime,
 }
 
 impl CallReport {

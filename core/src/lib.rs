@@ -53,6 +53,7 @@
 #![forbid(unsafe_code)]
 
 mod api_key;
+pub mod cache;
 pub mod call;
 pub mod catalog;
 pub mod client;

@@ -28,6 +28,7 @@ fn config(deployments: Vec<Deployment>, settings: RouterSettings) -> RouterConfi
         deployments,
         settings,
         ignored_keys: Vec::new(),
+        cache: None,
     }
     .checked()
     .unwrap()

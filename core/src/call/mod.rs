@@ -200,6 +200,15 @@ impl Operation {
         }
     }
 
+    /// The request's own cache controls (`cache`).
+    pub(crate) fn cache_control(&self) -> Option<&crate::cache::CacheControl> {
+        match self {
+            Operation::Chat(request) => request.cache.as_ref(),
+            Operation::Embeddings(request) => request.cache.as_ref(),
+            Operation::Completions(request) => request.cache.as_ref(),
+        }
+    }
+
     /// The request's own total deadline (`timeout`, seconds), if valid.
     fn timeout(&self) -> Option<Duration> {
         let seconds = match self {
@@ -817,6 +826,11 @@ impl Call {
             .and_then(|target| Some(target.deployment.as_ref()?.id.as_str()))
     }
 
+    /// The model (or router group) the request asked for.
+    pub fn requested_model(&self) -> &str {
+        self.operation.model()
+    }
+
     /// The router group of the model being tried (or that answered), if it is a deployment.
     pub fn current_group(&self) -> Option<&str> {
         self.targets
@@ -882,6 +896,30 @@ impl Call {
     /// Every finished attempt so far, in order.
     pub fn attempts(&self) -> &[Attempt] {
         &self.attempts
+    }
+
+    /// Ends a call that has not started with `output`, sending nothing: the engine's cache
+    /// answered it. A streamed chat call gets the completion as the chunks a provider would
+    /// have sent ([`chunks_of`](crate::types::chunks_of)). A call already under way or over
+    /// is left as it is.
+    pub(crate) fn answer(&mut self, output: Output) {
+        if !self.attempts.is_empty() || !matches!(self.state, State::Ready { .. }) {
+            return;
+        }
+        if let (true, Output::Chat(completion)) = (self.stream, &output) {
+            self.chunks
+                .ready
+                .extend(crate::types::chunks_of(completion));
+            self.chunks.committed = true;
+        }
+        self.state = State::Done(Box::new(output));
+    }
+
+    /// The request, to narrow before anything is sent (an embeddings call some of whose
+    /// inputs the cache knows).
+    pub(crate) fn operation_mut(&mut self) -> Option<&mut Operation> {
+        (self.attempts.is_empty() && matches!(self.state, State::Ready { .. }))
+            .then_some(&mut self.operation)
     }
 
     /// Ends a call that has not started with `error`, before anything is sent (the

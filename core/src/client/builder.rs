@@ -12,6 +12,7 @@ use super::config::{ClientConfig, DEFAULT_CONNECT_TIMEOUT};
 use super::engine::Engine;
 use super::event::CallEvent;
 use crate::api_key::ApiKey;
+use crate::cache::CacheSettings;
 use crate::call::Backoff;
 use crate::catalog::Catalog;
 use crate::error::Error;
@@ -359,6 +360,16 @@ impl<T: Transport> ClientBuilder<T> {
         self
     }
 
+    /// Answers identical calls from a cache instead of sending them again (see
+    /// [`cache`](crate::cache)): [`CacheSettings::memory`] for one client,
+    /// [`CacheSettings::redis`] for every process pointing at one Redis. A router file's
+    /// `litellm_settings: {cache: true, cache_params: …}` turns it on too; this beats it.
+    /// `Client::builder().cache(CacheSettings::memory().ttl(Duration::from_secs(3600)))`.
+    pub fn cache(mut self, settings: CacheSettings) -> Self {
+        self.config.cache = Some(settings);
+        self
+    }
+
     /// Routes calls whose model names a group of `config` to the group's deployments (see
     /// [`router`](crate::router) and [`Engine::with_router`]).
     pub fn router(mut self, config: RouterConfig) -> Self {
@@ -418,8 +429,31 @@ impl<T: Transport> ClientBuilder<T> {
         if let Some(budget) = self.config.budget {
             engine = engine.with_budget(budget);
         }
+        let cache = self
+            .config
+            .cache
+            .clone()
+            .or_else(|| router.as_ref().and_then(|router| router.cache.clone()));
+        if let (Some(cache), Some(router)) =
+            (cache.as_ref().and_then(CacheSettings::store), &router)
+        {
+            if router
+                .settings
+                .redis_url
+                .as_ref()
+                .is_some_and(|url| *url != cache.url)
+            {
+                return Err(Error::configuration(
+                    "the cache and the router name different Redis servers: a client shares \
+                     one (give cache_params the router's redis_host, or neither an address)",
+                ));
+            }
+        }
         if let Some(router) = router {
             engine = engine.with_router(router);
+        }
+        if let Some(cache) = cache {
+            engine = engine.with_cache(cache);
         }
         T::build(engine, http)
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::budget::Budget;
 use super::engine::EventObserver;
 use super::overrides::Overrides;
+use crate::cache::CacheSettings;
 use crate::call::{Backoff, CallOptions};
 use crate::catalog::Catalog;
 use crate::error::Error;
@@ -79,6 +80,9 @@ pub struct ClientConfig {
     pub check_capabilities: Option<bool>,
     /// Groups of deployments ([`ClientBuilder::router`](super::ClientBuilder::router)).
     pub router: Option<RouterSource>,
+    /// The response cache ([`ClientBuilder::cache`](super::ClientBuilder::cache)); beats the
+    /// one a router file's `litellm_settings` turns on.
+    pub cache: Option<CacheSettings>,
 }
 
 /// Where a client's router configuration comes from.
@@ -117,6 +121,7 @@ impl fmt::Debug for ClientConfig {
             .field("check_context_window", &self.check_context_window)
             .field("check_capabilities", &self.check_capabilities)
             .field("router", &self.router)
+            .field("cache", &self.cache)
             .finish_non_exhaustive()
     }
 }

@@ -1,22 +1,25 @@
 //! The [`Engine`]: a built client's configuration, and the one place calls are started.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use super::budget::Budget;
+use super::cached::{Cache, Caching, Found};
 use super::event::CallEvent;
 use super::overrides::Overrides;
 use super::preflight::{Checker, Preflight};
-use super::routed::{self, Awaiting, Router, Tracking};
+use super::routed::{self, Router, Tracking};
 use super::seed::SeedSequence;
+use crate::cache::{tenant_fingerprint, CacheSettings};
 use crate::call::{Action, Call, CallOptions, Operation, Output};
 use crate::catalog::{Catalog, ModelInfo};
-use crate::error::{CallReport, Error, ErrorKind, ReportSlot};
+use crate::error::{CachedAnswer, CallReport, Error, ErrorKind, ReportSlot};
 use crate::registry::Registry;
 use crate::router::RouterConfig;
-use crate::store::{StoreConfig, StoreOp, StoreReply};
+use crate::store::{SharedStore, StoreConfig, StoreOp, StoreReply};
 use crate::types::{
     ChatCompletion, ChatCompletionChunk, ChatRequest, CompletionRequest, CompletionResponse,
     EmbeddingRequest, EmbeddingResponse,
@@ -75,6 +78,10 @@ pub struct Engine {
     preflight: Preflight,
     /// Groups of deployments callers may name instead of a model.
     router: Option<Arc<Router>>,
+    /// Answers kept for identical calls.
+    cache: Option<Arc<Cache>>,
+    /// The Redis the router and the cache share, and whether it answers.
+    store: Option<Arc<SharedStore>>,
 }
 
 /// What every engine made from one client shares, whatever its provider settings.
@@ -122,6 +129,8 @@ impl Engine {
             budget: None,
             preflight: Preflight::default(),
             router: None,
+            cache: None,
+            store: None,
         }
     }
 
@@ -163,17 +172,52 @@ impl Engine {
     /// attempt's outcome updates the router's cooldowns, minute counters and latencies. Call
     /// after every other setting of the registry (the deployments' registries are made from
     /// it now).
+    ///
+    /// With `redis_url` (or `redis_host`/`redis_port`) its state goes to that Redis — the
+    /// engine's [store](Self::store), shared with the cache; a client has one.
     #[must_use]
     pub fn with_router(mut self, config: RouterConfig) -> Engine {
-        self.router = Some(Arc::new(Router::new(config, &self.registry, &self.catalog)));
+        let store = config.settings.redis_url.clone().map(|url| {
+            self.shared_store(StoreConfig {
+                url,
+                timeout: crate::store::DEFAULT_STORE_TIMEOUT,
+            })
+        });
+        let router = Router::new(config, &self.registry, &self.catalog, store);
+        self.router = Some(Arc::new(router));
         self
     }
 
+    /// This engine with a response cache (see [`cache`](crate::cache)): an identical call
+    /// is answered from it, sending nothing; a successful answer is stored. A cache on Redis
+    /// uses the engine's [store](Self::store).
+    #[must_use]
+    pub fn with_cache(mut self, settings: CacheSettings) -> Engine {
+        if let Some(config) = settings.store() {
+            self.shared_store(config.clone());
+        }
+        self.cache = Some(Arc::new(Cache::new(settings)));
+        self
+    }
+
+    /// The engine's store, made for `config` when it has none yet.
+    fn shared_store(&mut self, config: StoreConfig) -> Arc<SharedStore> {
+        Arc::clone(
+            self.store
+                .get_or_insert_with(|| Arc::new(SharedStore::new(config))),
+        )
+    }
+
     /// The shared store (Redis) the transport must open for this engine's calls — the
-    /// router's `redis_url` or `redis_host`/`redis_port` — if there is one. A transport
-    /// that cannot open it fails to build, rather than ignore the shared limits.
+    /// router's `redis_url` or `redis_host`/`redis_port`, or the cache's — if there is one.
+    /// A transport that cannot open it fails to build, rather than ignore the shared limits.
     pub fn store(&self) -> Option<&StoreConfig> {
-        self.router.as_deref().and_then(Router::store)
+        self.store.as_deref().map(|store| &store.config)
+    }
+
+    /// The cache's settings, if the engine has one.
+    pub fn cache(&self) -> Option<&CacheSettings> {
+        self.cache.as_deref().map(Cache::settings)
     }
 
     /// The router's configuration, if the engine has one.
@@ -285,6 +329,22 @@ impl Engine {
             .router
             .as_ref()
             .filter(|router| router.routes(operation.model()));
+        // The cache: a hit in memory answers now; one in Redis is looked up first thing.
+        let mut caching = self.cache.as_ref().and_then(|cache| {
+            let target = operation.model();
+            let tenant = match router {
+                Some(router) => tenant_fingerprint(router.group_settings(target)),
+                None => {
+                    let provider = target.split_once('/').map_or("", |(provider, _)| provider);
+                    tenant_fingerprint([(provider, self.registry.settings(provider))])
+                }
+            };
+            cache.plan(&operation, target, &tenant)
+        });
+        let found = match &mut caching {
+            Some(caching) => caching.look_in_memory(&mut operation, wall_clock),
+            None => Found::Nothing,
+        };
         let mut checker = Checker::new(&self.catalog, self.preflight);
         let call = match (refusal, router) {
             (Some(error), _) => refused(operation, options, seed, now, error),
@@ -316,7 +376,14 @@ impl Engine {
                 Call::with_admission(&self.registry, operation, options, seed, now, admit)
             }
         };
-        TypedCall {
+        let mut call = call;
+        let mut ops = VecDeque::new();
+        if let Found::Answer(output) = found {
+            call.answer(*output);
+        } else if let Some(op) = caching.as_ref().and_then(Caching::lookup_op) {
+            ops.push_back((Purpose::CacheLookup, op));
+        }
+        let typed = TypedCall {
             call,
             catalog: Arc::clone(&self.catalog),
             observer: self.shared.observer.clone(),
@@ -325,8 +392,20 @@ impl Engine {
             started_at: now,
             spent: 0.0,
             tracking: router.map(Tracking::new),
+            caching,
+            store: self.store.clone(),
+            ops,
+            awaiting: None,
             output: PhantomData,
+        };
+        if typed
+            .caching
+            .as_ref()
+            .is_some_and(|caching| caching.hit.is_some())
+        {
+            typed.emit(CallEvent::cached);
         }
+        typed
     }
 
     /// Gives a bare model name the catalog knows its provider (`gpt-4o-mini` →
@@ -375,6 +454,14 @@ pub struct TypedCall<T> {
     tracking: Option<Tracking>,
     /// What was already added to the budget (a stream's priced usage chunks).
     spent: f64,
+    /// What the call looks up in the cache and stores there.
+    caching: Option<Caching>,
+    /// The client's Redis, for the router's and the cache's operations.
+    store: Option<Arc<SharedStore>>,
+    /// Store operations to run, in order, and what each is for.
+    ops: VecDeque<(Purpose, StoreOp)>,
+    /// What the store operation in flight is for.
+    awaiting: Option<Purpose>,
     output: PhantomData<fn() -> T>,
 }
 
@@ -420,7 +507,7 @@ impl<T: CallOutput> TypedCall<T> {
                         });
                     match admission {
                         Some((index, op)) => {
-                            tracking.ops.push_back((Awaiting::Admission(index), op));
+                            self.ops.push_back((Purpose::Admission(index), op));
                             return action;
                         }
                         // No store to ask (it rests after a failure): this process's own
@@ -465,7 +552,7 @@ impl<T: CallOutput> TypedCall<T> {
                     .router
                     .finishing(index, attempt, tokens, wall_clock)
                 {
-                    tracking.ops.push_back((Awaiting::Report, op));
+                    self.ops.push_back((Purpose::Report, op));
                 }
             }
         }
@@ -484,18 +571,20 @@ impl<T: CallOutput> TypedCall<T> {
     /// process's own state).
     pub fn poll_store(&mut self, now: Instant) -> Option<StoreOp> {
         self.account(now);
-        let tracking = self.tracking.as_mut()?;
-        if tracking.awaiting.is_some() {
+        if self.awaiting.is_some() {
             return None;
         }
-        while let Some((purpose, op)) = tracking.ops.pop_front() {
-            if tracking.router.store_usable(now) {
-                tracking.awaiting = Some(purpose);
+        let usable = self.store.as_ref().is_some_and(|store| store.usable(now));
+        while let Some((purpose, op)) = self.ops.pop_front() {
+            if usable {
+                self.awaiting = Some(purpose);
                 return Some(op);
             }
-            // A report the store misses heals with the minute (rpm, tpm), the key's expiry
-            // (in flight) or the cooldown window (failures).
-            if let Awaiting::Admission(_) = purpose {
+            // A resting store: an admission is granted (this process's own state decided),
+            // a lookup is a miss, and a report or write is lost — what the store missed heals
+            // with the minute (rpm, tpm), the key's expiry (in flight), the cooldown window
+            // (failures) or the next call's answer (the cache).
+            if let Purpose::Admission(_) = purpose {
                 self.call.admit();
             }
         }
@@ -506,18 +595,51 @@ impl<T: CallOutput> TypedCall<T> {
     /// error when it failed or timed out: the call goes on without it).
     pub fn handle_store(&mut self, reply: Result<StoreReply, Error>, now: Instant) {
         let wall_clock = self.wall_clock(now);
-        let Some(tracking) = &mut self.tracking else {
+        let Some(purpose) = self.awaiting.take() else {
             return;
         };
-        match tracking.awaiting.take() {
-            None => {}
-            Some(Awaiting::Report) => {
-                let result = reply.and_then(|reply| reply.integers("a report").map(|_| ()));
-                tracking
-                    .router
-                    .store_answered(result.as_ref().copied(), now);
+        let answered = |store: &Option<Arc<SharedStore>>, result: Result<(), &Error>| {
+            if let Some(store) = store {
+                store.answered(result, now);
             }
-            Some(Awaiting::Admission(index)) => {
+        };
+        match purpose {
+            Purpose::Report => {
+                let result = reply.and_then(|reply| reply.integers("a report").map(|_| ()));
+                answered(&self.store, result.as_ref().copied());
+            }
+            Purpose::CacheWrite => {
+                let result = reply.map(|_| ());
+                answered(&self.store, result.as_ref().copied());
+            }
+            Purpose::CacheLookup => {
+                let Some(caching) = &mut self.caching else {
+                    return;
+                };
+                let mut narrowed = self.call.operation_mut().cloned();
+                let found = reply.and_then(|reply| match &mut narrowed {
+                    Some(operation) => caching.read_reply(&reply, operation, wall_clock),
+                    None => Ok(Found::Nothing),
+                });
+                answered(&self.store, found.as_ref().map(|_| ()));
+                match found {
+                    Ok(Found::Answer(output)) => {
+                        self.call.answer(*output);
+                        self.emit(CallEvent::cached);
+                    }
+                    Ok(Found::Part) => {
+                        if let (Some(slot), Some(operation)) = (self.call.operation_mut(), narrowed)
+                        {
+                            *slot = operation;
+                        }
+                    }
+                    Ok(Found::Nothing) | Err(_) => {}
+                }
+            }
+            Purpose::Admission(index) => {
+                let Some(tracking) = &mut self.tracking else {
+                    return;
+                };
                 match tracking.router.admitted(index, reply, now, wall_clock) {
                     Ok(true) => {
                         tracking.holds_slot = Some(index);
@@ -546,16 +668,33 @@ impl<T: CallOutput> TypedCall<T> {
     /// call's [`CallReport`] attached (`report()` on the output) and its usage priced
     /// (`usage.cost`, see [`Engine`]).
     pub fn output(&mut self, output: Output) -> Result<T, Error> {
+        let hit = self.caching.as_ref().and_then(|caching| caching.hit);
+        let output = match &mut self.caching {
+            Some(caching) => caching.complete(output),
+            None => output,
+        };
         let mut output = T::from_output(output)?;
-        if let Some(model) = self.call.current_model() {
-            output.add_cost(&|returned| self.pricing(model, returned));
-        }
-        // A stream's usage chunks were added as they came; the whole is added once.
-        if let Some(cost) = output.cost() {
-            self.spend(cost - self.spent);
+        if hit.is_none() {
+            if let Some(model) = self.call.current_model() {
+                output.add_cost(&|returned| self.pricing(model, returned));
+            }
+            // A stream's usage chunks were added as they came; the whole is added once.
+            if let Some(cost) = output.cost() {
+                self.spend(cost - self.spent);
+            }
+            if let Some(caching) = &mut self.caching {
+                let stored = output.to_output();
+                for op in caching.store(&stored, self.started) {
+                    self.ops.push_back((Purpose::CacheWrite, op));
+                }
+            }
         }
         output.set_report(CallReport {
             attempts: self.call.attempts().to_vec(),
+            cached: hit.map(|hit| CachedAnswer {
+                original_cost: hit.original_cost,
+                stored_at: hit.stored_at,
+            }),
         });
         Ok(output)
     }
@@ -634,6 +773,19 @@ impl<T> Drop for TypedCall<T> {
     }
 }
 
+/// What a store operation of a call is for.
+#[derive(Debug, Clone, Copy)]
+enum Purpose {
+    /// Admitting the next attempt, on this router deployment.
+    Admission(usize),
+    /// Recording what an attempt did.
+    Report,
+    /// Looking the call up in the cache.
+    CacheLookup,
+    /// Storing its answer.
+    CacheWrite,
+}
+
 /// The tokens an output's usage counts (`total_tokens`; 0 without usage).
 fn tokens_of(output: &Output) -> u64 {
     match output {
@@ -661,8 +813,8 @@ pub trait CallOutput: sealed::Sealed + Sized {
     /// `usage.cost`, if any.
     fn cost(&self) -> Option<f64>;
 
-    /// `usage.total_tokens`, or 0.
-    fn total_tokens(&self) -> u64;
+    /// A copy as the call's [`Output`] (what the cache stores).
+    fn to_output(&self) -> Output;
 }
 
 mod sealed {
@@ -708,8 +860,8 @@ macro_rules! call_output {
                 self.usage.as_ref().and_then(|usage| usage.cost)
             }
 
-            fn total_tokens(&self) -> u64 {
-                self.usage.as_ref().map_or(0, |usage| usage.total_tokens)
+            fn to_output(&self) -> Output {
+                Output::$variant(self.clone())
             }
 
             fn set_report(&mut self, report: CallReport) {

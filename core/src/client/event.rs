@@ -20,6 +20,7 @@
 //! | [`Waiting`](CallEvent::Waiting) | `waiting before the next attempt` | `info` | `wait_ms`, `model` of the failed attempt, `after_kind`, `after_status` |
 //! | [`Succeeded`](CallEvent::Succeeded) | `call succeeded` | `debug` | `attempts` (how many were made), `model` that answered, its `deployment` |
 //! | [`Failed`](CallEvent::Failed) | `call failed` | `info` | `attempts`, `model` and `deployment` of the last attempt, `kind`, `status` |
+//! | [`Cached`](CallEvent::Cached) | `answered from the cache` | `debug` | `model` asked for |
 //! | [`Cancelled`](CallEvent::Cancelled) | `call cancelled: dropped before it ended` | `debug` | `attempts` |
 //!
 //! Error kinds are the snake_case names of [`ErrorKind`] (`rate_limit`, `timeout`, …);
@@ -106,6 +107,11 @@ pub enum CallEvent {
     },
     /// The caller dropped the call before it ended.
     Cancelled { attempts: usize },
+    /// The client's cache answered the call: nothing is sent.
+    Cached {
+        /// The model (or router group) asked for.
+        model: String,
+    },
 }
 
 impl CallEvent {
@@ -164,6 +170,13 @@ impl CallEvent {
                 kind: error.kind(),
                 status: error.status(),
             },
+        }
+    }
+
+    /// The event for a call the cache answered.
+    pub fn cached(call: &Call) -> Self {
+        CallEvent::Cached {
+            model: call.requested_model().to_owned(),
         }
     }
 
@@ -247,6 +260,11 @@ impl CallEvent {
                 kind = kind.as_str(),
                 status,
                 "call failed"
+            ),
+            CallEvent::Cached { model } => tracing::debug!(
+                target: "onellm",
+                model = %model,
+                "answered from the cache"
             ),
             CallEvent::Cancelled { attempts } => tracing::debug!(
                 target: "onellm",

@@ -50,6 +50,7 @@ mod batches;
 mod blocking;
 mod budget;
 mod builder;
+mod cached;
 mod config;
 mod engine;
 pub mod event;

@@ -2,7 +2,7 @@
 //! deployments (then its fallbacks'), in the order [`RouterState::plan`] gives, each with
 //! its own settings; what each attempt did goes back into the router's state.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime};
 
@@ -14,7 +14,7 @@ use crate::registry::Registry;
 use crate::router::shared::{self, Finish, Verdict};
 use crate::router::Deployment;
 use crate::router::{Outcome, RouterConfig, RouterState};
-use crate::store::{StoreConfig, StoreHealth, StoreOp, StoreReply};
+use crate::store::{SharedStore, StoreOp, StoreReply};
 
 /// A client's router: its configuration, a registry per deployment (the client's, with the
 /// deployment's key, base URL and options over it), and the shared state.
@@ -26,12 +26,18 @@ pub(crate) struct Router {
     pricing: Vec<Option<ModelInfo>>,
     by_id: HashMap<String, usize>,
     state: Mutex<RouterState>,
-    /// The shared store (`redis_url`, or `redis_host`/`redis_port`), and whether it answers.
-    store: Option<(StoreConfig, Mutex<StoreHealth>)>,
+    /// The client's shared store, when the router's state lives there (`redis_url`, or
+    /// `redis_host`/`redis_port`).
+    store: Option<Arc<SharedStore>>,
 }
 
 impl Router {
-    pub(crate) fn new(config: RouterConfig, base: &Registry, catalog: &Catalog) -> Router {
+    pub(crate) fn new(
+        config: RouterConfig,
+        base: &Registry,
+        catalog: &Catalog,
+        store: Option<Arc<SharedStore>>,
+    ) -> Router {
         let pricing = config
             .deployments
             .iter()
@@ -52,10 +58,6 @@ impl Router {
             .enumerate()
             .map(|(index, deployment)| (deployment.id.clone(), index))
             .collect();
-        let store = config.settings.redis_url.clone().map(|url| {
-            let timeout = crate::store::DEFAULT_STORE_TIMEOUT;
-            (StoreConfig { url, timeout }, Mutex::default())
-        });
         Router {
             store,
             state: Mutex::new(RouterState::new(&config)),
@@ -78,33 +80,33 @@ impl Router {
     }
 
     /// The shared store the router keeps its state in, if configured.
-    pub(crate) fn store(&self) -> Option<&StoreConfig> {
-        self.store.as_ref().map(|(config, _)| config)
-    }
-
-    fn health(&self) -> Option<MutexGuard<'_, StoreHealth>> {
-        let (_, health) = self.store.as_ref()?;
-        Some(
-            health
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        )
+    pub(crate) fn store(&self) -> Option<&Arc<SharedStore>> {
+        self.store.as_ref()
     }
 
     /// Whether operations should go to the shared store now (one is configured, and it is
     /// not resting after a failure).
     pub(crate) fn store_usable(&self, now: Instant) -> bool {
-        self.health().is_some_and(|health| health.usable(now))
+        self.store.as_ref().is_some_and(|store| store.usable(now))
     }
 
     /// Records how a store operation went: a failure rests the store and is logged once.
     pub(crate) fn store_answered(&self, result: Result<(), &Error>, now: Instant) {
-        if let Some(mut health) = self.health() {
-            match result {
-                Ok(()) => health.answered(),
-                Err(error) => health.failed(error, now),
-            }
+        if let Some(store) = &self.store {
+            store.answered(result, now);
         }
+    }
+
+    /// The settings of every deployment of `group`, for the cache's tenant fingerprint.
+    pub(crate) fn group_settings<'a>(
+        &'a self,
+        group: &'a str,
+    ) -> impl Iterator<Item = (&'a str, Option<&'a crate::ProviderSettings>)> + 'a {
+        self.config.group(group).filter_map(|(index, deployment)| {
+            let registry = self.registries.get(index)?;
+            let provider = deployment.provider();
+            Some((provider, registry.settings(provider)))
+        })
     }
 
     /// The store operation that admits an attempt on deployment `index`.
@@ -437,12 +439,8 @@ pub(crate) struct Tracking {
     pub in_flight: Option<usize>,
     /// Attempts already reported.
     pub seen: usize,
-    /// What the store operation in flight is for.
-    pub awaiting: Option<Awaiting>,
     /// The deployment whose slot in the store the current attempt holds.
     pub holds_slot: Option<usize>,
-    /// Store operations to run, in order: what ended attempts did, and admissions.
-    pub ops: VecDeque<(Awaiting, StoreOp)>,
 }
 
 impl Tracking {
@@ -451,18 +449,7 @@ impl Tracking {
             router: Arc::clone(router),
             in_flight: None,
             seen: 0,
-            awaiting: None,
             holds_slot: None,
-            ops: VecDeque::new(),
         }
     }
-}
-
-/// What a store operation in flight was for.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Awaiting {
-    /// Admitting the next attempt, on this deployment.
-    Admission(usize),
-    /// Recording what an attempt did.
-    Report,
 }

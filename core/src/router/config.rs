@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use super::node::{Node, Value};
 use crate::api_key::ApiKey;
+use crate::cache::{CacheBackend, CacheSettings};
 use crate::client::Overrides;
 use crate::error::Error;
 use crate::model::ModelId;
+use crate::store::StoreConfig;
 
 /// One deployment of a group: a model at a provider, with its own key, base URL and limits
 /// (LiteLLM's `model_list` entry).
@@ -220,6 +222,9 @@ pub struct RouterConfig {
     /// Keys of the file this version does not use, as `section.key` (logged once, at debug
     /// level, by the client that loads the file; never an error).
     pub ignored_keys: Vec<String>,
+    /// The file's response cache (`litellm_settings: {cache: true, cache_params: …}`): the
+    /// client's, not the router's, but it lives in the same file.
+    pub cache: Option<CacheSettings>,
 }
 
 impl RouterConfig {
@@ -327,7 +332,10 @@ impl RouterConfig {
                     }
                 }
                 "router_settings" => reader.settings(node, "router_settings", &mut config)?,
-                "litellm_settings" => reader.settings(node, "litellm_settings", &mut config)?,
+                "litellm_settings" => {
+                    reader.settings(node, "litellm_settings", &mut config)?;
+                    config.cache = reader.cache(node, &config.settings)?;
+                }
                 other => config.ignored_keys.push(other.to_owned()),
             }
         }
@@ -653,16 +661,112 @@ impl Reader<'_> {
                 "redis_host" => host = Some(self.string(value, key)?),
                 "redis_port" => port = Some(self.whole(value, key)?),
                 "redis_password" => password = Some(self.string(value, key)?),
+                // The cache's keys: read by `cache`.
+                "cache" | "cache_params" if section == "litellm_settings" => {}
                 other => config.ignored_keys.push(format!("{section}.{other}")),
             }
         }
         if let Some(host) = host {
-            let auth = password
-                .map(|password| format!(":{password}@"))
-                .unwrap_or_default();
-            let port = port.unwrap_or(6379);
-            settings.redis_url = Some(ApiKey::new(format!("redis://{auth}{host}:{port}")));
+            settings.redis_url = Some(redis_url(&host, port, password.as_deref()));
         }
         Ok(())
     }
+
+    /// The response cache of `litellm_settings` (`cache: true` and `cache_params`), if on.
+    /// A Redis cache without its own address uses the router's (`settings.redis_url`).
+    fn cache(
+        &self,
+        node: &Node,
+        settings: &RouterSettings,
+    ) -> Result<Option<CacheSettings>, Error> {
+        let Value::Map(entries) = &node.value else {
+            return Ok(None);
+        };
+        let find = |name: &str| {
+            entries
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, node)| node)
+        };
+        let on = match find("cache") {
+            Some(flag) => self.boolean(flag, "cache")?,
+            None => false,
+        };
+        if !on {
+            return Ok(None);
+        }
+        let mut cache = CacheSettings::memory();
+        let Some(params) = find("cache_params") else {
+            return Ok(Some(cache));
+        };
+        let Value::Map(params_entries) = &params.value else {
+            return Err(self.fail(
+                params,
+                format!("cache_params must be a mapping, found {}", params.kind()),
+            ));
+        };
+        let (mut kind, mut url, mut host, mut port, mut password) = (None, None, None, None, None);
+        for (key, value) in params_entries {
+            match key.as_str() {
+                "type" => kind = Some((self.string(value, key)?, value)),
+                "url" | "redis_url" => url = Some(self.string(value, key)?),
+                "host" => host = Some(self.string(value, key)?),
+                "port" => port = Some(self.whole(value, key)?),
+                "password" => password = Some(self.string(value, key)?),
+                "ttl" => cache.ttl = self.seconds(value, key)?,
+                "namespace" => cache.namespace = Some(self.string(value, key)?),
+                // LiteLLM's `supported_call_types`, `mode`, … do not apply here.
+                _ => {}
+            }
+        }
+        match kind {
+            None => {}
+            Some((name, _)) if name == "local" || name == "in-memory" => {}
+            Some((name, at)) if name == "redis" => {
+                let url = match (url, host) {
+                    (Some(url), _) => ApiKey::new(url),
+                    (None, Some(host)) => redis_url(&host, port, password.as_deref()),
+                    (None, None) => settings.redis_url.clone().ok_or_else(|| {
+                        self.fail(
+                            at,
+                            "cache_params type redis needs host (or url), or router_settings' \
+                             redis_host"
+                                .to_owned(),
+                        )
+                    })?,
+                };
+                cache.backend = CacheBackend::Redis(StoreConfig {
+                    url,
+                    timeout: crate::store::DEFAULT_STORE_TIMEOUT,
+                });
+            }
+            Some((name, at)) => {
+                return Err(self.fail(
+                    at,
+                    format!("unknown cache type {name:?}: use local or redis"),
+                ))
+            }
+        }
+        Ok(Some(cache))
+    }
+}
+
+/// `redis://[:password@]host:port`, the password percent-encoded where a URL needs it.
+fn redis_url(host: &str, port: Option<u64>, password: Option<&str>) -> ApiKey {
+    let auth = password
+        .map(|password| {
+            let mut encoded = String::with_capacity(password.len() + 2);
+            for c in password.chars() {
+                match c {
+                    '%' | '@' | ':' | '/' | '?' | '#' => {
+                        encoded.push_str(&format!("%{:02X}", u32::from(c)));
+                    }
+                    c => encoded.push(c),
+                }
+            }
+            format!(":{encoded}@")
+        })
+        .unwrap_or_default();
+    let port = port.unwrap_or(6379);
+    ApiKey::new(format!("redis://{auth}{host}:{port}"))
 }

@@ -15,6 +15,7 @@
 //! from asking it again for [`RETRY_AFTER_FAILURE`].
 
 use std::fmt;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::api_key::ApiKey;
@@ -91,6 +92,40 @@ impl StoreOp {
         }
     }
 
+    /// `GET key`.
+    pub fn get(key: &str) -> StoreOp {
+        StoreOp {
+            args: vec![b"GET".to_vec(), key.as_bytes().to_vec()],
+            keys: 1,
+        }
+    }
+
+    /// `MGET key…`: one round trip for several keys (an embeddings batch).
+    pub fn get_many(keys: &[String]) -> StoreOp {
+        let mut args = Vec::with_capacity(1 + keys.len());
+        args.push(b"MGET".to_vec());
+        args.extend(keys.iter().map(|key| key.as_bytes().to_vec()));
+        StoreOp {
+            args,
+            keys: keys.len(),
+        }
+    }
+
+    /// `SET key value PX ttl`: `value` under `key` for `ttl` (at least 1 ms).
+    pub fn set_for(key: &str, value: Vec<u8>, ttl: Duration) -> StoreOp {
+        let millis = ttl.as_millis().clamp(1, u128::from(u64::MAX));
+        StoreOp {
+            args: vec![
+                b"SET".to_vec(),
+                key.as_bytes().to_vec(),
+                value,
+                b"PX".to_vec(),
+                millis.to_string().into_bytes(),
+            ],
+            keys: 1,
+        }
+    }
+
     /// The command's name and arguments, as sent.
     pub fn command(&self) -> &[Vec<u8>] {
         &self.args
@@ -107,10 +142,12 @@ impl StoreOp {
 
 impl fmt::Debug for StoreOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // An EVAL's keys follow its script and key count; other commands' follow the name.
+        let first = if self.name() == "EVAL" { 3 } else { 1 };
         let keys: Vec<_> = self
             .args
             .iter()
-            .skip(3)
+            .skip(first)
             .take(self.keys)
             .map(|key| String::from_utf8_lossy(key))
             .collect();
@@ -210,6 +247,44 @@ impl StoreHealth {
         }
         self.warned = false;
         self.resting_until = None;
+    }
+}
+
+/// A client's store and whether it answers, shared by the router and the cache (one Redis
+/// per client).
+#[derive(Debug)]
+pub(crate) struct SharedStore {
+    pub(crate) config: StoreConfig,
+    health: Mutex<StoreHealth>,
+}
+
+impl SharedStore {
+    pub(crate) fn new(config: StoreConfig) -> SharedStore {
+        SharedStore {
+            config,
+            health: Mutex::default(),
+        }
+    }
+
+    fn health(&self) -> MutexGuard<'_, StoreHealth> {
+        // Its updates are single assignments: a panic elsewhere cannot leave one half made.
+        self.health
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether operations should go to the store at `now`.
+    pub(crate) fn usable(&self, now: Instant) -> bool {
+        self.health().usable(now)
+    }
+
+    /// Records how an operation went: a failure rests the store and is logged once.
+    pub(crate) fn answered(&self, result: Result<(), &Error>, now: Instant) {
+        let mut health = self.health();
+        match result {
+            Ok(()) => health.answered(),
+            Err(error) => health.failed(error, now),
+        }
     }
 }
 

@@ -35,6 +35,10 @@ pub struct EmbeddingRequest {
     /// (beats the client's timeout and `ONELLM_TIMEOUT`). Never sent to a provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<f64>,
+    /// OneLLM: this call's cache controls (`no-cache`, `no-store`, `ttl`, `s-maxage`,
+    /// `namespace`, as LiteLLM spells them). Never sent to a provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<crate::cache::CacheControl>,
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -70,6 +74,7 @@ impl EmbeddingRequest {
         body.fallback_models = None;
         body.retries = None;
         body.timeout = None;
+        body.cache = None;
         body
     }
 
@@ -88,6 +93,7 @@ impl EmbeddingRequest {
             fallback_models: None,
             retries: None,
             timeout: None,
+            cache: None,
             extra: Extra::new(),
         }
     }

@@ -13,6 +13,7 @@ mod completions;
 mod embeddings;
 pub(crate) mod extra;
 mod message;
+mod replay;
 mod request;
 mod response;
 #[cfg(feature = "schemars")]
@@ -30,6 +31,7 @@ pub use message::{
     AudioInput, Content, ContentPart, FileInput, FunctionCall, ImageUrl, Message, Role,
     ServerToolCall, ToolCall,
 };
+pub use replay::chunks_of;
 pub use request::{
     ChatRequest, FunctionDefinition, JsonSchemaFormat, ResponseFormat, Stop, StreamOptions, Tool,
     ToolChoice,

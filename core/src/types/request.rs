@@ -84,6 +84,10 @@ pub struct ChatRequest {
     /// (beats the client's timeout and `ONELLM_TIMEOUT`). Never sent to a provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<f64>,
+    /// OneLLM: this call's cache controls (`no-cache`, `no-store`, `ttl`, `s-maxage`,
+    /// `namespace`, as LiteLLM spells them). Never sent to a provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<crate::cache::CacheControl>,
     /// Parameters this version does not model, forwarded verbatim to OpenAI-format providers.
     #[serde(flatten)]
     pub extra: Extra,
@@ -354,6 +358,7 @@ impl ChatRequest {
         body.fallback_models = None;
         body.retries = None;
         body.timeout = None;
+        body.cache = None;
         body
     }
 
@@ -365,6 +370,7 @@ impl ChatRequest {
         // is either sent here or deliberately left out like OneLLM's own three.
         let ChatRequest {
             model: _,
+            cache: _,
             messages,
             temperature,
             top_p,
