@@ -219,8 +219,24 @@ fn deployment_label(attempt: &Attempt) -> String {
 
 /// With `verbose`, the attempts of a call that succeeded (from its report).
 fn print_report(completion: &ChatCompletion, style: Style) {
-    if let Some(report) = completion.report().filter(|_| style.verbose) {
-        print_attempts(&report.attempts, true);
+    let Some(report) = completion.report().filter(|_| style.verbose) else {
+        return;
+    };
+    match &report.cached {
+        Some(cached) => {
+            let age = std::time::SystemTime::now()
+                .duration_since(cached.stored_at)
+                .unwrap_or_default();
+            let cost = cached
+                .original_cost
+                .map(|cost| format!(", which cost ${cost:.6} when made"))
+                .unwrap_or_default();
+            eprintln!(
+                "answered from the cache (stored {:.1} s ago{cost}); nothing sent",
+                age.as_secs_f64()
+            );
+        }
+        None => print_attempts(&report.attempts, true),
     }
 }
 
@@ -787,5 +803,77 @@ pub fn check_shared_router_story(run: RunChat<'_>) {
         "rpm 3 held across both processes (each alone would send it 3)"
     );
     assert_eq!(west.requests().len(), 5);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Issue 14's cache from the command line: a `config.yaml` whose `litellm_settings` turn the
+/// cache on. In memory, `--repeat 3` sends one request and `-v` says the others came from
+/// the cache; on a real Redis (skipped with a message when `redis-server` is not
+/// installed; a failure under `CI=true`), a second process is answered without a request.
+pub fn check_cache_story(run: RunChat<'_>) {
+    let server = crate::FakeProvider::start();
+    let dir = std::env::temp_dir().join(format!(
+        "onellm-chat-cache-{}-{}",
+        std::process::id(),
+        server.openai_base_url().len()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config = |cache_params: &str| {
+        format!(
+            "model_list:\n  - model_name: smart\n    litellm_params:\n      model: openai/gpt-4o-mini\n      api_key: sk-cache\n      api_base: {}\nlitellm_settings:\n  cache: true\n  cache_params:\n{cache_params}",
+            server.openai_base_url()
+        )
+    };
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write config");
+        path.to_str().expect("UTF-8 path").to_owned()
+    };
+    let local = write("local.yaml", &config("    type: local\n    ttl: 600\n"));
+    let output = run(
+        &[
+            "--config", &local, "--model", "smart", "--repeat", "3", "-v", "hello",
+        ],
+        None,
+        &[],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        stdout.lines().filter(|line| *line == "hello").count(),
+        3,
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.matches("answered from the cache").count(),
+        2,
+        "{stderr}"
+    );
+    assert_eq!(server.requests().len(), 1);
+
+    if let Some(redis) = crate::RedisServer::start() {
+        let shared = write(
+            "redis.yaml",
+            &config(&format!(
+                "    type: redis\n    host: 127.0.0.1\n    port: {}\n",
+                redis.port()
+            )),
+        );
+        for _ in 0..2 {
+            let output = run(
+                &["--config", &shared, "--model", "smart", "again"],
+                None,
+                &[],
+            );
+            assert!(output.status.success(), "{output:?}");
+            assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "again");
+        }
+        assert_eq!(
+            server.requests().len(),
+            2,
+            "the second process was answered from Redis"
+        );
+    }
     std::fs::remove_dir_all(&dir).ok();
 }

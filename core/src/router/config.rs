@@ -311,6 +311,8 @@ impl RouterConfig {
     ) -> Result<RouterConfig, Error> {
         let reader = Reader { file, env };
         let mut config = RouterConfig::default();
+        // The cache is read last: a Redis cache may take the router's address.
+        let mut litellm_settings = None;
         let Value::Map(sections) = &root.value else {
             return Err(reader.fail(
                 root,
@@ -334,10 +336,13 @@ impl RouterConfig {
                 "router_settings" => reader.settings(node, "router_settings", &mut config)?,
                 "litellm_settings" => {
                     reader.settings(node, "litellm_settings", &mut config)?;
-                    config.cache = reader.cache(node, &config.settings)?;
+                    litellm_settings = Some(node);
                 }
                 other => config.ignored_keys.push(other.to_owned()),
             }
+        }
+        if let Some(node) = litellm_settings {
+            config.cache = reader.cache(node, &config.settings)?;
         }
         config
             .checked()
@@ -769,4 +774,55 @@ fn redis_url(host: &str, port: Option<u64>, password: Option<&str>) -> ApiKey {
         .unwrap_or_default();
     let port = port.unwrap_or(6379);
     ApiKey::new(format!("redis://{auth}{host}:{port}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::CacheBackend;
+
+    fn read(json: serde_json::Value) -> Result<RouterConfig, Error> {
+        RouterConfig::from_json(&json, &|name| (name == "REDIS_PW").then(|| "p@ss".to_owned()))
+    }
+
+    #[test]
+    fn litellm_settings_turn_the_cache_on() {
+        let off = read(serde_json::json!({"litellm_settings": {"num_retries": 2}})).unwrap();
+        assert!(off.cache.is_none());
+        let local = read(serde_json::json!({"litellm_settings": {"cache": true}})).unwrap();
+        assert!(matches!(local.cache.unwrap().backend, CacheBackend::Memory { .. }));
+        let redis = read(serde_json::json!({"litellm_settings": {"cache": true, "cache_params": {
+            "type": "redis", "host": "cache.internal", "port": 6380,
+            "password": "os.environ/REDIS_PW", "ttl": 60, "namespace": "evals"}}}))
+        .unwrap()
+        .cache
+        .unwrap();
+        let CacheBackend::Redis(store) = &redis.backend else {
+            panic!("a Redis cache")
+        };
+        assert_eq!(store.url.expose(), "redis://:p%40ss@cache.internal:6380");
+        assert_eq!(redis.ttl, Duration::from_secs(60));
+        assert_eq!(redis.namespace.as_deref(), Some("evals"));
+        assert!(!format!("{redis:?}").contains("p@ss"));
+    }
+
+    #[test]
+    fn a_redis_cache_without_an_address_takes_the_routers_or_fails() {
+        let shared = read(serde_json::json!({
+            "router_settings": {"redis_host": "r", "redis_port": 1},
+            "litellm_settings": {"cache": true, "cache_params": {"type": "redis"}}}))
+        .unwrap();
+        assert_eq!(
+            shared.cache.unwrap().store().unwrap().url.expose(),
+            "redis://r:1"
+        );
+        let error = read(serde_json::json!({
+            "litellm_settings": {"cache": true, "cache_params": {"type": "redis"}}}))
+        .unwrap_err();
+        assert!(error.message().contains("needs host"), "{error}");
+        let error = read(serde_json::json!({
+            "litellm_settings": {"cache": true, "cache_params": {"type": "s3"}}}))
+        .unwrap_err();
+        assert!(error.message().contains("unknown cache type \"s3\""), "{error}");
+    }
 }

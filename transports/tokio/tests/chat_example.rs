@@ -235,6 +235,13 @@ fn json_output_has_cost_and_the_catalog_checks_apply() {
 }
 
 #[test]
+fn config_file_turns_the_cache_on_in_memory_and_across_processes() {
+    onellm_testkit::chat_cli::check_cache_story(&|args, stdin, env| {
+        chat_with_env(args, stdin, env)
+    });
+}
+
+#[test]
 fn two_processes_share_one_rate_limit_through_redis() {
     onellm_testkit::chat_cli::check_shared_router_story(&|args, stdin, env| {
         chat_with_env(args, stdin, env)
