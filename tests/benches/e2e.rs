@@ -256,7 +256,15 @@ fn main() {
     // The router: a group of two deployments on the same server, against the plain client
     // naming the model (both OneLLM). With Redis, each call's admission is one round trip
     // to a redis-server on loopback (started here; the rows are skipped without one).
-    let redis = if run("blocking router") || run("tokio router") {
+    let redis = if [
+        "blocking router",
+        "tokio router",
+        "blocking cache",
+        "tokio cache",
+    ]
+    .iter()
+    .any(|name| run(name))
+    {
         onellm_testkit::RedisServer::start()
     } else {
         None
@@ -290,6 +298,33 @@ fn main() {
         }
     }
 
+    if run("blocking cache") {
+        for (label, settings) in cache_stores(redis.as_ref()) {
+            let cached = onellm_blocking::Client::builder()
+                .api_key("openai", "sk-bench")
+                .base_url("openai", base_url.as_str())
+                .cache(settings)
+                .build()
+                .expect("blocking cached client");
+            cached
+                .chat(request.clone())
+                .expect("the call that fills the cache");
+            compare(
+                &format!("blocking cache hit ({label}) vs a call to the provider"),
+                budget,
+                || {
+                    let started = Instant::now();
+                    std::hint::black_box(cached.chat(request.clone()).expect("cache hit"));
+                    started.elapsed()
+                },
+                || {
+                    let started = Instant::now();
+                    std::hint::black_box(client.chat(request.clone()).expect("onellm chat"));
+                    started.elapsed()
+                },
+            );
+        }
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -371,6 +406,39 @@ fn main() {
                     runtime.block_on(async {
                         let started = Instant::now();
                         let completion = routed.chat(group.clone()).await.expect("routed call");
+                        std::hint::black_box(completion);
+                        started.elapsed()
+                    })
+                },
+                || {
+                    runtime.block_on(async {
+                        let started = Instant::now();
+                        let completion = client.chat(request.clone()).await.expect("onellm chat");
+                        std::hint::black_box(completion);
+                        started.elapsed()
+                    })
+                },
+            );
+        }
+    }
+    if run("tokio cache") {
+        for (label, settings) in cache_stores(redis.as_ref()) {
+            let cached = onellm_tokio::Client::builder()
+                .api_key("openai", "sk-bench")
+                .base_url("openai", base_url.as_str())
+                .cache(settings)
+                .build()
+                .expect("tokio cached client");
+            runtime
+                .block_on(cached.chat(request.clone()))
+                .expect("the call that fills the cache");
+            compare(
+                &format!("tokio cache hit ({label}) vs a call to the provider"),
+                budget,
+                || {
+                    runtime.block_on(async {
+                        let started = Instant::now();
+                        let completion = cached.chat(request.clone()).await.expect("cache hit");
                         std::hint::black_box(completion);
                         started.elapsed()
                     })
@@ -614,6 +682,20 @@ fn router_stores(
     match redis {
         Some(redis) => stores.push(("Redis on loopback", Some(redis.url()))),
         None => println!("(router rows with Redis skipped: no redis-server)"),
+    }
+    stores
+}
+
+/// The cache rows to run: in memory, and on the Redis at `redis` when there is one.
+fn cache_stores(
+    redis: Option<&onellm_testkit::RedisServer>,
+) -> Vec<(&'static str, onellm_core::cache::CacheSettings)> {
+    let mut stores = vec![("memory", onellm_core::cache::CacheSettings::memory())];
+    if let Some(redis) = redis {
+        stores.push((
+            "Redis on loopback",
+            onellm_core::cache::CacheSettings::redis(redis.url()),
+        ));
     }
     stores
 }

@@ -782,7 +782,9 @@ mod tests {
     use crate::cache::CacheBackend;
 
     fn read(json: serde_json::Value) -> Result<RouterConfig, Error> {
-        RouterConfig::from_json(&json, &|name| (name == "REDIS_PW").then(|| "p@ss".to_owned()))
+        RouterConfig::from_json(&json, &|name| {
+            (name == "REDIS_PW").then(|| "p@ss".to_owned())
+        })
     }
 
     #[test]
@@ -790,10 +792,15 @@ mod tests {
         let off = read(serde_json::json!({"litellm_settings": {"num_retries": 2}})).unwrap();
         assert!(off.cache.is_none());
         let local = read(serde_json::json!({"litellm_settings": {"cache": true}})).unwrap();
-        assert!(matches!(local.cache.unwrap().backend, CacheBackend::Memory { .. }));
-        let redis = read(serde_json::json!({"litellm_settings": {"cache": true, "cache_params": {
+        assert!(matches!(
+            local.cache.unwrap().backend,
+            CacheBackend::Memory { .. }
+        ));
+        let redis = read(
+            serde_json::json!({"litellm_settings": {"cache": true, "cache_params": {
             "type": "redis", "host": "cache.internal", "port": 6380,
-            "password": "os.environ/REDIS_PW", "ttl": 60, "namespace": "evals"}}}))
+            "password": "os.environ/REDIS_PW", "ttl": 60, "namespace": "evals"}}}),
+        )
         .unwrap()
         .cache
         .unwrap();
@@ -823,6 +830,9 @@ mod tests {
         let error = read(serde_json::json!({
             "litellm_settings": {"cache": true, "cache_params": {"type": "s3"}}}))
         .unwrap_err();
-        assert!(error.message().contains("unknown cache type \"s3\""), "{error}");
+        assert!(
+            error.message().contains("unknown cache type \"s3\""),
+            "{error}"
+        );
     }
 }

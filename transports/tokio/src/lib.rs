@@ -223,7 +223,7 @@ pub type ClientBuilder = onellm_core::client::ClientBuilder<Client>;
 
 pub use onellm_core::call::{Backoff, CallOptions};
 pub use onellm_core::types::*;
-pub use onellm_core::{catalog, tokens};
+pub use onellm_core::{cache, catalog, tokens};
 pub use onellm_core::{
     ApiKey, Attempt, CallReport, Error, ErrorKind, ModelId, ProviderSettings, Registry,
 };
