@@ -42,8 +42,14 @@
 //!    every error of the attempt's secrets in one place — but it logs no request, header or
 //!    body of its own.
 //!
-//! The loops do the rest: they poll the call, feed in what the driver reports, emit the
-//! events and unpack the typed output. A third transport (reqwest, a WASM fetch, an
+//! A driver whose client has a [shared store](crate::store) (Redis, for the router's state
+//! and the cache) also runs the store operations [`TypedCall::poll_store`] hands out
+//! ([`BlockingDriver::store`], [`AsyncDriver::store`]), each bounded by the store's timeout.
+//!
+//! The loops do the rest: they run the call's store operations first (a cache lookup, a
+//! router deployment's admission after [`Action::Admit`](crate::Action::Admit), what an
+//! ended attempt did), poll the call, feed in what the driver reports, emit the events and
+//! unpack the typed output. A third transport (reqwest, a WASM fetch, an
 //! in-process model) is a driver of a few dozen lines plus its [`Transport`] impl.
 
 mod batches;
