@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use crate::error::{Error, ErrorKind};
+use crate::store::StoreOp;
 
 /// A client's spending limit in USD, for all time or per period (LiteLLM's `max_budget`
 /// and `budget_duration`). Give it to [`ClientBuilder::budget`](super::ClientBuilder::budget).
@@ -19,8 +20,13 @@ use crate::error::{Error, ErrorKind};
 ///   so the spend can pass the limit by what they cost.
 /// - **Periods**: with [`per`](Self::per), the spend starts again from 0 every period,
 ///   counted from the first call (a call's cost belongs to the period it started in).
-/// - **Scope**: one process. Sharing the spend between processes needs the router's shared
-///   store, which is not built yet.
+/// - **Scope**: one client (and its views). With [`shared`](Self::shared) and a client
+///   that has a Redis ([the store](crate::store): the router's or the cache's), every
+///   process and machine using the same name and Redis spends from one limit: each call
+///   reads the shared spend before it starts and adds its cost after (`INCRBYFLOAT` on
+///   `onellm:budget:<name>:<period>`). Periods of a shared budget are aligned to the Unix
+///   epoch (whole periods since 1970-01-01), so every process agrees on them. A Redis that
+///   is down leaves each process with its own spend.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
@@ -33,12 +39,15 @@ use crate::error::{Error, ErrorKind};
 pub struct Budget {
     limit: f64,
     period: Option<Duration>,
+    /// The name its spend is shared under ([`shared`](Self::shared)).
+    shared: Option<String>,
     spend: Mutex<Spend>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Spend {
-    /// USD spent in the current period.
+    /// USD spent in the current period (by this process, or as the shared store last said
+    /// when that is more).
     spent: f64,
     /// When the current period started (the first call's time, then whole periods on).
     since: Option<SystemTime>,
@@ -78,8 +87,70 @@ impl Budget {
         Budget {
             limit: max_usd,
             period: None,
+            shared: None,
             spend: Mutex::new(Spend::default()),
         }
+    }
+
+    /// Shares the spend under `name` through the client's Redis (see the type docs): every
+    /// client with this name and Redis spends from one limit. Without a Redis it stays the
+    /// client's own.
+    #[must_use]
+    pub fn shared(mut self, name: impl Into<String>) -> Budget {
+        self.shared = Some(name.into());
+        self
+    }
+
+    /// The key of the shared spend of the period `at` falls in, if the budget is shared.
+    pub(crate) fn shared_key(&self, at: SystemTime) -> Option<String> {
+        let name = self.shared.as_deref()?;
+        let window = match self.period {
+            Some(period) => {
+                let since = at
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .unwrap_or_default();
+                (since.as_nanos() / period.as_nanos().max(1)).to_string()
+            }
+            None => "all".to_owned(),
+        };
+        Some(format!("onellm:budget:{{{name}}}:{window}"))
+    }
+
+    /// How long a shared period's key lives: its period (and a day past it), or for ever.
+    pub(crate) fn shared_ttl(&self) -> Option<Duration> {
+        self.period
+            .map(|period| period.saturating_add(Duration::from_secs(86_400)))
+    }
+
+    /// The store operation that adds `cost` to the shared spend of the period `at` falls in
+    /// (and answers the new total), if the budget is shared.
+    pub(crate) fn spend_op(&self, cost: f64, at: SystemTime) -> Option<StoreOp> {
+        const ADD: &str = "local total = redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
+if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return total";
+        if !(cost.is_finite() && cost > 0.0) {
+            return None;
+        }
+        let key = self.shared_key(at)?;
+        let ttl = self
+            .shared_ttl()
+            .map_or(0, |ttl| ttl.as_millis().min(u128::from(u64::MAX)) as u64);
+        Some(StoreOp::eval(
+            ADD,
+            &[key],
+            &[cost.to_string(), ttl.to_string()],
+        ))
+    }
+
+    /// The shared store says `total` USD were spent in the period `at` falls in: the
+    /// budget's spend becomes that, unless this process knows of more.
+    pub(crate) fn observe_shared(&self, total: f64, at: SystemTime) {
+        if !(total.is_finite() && total >= 0.0) {
+            return;
+        }
+        let mut spend = self.lock();
+        Self::roll(&mut spend, self.period, self.shared.is_some(), at);
+        spend.spent = spend.spent.max(total);
     }
 
     /// The same limit for each `period` (a day, thirty days…), counted from the first
@@ -132,14 +203,14 @@ impl Budget {
             return;
         }
         let mut spend = self.lock();
-        Self::roll(&mut spend, self.period, at);
+        Self::roll(&mut spend, self.period, self.shared.is_some(), at);
         spend.spent += cost;
     }
 
     /// The spend at `now`, with the period rolled on (and started at the first look).
     fn current(&self, now: SystemTime) -> Spend {
         let mut spend = self.lock();
-        Self::roll(&mut spend, self.period, now);
+        Self::roll(&mut spend, self.period, self.shared.is_some(), now);
         *spend
     }
 
@@ -151,12 +222,25 @@ impl Budget {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Starts the period at the first call; moves it on by whole periods once `now` is past
-    /// its end, with the spend back at 0.
-    fn roll(spend: &mut Spend, period: Option<Duration>, now: SystemTime) {
+    /// Starts the period at the first call (a shared budget's at the whole period since the
+    /// Unix epoch that holds it); moves it on by whole periods once `now` is past its end,
+    /// with the spend back at 0.
+    fn roll(spend: &mut Spend, period: Option<Duration>, aligned: bool, now: SystemTime) {
         let Some(period) = period else { return };
         let Some(since) = spend.since else {
-            spend.since = Some(now);
+            spend.since = Some(if aligned {
+                let elapsed = now
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .unwrap_or_default();
+                let whole = elapsed.as_nanos() / period.as_nanos().max(1) * period.as_nanos();
+                SystemTime::UNIX_EPOCH
+                    + Duration::new(
+                        u64::try_from(whole / 1_000_000_000).unwrap_or(u64::MAX),
+                        u32::try_from(whole % 1_000_000_000).unwrap_or(0),
+                    )
+            } else {
+                now
+            });
             return;
         };
         let Ok(elapsed) = now.duration_since(since) else {
@@ -197,6 +281,32 @@ mod tests {
         let later = start + DAY * 2 + DAY / 2;
         assert!(budget.check(later).is_ok());
         assert_eq!(budget.status(later).resets_at, Some(start + DAY * 3));
+    }
+
+    #[test]
+    fn a_shared_budget_aligns_its_periods_and_takes_the_stores_total() {
+        let at = SystemTime::UNIX_EPOCH + DAY * 100 + Duration::from_secs(3_600);
+        let budget = Budget::new(1.0).per(DAY).shared("team");
+        assert_eq!(
+            budget.shared_key(at).as_deref(),
+            Some("onellm:budget:{team}:100")
+        );
+        assert_eq!(
+            budget.status(at).resets_at,
+            Some(SystemTime::UNIX_EPOCH + DAY * 101)
+        );
+        budget.record(0.25, at);
+        budget.observe_shared(0.9, at);
+        assert_eq!(budget.status(at).spent, 0.9);
+        budget.observe_shared(0.1, at);
+        assert_eq!(budget.status(at).spent, 0.9, "never less than known");
+        budget.observe_shared(1.2, at);
+        assert!(budget.check(at).is_err());
+        assert!(Budget::new(1.0).shared_key(at).is_none());
+        assert_eq!(
+            Budget::new(1.0).shared("x").shared_key(at).as_deref(),
+            Some("onellm:budget:{x}:all")
+        );
     }
 
     #[test]

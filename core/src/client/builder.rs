@@ -19,6 +19,7 @@ use crate::error::Error;
 use crate::provider::bedrock::AwsCredentials;
 use crate::registry::Registry;
 use crate::router::RouterConfig;
+use crate::store::StoreConfig;
 
 /// What a runtime crate provides so [`ClientBuilder`] can build its client: the HTTP client it
 /// drives, and the two reads of the outside world the core does not do itself.
@@ -370,6 +371,15 @@ impl<T: Transport> ClientBuilder<T> {
         self
     }
 
+    /// The client's Redis (`redis://[user:password@]host:port[/db]`): where a
+    /// [shared budget](Budget::shared) keeps its spend, and the default for the router's
+    /// state and a Redis cache. A router file's `redis_host` or a cache's address must name
+    /// the same server (one per client).
+    pub fn redis(mut self, url: impl Into<String>) -> Self {
+        self.config.store = Some(StoreConfig::redis(url));
+        self
+    }
+
     /// Routes calls whose model names a group of `config` to the group's deployments (see
     /// [`router`](crate::router) and [`Engine::with_router`]).
     pub fn router(mut self, config: RouterConfig) -> Self {
@@ -434,20 +444,30 @@ impl<T: Transport> ClientBuilder<T> {
             .cache
             .clone()
             .or_else(|| router.as_ref().and_then(|router| router.cache.clone()));
-        if let (Some(cache), Some(router)) =
-            (cache.as_ref().and_then(CacheSettings::store), &router)
-        {
-            if router
-                .settings
-                .redis_url
+        // One Redis per client: the builder's, the router's and the cache's must agree.
+        let addresses = [
+            self.config.store.as_ref().map(|store| &store.url),
+            router
                 .as_ref()
-                .is_some_and(|url| *url != cache.url)
-            {
-                return Err(Error::configuration(
-                    "the cache and the router name different Redis servers: a client shares \
-                     one (give cache_params the router's redis_host, or neither an address)",
-                ));
-            }
+                .and_then(|router| router.settings.redis_url.as_ref()),
+            cache
+                .as_ref()
+                .and_then(CacheSettings::store)
+                .map(|store| &store.url),
+        ];
+        let disagree = {
+            let mut named = addresses.into_iter().flatten();
+            let first = named.next();
+            first.is_some_and(|first| named.any(|other| other != first))
+        };
+        if disagree {
+            return Err(Error::configuration(
+                "the client's Redis, the router's and the cache's name different servers: a \
+                 client shares one (give one address, or the same to each)",
+            ));
+        }
+        if let Some(store) = self.config.store.clone() {
+            engine = engine.with_store(store);
         }
         if let Some(router) = router {
             engine = engine.with_router(router);

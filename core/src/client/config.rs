@@ -16,6 +16,7 @@ use crate::error::Error;
 use crate::provider::bedrock::{Bedrock, CredentialsSource};
 use crate::registry::Registry;
 use crate::router::RouterConfig;
+use crate::store::StoreConfig;
 
 /// The total deadline of a call when neither the client nor `ONELLM_TIMEOUT` sets one
 /// (OpenAI's SDKs use the same ten minutes): a call must not hang forever on a silent
@@ -83,6 +84,8 @@ pub struct ClientConfig {
     /// The response cache ([`ClientBuilder::cache`](super::ClientBuilder::cache)); beats the
     /// one a router file's `litellm_settings` turns on.
     pub cache: Option<CacheSettings>,
+    /// The client's Redis ([`ClientBuilder::redis`](super::ClientBuilder::redis)).
+    pub store: Option<StoreConfig>,
 }
 
 /// Where a client's router configuration comes from.
@@ -122,6 +125,7 @@ impl fmt::Debug for ClientConfig {
             .field("check_capabilities", &self.check_capabilities)
             .field("router", &self.router)
             .field("cache", &self.cache)
+            .field("store", &self.store)
             .finish_non_exhaustive()
     }
 }

@@ -16,7 +16,7 @@ use super::seed::SeedSequence;
 use crate::cache::{tenant_fingerprint, CacheSettings};
 use crate::call::{Action, Call, CallOptions, Operation, Output};
 use crate::catalog::{Catalog, ModelInfo};
-use crate::error::{CachedAnswer, CallReport, Error, ErrorKind, ReportSlot};
+use crate::error::{excerpt, CachedAnswer, CallReport, Error, ErrorKind, ReportSlot};
 use crate::registry::Registry;
 use crate::router::RouterConfig;
 use crate::store::{SharedStore, StoreConfig, StoreOp, StoreReply};
@@ -197,6 +197,14 @@ impl Engine {
             self.shared_store(config.clone());
         }
         self.cache = Some(Arc::new(Cache::new(settings)));
+        self
+    }
+
+    /// This engine with a Redis for its shared state: a [shared budget](Budget::shared)'s
+    /// spend, and the router's state and a Redis cache when they name none of their own.
+    #[must_use]
+    pub fn with_store(mut self, config: StoreConfig) -> Engine {
+        self.shared_store(config);
         self
     }
 
@@ -382,6 +390,15 @@ impl Engine {
             call.answer(*output);
         } else if let Some(op) = caching.as_ref().and_then(Caching::lookup_op) {
             ops.push_back((Purpose::CacheLookup, op));
+        }
+        // A shared budget: what every process spent, before anything is sent.
+        let shared_budget = self
+            .budget
+            .as_ref()
+            .filter(|_| self.store.is_some() && !call.is_terminal())
+            .and_then(|budget| budget.shared_key(wall_clock));
+        if let Some(key) = shared_budget {
+            ops.push_back((Purpose::BudgetRead, StoreOp::get(&key)));
         }
         let typed = TypedCall {
             call,
@@ -612,6 +629,29 @@ impl<T: CallOutput> TypedCall<T> {
                 let result = reply.map(|_| ());
                 answered(&self.store, result.as_ref().copied());
             }
+            Purpose::BudgetRead | Purpose::BudgetSpend => {
+                let total = reply.and_then(|reply| {
+                    StoreOp::reply_number(&reply).ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Decode,
+                            format!(
+                                "a shared budget's spend is {}",
+                                excerpt(format!("{reply:?}").as_bytes())
+                            ),
+                        )
+                    })
+                });
+                answered(&self.store, total.as_ref().map(|_| ()));
+                let Some(budget) = &self.budget else {
+                    return;
+                };
+                if let Ok(total) = total {
+                    budget.observe_shared(total, self.started);
+                }
+                if let (Purpose::BudgetRead, Err(error)) = (purpose, budget.check(self.started)) {
+                    self.call.refuse(error);
+                }
+            }
             Purpose::CacheLookup => {
                 let Some(caching) = &mut self.caching else {
                     return;
@@ -729,12 +769,17 @@ impl<T: CallOutput> TypedCall<T> {
             .or_else(|| self.catalog.for_call(model_id, returned_model))
     }
 
-    /// Adds `cost` to the client's budget, if it has one.
+    /// Adds `cost` to the client's budget, if it has one (and to its shared spend).
     fn spend(&mut self, cost: f64) {
         if let Some(budget) = &self.budget {
             if cost > 0.0 {
                 budget.record(cost, self.started);
                 self.spent += cost;
+                if self.store.is_some() {
+                    if let Some(op) = budget.spend_op(cost, self.started) {
+                        self.ops.push_back((Purpose::BudgetSpend, op));
+                    }
+                }
             }
         }
     }
@@ -784,6 +829,10 @@ enum Purpose {
     CacheLookup,
     /// Storing its answer.
     CacheWrite,
+    /// Reading a shared budget's spend.
+    BudgetRead,
+    /// Adding its cost to a shared budget.
+    BudgetSpend,
 }
 
 /// The tokens an output's usage counts (`total_tokens`; 0 without usage).

@@ -126,6 +126,18 @@ impl StoreOp {
         }
     }
 
+    /// `GET key` read as a number of USD (a shared budget's spend).
+    pub(crate) fn reply_number(reply: &StoreReply) -> Option<f64> {
+        match reply {
+            StoreReply::Nil => Some(0.0),
+            StoreReply::Bytes(bytes) => std::str::from_utf8(bytes).ok()?.trim().parse().ok(),
+            StoreReply::Status(text) => text.trim().parse().ok(),
+            StoreReply::Integer(value) => Some(*value as f64),
+            StoreReply::Double(value) => Some(*value),
+            StoreReply::Array(_) => None,
+        }
+    }
+
     /// The command's name and arguments, as sent.
     pub fn command(&self) -> &[Vec<u8>] {
         &self.args
