@@ -122,6 +122,8 @@ pub fn run_example(
         .args(args)
         .env_remove("ONELLM_MODEL")
         .env_remove("ONELLM_TIMEOUT")
+        // The tests read the fake's echo; a test of the demo's answers sets this to 0.
+        .env("ONELLM_FAKE_ECHO", "1")
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

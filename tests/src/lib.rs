@@ -42,4 +42,4 @@ pub mod soak;
 pub use example_binary::{example_binary, run_example};
 pub use redis_server::RedisServer;
 pub use reply::{Fault, Reply};
-pub use server::{key_fingerprint, FakeProvider, RecordedRequest};
+pub use server::{demo_answer, key_fingerprint, FakeProvider, RecordedRequest};

@@ -68,6 +68,8 @@ impl RecordedRequest {
 #[derive(Default)]
 struct State {
     replies: VecDeque<Reply>,
+    /// With no reply queued, answer like a model would (the demo) instead of echoing.
+    demo: bool,
     requests: Vec<RecordedRequest>,
     /// Soak calls whose first attempt a *once* fault failed (see [`soak`]).
     soak_failed_once: HashSet<u64>,
@@ -176,6 +178,12 @@ impl FakeProvider {
     /// Queues a reply; replies are used in order by whichever requests come next.
     pub fn push(&self, reply: Reply) {
         self.shared.state().replies.push_back(reply);
+    }
+
+    /// With no reply queued, answer like a model would ([`demo_answer`]: a short reply that
+    /// is not the prompt) instead of echoing the prompt — for demos (`chat --fake`).
+    pub fn answer_like_a_model(&self) {
+        self.shared.state().demo = true;
     }
 
     /// Every request received so far (while recording).
@@ -341,7 +349,40 @@ fn default_reply(path: &str, body: &[u8], state: &mut State) -> Reply {
         .filter(|code| (400..=599).contains(code));
     match status {
         Some(status) => Reply::status(status),
+        None if state.demo => Reply::text(demo_answer(&render::last_user_text(&json))),
         None => Reply::echo(),
+    }
+}
+
+/// A short, plausible reply to `prompt` for the offline demo: not the prompt, and honest
+/// about where it comes from.
+pub fn demo_answer(prompt: &str) -> String {
+    let lower = prompt.to_lowercase();
+    let words = prompt.split_whitespace().count();
+    let greeting = ["hello", "hi", "hey", "bonjour", "hola"]
+        .iter()
+        .any(|word| {
+            lower
+                .split(|c: char| !c.is_alphanumeric())
+                .any(|w| w == *word)
+        });
+    if greeting {
+        "Hello! I'm OneLLM's offline fake provider: no model ran, but the client, its \
+         retries, fallbacks and streaming did."
+            .to_owned()
+    } else if lower.contains("stream") {
+        "Here is a reply streamed in pieces, chunk by chunk, as a provider would send it."
+            .to_owned()
+    } else if prompt.trim_end().ends_with('?') {
+        format!(
+            "A fine question of {words} words. An offline fake cannot answer it, but a real \
+             model behind the same call would."
+        )
+    } else {
+        format!(
+            "Understood: {words} words received. This answer comes from OneLLM's offline fake \
+             provider."
+        )
     }
 }
 

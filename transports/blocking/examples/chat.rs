@@ -43,6 +43,13 @@ fn main() -> ExitCode {
     };
     // Kept alive until the call is over; stops when dropped.
     let fake = args.fake.then(onellm_testkit::FakeProvider::start);
+    // A demo answers like a model; the example's tests ask for the echo they check.
+    if let Some(server) = fake
+        .as_ref()
+        .filter(|_| std::env::var("ONELLM_FAKE_ECHO").ok().as_deref() != Some("1"))
+    {
+        server.answer_like_a_model();
+    }
     let mut builder = Client::builder().from_env();
     if let Some(server) = &fake {
         builder = builder

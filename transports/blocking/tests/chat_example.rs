@@ -236,6 +236,21 @@ fn json_output_has_cost_and_the_catalog_checks_apply() {
 }
 
 #[test]
+fn the_offline_demo_answers_instead_of_echoing() {
+    let output = chat_with_env(&["--fake", "Say hello"], None, &[("ONELLM_FAKE_ECHO", "0")]);
+    assert!(output.status.success(), "{output:?}");
+    let answer = String::from_utf8_lossy(&output.stdout);
+    assert_ne!(answer.trim(), "Say hello");
+    assert_eq!(answer.trim(), onellm_testkit::demo_answer("Say hello"));
+    let streamed = chat_with_env(
+        &["--fake", "--stream", "Stream this reply"],
+        None,
+        &[("ONELLM_FAKE_ECHO", "0")],
+    );
+    assert!(String::from_utf8_lossy(&streamed.stdout).contains("streamed in pieces"));
+}
+
+#[test]
 fn config_file_turns_the_cache_on_in_memory_and_across_processes() {
     onellm_testkit::chat_cli::check_cache_story(&|args, stdin, env| {
         chat_with_env(args, stdin, env)
