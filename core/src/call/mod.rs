@@ -930,6 +930,12 @@ impl Call {
         }
     }
 
+    /// The latest time the call was given (what it last heard arrived then).
+    #[cfg(feature = "tracing")]
+    pub(crate) fn latest(&self) -> Instant {
+        self.latest
+    }
+
     /// Whether the call is over (`poll` returns `Done` or `Failed` from now on).
     pub fn is_terminal(&self) -> bool {
         matches!(self.state, State::Done(_) | State::Failed(_))

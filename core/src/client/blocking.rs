@@ -115,6 +115,11 @@ impl<D: BlockingDriver, T: CallOutput> BlockingCall<D, T> {
     /// Runs the call until it has something for the caller: the next streamed chunk, or its
     /// end. Must not be called again after [`Step::Done`].
     pub fn step(&mut self) -> Step<T> {
+        // The call's events and attempt spans nest in its span.
+        #[cfg(feature = "tracing")]
+        let span = self.call.span().clone();
+        #[cfg(feature = "tracing")]
+        let _entered = span.enter();
         loop {
             if let Some(chunk) = self.call.poll_chunk() {
                 return Step::Chunk(chunk);

@@ -353,6 +353,8 @@ impl Engine {
             Some(caching) => caching.look_in_memory(&mut operation, wall_clock),
             None => Found::Nothing,
         };
+        #[cfg(feature = "tracing")]
+        let span = super::span::CallSpan::new(&operation, now);
         let mut checker = Checker::new(&self.catalog, self.preflight);
         let call = match (refusal, router) {
             (Some(error), _) => refused(operation, options, seed, now, error),
@@ -413,6 +415,9 @@ impl Engine {
             store: self.store.clone(),
             ops,
             awaiting: None,
+            seen: 0,
+            #[cfg(feature = "tracing")]
+            span,
             output: PhantomData,
         };
         if typed
@@ -479,6 +484,11 @@ pub struct TypedCall<T> {
     ops: VecDeque<(Purpose, StoreOp)>,
     /// What the store operation in flight is for.
     awaiting: Option<Purpose>,
+    /// Attempts already accounted for (router, spans).
+    seen: usize,
+    /// The call's OpenTelemetry-shaped spans.
+    #[cfg(feature = "tracing")]
+    span: super::span::CallSpan,
     output: PhantomData<fn() -> T>,
 }
 
@@ -510,6 +520,8 @@ impl<T: CallOutput> TypedCall<T> {
         loop {
             let action = self.call.poll(now);
             self.account(now);
+            #[cfg(feature = "tracing")]
+            self.trace(&action);
             let wall_clock = self.wall_clock(now);
             let Some(tracking) = &mut self.tracking else {
                 return action;
@@ -542,21 +554,40 @@ impl<T: CallOutput> TypedCall<T> {
         }
     }
 
+    /// Starts or ends the spans `action` begins or ends (feature `tracing`).
+    #[cfg(feature = "tracing")]
+    fn trace(&mut self, action: &Action) {
+        match action {
+            Action::Send(outgoing) => {
+                let previous = self.call.attempts().last();
+                let deployment = self.call.current_deployment();
+                self.span.sending(outgoing, previous, deployment);
+            }
+            Action::Failed(error) => self.span.failed(error, self.call.attempts().len()),
+            _ => {}
+        }
+    }
+
     /// Reports the attempts that ended since the last look to the router: its own state at
     /// once, the shared store's through operations queued for [`poll_store`](Self::poll_store).
     fn account(&mut self, now: Instant) {
-        let wall_clock = self.wall_clock(now);
-        let Some(tracking) = &mut self.tracking else {
-            return;
-        };
         let attempts = self.call.attempts();
-        if tracking.seen == attempts.len() {
+        if self.seen == attempts.len() {
             return;
         }
+        let wall_clock = self
+            .started
+            .checked_add(now.saturating_duration_since(self.started_at))
+            .unwrap_or(self.started);
         let tokens = self.call.output().map_or(0, tokens_of);
         // Only the attempt in flight (or admitted) ends between two looks before any other
         // is recorded (skipped models are recorded when nothing is in flight).
-        for attempt in attempts.get(tracking.seen..).unwrap_or_default() {
+        for attempt in attempts.get(self.seen..).unwrap_or_default() {
+            #[cfg(feature = "tracing")]
+            self.span.attempt_ended(attempt);
+            let Some(tracking) = &mut self.tracking else {
+                continue;
+            };
             let tokens = if attempt.error.is_none() { tokens } else { 0 };
             if let Some(index) = tracking.in_flight.take() {
                 tracking.router.finished(index, attempt, now, wall_clock);
@@ -573,7 +604,7 @@ impl<T: CallOutput> TypedCall<T> {
                 }
             }
         }
-        tracking.seen = attempts.len();
+        self.seen = attempts.len();
     }
 
     /// The next operation for the client's shared store (Redis), if the call has one: what
@@ -713,6 +744,9 @@ impl<T: CallOutput> TypedCall<T> {
             Some(caching) => caching.complete(output),
             None => output,
         };
+        #[cfg(feature = "tracing")]
+        self.span
+            .succeeded(&output, self.call.attempts().len(), hit.is_some());
         let mut output = T::from_output(output)?;
         if hit.is_none() {
             if let Some(model) = self.call.current_model() {
@@ -729,6 +763,8 @@ impl<T: CallOutput> TypedCall<T> {
                 }
             }
         }
+        #[cfg(feature = "tracing")]
+        self.span.cost(output.cost());
         output.set_report(CallReport {
             attempts: self.call.attempts().to_vec(),
             cached: hit.map(|hit| CachedAnswer {
@@ -745,6 +781,8 @@ impl<T: CallOutput> TypedCall<T> {
     #[must_use = "a chunk not handed to the caller is lost"]
     pub fn poll_chunk(&mut self) -> Option<ChatCompletionChunk> {
         let mut chunk = self.call.poll_chunk()?;
+        #[cfg(feature = "tracing")]
+        self.span.chunk(self.call.latest());
         if let (Some(usage), Some(model)) = (&mut chunk.usage, self.call.current_model()) {
             if usage.cost.is_none() {
                 usage.cost = self
@@ -782,6 +820,13 @@ impl<T: CallOutput> TypedCall<T> {
                 }
             }
         }
+    }
+
+    /// The call's span (OpenTelemetry's GenAI conventions, see `client/span.rs`): the drive
+    /// loops run each step inside it, so the call's events nest in it.
+    #[cfg(feature = "tracing")]
+    pub fn span(&self) -> &tracing::Span {
+        self.span.span()
     }
 
     /// Reports the event `make` builds to the client's observer and, with the `tracing`

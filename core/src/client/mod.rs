@@ -65,6 +65,8 @@ mod overrides;
 mod preflight;
 mod routed;
 mod seed;
+#[cfg(feature = "tracing")]
+pub mod span;
 mod surface;
 
 pub use self::batches::{Batching, EmbeddingBatches};

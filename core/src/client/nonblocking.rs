@@ -104,6 +104,19 @@ impl<D: AsyncDriver, T: CallOutput> AsyncCall<D, T> {
     /// Runs the call until it has something for the caller: the next streamed chunk, or its
     /// end. Must not be called again after [`Step::Done`].
     pub async fn step(&mut self) -> Step<T> {
+        // The call's events and attempt spans nest in its span, entered only while this
+        // step is polled.
+        #[cfg(feature = "tracing")]
+        {
+            use tracing::Instrument as _;
+            let span = self.call.span().clone();
+            self.step_inside().instrument(span).await
+        }
+        #[cfg(not(feature = "tracing"))]
+        self.step_inside().await
+    }
+
+    async fn step_inside(&mut self) -> Step<T> {
         loop {
             if let Some(chunk) = self.call.poll_chunk() {
                 return Step::Chunk(chunk);

@@ -437,8 +437,6 @@ pub(crate) fn names(router: &Router, operation: &Operation, fallbacks: &[String]
 pub(crate) struct Tracking {
     pub router: Arc<Router>,
     pub in_flight: Option<usize>,
-    /// Attempts already reported.
-    pub seen: usize,
     /// The deployment whose slot in the store the current attempt holds.
     pub holds_slot: Option<usize>,
 }
@@ -448,7 +446,6 @@ impl Tracking {
         Tracking {
             router: Arc::clone(router),
             in_flight: None,
-            seen: 0,
             holds_slot: None,
         }
     }
