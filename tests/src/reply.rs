@@ -12,6 +12,9 @@ pub struct Reply {
     pub(crate) usage: (u64, u64),
     pub(crate) reasoning: Option<String>,
     pub(crate) fault: Option<Fault>,
+    /// Send the body gzip-encoded (`content-encoding: gzip`); a stream is compressed as it
+    /// goes, flushed after every event.
+    pub(crate) gzip: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +57,15 @@ impl Reply {
             usage: (10, 5),
             reasoning: None,
             fault: None,
+            gzip: false,
         }
+    }
+
+    /// Sends the body gzip-encoded, as a server does for a client that advertised it (a
+    /// stream compressed incrementally, flushed after every event).
+    pub fn gzip(mut self) -> Self {
+        self.gzip = true;
+        self
     }
 
     /// Reply with this text.

@@ -428,8 +428,12 @@ fn respond(
     let rendered = render::render(route, &json, reply, serial);
     let mut headers = vec![("x-request-id".to_owned(), format!("req_fake_{serial}"))];
     headers.extend(reply.headers.iter().cloned());
+    if reply.gzip {
+        headers.push(("content-encoding".to_owned(), "gzip".to_owned()));
+    }
     match rendered {
         Rendered::Whole { status, body } => {
+            let body = if reply.gzip { gzip_whole(&body)? } else { body };
             let head = |length: usize| {
                 http1::write_head(stream, status, "application/json", Some(length), &headers)
             };
@@ -474,6 +478,21 @@ fn respond(
                 Some(Fault::ResetMidStream) => events.len() / 2 + 1,
                 _ => events.len(),
             };
+            let mut gzip = reply
+                .gzip
+                .then(|| flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+            // Each event as sent: compressed and flushed on its own when gzip is on.
+            let mut encode = |event: &[u8]| -> io::Result<Vec<u8>> {
+                use std::io::Write;
+                match &mut gzip {
+                    None => Ok(event.to_vec()),
+                    Some(encoder) => {
+                        encoder.write_all(event)?;
+                        encoder.flush()?;
+                        Ok(std::mem::take(encoder.get_mut()))
+                    }
+                }
+            };
             for (i, event) in events.iter().enumerate() {
                 if i == cut {
                     return Ok(false);
@@ -481,18 +500,31 @@ fn respond(
                 if i > 0 && !pause(shared, reply.slow_body) {
                     return Ok(false);
                 }
-                http1::write_chunk(stream, event)?;
+                http1::write_chunk(stream, &encode(event)?)?;
             }
             if fault != Some(Fault::Truncated) {
                 if !pause(shared, reply.slow_body) {
                     return Ok(false);
                 }
-                http1::write_chunk(stream, &terminal)?;
+                http1::write_chunk(stream, &encode(&terminal)?)?;
+            }
+            if let Some(encoder) = gzip {
+                let rest = encoder.finish()?;
+                if !rest.is_empty() {
+                    http1::write_chunk(stream, &rest)?;
+                }
             }
             http1::write_last_chunk(stream)?;
             Ok(true)
         }
     }
+}
+
+fn gzip_whole(body: &[u8]) -> io::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(body)?;
+    encoder.finish()
 }
 
 fn write_raw(mut stream: &TcpStream, bytes: &[u8]) -> io::Result<()> {

@@ -223,6 +223,11 @@ impl AsyncDriver for Client {
             .headers_mut()
             .entry(http::header::USER_AGENT)
             .or_insert(HeaderValue::from_static(USER_AGENT));
+        // Replies come compressed when the server can; the exchange decodes them.
+        request
+            .headers_mut()
+            .entry(http::header::ACCEPT_ENCODING)
+            .or_insert(HeaderValue::from_static("gzip"));
         HyperExchange::new(self.inner.http.send(request), outgoing.stream)
     }
 

@@ -20,6 +20,8 @@ use hyper_util::client::legacy::ResponseFuture;
 use onellm_core::client::AsyncExchange;
 use onellm_core::{Error, ErrorKind};
 
+use crate::gunzip::Gunzip;
+
 /// The most bytes of a *streamed* body handed to the core at once. The core decodes every
 /// chunk in what it is given and holds them until the caller takes them, so this bounds
 /// what an open stream keeps decoded: with 16 KiB (~78 chunks of a typical stream) 1,000
@@ -47,8 +49,13 @@ enum State {
     /// Sent (or about to be: hyper's future connects and writes when first polled); waiting
     /// for the response head.
     Head(ResponseFuture),
-    /// Reading the body, with the part of hyper's last frame the core has not had yet.
-    Body { incoming: Incoming, pending: Bytes },
+    /// Reading the body, with the part of hyper's last frame the core has not had yet
+    /// (decompressed, for a gzip-encoded body).
+    Body {
+        incoming: Incoming,
+        pending: Bytes,
+        gunzip: Option<Box<Gunzip>>,
+    },
     /// The head future failed or the body ended.
     Over,
 }
@@ -73,10 +80,18 @@ impl AsyncExchange for HyperExchange {
         let response = within(deadline, response).await;
         match response {
             Some(Ok(response)) => {
-                let (head, incoming) = response.into_parts();
+                let (mut head, incoming) = response.into_parts();
+                // A gzip body reaches the core decompressed: its length and encoding no
+                // longer describe what the core reads.
+                let gunzip = Gunzip::applies(&head.headers).then(|| {
+                    head.headers.remove(http::header::CONTENT_ENCODING);
+                    head.headers.remove(http::header::CONTENT_LENGTH);
+                    Box::new(Gunzip::new())
+                });
                 self.state = State::Body {
                     incoming,
                     pending: Bytes::new(),
+                    gunzip,
                 };
                 Ok((head.status, head.headers))
             }
@@ -89,18 +104,51 @@ impl AsyncExchange for HyperExchange {
     }
 
     async fn next_piece(&mut self, deadline: Option<Instant>) -> Result<Option<Bytes>, Error> {
-        let State::Body { incoming, pending } = &mut self.state else {
+        let State::Body {
+            incoming,
+            pending,
+            gunzip,
+        } = &mut self.state
+        else {
             return Ok(None);
         };
         while pending.is_empty() {
+            if let Some(gunzip) = gunzip {
+                match gunzip.next() {
+                    Ok(Some(decoded)) => {
+                        *pending = decoded;
+                        break;
+                    }
+                    Ok(None) => {}
+                    Err(error) => {
+                        self.state = State::Over;
+                        return Err(error);
+                    }
+                }
+            }
             match within(deadline, incoming.frame()).await {
                 // Trailers carry nothing the core reads.
                 Some(Some(Ok(frame))) => {
                     if let Ok(data) = frame.into_data() {
-                        *pending = data;
+                        match gunzip {
+                            Some(gunzip) => gunzip.push(data),
+                            None => *pending = data,
+                        }
                     }
                 }
                 Some(None) => {
+                    let rest = gunzip.as_mut().map(|gunzip| gunzip.finish());
+                    match rest {
+                        Some(Ok(Some(decoded))) => {
+                            *pending = decoded;
+                            break;
+                        }
+                        Some(Err(error)) => {
+                            self.state = State::Over;
+                            return Err(error);
+                        }
+                        Some(Ok(None)) | None => {}
+                    }
                     self.state = State::Over;
                     return Ok(None);
                 }

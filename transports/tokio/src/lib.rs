@@ -190,6 +190,7 @@
 mod client;
 mod connector;
 mod exchange;
+mod gunzip;
 mod stream;
 
 pub use client::Client;
