@@ -877,3 +877,66 @@ pub fn check_cache_story(run: RunChat<'_>) {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// For the examples' tests, the environment's proxy through the binary (which builds its
+/// client `from_env`): with `HTTP_PROXY` pointing at the testkit's forward proxy the call goes
+/// through it with the proxy's credentials, `NO_PROXY=127.0.0.1` sends it direct, and a
+/// proxy that refuses makes the binary exit 1 without quoting the proxy's password.
+pub fn check_proxy_story(run: RunChat<'_>) {
+    let (server, proxy) = (crate::FakeProvider::start(), crate::ForwardProxy::start());
+    let openai = server.openai_base_url();
+    let proxy_url = proxy.url().replace("http://", "http://me:s3cret@");
+    let base = [
+        ("OPENAI_API_KEY", "sk-env-proxy"),
+        ("OPENAI_BASE_URL", openai.as_str()),
+    ];
+    fn with<'a>(
+        base: &[(&'a str, &'a str)],
+        extra: &[(&'a str, &'a str)],
+    ) -> Vec<(&'a str, &'a str)> {
+        base.iter().chain(extra).copied().collect()
+    }
+
+    let output = run(
+        &["--model", "openai/gpt-4o-mini", "via the proxy"],
+        None,
+        &with(&base, &[("HTTP_PROXY", proxy_url.as_str())]),
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "via the proxy"
+    );
+    let seen = proxy.requests();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    // base64("me:s3cret")
+    assert_eq!(seen[0].authorization.as_deref(), Some("Basic bWU6czNjcmV0"));
+    assert_eq!(server.requests().len(), 1);
+
+    let output = run(
+        &["--model", "openai/gpt-4o-mini", "direct"],
+        None,
+        &with(
+            &base,
+            &[
+                ("http_proxy", proxy_url.as_str()),
+                ("NO_PROXY", "127.0.0.1"),
+            ],
+        ),
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(proxy.requests().len(), 1, "NO_PROXY sent it direct");
+    assert_eq!(server.requests().len(), 2);
+
+    // A proxy that is not listening: the call fails, and the password stays out of it.
+    let dead = "http://me:s3cret@127.0.0.1:9";
+    let output = run(
+        &["--model", "openai/gpt-4o-mini", "nowhere"],
+        None,
+        &with(&base, &[("HTTP_PROXY", dead)]),
+    );
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+    assert_eq!(server.requests().len(), 2);
+}

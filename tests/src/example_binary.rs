@@ -105,8 +105,8 @@ pub fn example_binary(manifest_dir: &str, package: &str, example: &str) -> PathB
 }
 
 /// Runs `binary` with `args`, `stdin` on its standard input (empty when `None`) and `env`
-/// added to an environment without `ONELLM_MODEL` and `ONELLM_TIMEOUT` (so the caller's
-/// shell cannot change a test), and returns what it printed and how it exited.
+/// added to an environment without `ONELLM_MODEL`, `ONELLM_TIMEOUT` and the proxy
+/// variables (so the caller's shell cannot change a test), and returns what it printed and how it exited.
 ///
 /// # Panics
 /// If the binary cannot be started: a test setup error.
@@ -122,6 +122,14 @@ pub fn run_example(
         .args(args)
         .env_remove("ONELLM_MODEL")
         .env_remove("ONELLM_TIMEOUT")
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
         // The tests read the fake's echo; a test of the demo's answers sets this to 0.
         .env("ONELLM_FAKE_ECHO", "1")
         .envs(env.iter().copied())

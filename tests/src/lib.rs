@@ -32,6 +32,7 @@
 pub mod chat_cli;
 mod example_binary;
 mod http1;
+mod proxy;
 mod redis_server;
 mod render;
 pub mod replay;
@@ -40,6 +41,7 @@ mod server;
 pub mod soak;
 
 pub use example_binary::{example_binary, run_example};
+pub use proxy::{ForwardProxy, ProxiedRequest};
 pub use redis_server::RedisServer;
 pub use reply::{Fault, Reply};
 pub use server::{demo_answer, key_fingerprint, FakeProvider, RecordedRequest};

@@ -11,6 +11,7 @@ use super::config::RouterSource;
 use super::config::{ClientConfig, DEFAULT_CONNECT_TIMEOUT};
 use super::engine::Engine;
 use super::event::CallEvent;
+use super::proxies::ProxyRules;
 use crate::api_key::ApiKey;
 use crate::cache::CacheSettings;
 use crate::call::Backoff;
@@ -57,9 +58,9 @@ pub enum HttpSetup<H> {
     New {
         /// Bounds opening a connection (TCP and TLS).
         connect_timeout: Duration,
-        /// Every request through this proxy (`http://[user:password@]host:port`); the URL may
-        /// carry a password, so it is never quoted in errors or logs.
-        proxy: Option<String>,
+        /// Which requests go through which proxy ([`ProxyRules`]); its URLs may carry
+        /// passwords, so they are never quoted in errors or logs.
+        proxies: ProxyRules,
     },
 }
 
@@ -296,11 +297,23 @@ impl<T: Transport> ClientBuilder<T> {
         self
     }
 
-    /// Sends every request through this proxy (`http://[user:password@]host:port`). The URL
-    /// may carry a password: it is never shown in `Debug`, errors or logs. Cannot be
-    /// combined with [`http_client`](Self::http_client): configure the proxy on that client.
+    /// Sends every request through this proxy (`http://[user:password@]host:port`), whatever
+    /// the environment says. The URL may carry a password: it is never shown in `Debug`,
+    /// errors or logs. Cannot be combined with [`http_client`](Self::http_client):
+    /// configure the proxy on that client.
+    ///
+    /// Without it, a client made [`from_env`](Self::from_env) reads `HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` as curl does (the
+    /// [rules](super::proxies)); one made without `from_env` uses no proxy.
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
         self.config.proxy = Some(url.into());
+        self
+    }
+
+    /// Ignores the proxy variables of the environment (`HTTPS_PROXY`, …): every request goes
+    /// direct unless [`proxy`](Self::proxy) names one.
+    pub fn no_proxy(mut self) -> Self {
+        self.config.no_proxy = true;
         self
     }
 
@@ -425,7 +438,13 @@ impl<T: Transport> ClientBuilder<T> {
                     .config
                     .connect_timeout
                     .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-                proxy,
+                proxies: match proxy {
+                    Some(url) => ProxyRules::all(url),
+                    None if self.config.read_env && !self.config.no_proxy => {
+                        ProxyRules::from_lookup(T::env_var)
+                    }
+                    None => ProxyRules::default(),
+                },
             },
         };
         let mut engine = Engine::new(registry, options, self.config.seed, self.config.observer)

@@ -65,6 +65,8 @@ pub struct ClientConfig {
     pub max_body_bytes: Option<usize>,
     pub seed: Option<u64>,
     pub proxy: Option<String>,
+    /// No proxy from the environment ([`ClientBuilder::no_proxy`](super::ClientBuilder::no_proxy)).
+    pub no_proxy: bool,
     /// Bedrock's credentials callback: when set, every Bedrock attempt is signed with what it
     /// returns then (see [`CredentialsSource`]) instead of the static key pair.
     pub aws_credentials: Option<CredentialsSource>,
@@ -114,6 +116,7 @@ impl fmt::Debug for ClientConfig {
             .field("fallback_models", &self.fallback_models)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("proxy", &self.proxy.as_ref().map(|_| "[set]"))
+            .field("no_proxy", &self.no_proxy)
             .field(
                 "aws_credentials",
                 &self.aws_credentials.as_ref().map(|_| "[callback]"),

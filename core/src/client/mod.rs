@@ -63,6 +63,7 @@ pub mod event;
 mod nonblocking;
 mod overrides;
 mod preflight;
+pub mod proxies;
 mod routed;
 mod seed;
 #[cfg(feature = "tracing")]
@@ -78,6 +79,7 @@ pub use self::engine::{CallOutput, Engine, EventObserver, TypedCall};
 pub use self::event::CallEvent;
 pub use self::nonblocking::{AsyncCall, AsyncDriver, AsyncExchange};
 pub use self::overrides::Overrides;
+pub use self::proxies::ProxyRules;
 pub use self::seed::SeedSequence;
 
 use crate::error::Error;

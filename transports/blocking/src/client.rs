@@ -9,7 +9,8 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use onellm_core::call::Outgoing;
 use onellm_core::client::{
-    Batching, BlockingCall, BlockingDriver, EmbeddingBatches, Engine, HttpSetup, Transport,
+    Batching, BlockingCall, BlockingDriver, EmbeddingBatches, Engine, HttpSetup, ProxyRules,
+    Transport,
 };
 #[cfg(feature = "redis")]
 use onellm_core::store::{StoreOp, StoreReply};
@@ -52,6 +53,8 @@ struct Inner {
     agent: ureq::Agent,
     /// Reads the ends of finished streams' bodies so their connections are reused.
     drainer: Arc<crate::drain::Drainer>,
+    /// Which requests go through which proxy (from the builder or the environment).
+    proxies: ProxyRules,
     /// The router's shared store (Redis), when its configuration names one.
     #[cfg(feature = "redis")]
     store: Option<onellm_redis::BlockingStore>,
@@ -225,13 +228,21 @@ impl Transport for Client {
     }
 
     fn build(engine: Engine, http: HttpSetup<ureq::Agent>) -> Result<Client, Error> {
-        let agent = match http {
+        let (agent, proxies) = match http {
             // Its own connect timeout, pool and proxy stay as the user configured them.
-            HttpSetup::Given(agent) => agent,
+            HttpSetup::Given(agent) => (agent, ProxyRules::default()),
             HttpSetup::New {
                 connect_timeout,
-                proxy,
-            } => new_agent(proxy.as_deref(), connect_timeout)?,
+                proxies,
+            } => {
+                for url in proxies.urls() {
+                    // The URL may hold a password: not quoted.
+                    ureq::Proxy::new(url).map_err(|_| {
+                        Error::configuration("invalid proxy URL given to the client")
+                    })?;
+                }
+                (new_agent(connect_timeout), proxies)
+            }
         };
         #[cfg(feature = "redis")]
         let store = engine
@@ -247,6 +258,7 @@ impl Transport for Client {
             inner: Arc::new(Inner {
                 agent,
                 drainer: Default::default(),
+                proxies,
                 #[cfg(feature = "redis")]
                 store,
             }),
@@ -278,6 +290,7 @@ impl BlockingDriver for Client {
         exchange::send(
             &inner.agent,
             &inner.drainer,
+            &inner.proxies,
             request,
             outgoing,
             Instant::now(),
@@ -293,27 +306,24 @@ impl BlockingDriver for Client {
     }
 }
 
-/// The agent a client owns: its pool is shared by every call of the client.
-fn new_agent(proxy: Option<&str>, connect_timeout: Duration) -> Result<ureq::Agent, Error> {
-    let mut config = ureq::Agent::config_builder()
+/// The agent a client owns: its pool is shared by every call of the client. Its own proxy
+/// is off (ureq would read the environment its own way): the client's [`ProxyRules`] pick
+/// each request's.
+fn new_agent(connect_timeout: Duration) -> ureq::Agent {
+    let config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .timeout_connect(Some(connect_timeout))
         .user_agent(concat!("onellm-blocking/", env!("CARGO_PKG_VERSION")))
         // Several threads sharing one client each keep a warm connection.
         .max_idle_connections_per_host(8)
-        .max_idle_connections(32);
-    if let Some(url) = proxy {
-        // The URL may carry a password: not quoted.
-        let proxy = ureq::Proxy::new(url)
-            .map_err(|_| Error::configuration("invalid proxy URL given to the client"))?;
-        config = config.proxy(Some(proxy));
-    }
-    Ok(ureq::Agent::with_parts(
+        .max_idle_connections(32)
+        .proxy(None);
+    ureq::Agent::with_parts(
         config.build(),
         ureq::unversioned::transport::DefaultConnector::default(),
         crate::resolver::Resolver::default(),
-    ))
+    )
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use onellm_core::call::Outgoing;
-use onellm_core::client::BlockingBody;
+use onellm_core::client::{BlockingBody, ProxyRules};
 use onellm_core::{Error, ErrorKind};
 use ureq::{Agent, BodyReader};
 
@@ -46,10 +46,21 @@ impl BlockingBody for UreqBody {
 pub(crate) fn send(
     agent: &Agent,
     drainer: &Arc<Drainer>,
+    proxies: &ProxyRules,
     request: http::Request<Bytes>,
     outgoing: &Outgoing,
     now: Instant,
 ) -> Result<(StatusCode, HeaderMap, UreqBody), Error> {
+    // The proxy the rules give this URL (ureq connects through it: CONNECT for https, an
+    // absolute-form request for http).
+    let proxy =
+        match proxies.proxy_for(request.uri()) {
+            // The URL may hold a password: not quoted.
+            Some(url) => Some(ureq::Proxy::new(url).map_err(|_| {
+                Error::configuration("invalid proxy URL in the client's proxy rules")
+            })?),
+            None => None,
+        };
     let (parts, body) = request.into_parts();
     let request = http::Request::from_parts(parts, body.as_ref());
     // A deadline already passed still gets a (tiny) budget so ureq reports a timeout
@@ -66,6 +77,7 @@ pub(crate) fn send(
         .timeout_global(remaining)
         .timeout_recv_response(outgoing.first_byte_timeout)
         .timeout_per_read(outgoing.idle_timeout)
+        .proxy(proxy)
         .build();
     let response = agent.run(request).map_err(transport_error)?;
     let (parts, body) = response.into_parts();

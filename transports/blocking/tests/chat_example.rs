@@ -270,3 +270,10 @@ fn config_file_routes_repeated_calls_over_its_deployments() {
         chat_with_env(args, stdin, env)
     });
 }
+
+#[test]
+fn the_environment_proxy_carries_the_call_unless_no_proxy_says_direct() {
+    onellm_testkit::chat_cli::check_proxy_story(&|args, stdin, env| {
+        chat_with_env(args, stdin, env)
+    });
+}

@@ -9,7 +9,7 @@ use http::HeaderValue;
 use http_body_util::Full;
 use onellm_core::call::Outgoing;
 use onellm_core::client::{
-    AsyncCall, AsyncDriver, Batching, EmbeddingBatches, Engine, HttpSetup, Transport,
+    AsyncCall, AsyncDriver, Batching, EmbeddingBatches, Engine, HttpSetup, ProxyRules, Transport,
 };
 #[cfg(feature = "redis")]
 use onellm_core::store::{StoreOp, StoreReply};
@@ -57,6 +57,8 @@ pub struct Client {
 
 struct Inner {
     http: HyperClient,
+    /// Which requests go through which proxy (for the credentials of plain-http ones).
+    proxies: ProxyRules,
     /// The router's shared store (Redis), when its configuration names one.
     #[cfg(feature = "redis")]
     store: Option<onellm_redis::TokioStore>,
@@ -178,12 +180,12 @@ impl Transport for Client {
     }
 
     fn build(engine: Engine, http: HttpSetup<HyperClient>) -> Result<Client, Error> {
-        let http = match http {
-            HttpSetup::Given(http) => http,
+        let (http, proxies) = match http {
+            HttpSetup::Given(http) => (http, ProxyRules::default()),
             HttpSetup::New {
                 connect_timeout,
-                proxy,
-            } => connector::build(connect_timeout, proxy.as_deref())?,
+                proxies,
+            } => (connector::build(connect_timeout, proxies.clone())?, proxies),
         };
         #[cfg(feature = "redis")]
         let store = engine
@@ -198,6 +200,7 @@ impl Transport for Client {
             engine,
             inner: Arc::new(Inner {
                 http,
+                proxies,
                 #[cfg(feature = "redis")]
                 store,
             }),
@@ -223,6 +226,14 @@ impl AsyncDriver for Client {
             .headers_mut()
             .entry(http::header::USER_AGENT)
             .or_insert(HeaderValue::from_static(USER_AGENT));
+        // A plain-http request through a proxy with credentials carries them.
+        if !self.inner.proxies.is_empty() {
+            if let Some(auth) = crate::proxied::forward_auth(&self.inner.proxies, request.uri()) {
+                request
+                    .headers_mut()
+                    .insert(http::header::PROXY_AUTHORIZATION, auth);
+            }
+        }
         // Replies come compressed when the server can; the exchange decodes them.
         request
             .headers_mut()

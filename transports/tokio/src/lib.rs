@@ -191,6 +191,7 @@ mod client;
 mod connector;
 mod exchange;
 mod gunzip;
+mod proxied;
 mod stream;
 
 pub use client::Client;

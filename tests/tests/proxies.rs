@@ -1,0 +1,126 @@
+//! Proxies on both transports, with the testkit's forward proxy on loopback: a plain-http
+//! upstream is reached through the proxy (with the proxy's credentials) — in absolute form on
+//! tokio, through a `CONNECT` tunnel on blocking, as ureq 3 tunnels every proxied
+//! connection — and an https one through a `CONNECT` tunnel request. (The environment's variables are tested
+//! through the `chat` examples: `chat_cli::check_proxy_story`.)
+
+use onellm_core::{ChatRequest, Error};
+use onellm_testkit::{FakeProvider, ForwardProxy};
+
+trait Driver: Sized {
+    /// Whether plain-http upstreams are reached through a `CONNECT` tunnel too.
+    const TUNNELS_PLAIN_HTTP: bool;
+    fn new(base_url: &str, proxy: &str) -> Result<Self, Error>;
+    fn chat(&self, request: ChatRequest) -> Result<String, Error>;
+}
+
+struct Blocking(onellm_blocking::Client);
+
+impl Driver for Blocking {
+    const TUNNELS_PLAIN_HTTP: bool = true;
+    fn new(base_url: &str, proxy: &str) -> Result<Self, Error> {
+        Ok(Blocking(
+            onellm_blocking::Client::builder()
+                .api_key("openai", "sk-proxied")
+                .base_url("openai", base_url)
+                .proxy(proxy)
+                .retries(0)
+                .build()?,
+        ))
+    }
+    fn chat(&self, request: ChatRequest) -> Result<String, Error> {
+        Ok(self.0.chat(request)?.text().to_owned())
+    }
+}
+
+struct Async {
+    client: onellm_tokio::Client,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Driver for Async {
+    const TUNNELS_PLAIN_HTTP: bool = false;
+    fn new(base_url: &str, proxy: &str) -> Result<Self, Error> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let builder = onellm_tokio::Client::builder()
+            .api_key("openai", "sk-proxied")
+            .base_url("openai", base_url)
+            .proxy(proxy)
+            .retries(0);
+        let client = runtime.block_on(async { builder.build() })?;
+        Ok(Async { client, runtime })
+    }
+    fn chat(&self, request: ChatRequest) -> Result<String, Error> {
+        Ok(self
+            .runtime
+            .block_on(self.client.chat(request))?
+            .text()
+            .to_owned())
+    }
+}
+
+fn ask() -> ChatRequest {
+    ChatRequest::new("openai/gpt-4o-mini").user("through the proxy")
+}
+
+fn plain_http_goes_through_the_proxy_with_credentials<D: Driver>() {
+    let (server, proxy) = (FakeProvider::start(), ForwardProxy::start());
+    let with_credentials = proxy.url().replace("http://", "http://user:p%40ss@");
+    let client = D::new(&server.openai_base_url(), &with_credentials).unwrap();
+    assert_eq!(client.chat(ask()).unwrap(), "through the proxy");
+    let seen = proxy.requests();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let origin = server.openai_base_url();
+    if D::TUNNELS_PLAIN_HTTP {
+        assert_eq!(seen[0].method, "CONNECT");
+        let authority = origin.trim_start_matches("http://").split('/').next();
+        assert_eq!(Some(seen[0].target.as_str()), authority);
+    } else {
+        assert_eq!(seen[0].method, "POST");
+        assert_eq!(seen[0].target, format!("{origin}/chat/completions"));
+    }
+    // base64("user:p@ss")
+    assert_eq!(seen[0].authorization.as_deref(), Some("Basic dXNlcjpwQHNz"));
+    assert_eq!(server.requests().len(), 1);
+}
+
+fn https_goes_through_a_connect_tunnel<D: Driver>() {
+    let proxy = ForwardProxy::start();
+    let client = D::new("https://api.openai.invalid/v1", &proxy.url()).unwrap();
+    // The test proxy refuses tunnels to names (502): the call fails, after asking for one.
+    let error = client.chat(ask()).unwrap_err();
+    assert!(!error.to_string().contains("sk-proxied"), "{error}");
+    let seen = proxy.requests();
+    assert!(!seen.is_empty());
+    assert!(seen
+        .iter()
+        .all(|request| request.method == "CONNECT" && request.target == "api.openai.invalid:443"));
+}
+
+fn bad_proxy_urls_fail_the_build_without_quoting_them<D: Driver>() {
+    let error = D::new("http://127.0.0.1:9/v1", "socks9://u:hunter2@h:1")
+        .err()
+        .expect("refused");
+    assert_eq!(error.kind(), onellm_core::ErrorKind::Configuration);
+    assert!(!error.to_string().contains("hunter2"), "{error}");
+}
+
+macro_rules! on_both_transports {
+    ($($scenario:ident),+ $(,)?) => {
+        mod on_blocking {
+            $(#[test] fn $scenario() { super::$scenario::<super::Blocking>(); })+
+        }
+        mod on_tokio {
+            $(#[test] fn $scenario() { super::$scenario::<super::Async>(); })+
+        }
+    };
+}
+
+on_both_transports!(
+    plain_http_goes_through_the_proxy_with_credentials,
+    https_goes_through_a_connect_tunnel,
+    bad_proxy_urls_fail_the_build_without_quoting_them,
+);
