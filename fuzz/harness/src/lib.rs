@@ -3,8 +3,14 @@
 //! property; a panic is a bug (in the core, or in the property).
 
 use bytes::Bytes;
+use onellm_core::cache::CacheSettings;
 use onellm_core::framing::{EventStreamDecoder, NdjsonDecoder, SseDecoder};
-use onellm_core::{ChatCompletionChunk, ChatRequest, ChunkAccumulator, ModelId, Registry};
+use onellm_core::router::RouterConfig;
+use onellm_core::store::StoreReply;
+use onellm_core::{
+    CallOptions, ChatCompletion, ChatCompletionChunk, ChatRequest, ChunkAccumulator, Engine,
+    ModelId, Registry,
+};
 use std::collections::BTreeMap;
 
 use serde_json::value::RawValue;
@@ -661,6 +667,712 @@ pub fn call_machine(data: &[u8]) {
     }
 }
 
+/// What the `router_config` lookup answers for every environment variable it is asked for
+/// (but those named `UNSET…`, which are missing): recognisable, so a leak shows.
+const SECRET: &str = "sk-FUZZSECRET";
+/// The same lookup's answer on the second reading, to tell what the lookup's value put in
+/// the output from what the input spelt itself (a fuzzer can write `sk-FUZZSECRET` too).
+const OTHER_SECRET: &str = "sk-OTHERSECRET";
+
+/// The bound on a configuration error's message, whatever the input's size.
+const MAX_CONFIG_ERROR: usize = 2_000;
+
+/// Keys whose `os.environ/` value is a secret, or may hold one (a base URL, a Redis
+/// address), wherever they are: never shown, in a configuration's `Debug` or in an error.
+const SECRET_KEYS: &[&str] = &[
+    "api_key",
+    "api_base",
+    "api_version",
+    "aws_region_name",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "vertex_project",
+    "vertex_location",
+    "redis_url",
+    "redis_host",
+    "redis_password",
+    "url",
+    "host",
+    "password",
+    "master_key",
+];
+
+/// The sections whose mapping keys are data (group names), not field names.
+const FALLBACK_KEYS: &[&str] = &[
+    "fallbacks",
+    "context_window_fallbacks",
+    "content_policy_fallbacks",
+    "default_fallbacks",
+];
+
+/// A configuration document, as far as where it reads variables goes.
+enum Doc {
+    /// An `os.environ/NAME` string.
+    Variable,
+    List(Vec<Doc>),
+    Map(Vec<(String, Doc)>),
+    Other,
+}
+
+impl Doc {
+    /// The first YAML document of `text` the way the core's reader sees it (`None` where
+    /// the core refuses the file before reading any value).
+    fn yaml(text: &str) -> Option<Doc> {
+        use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
+        fn convert(node: &MarkedYaml<'_>, depth: usize) -> Option<Doc> {
+            if depth > 40 {
+                return None;
+            }
+            Some(match &node.data {
+                YamlData::Value(Scalar::String(text)) => Doc::string(text),
+                YamlData::Value(_) => Doc::Other,
+                YamlData::Representation(text, _, _) => Doc::string(text),
+                YamlData::Sequence(items) => Doc::List(
+                    items
+                        .iter()
+                        .map(|item| convert(item, depth + 1))
+                        .collect::<Option<_>>()?,
+                ),
+                YamlData::Mapping(entries) => {
+                    let mut out = Vec::new();
+                    for (key, value) in entries {
+                        let name = match &key.data {
+                            YamlData::Value(Scalar::String(text)) => text.to_string(),
+                            YamlData::Value(Scalar::Integer(i)) => i.to_string(),
+                            YamlData::Value(Scalar::Boolean(b)) => b.to_string(),
+                            _ => return None,
+                        };
+                        out.push((name, convert(value, depth + 1)?));
+                    }
+                    Doc::Map(out)
+                }
+                YamlData::Tagged(_, inner) => convert(inner, depth + 1)?,
+                YamlData::Alias(_) | YamlData::BadValue => return None,
+            })
+        }
+        let documents = MarkedYaml::load_from_str(text).ok()?;
+        convert(documents.first()?, 0)
+    }
+
+    /// A string: only whether it names a variable is kept (YAML aliases can make many
+    /// copies of a long one).
+    fn string(text: &str) -> Doc {
+        if text.starts_with("os.environ/") {
+            Doc::Variable
+        } else {
+            Doc::Other
+        }
+    }
+
+    fn json(value: &serde_json::Value) -> Doc {
+        match value {
+            serde_json::Value::String(text) => Doc::string(text),
+            serde_json::Value::Array(items) => Doc::List(items.iter().map(Doc::json).collect()),
+            serde_json::Value::Object(map) => Doc::Map(
+                map.iter()
+                    .map(|(key, value)| (key.clone(), Doc::json(value)))
+                    .collect(),
+            ),
+            _ => Doc::Other,
+        }
+    }
+
+    /// Whether every `os.environ/` value of the document sits right under a key of
+    /// [`SECRET_KEYS`], outside the fallback sections: then whatever the lookup answers is
+    /// a secret, and must never be shown.
+    fn reads_only_secrets(&self) -> bool {
+        fn walk(doc: &Doc, key: Option<&str>, in_fallbacks: bool) -> bool {
+            match doc {
+                Doc::Variable => !in_fallbacks && key.is_some_and(|key| SECRET_KEYS.contains(&key)),
+                Doc::Other => true,
+                Doc::List(items) => items.iter().all(|item| walk(item, None, in_fallbacks)),
+                Doc::Map(entries) => entries.iter().all(|(name, value)| {
+                    let in_fallbacks = in_fallbacks || FALLBACK_KEYS.contains(&name.as_str());
+                    walk(value, Some(name), in_fallbacks)
+                }),
+            }
+        }
+        walk(self, None, false)
+    }
+}
+
+type ReadConfig<'a> =
+    &'a dyn Fn(&dyn Fn(&str) -> Option<String>) -> Result<RouterConfig, onellm_core::Error>;
+
+/// What a reading shows: the error's message and `Display`, or the configuration's `Debug`
+/// whole and with the fields that name things (groups, models, ids, fallbacks, the cache's
+/// namespace) emptied.
+struct Shown {
+    whole: String,
+    without_names: String,
+}
+
+fn shown(result: &Result<RouterConfig, onellm_core::Error>) -> Shown {
+    match result {
+        Ok(config) => {
+            let mut unnamed = config.clone();
+            for deployment in &mut unnamed.deployments {
+                deployment.group.clear();
+                deployment.model.clear();
+                deployment.id.clear();
+            }
+            let settings = &mut unnamed.settings;
+            settings.fallbacks.clear();
+            settings.context_window_fallbacks.clear();
+            settings.content_policy_fallbacks.clear();
+            settings.default_fallbacks.clear();
+            if let Some(cache) = &mut unnamed.cache {
+                cache.namespace = None;
+            }
+            Shown {
+                whole: format!("{config:?}"),
+                without_names: format!("{unnamed:?}"),
+            }
+        }
+        Err(error) => Shown {
+            whole: format!("{} | {error}", error.message()),
+            without_names: String::new(),
+        },
+    }
+}
+
+/// The properties of one way of reading (`file` names it in errors): a `Configuration`
+/// error that starts with the file's name and is bounded, or a configuration whose every
+/// deployment has an id and that `checked()` accepts again with the same ids; and the
+/// lookup's value never shown (see [`router_config`]).
+fn check_config_reading(file: &str, read: ReadConfig<'_>, only_secrets: bool) {
+    let lookup = |secret: &'static str| {
+        move |name: &str| (!name.starts_with("UNSET")).then(|| secret.to_owned())
+    };
+    let result = read(&lookup(SECRET));
+    // Read again with another secret: what the lookup's value put in the output shows as
+    // more `SECRET`s in the first reading than in the second.
+    let (first, second) = (shown(&result), shown(&read(&lookup(OTHER_SECRET))));
+    assert_eq!(
+        first.without_names.matches(SECRET).count(),
+        second.without_names.matches(SECRET).count(),
+        "the secret a lookup returned is shown: {}",
+        excerpt_of(&first.without_names)
+    );
+    if only_secrets {
+        assert_eq!(
+            first.whole.matches(SECRET).count(),
+            second.whole.matches(SECRET).count(),
+            "the secret a lookup returned for a secret key is shown: {}",
+            excerpt_of(&first.whole)
+        );
+    }
+    match result {
+        Err(error) => {
+            assert_eq!(
+                error.kind(),
+                onellm_core::ErrorKind::Configuration,
+                "{}",
+                excerpt_of(error.message())
+            );
+            assert!(
+                error.message().starts_with(&format!("{file}:")),
+                "the error does not name {file}: {}",
+                excerpt_of(error.message())
+            );
+            assert!(
+                error.message().len() < MAX_CONFIG_ERROR,
+                "a configuration error of {} bytes: {}",
+                error.message().len(),
+                excerpt_of(error.message())
+            );
+        }
+        Ok(config) => {
+            let ids: Vec<&str> = config.deployments.iter().map(|d| d.id.as_str()).collect();
+            assert!(ids.iter().all(|id| !id.is_empty()), "an empty id: {ids:?}");
+            let again = config
+                .clone()
+                .checked()
+                .expect("a parsed configuration checks");
+            let again: Vec<&str> = again.deployments.iter().map(|d| d.id.as_str()).collect();
+            assert_eq!(ids, again, "checking again changed the ids");
+        }
+    }
+}
+
+/// The first 300 characters of `text`, for a panic message.
+fn excerpt_of(text: &str) -> String {
+    text.chars().take(300).collect()
+}
+
+/// The router's configuration (LiteLLM's `config.yaml`, and the same as JSON): never
+/// panics; errors are `Configuration` errors naming the file (`fuzz.yaml`, or
+/// `configuration` for JSON), under 2,000 bytes; a configuration that parses has every
+/// deployment id and checks again with the same ids.
+///
+/// Secrets: every variable the file names (`os.environ/NAME`) reads as `sk-FUZZSECRET`
+/// (`UNSET…` ones are missing). What a configuration shows by design — group names, model
+/// ids, deployment ids, fallbacks, the cache's namespace — may come from a variable too,
+/// so the property is in two parts: the `Debug` of a configuration with those fields
+/// emptied never shows the lookup's value; and when every variable sits under a key that
+/// holds a secret ([`SECRET_KEYS`], outside the fallback sections), neither the whole
+/// `Debug` nor an error does.
+pub fn router_config(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let only_secrets = Doc::yaml(&text).is_none_or(|doc| doc.reads_only_secrets());
+    check_config_reading(
+        "fuzz.yaml",
+        &|lookup| RouterConfig::from_yaml(&text, "fuzz.yaml", lookup),
+        only_secrets,
+    );
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
+        let only_secrets = Doc::json(&value).reads_only_secrets();
+        check_config_reading(
+            "configuration",
+            &|lookup| RouterConfig::from_json(&value, lookup),
+            only_secrets,
+        );
+    }
+}
+
+/// The text of the completion every request of `store_replies` is answered with.
+const PROVIDER_TEXT: &str = "hi from the provider";
+
+/// Reads `store_replies`' script: replies, call kinds and time steps, in order; a script
+/// that ran out answers `Nil` (and zeros).
+struct Script<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> Script<'a> {
+    fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    fn byte(&mut self) -> u8 {
+        let Some((&first, rest)) = self.data.split_first() else {
+            return 0;
+        };
+        self.data = rest;
+        first
+    }
+
+    fn take(&mut self, len: usize) -> &'a [u8] {
+        let (taken, rest) = self.data.split_at(len.min(self.data.len()));
+        self.data = rest;
+        taken
+    }
+
+    fn eight(&mut self) -> [u8; 8] {
+        let mut bytes = [0; 8];
+        let taken = self.take(8);
+        bytes[..taken.len()].copy_from_slice(taken);
+        bytes
+    }
+
+    /// One store reply: the tag's low three bits pick Nil, a small or a large Integer,
+    /// Bytes (two length bytes, then the bytes), a Status, an Array of up to 8 replies,
+    /// a Double, or a `Connection` error.
+    fn reply(&mut self, tag: u8, depth: usize) -> Result<StoreReply, onellm_core::Error> {
+        Ok(match tag % 8 {
+            0 => StoreReply::Nil,
+            1 => StoreReply::Integer(i64::from(self.byte() as i8)),
+            2 => StoreReply::Integer(i64::from_le_bytes(self.eight())),
+            3 => {
+                let len = usize::from(u16::from_be_bytes([self.byte(), self.byte()]));
+                StoreReply::Bytes(self.take(len).to_vec())
+            }
+            4 => {
+                let len = usize::from(self.byte() % 32);
+                StoreReply::Status(String::from_utf8_lossy(self.take(len)).into_owned())
+            }
+            5 if depth < 4 => {
+                let count = usize::from(self.byte() % 9);
+                let mut items = Vec::with_capacity(count);
+                for _ in 0..count {
+                    let tag = self.byte();
+                    match self.reply(tag, depth + 1) {
+                        Ok(item) => items.push(item),
+                        // An error inside an array is a Nil there.
+                        Err(_) => items.push(StoreReply::Nil),
+                    }
+                }
+                StoreReply::Array(items)
+            }
+            5 => StoreReply::Nil,
+            6 => StoreReply::Double(f64::from_le_bytes(self.eight())),
+            _ => {
+                return Err(onellm_core::Error::new(
+                    onellm_core::ErrorKind::Connection,
+                    "the fuzzer's store failed",
+                ))
+            }
+        })
+    }
+}
+
+/// How far the clock moves before a store reply, by the reply tag's high five bits.
+const STEPS_MS: [u64; 32] = [
+    0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 5, 10, 50, 100, 250, 500, 999, 1_000, 1_001, 1_500, 2_000, 5_000,
+    10_000, 29_999, 30_000, 30_001, 59_999, 60_000, 61_000, 120_000, 300_000, 3_600_000,
+];
+
+/// The responses `store_replies` answers every request with: a chat completion, the same
+/// as a stream, and embeddings.
+fn provider_response(request: &http::Request<Bytes>) -> http::Response<Bytes> {
+    let sent: serde_json::Value = serde_json::from_slice(request.body()).unwrap_or_default();
+    let (content_type, body) = if request.uri().path().ends_with("/embeddings") {
+        let inputs = match &sent["input"] {
+            serde_json::Value::Array(items) => items.len(),
+            _ => 1,
+        };
+        let data: Vec<serde_json::Value> = (0..inputs)
+            .map(|index| {
+                serde_json::json!({"object": "embedding", "index": index, "embedding": [0.5, index]})
+            })
+            .collect();
+        let body = serde_json::json!({"object": "list", "data": data, "model": "fuzz-model",
+            "usage": {"prompt_tokens": 2, "total_tokens": 2}});
+        ("application/json", body.to_string())
+    } else if sent["stream"] == serde_json::Value::Bool(true) {
+        let chunk = |delta: &str, finish: &str, usage: &str| {
+            format!(
+                "data: {{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\
+                 \"model\":\"fuzz-model\",\"choices\":[{{\"index\":0,\"delta\":{delta},\
+                 \"finish_reason\":{finish}}}]{usage}}}\n\n"
+            )
+        };
+        let mut body = chunk(
+            &format!(r#"{{"role":"assistant","content":"{PROVIDER_TEXT}"}}"#),
+            "null",
+            "",
+        );
+        body.push_str(&chunk("{}", "\"stop\"", ""));
+        body.push_str(
+            "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\
+             \"model\":\"fuzz-model\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,\
+             \"completion_tokens\":5,\"total_tokens\":10}}\n\ndata: [DONE]\n\n",
+        );
+        ("text/event-stream", body)
+    } else {
+        let body = serde_json::json!({"id": "c", "object": "chat.completion", "created": 1,
+            "model": "fuzz-model", "choices": [{"index": 0, "message": {"role": "assistant",
+            "content": PROVIDER_TEXT}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10}});
+        ("application/json", body.to_string())
+    };
+    http::Response::builder()
+        .status(200)
+        .header("content-type", content_type)
+        .body(Bytes::from(body))
+        .expect("a valid response")
+}
+
+/// The engine of `store_replies`: a group of two OpenAI deployments on made-up hosts with
+/// `rpm` limits (and, by `flags`, a routing strategy, a `tpm` and a parallel limit, so
+/// admissions and reports of every kind are asked), the router's retries 0, its state and
+/// a response cache in Redis.
+fn store_engine(flags: u8) -> Engine {
+    let strategy = [
+        "simple-shuffle",
+        "least-busy",
+        "latency-based-routing",
+        "usage-based-routing-v2",
+    ][usize::from(flags % 4)];
+    let mut east = serde_json::json!({"model": "openai/fuzz-model", "api_key": "sk-east",
+        "api_base": "https://east.fuzz.invalid/v1", "rpm": 3});
+    if flags & 4 != 0 {
+        east["tpm"] = serde_json::json!(40);
+    }
+    if flags & 8 != 0 {
+        east["max_parallel_requests"] = serde_json::json!(1);
+    }
+    let config = serde_json::json!({
+        "model_list": [
+            {"model_name": "smart", "litellm_params": east, "model_info": {"id": "east"}},
+            {"model_name": "smart", "litellm_params": {"model": "openai/fuzz-model",
+              "api_key": "sk-west", "api_base": "https://west.fuzz.invalid/v1", "rpm": 5},
+             "model_info": {"id": "west"}}
+        ],
+        "router_settings": {"routing_strategy": strategy, "num_retries": 0,
+            "allowed_fails": u32::from(flags >> 4 & 1), "cooldown_time": 30,
+            "redis_url": "redis://:pw@127.0.0.1:1"}
+    });
+    let config = RouterConfig::from_json(&config, &|_| None).expect("the fuzz router config");
+    Engine::new(
+        Registry::new(),
+        CallOptions::default(),
+        Some(u64::from(flags)),
+        None,
+    )
+    .with_router(config)
+    .with_cache(CacheSettings::redis("redis://127.0.0.1:2"))
+}
+
+/// The most sends one call of `store_replies` may make: its chain is the group's two
+/// deployments, each tried once (a lone one gets the router's retries, 0), no fallbacks.
+const MAX_SENDS_PER_CALL: usize = 2;
+
+/// The bound on a call's drive loop: store operations (before, between and after attempts)
+/// and polls.
+const MAX_STEPS: usize = 200;
+
+/// What one call of `store_replies` did.
+struct Driven<T> {
+    result: Result<T, onellm_core::Error>,
+    chunks: Vec<ChatCompletionChunk>,
+    sends: usize,
+}
+
+/// Drives `typed` as a transport's loop does, the store answered from `script`, every
+/// request with [`provider_response`]; asserts the call ends within [`MAX_STEPS`], sends
+/// at most [`MAX_SENDS_PER_CALL`] requests, only to the group's hosts, and that a wait
+/// moves forward.
+fn drive<T: onellm_core::client::CallOutput>(
+    mut typed: onellm_core::client::TypedCall<T>,
+    now: &mut std::time::Instant,
+    script: &mut Script<'_>,
+) -> Driven<T> {
+    use onellm_core::Action;
+    let mut steps = 0;
+    let mut sends = 0;
+    let mut chunks = Vec::new();
+    let mut store = |typed: &mut onellm_core::client::TypedCall<T>,
+                     now: &mut std::time::Instant,
+                     steps: &mut usize| {
+        let mut asked = false;
+        while let Some(op) = typed.poll_store(*now) {
+            *steps += 1;
+            assert!(*steps < MAX_STEPS, "the call did not end: {op:?}");
+            let tag = script.byte();
+            *now += std::time::Duration::from_millis(STEPS_MS[usize::from(tag >> 3)]);
+            let reply = script.reply(tag, 0);
+            typed.handle_store(reply, *now);
+            asked = true;
+        }
+        asked
+    };
+    let result = loop {
+        steps += 1;
+        assert!(steps < MAX_STEPS, "the call did not end");
+        chunks.extend(std::iter::from_fn(|| typed.poll_chunk()));
+        if store(&mut typed, now, &mut steps) {
+            continue;
+        }
+        match typed.poll(*now) {
+            Action::Admit { .. } => {}
+            Action::Send(outgoing) => {
+                sends += 1;
+                assert!(
+                    sends <= MAX_SENDS_PER_CALL,
+                    "{sends} sends > {MAX_SENDS_PER_CALL}"
+                );
+                let host = outgoing.request.uri().host().unwrap_or_default();
+                assert!(
+                    host == "east.fuzz.invalid" || host == "west.fuzz.invalid",
+                    "sent to {host}"
+                );
+                let response = provider_response(&outgoing.request);
+                typed
+                    .call_mut()
+                    .handle_response(outgoing.attempt, response, *now);
+            }
+            // Every response is handed in whole at once: nothing is left to await, but a
+            // deadline that passed may still be reported.
+            Action::Receive { attempt, deadline } => {
+                if let Some(deadline) = deadline {
+                    *now = (*now).max(deadline);
+                }
+                typed.call_mut().handle_timeout(attempt, *now);
+            }
+            Action::Wait(until) => {
+                assert!(until > *now, "a wait must move forward");
+                *now = until;
+            }
+            Action::Done(output) => break typed.output(output),
+            Action::Failed(error) => break Err(error),
+            other => panic!("an action this harness does not know: {other:?}"),
+        }
+    };
+    // What is left for the store once the call ended (reports, the cache write).
+    store(&mut typed, now, &mut steps);
+    chunks.extend(std::iter::from_fn(|| typed.poll_chunk()));
+    Driven {
+        result,
+        chunks,
+        sends,
+    }
+}
+
+/// How one call of `store_replies` ended, for the harness's tests.
+#[derive(Debug, Clone, PartialEq)]
+struct CallSummary {
+    /// `chat`, `stream` or `embeddings`.
+    kind: &'static str,
+    sends: usize,
+    /// The cache answered it.
+    cached: bool,
+    /// How it failed, if it did.
+    failed: Option<onellm_core::ErrorKind>,
+    /// Embeddings returned, or streamed chunks received.
+    items: usize,
+}
+
+/// Every store operation of engine calls (cache lookups, router admissions and reports,
+/// cache writes) answered with replies decoded from the bytes, calls chat, streamed or
+/// embeddings, the clock moved by the bytes. Never panics; every call ends, sends at most
+/// twice and only to the group's hosts; an answer the cache did not give is the provider's;
+/// streamed chunks fold.
+pub fn store_replies(data: &[u8]) {
+    run_store_replies(data);
+}
+
+fn run_store_replies(data: &[u8]) -> Vec<CallSummary> {
+    use std::time::{Duration, SystemTime};
+    static BASE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(std::time::Instant::now);
+    let wall_base = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+    let mut script = Script { data };
+    let engine = store_engine(script.byte());
+    let mut now = base;
+    let mut summaries = Vec::new();
+    for _ in 0..6 {
+        if script.is_empty() {
+            break;
+        }
+        // Bits 0–1: chat, stream, embeddings (or chat); 2–3: the call's cache controls;
+        // 5–7: the prompt (two of them, so calls repeat) or the number of inputs. Then how
+        // far the clock moves before the call.
+        let control = script.byte();
+        now += Duration::from_millis(STEPS_MS[usize::from(script.byte() % 32)]);
+        let wall = wall_base + now.duration_since(base);
+        let cache = match control >> 2 & 3 {
+            0 => serde_json::Value::Null,
+            1 => serde_json::json!({"no-cache": true}),
+            2 => serde_json::json!({"no-store": true}),
+            _ => serde_json::json!({"s-maxage": 1, "ttl": 0.5}),
+        };
+        if control & 3 == 2 {
+            let inputs: Vec<String> = (0..=usize::from(control >> 5))
+                .map(|i| format!("text {i}"))
+                .collect();
+            let request: onellm_core::EmbeddingRequest = serde_json::from_value(
+                serde_json::json!({"model": "smart", "input": inputs, "cache": cache}),
+            )
+            .expect("an embeddings request");
+            let driven = drive(engine.embeddings(request, now, wall), &mut now, &mut script);
+            let mut summary = CallSummary {
+                kind: "embeddings",
+                sends: driven.sends,
+                cached: false,
+                failed: None,
+                items: 0,
+            };
+            match driven.result {
+                Ok(response) => {
+                    assert!(
+                        response.data.len() <= inputs.len(),
+                        "{} embeddings for {} inputs",
+                        response.data.len(),
+                        inputs.len()
+                    );
+                    let report = response.report().expect("a client call's report");
+                    assert!(report.attempts.len() <= MAX_SENDS_PER_CALL);
+                    summary.cached = report.cached.is_some();
+                    summary.items = response.data.len();
+                    let _ = serde_json::to_string(&response).expect("embeddings serialize");
+                }
+                Err(error) => {
+                    assert!(error.attempts().len() <= MAX_SENDS_PER_CALL);
+                    summary.failed = Some(error.kind());
+                }
+            }
+            summaries.push(summary);
+            continue;
+        }
+        let mut request = ChatRequest::new("smart").user(format!("prompt {}", control >> 5 & 1));
+        request.cache = serde_json::from_value(cache).expect("cache controls");
+        let stream = control & 3 == 1;
+        let typed = if stream {
+            engine.chat_stream(request, now, wall)
+        } else {
+            engine.chat(request, now, wall)
+        };
+        let driven = drive(typed, &mut now, &mut script);
+        let mut accumulator = ChunkAccumulator::new();
+        for chunk in &driven.chunks {
+            accumulator.push(chunk);
+        }
+        let folded = accumulator.completion();
+        let _ = serde_json::to_string(&folded).expect("folded chunks serialize");
+        let mut summary = CallSummary {
+            kind: if stream { "stream" } else { "chat" },
+            sends: driven.sends,
+            cached: false,
+            failed: None,
+            items: driven.chunks.len(),
+        };
+        match driven.result {
+            Ok(completion) => {
+                let report = completion.report().expect("a client call's report");
+                assert!(report.attempts.len() <= MAX_SENDS_PER_CALL);
+                summary.cached = report.cached.is_some();
+                if !summary.cached {
+                    assert_eq!(
+                        completion.text(),
+                        PROVIDER_TEXT,
+                        "not the provider's answer"
+                    );
+                    if stream {
+                        assert_eq!(folded.text(), PROVIDER_TEXT, "the chunks fold elsewhere");
+                    }
+                }
+                let _ = serde_json::to_string(&completion).expect("a completion serializes");
+            }
+            Err(error) => {
+                assert!(error.attempts().len() <= MAX_SENDS_PER_CALL);
+                summary.failed = Some(error.kind());
+            }
+        }
+        summaries.push(summary);
+    }
+    summaries
+}
+
+/// `canonical_json(value)` parses back to a value with the same canonical form.
+fn assert_canonical_idempotent(value: &serde_json::Value) {
+    let text = onellm_core::cache::canonical_json(value);
+    let parsed: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|error| panic!("canonical JSON does not parse ({error}): {text}"));
+    assert_eq!(
+        onellm_core::cache::canonical_json(&parsed),
+        text,
+        "canonical JSON is not a fixed point"
+    );
+}
+
+/// A stored completion replayed as chunks (what a cache hit streams) folds back without
+/// panicking into a completion that serializes, with the same id, model and creation
+/// time; canonical JSON (cache keys) is idempotent, over the completion and over any JSON.
+pub fn cache_replay(data: &[u8]) {
+    if let Ok(completion) = serde_json::from_slice::<ChatCompletion>(data) {
+        let chunks = onellm_core::chunks_of(&completion);
+        assert!(
+            !chunks.is_empty(),
+            "a completion replays as at least one chunk"
+        );
+        let mut accumulator = ChunkAccumulator::new();
+        for chunk in &chunks {
+            accumulator.push(chunk);
+        }
+        let folded = accumulator.completion();
+        let _ = serde_json::to_string(&folded).expect("the folded completion serializes");
+        assert_eq!(folded.id, completion.id);
+        assert_eq!(folded.model, completion.model);
+        assert_eq!(folded.created, completion.created);
+        let value = serde_json::to_value(&completion).expect("a completion serializes");
+        assert_canonical_idempotent(&value);
+    }
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
+        assert_canonical_idempotent(&value);
+    }
+}
+
 /// Every target, by name, for the seed-replay test and the fuzz binaries.
 pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("sse_decoder", sse_decoder),
@@ -673,6 +1385,9 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("model_id", model_id),
     ("accumulator", accumulator),
     ("call_machine", call_machine),
+    ("router_config", router_config),
+    ("store_replies", store_replies),
+    ("cache_replay", cache_replay),
 ];
 
 #[cfg(test)]
@@ -767,6 +1482,180 @@ mod tests {
                 super::chat_stream(&stream);
             }
         }
+    }
+
+    /// The committed seeds of `target`, by file name, sorted.
+    fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../seeds")
+            .join(target);
+        let mut seeds: Vec<(String, Vec<u8>)> = std::fs::read_dir(&root)
+            .unwrap()
+            .flatten()
+            .map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                (name, std::fs::read(entry.path()).unwrap())
+            })
+            .collect();
+        seeds.sort();
+        seeds
+    }
+
+    /// The `router_config` seeds replay, and read as their names say: `bad-*` files are
+    /// refused, the others are LiteLLM configurations that parse (crash reproducers are
+    /// replayed by `committed_seeds_replay` only).
+    #[test]
+    fn router_config_seeds_replay_and_read_as_named() {
+        use onellm_core::router::RouterConfig;
+        let lookup = |name: &str| (!name.starts_with("UNSET")).then(|| super::SECRET.to_owned());
+        let mut read = 0;
+        for (name, data) in seeds("router_config") {
+            if name.starts_with("crash-") {
+                continue;
+            }
+            super::router_config(&data);
+            let text = String::from_utf8(data.clone()).unwrap();
+            let yaml = RouterConfig::from_yaml(&text, "fuzz.yaml", &lookup);
+            let json = serde_json::from_slice::<serde_json::Value>(&data)
+                .ok()
+                .map(|value| RouterConfig::from_json(&value, &lookup));
+            if name.starts_with("bad-") {
+                assert!(yaml.is_err(), "{name} parsed");
+                assert!(
+                    json.is_none_or(|json| json.is_err()),
+                    "{name} parsed as JSON"
+                );
+            } else {
+                let config = yaml.unwrap_or_else(|error| panic!("{name}: {error}"));
+                assert!(!config.deployments.is_empty(), "{name}");
+                assert!(config.cache.is_some(), "{name} has a cache");
+                if let Some(json) = json {
+                    json.unwrap_or_else(|error| panic!("{name} as JSON: {error}"));
+                }
+            }
+            read += 1;
+        }
+        assert!(read >= 10, "{read} seeds");
+    }
+
+    #[test]
+    fn only_variables_under_secret_keys_are_secrets() {
+        let secret = |yaml: &str| super::Doc::yaml(yaml).unwrap().reads_only_secrets();
+        assert!(secret(
+            "model_list:\n  - model_name: a\n    litellm_params: {model: openai/x, api_key: os.environ/K}\nrouter_settings: {redis_password: os.environ/P}"
+        ));
+        assert!(secret("plain: text"));
+        assert!(!secret("model_list:\n  - model_name: os.environ/GROUP"));
+        assert!(!secret(
+            "litellm_settings: {cache_params: {namespace: os.environ/NS}}"
+        ));
+        // In the fallbacks, keys are group names: `api_key` there is one.
+        assert!(!secret(
+            "router_settings: {fallbacks: [{api_key: os.environ/K}]}"
+        ));
+        assert!(!secret(
+            "router_settings: {default_fallbacks: [os.environ/K]}"
+        ));
+        // Quoted and tagged strings are strings too.
+        assert!(!secret(
+            "router_settings: {routing_strategy: !!str \"os.environ/K\"}"
+        ));
+        let json = serde_json::json!({"model_list": [{"model_name": "os.environ/G"}]});
+        assert!(!super::Doc::json(&json).reads_only_secrets());
+    }
+
+    #[test]
+    #[should_panic(expected = "the secret a lookup returned for a secret key is shown")]
+    fn the_secret_property_can_fail() {
+        let leaky = |lookup: &dyn Fn(&str) -> Option<String>| {
+            Err(onellm_core::Error::configuration(format!(
+                "fuzz.yaml: {}",
+                lookup("KEY").unwrap()
+            )))
+        };
+        super::check_config_reading("fuzz.yaml", &leaky, true);
+    }
+
+    #[test]
+    #[should_panic(expected = "a configuration error of 2000 bytes")]
+    fn the_error_bound_can_fail() {
+        let long = |_: &dyn Fn(&str) -> Option<String>| {
+            Err(onellm_core::Error::configuration(format!(
+                "fuzz.yaml: {}",
+                "x".repeat(1989)
+            )))
+        };
+        super::check_config_reading("fuzz.yaml", &long, true);
+    }
+
+    /// The `store_replies` seeds replay, and reach what their names say: misses stored,
+    /// hits on chat, stream and embeddings calls, refusals failing a call without sending,
+    /// a store that fails, part of an embeddings call answered from the cache.
+    #[test]
+    fn store_replies_seeds_replay_and_reach_their_paths() {
+        use onellm_core::ErrorKind;
+        let seeds = seeds("store_replies");
+        let run = |name: &str| {
+            let (_, data) = seeds
+                .iter()
+                .find(|(seed, _)| seed == name)
+                .unwrap_or_else(|| panic!("no seed {name}"));
+            super::run_store_replies(data)
+        };
+        for (name, data) in &seeds {
+            let calls = super::run_store_replies(data);
+            assert!(!calls.is_empty(), "{name}");
+        }
+        let kinds = |calls: &[super::CallSummary]| -> Vec<(&str, usize, bool)> {
+            calls
+                .iter()
+                .map(|call| (call.kind, call.sends, call.cached))
+                .collect()
+        };
+        let misses = run("misses-admitted-stored");
+        assert_eq!(
+            kinds(&misses),
+            [
+                ("chat", 1, false),
+                ("stream", 1, false),
+                ("embeddings", 1, false)
+            ]
+        );
+        assert_eq!(misses[2].items, 3);
+        let hits = run("hits-chat-and-stream");
+        assert_eq!(
+            kinds(&hits),
+            [("chat", 0, true), ("stream", 0, true), ("stream", 0, true)]
+        );
+        assert!(hits[1].items > 0, "a stream hit replays chunks");
+        let refused = run("refused-both");
+        assert_eq!(refused[0].sends, 0);
+        assert_eq!(refused[0].failed, Some(ErrorKind::AllFailed));
+        assert_eq!(refused[1].failed, None);
+        let partial = run("embeddings-partial-hit");
+        assert_eq!(
+            kinds(&partial),
+            [("embeddings", 1, false), ("embeddings", 0, true)]
+        );
+        assert_eq!((partial[0].items, partial[1].items), (3, 3));
+        let down = run("store-down-then-back");
+        assert!(down
+            .iter()
+            .all(|call| call.sends == 1 && call.failed.is_none()));
+    }
+
+    /// The `cache_replay` seeds replay; the completion ones parse as completions.
+    #[test]
+    fn cache_replay_seeds_replay() {
+        let seeds = seeds("cache_replay");
+        for (name, data) in &seeds {
+            super::cache_replay(data);
+            if !name.starts_with("json-") && !name.starts_with("crash-") {
+                serde_json::from_slice::<onellm_core::ChatCompletion>(data)
+                    .unwrap_or_else(|error| panic!("{name}: {error}"));
+            }
+        }
+        assert!(seeds.len() >= 6);
     }
 
     #[test]
