@@ -1373,10 +1373,10 @@ pub fn cache_replay(data: &[u8]) {
     }
 }
 
-/// Every target, by name, for the seed-replay test and the fuzz binaries.
 /// A fuzz target's entry point.
 pub type Target = fn(&[u8]);
 
+/// Every target, by name, for the seed-replay test and the fuzz binaries.
 pub const TARGETS: &[(&str, Target)] = &[
     ("sse_decoder", sse_decoder),
     ("ndjson_decoder", ndjson_decoder),
