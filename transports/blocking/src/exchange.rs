@@ -51,8 +51,8 @@ pub(crate) fn send(
     outgoing: &Outgoing,
     now: Instant,
 ) -> Result<(StatusCode, HeaderMap, UreqBody), Error> {
-    // The proxy the rules give this URL (ureq connects through it: CONNECT for https, an
-    // absolute-form request for http).
+    // The proxy the rules give this URL. ureq 3 reaches every upstream through a proxy by a
+    // `CONNECT` tunnel, plain-http ones too (it writes only origin-form request lines).
     let proxy =
         match proxies.proxy_for(request.uri()) {
             // The URL may hold a password: not quoted.
