@@ -51,6 +51,7 @@
 //! # Ok::<(), onellm_core::Error>(())
 //! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod api_key;
 pub mod cache;

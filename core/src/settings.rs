@@ -11,6 +11,8 @@ pub use crate::api_key::ApiKey;
 /// One provider's settings.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProviderSettings {
+    /// The key sent with every request (`P_API_KEY`, or the builder's); its `Debug` shows
+    /// nothing of it.
     pub api_key: Option<ApiKey>,
     /// Base URL (with the SDK's conventional path: OpenAI's ends in `/v1`).
     pub base_url: Option<String>,

@@ -30,6 +30,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use onellm_blocking::ureq;
 use onellm_core::{ChatCompletion, ChatRequest, ChatStreamDecoder, ModelId, Provider, Registry};
+use onellm_testkit::{Alpn, TlsServer};
 
 const MODEL: &str = "openai/gpt-4o-mini";
 /// Chunks in the streamed reply.
@@ -525,6 +526,54 @@ fn main() {
                     started.elapsed()
                 })
             },
+        );
+    }
+    if run("tokio https, 64") {
+        // The same 64 concurrent calls over TLS: to a server offering HTTP/2 (one multiplexed
+        // connection) and to one offering only HTTP/1.1 (a connection per call in flight).
+        let h2 = TlsServer::start_with_pause(Alpn::Http2AndHttp1, Duration::ZERO);
+        let h1 = TlsServer::start_with_pause(Alpn::Http1Only, Duration::ZERO);
+        let https_client = |server: &TlsServer| {
+            Arc::new(
+                onellm_tokio::Client::builder()
+                    .api_key("openai", "sk-bench")
+                    .base_url("openai", server.base_url())
+                    .root_certificate_pem(server.ca_pem())
+                    .build()
+                    .expect("https client"),
+            )
+        };
+        let (over_h2, over_h1) = (https_client(&h2), https_client(&h1));
+        let batch = |client: &Arc<onellm_tokio::Client>| {
+            runtime.block_on(async {
+                let started = Instant::now();
+                let tasks: Vec<_> = (0..CONCURRENCY)
+                    .map(|_| {
+                        let client = Arc::clone(client);
+                        let request = request.clone();
+                        tokio::spawn(async move { client.chat(request).await.expect("https call") })
+                    })
+                    .collect();
+                for task in tasks {
+                    std::hint::black_box(task.await.expect("task"));
+                }
+                started.elapsed()
+            })
+        };
+        // One call first, so the HTTP/2 connection exists before the first burst.
+        runtime
+            .block_on(over_h2.chat(request.clone()))
+            .expect("https call");
+        compare(
+            "tokio https, 64 concurrent: HTTP/2 (one connection) vs HTTP/1.1 (pool)",
+            budget,
+            || batch(&over_h2),
+            || batch(&over_h1),
+        );
+        println!(
+            "connections: HTTP/2 server {:?}, HTTP/1.1 server {:?}",
+            h2.counts(),
+            h1.counts()
         );
     }
     if run("tokio stream") {

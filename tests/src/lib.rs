@@ -39,9 +39,13 @@ pub mod replay;
 mod reply;
 mod server;
 pub mod soak;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use example_binary::{example_binary, run_example};
 pub use proxy::{ForwardProxy, ProxiedRequest};
 pub use redis_server::RedisServer;
 pub use reply::{Fault, Reply};
 pub use server::{demo_answer, key_fingerprint, FakeProvider, RecordedRequest};
+#[cfg(feature = "tls")]
+pub use tls::{Alpn, TlsCounts, TlsServer};

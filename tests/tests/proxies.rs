@@ -1,16 +1,20 @@
 //! Proxies on both transports, with the testkit's forward proxy on loopback: a plain-http
 //! upstream is reached through the proxy (with the proxy's credentials) — in absolute form on
 //! tokio, through a `CONNECT` tunnel on blocking, as ureq 3 tunnels every proxied
-//! connection — and an https one through a `CONNECT` tunnel request. (The environment's variables are tested
+//! connection — and an https one through a `CONNECT` tunnel, the request and its key
+//! inside TLS where the proxy cannot see them. (The environment's variables are tested
 //! through the `chat` examples: `chat_cli::check_proxy_story`.)
 
 use onellm_core::{ChatRequest, Error};
-use onellm_testkit::{FakeProvider, ForwardProxy};
+use onellm_testkit::{Alpn, FakeProvider, ForwardProxy, TlsServer};
 
 trait Driver: Sized {
     /// Whether plain-http upstreams are reached through a `CONNECT` tunnel too.
     const TUNNELS_PLAIN_HTTP: bool;
-    fn new(base_url: &str, proxy: &str) -> Result<Self, Error>;
+    fn new(base_url: &str, proxy: &str) -> Result<Self, Error> {
+        Self::with_roots(base_url, proxy, None)
+    }
+    fn with_roots(base_url: &str, proxy: &str, ca_pem: Option<&str>) -> Result<Self, Error>;
     fn chat(&self, request: ChatRequest) -> Result<String, Error>;
 }
 
@@ -18,15 +22,16 @@ struct Blocking(onellm_blocking::Client);
 
 impl Driver for Blocking {
     const TUNNELS_PLAIN_HTTP: bool = true;
-    fn new(base_url: &str, proxy: &str) -> Result<Self, Error> {
-        Ok(Blocking(
-            onellm_blocking::Client::builder()
-                .api_key("openai", "sk-proxied")
-                .base_url("openai", base_url)
-                .proxy(proxy)
-                .retries(0)
-                .build()?,
-        ))
+    fn with_roots(base_url: &str, proxy: &str, ca_pem: Option<&str>) -> Result<Self, Error> {
+        let mut builder = onellm_blocking::Client::builder()
+            .api_key("openai", "sk-proxied")
+            .base_url("openai", base_url)
+            .proxy(proxy)
+            .retries(0);
+        if let Some(pem) = ca_pem {
+            builder = builder.root_certificate_pem(pem);
+        }
+        Ok(Blocking(builder.build()?))
     }
     fn chat(&self, request: ChatRequest) -> Result<String, Error> {
         Ok(self.0.chat(request)?.text().to_owned())
@@ -40,16 +45,19 @@ struct Async {
 
 impl Driver for Async {
     const TUNNELS_PLAIN_HTTP: bool = false;
-    fn new(base_url: &str, proxy: &str) -> Result<Self, Error> {
+    fn with_roots(base_url: &str, proxy: &str, ca_pem: Option<&str>) -> Result<Self, Error> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        let builder = onellm_tokio::Client::builder()
+        let mut builder = onellm_tokio::Client::builder()
             .api_key("openai", "sk-proxied")
             .base_url("openai", base_url)
             .proxy(proxy)
             .retries(0);
+        if let Some(pem) = ca_pem {
+            builder = builder.root_certificate_pem(pem);
+        }
         let client = runtime.block_on(async { builder.build() })?;
         Ok(Async { client, runtime })
     }
@@ -100,6 +108,24 @@ fn https_goes_through_a_connect_tunnel<D: Driver>() {
         .all(|request| request.method == "CONNECT" && request.target == "api.openai.invalid:443"));
 }
 
+fn https_through_the_tunnel_keeps_the_key_from_the_proxy<D: Driver>() {
+    let (server, proxy) = (TlsServer::start(Alpn::Http2AndHttp1), ForwardProxy::start());
+    let client = D::with_roots(&server.base_url(), &proxy.url(), Some(server.ca_pem())).unwrap();
+    assert!(client.chat(ask()).unwrap().starts_with("over HTTP/"));
+    let seen = proxy.requests();
+    let authority = server
+        .base_url()
+        .trim_start_matches("https://")
+        .replace("/v1", "");
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].target.as_str()),
+        ("CONNECT", authority.as_str())
+    );
+    // The proxy saw only the CONNECT head: the request and its key went inside TLS.
+    assert!(!format!("{seen:?}").contains("sk-proxied"));
+}
+
 fn bad_proxy_urls_fail_the_build_without_quoting_them<D: Driver>() {
     let error = D::new("http://127.0.0.1:9/v1", "socks9://u:hunter2@h:1")
         .err()
@@ -122,5 +148,6 @@ macro_rules! on_both_transports {
 on_both_transports!(
     plain_http_goes_through_the_proxy_with_credentials,
     https_goes_through_a_connect_tunnel,
+    https_through_the_tunnel_keeps_the_key_from_the_proxy,
     bad_proxy_urls_fail_the_build_without_quoting_them,
 );

@@ -70,7 +70,9 @@ pub enum CacheBackend {
     /// In memory, per client: at most `max_entries` entries and `max_bytes` bytes, the least
     /// recently used going first.
     Memory {
+        /// The most entries kept.
         max_entries: usize,
+        /// The most bytes the entries may take together (keys and stored answers).
         max_bytes: usize,
     },
     /// In Redis, shared by every client pointing at it.

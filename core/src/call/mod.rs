@@ -155,8 +155,11 @@ use crate::types::{
 /// What a call asks for. A chat request with `stream: true` is streamed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Operation {
+    /// A chat completion, streamed when the request says `stream: true`.
     Chat(ChatRequest),
+    /// Embeddings of one or more inputs.
     Embeddings(EmbeddingRequest),
+    /// A legacy text completion.
     Completions(CompletionRequest),
 }
 
@@ -289,7 +292,9 @@ pub struct Outgoing {
 pub enum Output {
     /// A chat completion; for a streamed call, the chunks folded together.
     Chat(ChatCompletion),
+    /// The embeddings of an [`Operation::Embeddings`] call.
     Embeddings(EmbeddingResponse),
+    /// The completion of an [`Operation::Completions`] call.
     Completions(CompletionResponse),
 }
 
@@ -304,7 +309,9 @@ pub enum Action {
     /// failure) and feed it in with `handle_head`, `handle_body`, `handle_eof` or
     /// `handle_transport_error`; if nothing arrives by `deadline` call `handle_timeout`.
     Receive {
+        /// The attempt whose response is awaited; pass it to the `handle_*` method.
         attempt: AttemptId,
+        /// When to give up waiting and call `handle_timeout`; `None`: no deadline applies.
         deadline: Option<Instant>,
     },
     /// Sleep until this moment, then poll again.

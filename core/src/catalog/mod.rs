@@ -161,6 +161,8 @@ impl fmt::Debug for ModelCapabilities {
 pub struct ModelInfo {
     /// OneLLM's provider name (`openai`, `google`, `bedrock`, …).
     pub provider: Cow<'static, str>,
+    /// What the model serves (the map's `mode`): chat, legacy completions, embeddings or only
+    /// the Responses API.
     pub mode: Mode,
     /// The context window (prompt tokens), if the map gives it (and not as 0).
     pub max_input_tokens: Option<u32>,

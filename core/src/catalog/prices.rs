@@ -72,9 +72,13 @@ pub struct PriceTier {
     /// The prompt size (in tokens) from which the tier applies: N + 1 for
     /// `_above_Nk_tokens`, N for xAI, which bills the tier from the threshold itself.
     pub starts_at: u64,
+    /// Prompt tokens in this tier.
     pub input: Option<f64>,
+    /// Completion tokens in this tier.
     pub output: Option<f64>,
+    /// Prompt tokens read from the provider's cache in this tier.
     pub cache_read: Option<f64>,
+    /// Prompt tokens written to the provider's cache in this tier.
     pub cache_creation: Option<f64>,
     /// Reasoning tokens in this tier (the ranges of a `tiered_pricing` list may price them).
     pub reasoning: Option<f64>,

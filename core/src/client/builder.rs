@@ -61,6 +61,10 @@ pub enum HttpSetup<H> {
         /// Which requests go through which proxy ([`ProxyRules`]); its URLs may carry
         /// passwords, so they are never quoted in errors or logs.
         proxies: ProxyRules,
+        /// PEM documents (each one or more certificates) to trust besides the bundled
+        /// roots ([`ClientBuilder::root_certificate_pem`]); the transport parses them and
+        /// refuses a document with no certificate.
+        root_certificates: Vec<Vec<u8>>,
     },
 }
 
@@ -310,6 +314,16 @@ impl<T: Transport> ClientBuilder<T> {
         self
     }
 
+    /// Trusts the certificates of this PEM document (a corporate or test CA) besides the
+    /// bundled Mozilla roots, for every `https://` connection; may be called again to add
+    /// more. A document without a certificate fails `build()`. Cannot be combined with
+    /// [`http_client`](Self::http_client) (configure that client's TLS instead) nor with the
+    /// transports' `platform-verifier` feature (add the CA to the system's store instead).
+    pub fn root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.config.root_certificates.push(pem.into());
+        self
+    }
+
     /// Ignores the proxy variables of the environment (`HTTPS_PROXY`, …): every request goes
     /// direct unless [`proxy`](Self::proxy) names one.
     pub fn no_proxy(mut self) -> Self {
@@ -432,6 +446,12 @@ impl<T: Transport> ClientBuilder<T> {
                      HTTP client",
                 ))
             }
+            (Some(_), None) if !self.config.root_certificates.is_empty() => {
+                return Err(Error::configuration(
+                    "both root_certificate_pem() and http_client() were given: configure TLS \
+                     on the HTTP client",
+                ))
+            }
             (Some(client), None) => HttpSetup::Given(client),
             (None, proxy) => HttpSetup::New {
                 connect_timeout: self
@@ -445,6 +465,7 @@ impl<T: Transport> ClientBuilder<T> {
                     }
                     None => ProxyRules::default(),
                 },
+                root_certificates: self.config.root_certificates,
             },
         };
         let mut engine = Engine::new(registry, options, self.config.seed, self.config.observer)

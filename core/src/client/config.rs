@@ -53,20 +53,49 @@ pub struct ClientConfig {
     pub settings: Overrides,
     /// Whether [`resolve`](Self::resolve) consults the environment lookup it is given.
     pub read_env: bool,
+    /// Each call's total deadline, retries and waits included
+    /// ([`ClientBuilder::timeout`](super::ClientBuilder::timeout)); `ONELLM_TIMEOUT` or
+    /// [`DEFAULT_TIMEOUT`] if `None`.
     pub timeout: Option<Duration>,
+    /// The deadline for opening a connection
+    /// ([`ClientBuilder::connect_timeout`](super::ClientBuilder::connect_timeout)); the
+    /// transport's default if `None`.
     pub connect_timeout: Option<Duration>,
+    /// The deadline of one attempt, from sending to the end of its body
+    /// ([`ClientBuilder::attempt_timeout`](super::ClientBuilder::attempt_timeout)).
     pub attempt_timeout: Option<Duration>,
+    /// For streams: the longest wait for a response's head
+    /// ([`ClientBuilder::first_byte_timeout`](super::ClientBuilder::first_byte_timeout)).
     pub first_byte_timeout: Option<Duration>,
+    /// For streams: the longest silence between body bytes
+    /// ([`ClientBuilder::idle_timeout`](super::ClientBuilder::idle_timeout)).
     pub idle_timeout: Option<Duration>,
+    /// Extra attempts per model for requests that set no `retries`
+    /// ([`ClientBuilder::retries`](super::ClientBuilder::retries)).
     pub retries: Option<u32>,
+    /// The wait between attempts when the provider names none
+    /// ([`ClientBuilder::backoff`](super::ClientBuilder::backoff)).
     pub backoff: Option<Backoff>,
+    /// The longest `Retry-After` a call obeys
+    /// ([`ClientBuilder::max_retry_after`](super::ClientBuilder::max_retry_after)).
     pub max_retry_after: Option<Duration>,
+    /// Models tried after the requested one, for requests that set none
+    /// ([`ClientBuilder::fallback_models`](super::ClientBuilder::fallback_models)).
     pub fallback_models: Option<Vec<String>>,
+    /// The most response body bytes one attempt may receive
+    /// ([`ClientBuilder::max_body_bytes`](super::ClientBuilder::max_body_bytes)).
     pub max_body_bytes: Option<usize>,
+    /// Seeds the backoff jitter ([`ClientBuilder::seed`](super::ClientBuilder::seed)).
     pub seed: Option<u64>,
+    /// The proxy every request goes through
+    /// ([`ClientBuilder::proxy`](super::ClientBuilder::proxy)); may hold a password, so `Debug`
+    /// shows only that it is set.
     pub proxy: Option<String>,
     /// No proxy from the environment ([`ClientBuilder::no_proxy`](super::ClientBuilder::no_proxy)).
     pub no_proxy: bool,
+    /// PEM documents of certificates trusted besides the bundled roots
+    /// ([`ClientBuilder::root_certificate_pem`](super::ClientBuilder::root_certificate_pem)).
+    pub root_certificates: Vec<Vec<u8>>,
     /// Bedrock's credentials callback: when set, every Bedrock attempt is signed with what it
     /// returns then (see [`CredentialsSource`]) instead of the static key pair.
     pub aws_credentials: Option<CredentialsSource>,
@@ -117,6 +146,7 @@ impl fmt::Debug for ClientConfig {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("proxy", &self.proxy.as_ref().map(|_| "[set]"))
             .field("no_proxy", &self.no_proxy)
+            .field("root_certificates", &self.root_certificates.len())
             .field(
                 "aws_credentials",
                 &self.aws_credentials.as_ref().map(|_| "[callback]"),

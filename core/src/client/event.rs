@@ -56,7 +56,9 @@ impl AttemptStep {
 /// How a failed attempt ended: its error kind and HTTP status (if a response came).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AttemptEnd {
+    /// The kind of error it failed with (`None` if it recorded none).
     pub kind: Option<ErrorKind>,
+    /// The HTTP status of its response; `None` when no response came.
     pub status: Option<u16>,
 }
 
@@ -68,13 +70,17 @@ pub enum CallEvent {
     Sending {
         /// 1-based position among the call's attempts (models that did not resolve count).
         attempt: u32,
+        /// Why it is sent: the first attempt, a retry or a fallback.
         step: AttemptStep,
+        /// The provider it goes to (`openai`, `anthropic`, …).
         provider: String,
         /// The model id as given (`provider/model`).
         model: String,
         /// For a router deployment: its group and its id (never its key).
         group: Option<String>,
+        /// The deployment's id (`model_info.id`), never its key.
         deployment: Option<String>,
+        /// Whether the attempt asks for a stream.
         stream: bool,
         /// How the previous attempt ended, if there was one.
         after: Option<AttemptEnd>,
@@ -85,10 +91,12 @@ pub enum CallEvent {
         wait: Duration,
         /// The model of the attempt that failed.
         model: Option<String>,
+        /// How the attempt that failed ended.
         after: Option<AttemptEnd>,
     },
     /// The call succeeded.
     Succeeded {
+        /// How many attempts were made.
         attempts: usize,
         /// The model that answered.
         model: Option<String>,
@@ -97,16 +105,22 @@ pub enum CallEvent {
     },
     /// The call failed for good.
     Failed {
+        /// How many attempts were made.
         attempts: usize,
         /// The model of the last attempt.
         model: Option<String>,
         /// The router deployment of the last attempt, if it was one.
         deployment: Option<String>,
+        /// The final error's kind.
         kind: ErrorKind,
+        /// The final error's HTTP status, if a response came.
         status: Option<u16>,
     },
     /// The caller dropped the call before it ended.
-    Cancelled { attempts: usize },
+    Cancelled {
+        /// How many attempts were made before it was dropped.
+        attempts: usize,
+    },
     /// The client's cache answered the call: nothing is sent.
     Cached {
         /// The model (or router group) asked for.

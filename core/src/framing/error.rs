@@ -23,18 +23,44 @@ pub enum FramingError {
         limit: usize,
     },
     /// An event stream message declared a total length above `limit` bytes.
-    MessageTooLarge { length: usize, limit: usize },
+    MessageTooLarge {
+        /// The total length the prelude declared, in bytes.
+        length: usize,
+        /// The configured maximum message length in bytes.
+        limit: usize,
+    },
     /// An event stream prelude's lengths cannot describe a message (shorter than its own
     /// prelude and CRC, or headers longer than the message).
-    BadMessageLength { total: usize, headers_len: usize },
+    BadMessageLength {
+        /// The total message length the prelude declared, in bytes.
+        total: usize,
+        /// The header block length the prelude declared, in bytes.
+        headers_len: usize,
+    },
     /// An event stream prelude failed its CRC32 check.
-    PreludeCrc { expected: u32, actual: u32 },
+    PreludeCrc {
+        /// The CRC32 the message carries.
+        expected: u32,
+        /// The CRC32 of the prelude's bytes as received.
+        actual: u32,
+    },
     /// An event stream message failed its CRC32 check.
-    MessageCrc { expected: u32, actual: u32 },
+    MessageCrc {
+        /// The CRC32 the message carries.
+        expected: u32,
+        /// The CRC32 of the message's bytes as received.
+        actual: u32,
+    },
     /// An event stream header block is malformed.
-    BadHeader { reason: String },
+    BadHeader {
+        /// What is wrong with it (never the header's value).
+        reason: String,
+    },
     /// The body ended inside an event stream message, `buffered` bytes into it.
-    MessageTruncated { buffered: usize },
+    MessageTruncated {
+        /// The bytes of the unfinished message received before the end.
+        buffered: usize,
+    },
 }
 
 impl fmt::Display for FramingError {

@@ -64,22 +64,32 @@ impl Default for EventStreamLimits {
 /// The value of one event stream header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventHeaderValue {
+    /// Header value types 0 (`true`) and 1 (`false`): no value bytes.
     Bool(bool),
+    /// Header value type 2: one byte.
     Byte(i8),
+    /// Header value type 3: a big-endian 16-bit integer.
     Short(i16),
+    /// Header value type 4: a big-endian 32-bit integer.
     Int(i32),
+    /// Header value type 5: a big-endian 64-bit integer.
     Long(i64),
+    /// Header value type 6: a byte array, length-prefixed.
     Bytes(Bytes),
+    /// Header value type 7: a UTF-8 string, length-prefixed (`:event-type`, …).
     String(String),
     /// Milliseconds since the Unix epoch.
     Timestamp(i64),
+    /// Header value type 9: 16 bytes.
     Uuid([u8; 16]),
 }
 
 /// One decoded message: its headers in wire order and its payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventStreamMessage {
+    /// Each header's name and value, in the order they were sent.
     pub headers: Vec<(String, EventHeaderValue)>,
+    /// The bytes between the headers and the message CRC (for Bedrock, one JSON event).
     pub payload: Bytes,
 }
 

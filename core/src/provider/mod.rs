@@ -47,11 +47,17 @@ pub(crate) use http_request::{
 /// What a provider can do, so a request it cannot serve fails before it is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
+    /// Chat requests may be streamed.
     pub streaming: bool,
+    /// Function tools (`tools`, `tool_choice`) are honoured.
     pub tools: bool,
+    /// Image parts in user messages are sent.
     pub vision: bool,
+    /// `response_format` (JSON object or JSON schema) is honoured.
     pub json_mode: bool,
+    /// The provider serves embeddings requests.
     pub embeddings: bool,
+    /// The provider serves legacy text completions.
     pub completions: bool,
     /// Reasoning controls (`reasoning_effort`) are honoured.
     pub reasoning: bool,

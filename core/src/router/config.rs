@@ -139,6 +139,8 @@ impl RoutingStrategy {
 /// The router's settings (`router_settings`, and the `litellm_settings` keys that overlap).
 #[derive(Clone)]
 pub struct RouterSettings {
+    /// How a call picks among a group's deployments (`routing_strategy`; LiteLLM's default
+    /// `simple-shuffle`).
     pub strategy: RoutingStrategy,
     /// Retries of a call, each on another deployment of the group where there is one
     /// (`num_retries`).
@@ -217,7 +219,10 @@ impl Default for RouterSettings {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct RouterConfig {
+    /// Every deployment (`model_list`), in file order; a group is the deployments sharing a
+    /// `model_name`.
     pub deployments: Vec<Deployment>,
+    /// The router's settings (`router_settings`).
     pub settings: RouterSettings,
     /// Keys of the file this version does not use, as `section.key` (logged once, at debug
     /// level, by the client that loads the file; never an error).

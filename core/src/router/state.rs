@@ -12,10 +12,17 @@ use crate::error::{Error, ErrorKind};
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Outcome {
     /// It answered, after `latency`, using `tokens` (prompt + completion; 0 when unknown).
-    Answered { latency: Duration, tokens: u64 },
+    Answered {
+        /// From sending the request to the end of its answer.
+        latency: Duration,
+        /// Prompt + completion tokens; 0 when unknown.
+        tokens: u64,
+    },
     /// It failed with an error of `kind`; `retry_after` is what a 429 said.
     Failed {
+        /// The error's kind: whether it counts toward a cooldown.
         kind: ErrorKind,
+        /// The wait a 429 asked for (`Retry-After`), which cools the deployment down at once.
         retry_after: Option<Duration>,
     },
 }

@@ -14,17 +14,27 @@ use super::Extra;
 /// usage chunk), `usage` may be on any chunk, tool-call deltas may lack `index`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionChunk {
+    /// The provider's id for the completion, the same on every chunk of a stream; empty when it
+    /// sends none.
     pub id: String,
+    /// Always `chat.completion.chunk`.
     pub object: String,
+    /// When the completion was made, in Unix seconds; 0 when the provider does not say.
     pub created: u64,
+    /// The model that answers, as the provider names it; empty when it does not say.
     pub model: String,
+    /// What this chunk adds to each choice; empty on a usage-only chunk.
     pub choices: Vec<ChunkChoice>,
+    /// Token usage, usually on the last chunk only; a later one replaces an earlier one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// OpenAI's id of the backend configuration that answers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub system_fingerprint: Option<String>,
+    /// The processing tier that serves the call (OpenAI).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<String>,
+    /// Fields this version does not model, kept verbatim (and serialized back).
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -182,11 +192,16 @@ pub struct ToolCallFragment<'a> {
 /// One choice's delta within a chunk.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChunkChoice {
+    /// Which choice this delta belongs to.
     pub index: u32,
+    /// What it adds to that choice's message.
     pub delta: Delta,
+    /// Why the model stopped, on the choice's last chunk.
     pub finish_reason: Option<FinishReason>,
+    /// The log probabilities of this chunk's tokens, as the provider sent them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Value>,
+    /// Fields this version does not model, kept verbatim (and serialized back).
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -201,20 +216,28 @@ deserialize_keeping_extra!(ChunkChoice {
 /// What a chunk adds to one choice's message.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Delta {
+    /// The message's role, usually on the first chunk only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
+    /// More of the reply's text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    /// More of the model's reasoning (the ecosystem's extension field, as on
+    /// [`Message`](crate::Message)).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_content: Option<String>,
+    /// More of a refusal's text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
+    /// Fragments of the tool calls the model makes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCallDelta>>,
     /// Whole server-side tool calls, each sent once (OneLLM extension; see
     /// [`ServerToolCall`]): appended to the message's when chunks are folded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_tool_calls: Option<Vec<ServerToolCall>>,
+    /// Fields this version does not model, kept verbatim; folding appends array values to the
+    /// message's field of the same name and lets others replace it.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -275,14 +298,20 @@ impl Delta {
 /// later ones append to `function.arguments`. Fragments of the same call share `index`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ToolCallDelta {
+    /// Which call of the message the fragment belongs to; some servers leave it out (see
+    /// [`ChunkAccumulator`](crate::ChunkAccumulator)).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index: Option<u32>,
+    /// The call's id, on its first fragment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// The call's type (`type`, `function`), on its first fragment.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    /// The function's name and a piece of its arguments.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub function: Option<FunctionCallDelta>,
+    /// Fields this version does not model, kept verbatim (and serialized back).
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -297,8 +326,10 @@ deserialize_keeping_extra!(ToolCallDelta {
 /// A fragment of a function call.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FunctionCallDelta {
+    /// The function's name, on the call's first fragment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// More of the arguments' JSON text, to be appended to what came before.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",

@@ -14,38 +14,58 @@ use super::Extra;
 /// A legacy completions request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CompletionRequest {
+    /// The model: a `provider/model` id, a bare model name the catalog knows, or a router
+    /// group's name.
     pub model: String,
+    /// The text (or texts) to complete.
     pub prompt: Prompt,
+    /// Text that comes after the completion, for insertion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suffix: Option<String>,
+    /// The most tokens the completion may have.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
+    /// Sampling temperature: higher is more random.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
+    /// Nucleus sampling: only the tokens making up this much probability mass are drawn from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
+    /// How many completions to generate per prompt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n: Option<u32>,
+    /// Read so that an OpenAI request body parses, but never sent: legacy completions are made
+    /// whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
+    /// Never sent, like `stream`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_options: Option<StreamOptions>,
+    /// How many most likely tokens to return the log probabilities of, per position.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<u32>,
+    /// Whether the prompt is repeated before the completion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub echo: Option<bool>,
+    /// Sequences that end the completion where the model produces them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop: Option<Stop>,
+    /// Penalizes tokens that already appeared, encouraging new topics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub presence_penalty: Option<f64>,
+    /// Penalizes tokens by how often they appeared, discouraging repetition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frequency_penalty: Option<f64>,
+    /// Generates this many completions on the server and returns the `n` best.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub best_of: Option<u32>,
+    /// Token id (as text) → bias added to its logit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logit_bias: Option<BTreeMap<String, f64>>,
+    /// A seed for providers that sample deterministically given one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
+    /// An id of the end user, for the provider's abuse monitoring.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// OneLLM: models to try, in order, when this one fails.
@@ -62,6 +82,7 @@ pub struct CompletionRequest {
     /// `namespace`, as LiteLLM spells them). Never sent to a provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<crate::cache::CacheControl>,
+    /// Parameters this version does not model, forwarded verbatim to the provider.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -161,8 +182,11 @@ impl CompletionRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Prompt {
+    /// One prompt.
     One(String),
+    /// Several prompts, completed separately.
     Many(Vec<String>),
+    /// Any other form (token arrays), sent as it is.
     Other(Value),
 }
 
@@ -175,15 +199,23 @@ impl Default for Prompt {
 /// A legacy completions response (also the shape of each streamed completions chunk).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CompletionResponse {
+    /// The provider's id for the completion.
     pub id: String,
+    /// Always `text_completion`.
     pub object: String,
+    /// When it was made, in Unix seconds, as the provider says.
     pub created: u64,
+    /// The model that answered, as the provider names it.
     pub model: String,
+    /// The completions generated.
     pub choices: Vec<CompletionChoice>,
+    /// The tokens used, and what they cost; `None` when the provider reports no usage.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// OpenAI's id of the backend configuration that answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub system_fingerprint: Option<String>,
+    /// Fields this version does not model, kept verbatim (and serialized back).
     #[serde(flatten)]
     pub extra: Extra,
     /// How the call that produced this went ([`report`](Self::report)); not part of the
@@ -223,12 +255,16 @@ impl CompletionResponse {
 /// One completion alternative.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CompletionChoice {
+    /// The completion's text (after the prompt when `echo` was set).
     #[serde(default)]
     pub text: String,
+    /// Its position among the choices.
     #[serde(default)]
     pub index: u32,
+    /// The log probabilities of its tokens, as the provider sent them.
     #[serde(default)]
     pub logprobs: Option<Value>,
+    /// Why the model stopped.
     #[serde(default)]
     pub finish_reason: Option<FinishReason>,
 }

@@ -16,13 +16,18 @@ use crate::error::{CallReport, Error, ReportSlot};
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmbeddingRequest {
+    /// The model: a `provider/model` id, a bare model name the catalog knows, or a router
+    /// group's name.
     pub model: String,
+    /// What to embed: one text, several, or token ids.
     pub input: EmbeddingInput,
     /// `float` or `base64`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding_format: Option<String>,
+    /// The number of dimensions of each vector, for models that can shorten theirs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dimensions: Option<u32>,
+    /// An id of the end user, for the provider's abuse monitoring.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// OneLLM: models to try, in order, when this one fails.
@@ -39,6 +44,7 @@ pub struct EmbeddingRequest {
     /// `namespace`, as LiteLLM spells them). Never sent to a provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<crate::cache::CacheControl>,
+    /// Parameters this version does not model, forwarded verbatim to OpenAI-format providers.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -159,9 +165,13 @@ impl EmbeddingRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum EmbeddingInput {
+    /// One text.
     One(String),
+    /// Several texts, one embedding each.
     Many(Vec<String>),
+    /// One pre-tokenized input (OpenAI-format providers only).
     Tokens(Vec<u32>),
+    /// Several pre-tokenized inputs (OpenAI-format providers only).
     ManyTokens(Vec<Vec<u32>>),
 }
 
@@ -193,11 +203,16 @@ impl EmbeddingInput {
 /// An embeddings response in OpenAI's shape.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EmbeddingResponse {
+    /// Always `list`.
     pub object: String,
+    /// One embedding per input, each with the index of its input.
     pub data: Vec<Embedding>,
+    /// The model that answered, as the provider names it.
     pub model: String,
+    /// The tokens used, and what they cost; `None` when the provider reports no usage.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<EmbeddingUsage>,
+    /// Fields this version does not model, kept verbatim (and serialized back).
     #[serde(flatten)]
     pub extra: Extra,
     /// How the call that produced this went ([`report`](Self::report)); not part of the
@@ -299,10 +314,13 @@ fn embedding_object() -> String {
 /// One embedding.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Embedding {
+    /// Always `embedding`.
     #[serde(default = "embedding_object")]
     pub object: String,
+    /// The position of its input in the request.
     #[serde(default)]
     pub index: u32,
+    /// The vector.
     pub embedding: EmbeddingVector,
 }
 
@@ -333,7 +351,10 @@ impl Embedding {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum EmbeddingVector {
+    /// The vector's components.
     Float(Vec<f32>),
+    /// The components as little-endian `f32` bytes in base64, as `encoding_format: base64`
+    /// returns them.
     Base64(String),
 }
 
@@ -357,8 +378,10 @@ impl EmbeddingVector {
 /// Token usage of an embeddings call.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EmbeddingUsage {
+    /// Tokens of the input.
     #[serde(default)]
     pub prompt_tokens: u64,
+    /// All tokens billed (for embeddings, the input's).
     #[serde(default)]
     pub total_tokens: u64,
     /// What the call cost in USD, as for [`Usage::cost`](crate::Usage::cost).

@@ -35,11 +35,16 @@ open_string_enum! {
 /// whose `content` may be `null` when it only calls tools.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Message {
+    /// Who wrote it.
     pub role: Role,
     /// Text or content parts; `null` for an assistant message that only calls tools.
     pub content: Option<Content>,
+    /// A name for the author, telling apart participants of the same role (OpenAI-format
+    /// providers; others drop it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// For an assistant message: the tools the model calls, each to be answered by a `tool`
+    /// message with its id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCall>>,
     /// For `role: tool`: which call this result answers.
@@ -49,12 +54,15 @@ pub struct Message {
     /// extension field.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_content: Option<String>,
+    /// For an assistant message: the model's refusal to answer, in place of `content` (OpenAI).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
     /// Tools the provider ran itself while answering (OneLLM extension; see
     /// [`ServerToolCall`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_tool_calls: Option<Vec<ServerToolCall>>,
+    /// Fields this version does not model, kept verbatim (Anthropic's `thinking_blocks`,
+    /// OpenAI's `annotations`, …) so a message can be sent back as it came.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -172,7 +180,9 @@ impl Message {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Content {
+    /// Plain text.
     Text(String),
+    /// Typed parts: text, images, audio, files.
     Parts(Vec<ContentPart>),
 }
 
@@ -240,11 +250,32 @@ impl From<&str> for Content {
 /// adapter that cannot translate it says so with an `Unsupported` error.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ContentPart {
-    Text { text: String },
-    ImageUrl { image_url: ImageUrl },
-    InputAudio { input_audio: AudioInput },
-    File { file: FileInput },
-    Refusal { refusal: String },
+    /// `{"type": "text"}`: text.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// `{"type": "image_url"}`: an image, by URL or inline as a `data:` URL.
+    ImageUrl {
+        /// Where the image is, and the detail asked for.
+        image_url: ImageUrl,
+    },
+    /// `{"type": "input_audio"}`: audio, inline.
+    InputAudio {
+        /// The audio's bytes and format.
+        input_audio: AudioInput,
+    },
+    /// `{"type": "file"}`: a file (a PDF, …), inline or by id.
+    File {
+        /// The file's data or id, and its name.
+        file: FileInput,
+    },
+    /// `{"type": "refusal"}`: an assistant's refusal.
+    Refusal {
+        /// The refusal's text.
+        refusal: String,
+    },
+    /// A part of another type, or a malformed known one, kept verbatim.
     Other(Value),
 }
 
@@ -307,6 +338,7 @@ impl<'de> Deserialize<'de> for ContentPart {
 /// An image reference: an `https` URL or a `data:` URL with base64 bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImageUrl {
+    /// An `https` URL, or a `data:image/…;base64,…` URL.
     pub url: String,
     /// `auto`, `low` or `high`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -316,17 +348,22 @@ pub struct ImageUrl {
 /// Base64 audio input (`wav`, `mp3`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AudioInput {
+    /// The audio's bytes, base64-encoded.
     pub data: String,
+    /// The encoding: `wav` or `mp3`.
     pub format: String,
 }
 
 /// A file input: inline base64 data (`file_data`, usually a data URL) or an uploaded file id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileInput {
+    /// The file's bytes, base64-encoded, usually as a `data:` URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_data: Option<String>,
+    /// The id of a file uploaded to the provider beforehand.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
+    /// The file's name, shown to the model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
 }
@@ -334,11 +371,15 @@ pub struct FileInput {
 /// A tool call made by the model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ToolCall {
+    /// The call's id; the `tool` message answering it names it in `tool_call_id`.
     pub id: String,
     /// Always `function` today; kept open.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The function called and its arguments.
     pub function: FunctionCall,
+    /// Fields this version does not model, kept verbatim (Gemini's `thought_signature`, …) so the
+    /// call can be sent back as it came.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -419,6 +460,8 @@ pub struct ServerToolCall {
     pub input: Option<Value>,
     /// The tool's result as the provider sent it; `null` when it never came.
     pub output: Option<Value>,
+    /// The provider's other fields of the call (Anthropic's block `type` and `server_name`,
+    /// …), kept to send it back.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -446,6 +489,7 @@ impl ServerToolCall {
 /// The function a tool call invokes, with its arguments as JSON text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FunctionCall {
+    /// The function's name, as declared in the request's `tools`.
     #[serde(default)]
     pub name: String,
     /// JSON text. Some providers send an object, `null` or nothing; those are normalized to

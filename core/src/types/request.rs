@@ -25,53 +25,87 @@ use super::Extra;
 ///     .fallback_models(["anthropic/claude-3-5-haiku-latest"]);
 /// assert_eq!(request.messages.len(), 2);
 /// ```
+///
+/// The fields are OpenAI's, with OpenAI's meaning. Adapters for other wire formats translate
+/// what their provider has and drop or refuse the rest: each adapter's request module lists
+/// what it does with every field.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChatRequest {
+    /// The model: a `provider/model` id, a bare model name the catalog knows, or a router
+    /// group's name.
     pub model: String,
+    /// The conversation so far, oldest first.
     pub messages: Vec<Message>,
+    /// Sampling temperature: higher is more random (OpenAI takes 0 to 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
+    /// Nucleus sampling: only the tokens making up this much probability mass are drawn from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
+    /// The most tokens the reply may have. Each provider is sent the limit under the name it
+    /// takes (OpenAI: `max_completion_tokens`); see [`token_limit`](Self::token_limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
+    /// The newer name of `max_tokens`, which OpenAI's reasoning models require; wins when both
+    /// are set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_completion_tokens: Option<u32>,
+    /// Sequences that end the reply where the model produces them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop: Option<Stop>,
+    /// How many choices to generate. Providers that answer with one choice refuse `n > 1` with
+    /// an `unsupported` error rather than answer fewer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n: Option<u32>,
+    /// A seed for providers that sample deterministically given one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
+    /// Penalizes tokens that already appeared, encouraging new topics (OpenAI: -2 to 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub presence_penalty: Option<f64>,
+    /// Penalizes tokens by how often they appeared, discouraging repetition (OpenAI: -2 to 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frequency_penalty: Option<f64>,
+    /// Token id (as text) → bias added to its logit (OpenAI: -100 to 100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logit_bias: Option<BTreeMap<String, f64>>,
+    /// Whether to return the log probabilities of the reply's tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<bool>,
+    /// With `logprobs`: how many most likely alternatives to return per token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top_logprobs: Option<u32>,
+    /// An id of the end user, for the provider's abuse monitoring.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// Whether to stream the reply. [`Engine::chat`](crate::client::Engine::chat) clears it
+    /// and [`Engine::chat_stream`](crate::client::Engine::chat_stream) sets it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
+    /// Stream settings for OpenAI-format providers. When unset, a stream asks for the final
+    /// usage chunk (`include_usage`) where the provider supports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_options: Option<StreamOptions>,
+    /// Functions the model may call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<Tool>>,
+    /// Whether and which tool the model must call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<ToolChoice>,
+    /// `false` asks for at most one tool call per reply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<bool>,
+    /// The reply's format: text, any JSON object, or JSON matching a schema.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_format: Option<ResponseFormat>,
     /// `minimal`, `low`, `medium`, `high` (kept as text: providers add levels).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<String>,
+    /// Key-value pairs stored with the completion by providers that keep them (OpenAI).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<BTreeMap<String, String>>,
+    /// The processing tier asked for (OpenAI: `auto`, `default`, `flex`, `priority`); the
+    /// reply's `service_tier` says which was used and prices it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<String>,
     /// OneLLM: models to try, in order, when this one fails in a way another model may not.
@@ -461,7 +495,9 @@ impl ChatRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Stop {
+    /// One stop sequence.
     One(String),
+    /// Several stop sequences.
     Many(Vec<String>),
 }
 
@@ -508,8 +544,10 @@ impl Stop {
 /// `stream_options`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StreamOptions {
+    /// Whether the stream ends with a chunk carrying the call's token usage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_usage: Option<bool>,
+    /// Options this version does not model, sent verbatim.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -518,9 +556,12 @@ pub struct StreamOptions {
 /// are kept in `extra` with `kind` naming them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tool {
+    /// The tool's type (`type`): `function`.
     #[serde(rename = "type", default = "super::message::function_type")]
     pub kind: String,
+    /// The function the model may call.
     pub function: FunctionDefinition,
+    /// Fields this version does not model, sent verbatim to OpenAI-format providers.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -549,13 +590,19 @@ impl Tool {
 /// A function's name, description and JSON-schema parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FunctionDefinition {
+    /// The name the model calls it by (OpenAI allows `[a-zA-Z0-9_-]{1,64}`).
     pub name: String,
+    /// What the function does, so the model knows when to call it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The arguments as a JSON schema (an `object`); `None` for a function without arguments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Value>,
+    /// Whether the arguments must match `parameters` exactly (OpenAI's strict mode, with its
+    /// schema rules).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
+    /// Fields this version does not model, sent verbatim to OpenAI-format providers.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -612,9 +659,15 @@ impl<'de> Deserialize<'de> for ToolChoice {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ResponseFormat {
+    /// Plain text, the default.
     Text,
+    /// Any JSON object (JSON mode).
     JsonObject,
-    JsonSchema { json_schema: JsonSchemaFormat },
+    /// JSON matching a schema (structured output); see [`ResponseFormat::json_schema`].
+    JsonSchema {
+        /// The schema, its name and whether it is strict.
+        json_schema: JsonSchemaFormat,
+    },
 }
 
 impl ResponseFormat {
@@ -663,11 +716,15 @@ impl From<JsonSchemaFormat> for ResponseFormat {
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JsonSchemaFormat {
+    /// The schema's name (OpenAI allows `[a-zA-Z0-9_-]{1,64}`).
     pub name: String,
+    /// What the JSON is for, to guide the model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The JSON schema the reply must match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<Value>,
+    /// Whether the reply must match `schema` exactly (strict mode, with OpenAI's schema rules).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
 }

@@ -12,17 +12,28 @@ use crate::error::{CallReport, Error, ErrorKind, ReportSlot};
 /// A chat completion in OpenAI's shape, whichever provider produced it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletion {
+    /// The provider's id for the completion; empty when it sends none (Bedrock).
     pub id: String,
+    /// Always `chat.completion`.
     pub object: String,
+    /// When it was made, in Unix seconds, as the provider says; 0 when it does not (the core
+    /// has no clock).
     pub created: u64,
+    /// The model that answered, as the provider names it; empty when it does not say.
     pub model: String,
+    /// The alternatives generated: one unless the request asked for more with `n`.
     pub choices: Vec<Choice>,
+    /// The tokens used, and what they cost; `None` when the provider reports no usage.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// OpenAI's id of the backend configuration that answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub system_fingerprint: Option<String>,
+    /// The processing tier that served the call (OpenAI: `default`, `flex`, `priority`); prices
+    /// the cost.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<String>,
+    /// Fields this version does not model, kept verbatim (and serialized back).
     #[serde(flatten)]
     pub extra: Extra,
     /// How the call that produced this went ([`report`](Self::report)); not part of the
@@ -178,11 +189,17 @@ impl ChatCompletion {
 /// One alternative of a completion.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Choice {
+    /// Its position among the choices.
     pub index: u32,
+    /// The assistant message generated.
     pub message: Message,
+    /// Why the model stopped.
     pub finish_reason: Option<FinishReason>,
+    /// The log probabilities of its tokens, as the provider sent them (when asked for with
+    /// `logprobs`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Value>,
+    /// Fields this version does not model, kept verbatim (and serialized back).
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -216,11 +233,16 @@ open_string_enum! {
 /// `completion_tokens_details.reasoning_tokens`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Usage {
+    /// Tokens of the prompt, those read from or written to the provider's cache included.
     pub prompt_tokens: u64,
+    /// Tokens of the reply, reasoning included.
     pub completion_tokens: u64,
+    /// Prompt plus completion tokens.
     pub total_tokens: u64,
+    /// What the prompt tokens were: cached, written to the cache, audio.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_tokens_details: Option<PromptTokensDetails>,
+    /// What the completion tokens were: reasoning, audio, predictions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub completion_tokens_details: Option<CompletionTokensDetails>,
     /// What the call cost in USD: the provider's own figure when it reports one
@@ -228,6 +250,7 @@ pub struct Usage {
     /// [model catalog](crate::catalog) for a model it prices. Absent (never 0) otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
+    /// Fields this version does not model, kept verbatim (and serialized back).
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -261,8 +284,10 @@ pub struct PromptTokensDetails {
     /// Tokens written to the prompt cache (Anthropic, Bedrock); an extension field.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_creation_tokens: Option<u64>,
+    /// Audio input tokens.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_tokens: Option<u64>,
+    /// Fields this version does not model, kept verbatim (and serialized back).
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -276,14 +301,19 @@ deserialize_keeping_extra!(PromptTokensDetails {
 /// Breakdown of completion tokens.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CompletionTokensDetails {
+    /// Tokens the model spent reasoning (thinking) before its answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_tokens: Option<u64>,
+    /// Audio output tokens.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_tokens: Option<u64>,
+    /// Tokens of a predicted output (OpenAI's `prediction`) that appeared in the reply.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accepted_prediction_tokens: Option<u64>,
+    /// Tokens of a predicted output that did not appear in the reply (still billed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejected_prediction_tokens: Option<u64>,
+    /// Fields this version does not model, kept verbatim (and serialized back).
     #[serde(flatten)]
     pub extra: Extra,
 }

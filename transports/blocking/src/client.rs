@@ -234,6 +234,7 @@ impl Transport for Client {
             HttpSetup::New {
                 connect_timeout,
                 proxies,
+                root_certificates,
             } => {
                 for url in proxies.urls() {
                     // The URL may hold a password: not quoted.
@@ -241,7 +242,8 @@ impl Transport for Client {
                         Error::configuration("invalid proxy URL given to the client")
                     })?;
                 }
-                (new_agent(connect_timeout), proxies)
+                let roots = trusted_roots(&root_certificates)?;
+                (new_agent(connect_timeout, roots), proxies)
             }
         };
         #[cfg(feature = "redis")]
@@ -309,8 +311,9 @@ impl BlockingDriver for Client {
 /// The agent a client owns: its pool is shared by every call of the client. Its own proxy
 /// is off (ureq would read the environment its own way): the client's [`ProxyRules`] pick
 /// each request's.
-fn new_agent(connect_timeout: Duration) -> ureq::Agent {
+fn new_agent(connect_timeout: Duration, roots: ureq::tls::RootCerts) -> ureq::Agent {
     let config = ureq::Agent::config_builder()
+        .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
         .http_status_as_error(false)
         .max_redirects(0)
         .timeout_connect(Some(connect_timeout))
@@ -324,6 +327,50 @@ fn new_agent(connect_timeout: Duration) -> ureq::Agent {
         ureq::unversioned::transport::DefaultConnector::default(),
         crate::resolver::Resolver::default(),
     )
+}
+
+/// Which certificates the agent trusts: the bundled Mozilla roots, those plus the
+/// certificates of the PEM documents given to
+/// [`root_certificate_pem`](onellm_core::client::ClientBuilder::root_certificate_pem), or with
+/// the `platform-verifier` feature the operating system's verifier.
+fn trusted_roots(documents: &[Vec<u8>]) -> Result<ureq::tls::RootCerts, Error> {
+    if cfg!(feature = "platform-verifier") {
+        return match documents.is_empty() {
+            true => Ok(ureq::tls::RootCerts::PlatformVerifier),
+            false => Err(Error::configuration(
+                "root_certificate_pem() with the platform-verifier feature: add the \
+                 certificate to the system's trust store instead",
+            )),
+        };
+    }
+    if documents.is_empty() {
+        return Ok(ureq::tls::RootCerts::WebPki);
+    }
+    let mut certificates: Vec<ureq::tls::Certificate<'static>> =
+        webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .map(|root| ureq::tls::Certificate::from_der(root.as_ref()))
+            .collect();
+    for document in documents {
+        let before = certificates.len();
+        for item in ureq::tls::parse_pem(document) {
+            match item {
+                Ok(ureq::tls::PemItem::Certificate(certificate)) => certificates.push(certificate),
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(Error::configuration(format!(
+                        "root_certificate_pem: bad PEM: {e}"
+                    )))
+                }
+            }
+        }
+        if certificates.len() == before {
+            return Err(Error::configuration(
+                "root_certificate_pem: the document holds no CERTIFICATE block",
+            ));
+        }
+    }
+    Ok(ureq::tls::RootCerts::Specific(Arc::new(certificates)))
 }
 
 #[cfg(test)]

@@ -185,7 +185,11 @@ impl Transport for Client {
             HttpSetup::New {
                 connect_timeout,
                 proxies,
-            } => (connector::build(connect_timeout, proxies.clone())?, proxies),
+                root_certificates,
+            } => (
+                connector::build(connect_timeout, proxies.clone(), &root_certificates)?,
+                proxies,
+            ),
         };
         #[cfg(feature = "redis")]
         let store = engine

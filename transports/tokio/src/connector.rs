@@ -1,10 +1,12 @@
 //! The one pooled HTTP client behind a [`Client`](crate::Client): hyper-util's legacy pooled
-//! client over hyper 1, TLS by rustls (ring provider, Mozilla's roots from `webpki-roots`),
-//! through the proxies the client's rules name (`proxied.rs`).
+//! client over hyper 1, HTTP/2 or HTTP/1.1 by ALPN, TLS by rustls (ring provider, Mozilla's
+//! roots from `webpki-roots` plus the builder's `root_certificate_pem`, or the system's
+//! verifier with `platform-verifier`), through the proxies the client's rules name
+//! (`proxied.rs`).
 //!
 //! It is built once per `Client` and shared by every call and clone, so connections are
 //! reused across calls. Callers may bring their own hyper-util client (a custom connector,
-//! native roots, a SOCKS proxy, HTTP/2): [`HyperClient`] erases its connector type.
+//! client certificates, a SOCKS proxy): [`HyperClient`] erases its connector type.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,22 +83,27 @@ where
 
 /// Builds the default client: plain TCP with `TCP_NODELAY` and a connect timeout, TLS for
 /// `https://` (plain HTTP stays allowed for local servers such as Ollama or a test server),
-/// HTTP/1.1, connections pooled per host; through the proxies `proxies` names (see
-/// [`ProxyRules`]), per destination.
-pub(crate) fn build(connect_timeout: Duration, proxies: ProxyRules) -> Result<HyperClient, Error> {
+/// HTTP/2 when the server offers it by ALPN (feature `http2`, on by default; one connection
+/// per host then carries every concurrent call) and HTTP/1.1 otherwise, connections pooled
+/// per host; through the proxies `proxies` names (see [`ProxyRules`]), per destination.
+pub(crate) fn build(
+    connect_timeout: Duration,
+    proxies: ProxyRules,
+    root_certificates: &[Vec<u8>],
+) -> Result<HyperClient, Error> {
     let mut tcp = HttpConnector::new();
     tcp.set_connect_timeout(Some(connect_timeout));
     tcp.set_nodelay(true);
     // The TLS layer decides the scheme; the TCP layer must accept `https://` URIs.
     tcp.enforce_http(false);
 
-    // An explicit provider: never the process-wide default, which panics when more than one
-    // provider (ring, aws-lc) is compiled into the program.
     let tls = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
-        .map_err(|e| Error::configuration(format!("TLS configuration: {e}")))?
-        .https_or_http()
-        .enable_http1();
+        .with_tls_config(tls_config(root_certificates)?)
+        .https_or_http();
+    #[cfg(feature = "http2")]
+    let tls = tls.enable_all_versions();
+    #[cfg(not(feature = "http2"))]
+    let tls = tls.enable_http1();
 
     let mut builder = legacy::Client::builder(TokioExecutor::new());
     builder
@@ -110,4 +117,71 @@ pub(crate) fn build(connect_timeout: Duration, proxies: ProxyRules) -> Result<Hy
         let connector = ProxyConnector::new(tcp, proxies)?;
         HyperClient::from(builder.build(tls.wrap_connector(connector)))
     })
+}
+
+/// The TLS settings: ring as the provider — explicitly, never the process-wide default,
+/// which panics when more than one (ring, aws-lc) is compiled into the program — and the
+/// bundled Mozilla roots plus `root_certificates`, or with the `platform-verifier` feature
+/// the operating system's verifier.
+fn tls_config(root_certificates: &[Vec<u8>]) -> Result<rustls::ClientConfig, Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::configuration(format!("TLS configuration: {e}")))?;
+    #[cfg(feature = "platform-verifier")]
+    {
+        if !root_certificates.is_empty() {
+            return Err(platform_verifier_and_extra_roots());
+        }
+        let verifier = rustls_platform_verifier::Verifier::new(provider)
+            .map_err(|e| Error::configuration(format!("the system's TLS verifier: {e}")))?;
+        Ok(builder
+            .dangerous() // Not dangerous: the system's own verification.
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth())
+    }
+    #[cfg(not(feature = "platform-verifier"))]
+    {
+        let mut roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        for certificate in extra_roots(root_certificates)? {
+            roots.add(certificate).map_err(|e| {
+                Error::configuration(format!("root_certificate_pem: not a usable CA: {e}"))
+            })?;
+        }
+        Ok(builder.with_root_certificates(roots).with_no_client_auth())
+    }
+}
+
+/// The certificates of the PEM documents given to
+/// [`root_certificate_pem`](onellm_core::client::ClientBuilder::root_certificate_pem).
+#[cfg_attr(feature = "platform-verifier", allow(dead_code))]
+fn extra_roots(
+    documents: &[Vec<u8>],
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, Error> {
+    use rustls::pki_types::pem::PemObject;
+    let mut certificates = Vec::new();
+    for document in documents {
+        let before = certificates.len();
+        for certificate in rustls::pki_types::CertificateDer::pem_slice_iter(document) {
+            certificates.push(certificate.map_err(|e| {
+                Error::configuration(format!("root_certificate_pem: bad PEM: {e}"))
+            })?);
+        }
+        if certificates.len() == before {
+            return Err(Error::configuration(
+                "root_certificate_pem: the document holds no CERTIFICATE block",
+            ));
+        }
+    }
+    Ok(certificates)
+}
+
+#[cfg(feature = "platform-verifier")]
+fn platform_verifier_and_extra_roots() -> Error {
+    Error::configuration(
+        "root_certificate_pem() with the platform-verifier feature: add the certificate to \
+         the system's trust store instead",
+    )
 }

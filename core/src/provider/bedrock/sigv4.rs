@@ -27,8 +27,14 @@ use crate::settings::ApiKey;
 /// session token. `Debug` shows none of them.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AwsCredentials {
+    /// The access key id (`AWS_ACCESS_KEY_ID`), sent in the `Authorization` header's credential
+    /// scope.
     pub access_key_id: String,
+    /// The secret access key (`AWS_SECRET_ACCESS_KEY`): the signing key is derived from it; it
+    /// is never sent.
     pub secret_access_key: ApiKey,
+    /// The session token of temporary credentials (`AWS_SESSION_TOKEN`), sent as
+    /// `x-amz-security-token`.
     pub session_token: Option<ApiKey>,
 }
 
@@ -44,8 +50,12 @@ impl fmt::Debug for AwsCredentials {
 /// Where and when a request is signed.
 #[derive(Debug, Clone, Copy)]
 pub struct SigningScope<'a> {
+    /// The AWS region of the endpoint (`us-east-1`, …).
     pub region: &'a str,
+    /// The AWS service name in the credential scope (`bedrock` for Bedrock's runtime).
     pub service: &'a str,
+    /// The signing time: `x-amz-date` and the scope's date. AWS refuses a signature more than
+    /// about 5 minutes away from its own clock.
     pub time: SystemTime,
 }
 

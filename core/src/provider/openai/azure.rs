@@ -48,12 +48,18 @@ const MODERN_API_VERSION: &str = "2024-09-01";
 /// One model's deployment, from the config file.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct AzureDeployment {
+    /// This deployment's resource endpoint (`https://<resource>.openai.azure.com`); the file's
+    /// top-level `endpoint` if `None`.
     #[serde(default)]
     pub endpoint: Option<String>,
+    /// The deployment name in the URL; the model name of `azure/<model>` if `None`.
     #[serde(default)]
     pub deployment: Option<String>,
+    /// This deployment's key (`subscription_key` in the file), sent as `api-key`; the
+    /// provider's key if `None`.
     #[serde(default, rename = "subscription_key")]
     pub api_key: Option<ApiKey>,
+    /// This deployment's `api-version`; the provider's if `None`.
     #[serde(default)]
     pub api_version: Option<String>,
 }
@@ -61,12 +67,17 @@ pub struct AzureDeployment {
 /// The parsed config file.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct AzureConfig {
+    /// The resource endpoint, used when neither the settings nor the deployment name one.
     #[serde(default)]
     pub endpoint: Option<String>,
+    /// The resource's first key, used when the settings have none.
     #[serde(default)]
     pub key1: Option<ApiKey>,
+    /// The resource's second key, used when neither the settings nor `key1` give one.
     #[serde(default)]
     pub key2: Option<ApiKey>,
+    /// The resource's region. Read for completeness and not used: the endpoint already names
+    /// the resource.
     #[serde(default)]
     pub region: Option<String>,
     /// Per-model deployments, by the model name used in `azure/<model>`.
