@@ -880,7 +880,7 @@ pub fn check_cache_story(run: RunChat<'_>) {
 
 /// For the examples' tests, the environment's proxy through the binary (which builds its
 /// client `from_env`): with `HTTP_PROXY` pointing at the testkit's forward proxy the call goes
-/// through it with the proxy's credentials, `NO_PROXY=127.0.0.1` sends it direct, and a
+/// through it in absolute form with the proxy's credentials, `NO_PROXY=127.0.0.1` sends it direct, and a
 /// proxy that refuses makes the binary exit 1 without quoting the proxy's password.
 pub fn check_proxy_story(run: RunChat<'_>) {
     let (server, proxy) = (crate::FakeProvider::start(), crate::ForwardProxy::start());
@@ -909,6 +909,9 @@ pub fn check_proxy_story(run: RunChat<'_>) {
     );
     let seen = proxy.requests();
     assert_eq!(seen.len(), 1, "{seen:?}");
+    // In absolute form, as an HTTP proxy expects a plain-http request.
+    assert_eq!(seen[0].method, "POST");
+    assert_eq!(seen[0].target, format!("{openai}/chat/completions"));
     // base64("me:s3cret")
     assert_eq!(seen[0].authorization.as_deref(), Some("Basic bWU6czNjcmV0"));
     assert_eq!(server.requests().len(), 1);

@@ -1,7 +1,6 @@
 //! Proxies on both transports, with the testkit's forward proxy on loopback: a plain-http
-//! upstream is reached through the proxy (with the proxy's credentials) — in absolute form on
-//! tokio, through a `CONNECT` tunnel on blocking, as ureq 3 tunnels every proxied
-//! connection — and an https one through a `CONNECT` tunnel, the request and its key
+//! upstream is reached through the proxy in absolute form (with the proxy's credentials), and
+//! an https one through a `CONNECT` tunnel, the request and its key
 //! inside TLS where the proxy cannot see them. (The environment's variables are tested
 //! through the `chat` examples: `chat_cli::check_proxy_story`.)
 
@@ -9,8 +8,6 @@ use onellm_core::{ChatRequest, Error};
 use onellm_testkit::{Alpn, FakeProvider, ForwardProxy, TlsServer};
 
 trait Driver: Sized {
-    /// Whether plain-http upstreams are reached through a `CONNECT` tunnel too.
-    const TUNNELS_PLAIN_HTTP: bool;
     fn new(base_url: &str, proxy: &str) -> Result<Self, Error> {
         Self::with_roots(base_url, proxy, None)
     }
@@ -21,7 +18,6 @@ trait Driver: Sized {
 struct Blocking(onellm_blocking::Client);
 
 impl Driver for Blocking {
-    const TUNNELS_PLAIN_HTTP: bool = true;
     fn with_roots(base_url: &str, proxy: &str, ca_pem: Option<&str>) -> Result<Self, Error> {
         let mut builder = onellm_blocking::Client::builder()
             .api_key("openai", "sk-proxied")
@@ -44,7 +40,6 @@ struct Async {
 }
 
 impl Driver for Async {
-    const TUNNELS_PLAIN_HTTP: bool = false;
     fn with_roots(base_url: &str, proxy: &str, ca_pem: Option<&str>) -> Result<Self, Error> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -74,25 +69,35 @@ fn ask() -> ChatRequest {
     ChatRequest::new("openai/gpt-4o-mini").user("through the proxy")
 }
 
-fn plain_http_goes_through_the_proxy_with_credentials<D: Driver>() {
+fn plain_http_goes_in_absolute_form_with_credentials<D: Driver>() {
     let (server, proxy) = (FakeProvider::start(), ForwardProxy::start());
     let with_credentials = proxy.url().replace("http://", "http://user:p%40ss@");
     let client = D::new(&server.openai_base_url(), &with_credentials).unwrap();
     assert_eq!(client.chat(ask()).unwrap(), "through the proxy");
     let seen = proxy.requests();
     assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].method, "POST");
     let origin = server.openai_base_url();
-    if D::TUNNELS_PLAIN_HTTP {
-        assert_eq!(seen[0].method, "CONNECT");
-        let authority = origin.trim_start_matches("http://").split('/').next();
-        assert_eq!(Some(seen[0].target.as_str()), authority);
-    } else {
-        assert_eq!(seen[0].method, "POST");
-        assert_eq!(seen[0].target, format!("{origin}/chat/completions"));
-    }
+    assert_eq!(seen[0].target, format!("{origin}/chat/completions"));
     // base64("user:p@ss")
     assert_eq!(seen[0].authorization.as_deref(), Some("Basic dXNlcjpwQHNz"));
     assert_eq!(server.requests().len(), 1);
+    // The upstream got the request without the proxy's credentials, with its own Host.
+    let upstream = &server.requests()[0];
+    let header = |name: &str| {
+        upstream
+            .headers
+            .iter()
+            .find(|(header, _)| header.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    };
+    assert_eq!(header("proxy-authorization"), None);
+    let authority = origin.trim_start_matches("http://").split('/').next();
+    assert_eq!(header("host"), authority);
+    // A second call goes the same way.
+    assert_eq!(client.chat(ask()).unwrap(), "through the proxy");
+    let seen = proxy.requests();
+    assert_eq!((seen.len(), seen[1].method.as_str()), (2, "POST"));
 }
 
 fn https_goes_through_a_connect_tunnel<D: Driver>() {
@@ -146,7 +151,7 @@ macro_rules! on_both_transports {
 }
 
 on_both_transports!(
-    plain_http_goes_through_the_proxy_with_credentials,
+    plain_http_goes_in_absolute_form_with_credentials,
     https_goes_through_a_connect_tunnel,
     https_through_the_tunnel_keeps_the_key_from_the_proxy,
     bad_proxy_urls_fail_the_build_without_quoting_them,

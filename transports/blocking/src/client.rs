@@ -18,6 +18,7 @@ use onellm_core::{
     ChatCompletion, ChatRequest, CompletionRequest, CompletionResponse, EmbeddingRequest,
     EmbeddingResponse, Error,
 };
+use ureq::tls::RootCerts;
 
 use crate::exchange::{self, UreqBody};
 use crate::stream::ChatStream;
@@ -51,6 +52,8 @@ pub struct Client {
 struct Inner {
     /// One agent per client: its pool is what makes connections reused across calls.
     agent: ureq::Agent,
+    /// For plain-http requests through a proxy (`forward.rs`); with proxy rules only.
+    forwarding: Option<ureq::Agent>,
     /// Reads the ends of finished streams' bodies so their connections are reused.
     drainer: Arc<crate::drain::Drainer>,
     /// Which requests go through which proxy (from the builder or the environment).
@@ -228,9 +231,9 @@ impl Transport for Client {
     }
 
     fn build(engine: Engine, http: HttpSetup<ureq::Agent>) -> Result<Client, Error> {
-        let (agent, proxies) = match http {
+        let (agent, forwarding, proxies) = match http {
             // Its own connect timeout, pool and proxy stay as the user configured them.
-            HttpSetup::Given(agent) => (agent, ProxyRules::default()),
+            HttpSetup::Given(agent) => (agent, None, ProxyRules::default()),
             HttpSetup::New {
                 connect_timeout,
                 proxies,
@@ -243,7 +246,17 @@ impl Transport for Client {
                     })?;
                 }
                 let roots = trusted_roots(&root_certificates)?;
-                (new_agent(connect_timeout, roots), proxies)
+                let agent = ureq::Agent::with_parts(
+                    agent_config(connect_timeout, roots, true),
+                    ureq::unversioned::transport::DefaultConnector::default(),
+                    crate::resolver::Resolver::default(),
+                );
+                // Only plain-http requests go on it: no TLS to configure.
+                let forwarding = (!proxies.is_empty()).then(|| {
+                    let unpooled = agent_config(connect_timeout, RootCerts::WebPki, false);
+                    crate::forward::forwarding_agent(unpooled)
+                });
+                (agent, forwarding, proxies)
             }
         };
         #[cfg(feature = "redis")]
@@ -259,6 +272,7 @@ impl Transport for Client {
             engine,
             inner: Arc::new(Inner {
                 agent,
+                forwarding,
                 drainer: Default::default(),
                 proxies,
                 #[cfg(feature = "redis")]
@@ -291,6 +305,7 @@ impl BlockingDriver for Client {
         let inner = &self.inner;
         exchange::send(
             &inner.agent,
+            inner.forwarding.as_ref(),
             &inner.drainer,
             &inner.proxies,
             request,
@@ -308,35 +323,32 @@ impl BlockingDriver for Client {
     }
 }
 
-/// The agent a client owns: its pool is shared by every call of the client. Its own proxy
-/// is off (ureq would read the environment its own way): the client's [`ProxyRules`] pick
-/// each request's.
-fn new_agent(connect_timeout: Duration, roots: ureq::tls::RootCerts) -> ureq::Agent {
-    let config = ureq::Agent::config_builder()
+/// The settings of the agent a client owns: its pool (when `pooled`) is shared by every
+/// call of the client. Its own proxy is off (ureq would read the environment its own way):
+/// the client's [`ProxyRules`] pick each request's.
+fn agent_config(connect_timeout: Duration, roots: RootCerts, pooled: bool) -> ureq::config::Config {
+    // Several threads sharing one client each keep a warm connection.
+    let (per_host, total) = if pooled { (8, 32) } else { (0, 0) };
+    ureq::Agent::config_builder()
         .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
         .http_status_as_error(false)
         .max_redirects(0)
         .timeout_connect(Some(connect_timeout))
         .user_agent(concat!("onellm-blocking/", env!("CARGO_PKG_VERSION")))
-        // Several threads sharing one client each keep a warm connection.
-        .max_idle_connections_per_host(8)
-        .max_idle_connections(32)
-        .proxy(None);
-    ureq::Agent::with_parts(
-        config.build(),
-        ureq::unversioned::transport::DefaultConnector::default(),
-        crate::resolver::Resolver::default(),
-    )
+        .max_idle_connections_per_host(per_host)
+        .max_idle_connections(total)
+        .proxy(None)
+        .build()
 }
 
 /// Which certificates the agent trusts: the bundled Mozilla roots, those plus the
 /// certificates of the PEM documents given to
 /// [`root_certificate_pem`](onellm_core::client::ClientBuilder::root_certificate_pem), or with
 /// the `platform-verifier` feature the operating system's verifier.
-fn trusted_roots(documents: &[Vec<u8>]) -> Result<ureq::tls::RootCerts, Error> {
+fn trusted_roots(documents: &[Vec<u8>]) -> Result<RootCerts, Error> {
     if cfg!(feature = "platform-verifier") {
         return match documents.is_empty() {
-            true => Ok(ureq::tls::RootCerts::PlatformVerifier),
+            true => Ok(RootCerts::PlatformVerifier),
             false => Err(Error::configuration(
                 "root_certificate_pem() with the platform-verifier feature: add the \
                  certificate to the system's trust store instead",
@@ -344,7 +356,7 @@ fn trusted_roots(documents: &[Vec<u8>]) -> Result<ureq::tls::RootCerts, Error> {
         };
     }
     if documents.is_empty() {
-        return Ok(ureq::tls::RootCerts::WebPki);
+        return Ok(RootCerts::WebPki);
     }
     let mut certificates: Vec<ureq::tls::Certificate<'static>> =
         webpki_root_certs::TLS_SERVER_ROOT_CERTS
@@ -370,7 +382,7 @@ fn trusted_roots(documents: &[Vec<u8>]) -> Result<ureq::tls::RootCerts, Error> {
             ));
         }
     }
-    Ok(ureq::tls::RootCerts::Specific(Arc::new(certificates)))
+    Ok(RootCerts::Specific(Arc::new(certificates)))
 }
 
 #[cfg(test)]

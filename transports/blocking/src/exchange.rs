@@ -43,16 +43,18 @@ impl BlockingBody for UreqBody {
 /// Redirects are never followed and error statuses come back as responses, whatever the
 /// agent was configured with: a 3xx or 4xx is for the core to judge, and following a
 /// redirect could carry the API key to another host.
+///
+/// Through a proxy, as the client's rules say: an `https://` request on `agent` through a
+/// `CONNECT` tunnel, a plain-`http://` one on `forwarding` in absolute form (`forward.rs`).
 pub(crate) fn send(
     agent: &Agent,
+    forwarding: Option<&Agent>,
     drainer: &Arc<Drainer>,
     proxies: &ProxyRules,
     request: http::Request<Bytes>,
     outgoing: &Outgoing,
     now: Instant,
 ) -> Result<(StatusCode, HeaderMap, UreqBody), Error> {
-    // The proxy the rules give this URL. ureq 3 reaches every upstream through a proxy by a
-    // `CONNECT` tunnel, plain-http ones too (it writes only origin-form request lines).
     let proxy =
         match proxies.proxy_for(request.uri()) {
             // The URL may hold a password: not quoted.
@@ -61,6 +63,14 @@ pub(crate) fn send(
             })?),
             None => None,
         };
+    let (agent, request, proxy) = match (proxy, forwarding) {
+        (Some(proxy), Some(forwarding)) if request.uri().scheme_str() == Some("http") => (
+            forwarding,
+            crate::forward::readdress(request, &proxy)?,
+            None,
+        ),
+        (proxy, _) => (agent, request, proxy),
+    };
     let (parts, body) = request.into_parts();
     let request = http::Request::from_parts(parts, body.as_ref());
     // A deadline already passed still gets a (tiny) budget so ureq reports a timeout

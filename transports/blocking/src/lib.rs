@@ -189,6 +189,7 @@
 mod client;
 mod drain;
 mod exchange;
+mod forward;
 mod resolver;
 mod stream;
 
