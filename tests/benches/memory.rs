@@ -131,6 +131,22 @@ fn main() {
         .max_body_bytes(2 * TOTAL)
         .build()
         .expect("client");
+    // Before the row that accumulates, so its freed memory cannot hide this one's growth.
+    measure(
+        "onellm-blocking chat_stream without_completion, chunks dropped as they come",
+        total,
+        || {
+            let mut stream = client.chat_stream(request.clone()).without_completion();
+            let mut count = 0usize;
+            for chunk in &mut stream {
+                std::hint::black_box(chunk.expect("chunk"));
+                count += 1;
+            }
+            let text = stream.completion().map(|c| c.text().len()).unwrap_or(0);
+            assert_eq!(text, 0, "a summary keeps no text");
+            count
+        },
+    );
     measure(
         "onellm-blocking chat_stream, chunks dropped as they come",
         total,

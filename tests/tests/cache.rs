@@ -29,6 +29,8 @@ trait Driver: Sized {
     fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error>;
     /// The streamed chunks' text, how many chunks, and the completion they made.
     fn stream(&self, request: ChatRequest) -> Result<(String, usize, ChatCompletion), Error>;
+    /// The same, read `without_completion`: the chunks' text and the summary.
+    fn stream_summary(&self, request: ChatRequest) -> Result<(String, ChatCompletion), Error>;
     fn embed(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error>;
 }
 
@@ -69,6 +71,14 @@ impl Driver for Blocking {
             chunks += 1;
         }
         Ok((text, chunks, stream.completion().cloned().unwrap()))
+    }
+    fn stream_summary(&self, request: ChatRequest) -> Result<(String, ChatCompletion), Error> {
+        let mut stream = self.0.chat_stream(request).without_completion();
+        let mut text = String::new();
+        for chunk in stream.by_ref() {
+            text.push_str(chunk?.text().unwrap_or_default());
+        }
+        Ok((text, stream.completion().cloned().unwrap()))
     }
     fn embed(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error> {
         self.0.embeddings(request)
@@ -120,6 +130,16 @@ impl Driver for Async {
                 chunks += 1;
             }
             Ok((text, chunks, stream.completion().cloned().unwrap()))
+        })
+    }
+    fn stream_summary(&self, request: ChatRequest) -> Result<(String, ChatCompletion), Error> {
+        self.runtime.block_on(async {
+            let mut stream = self.client.chat_stream(request).without_completion();
+            let mut text = String::new();
+            while let Some(item) = next_item(&mut stream).await {
+                text.push_str(item?.text().unwrap_or_default());
+            }
+            Ok((text, stream.completion().cloned().unwrap()))
         })
     }
     fn embed(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error> {
@@ -187,6 +207,26 @@ fn streams_are_stored_and_replayed<D: Driver>() {
     client.chat(ask("other")).unwrap();
     assert_eq!(client.stream(ask("other")).unwrap().0, "whole first");
     assert_eq!(server.requests().len(), 2);
+}
+
+/// A stream read `without_completion` still delivers every chunk; its completion is a
+/// summary (usage, finish reason, report, no text), and the cache stores nothing for it.
+fn streams_read_without_their_completion<D: Driver>() {
+    let server = FakeProvider::start();
+    let client = D::new(&server, CacheSettings::memory());
+    for _ in 0..2 {
+        server.push(Reply::text("a long answer").usage(10, 3));
+        let (text, summary) = client.stream_summary(ask("tell me")).unwrap();
+        assert_eq!(text, "a long answer");
+        assert_eq!(summary.text(), "");
+        assert_eq!(summary.usage.as_ref().unwrap().completion_tokens, 3);
+        assert_eq!(
+            summary.choices[0].finish_reason,
+            Some(onellm_core::FinishReason::Stop)
+        );
+        assert!(!cached(&summary));
+    }
+    assert_eq!(server.requests().len(), 2, "nothing was stored");
 }
 
 fn tenants_never_share_entries<D: Driver>() {
@@ -356,6 +396,7 @@ macro_rules! on_both_transports {
 on_both_transports!(
     identical_calls_are_answered_once,
     streams_are_stored_and_replayed,
+    streams_read_without_their_completion,
     tenants_never_share_entries,
     per_call_controls,
     embeddings_are_cached_per_input,

@@ -782,6 +782,14 @@ impl Call {
         self.attempt_failed(error, now);
     }
 
+    /// Keeps only a summary of the streamed chunks instead of folding them into the final
+    /// completion: see [`ChunkAccumulator::summary_only`](crate::ChunkAccumulator::summary_only).
+    /// The call's output (and an error's partial completion) then has the model, usage,
+    /// finish reasons and tool calls' names, but no text.
+    pub fn summary_only(&mut self) {
+        self.chunks.accumulator.summary_only();
+    }
+
     /// Ends the call with `Cancelled` (carrying the attempts, and the partial completion if
     /// content was streamed). Does nothing once the call has ended.
     pub fn cancel(&mut self) {

@@ -112,6 +112,12 @@ impl<D: BlockingDriver, T: CallOutput> BlockingCall<D, T> {
         }
     }
 
+    /// Keeps only a summary of a stream instead of its final completion
+    /// ([`TypedCall::summary_only`]).
+    pub fn summary_only(&mut self) {
+        self.call.summary_only();
+    }
+
     /// Runs the call until it has something for the caller: the next streamed chunk, or its
     /// end. Must not be called again after [`Step::Done`].
     pub fn step(&mut self) -> Step<T> {

@@ -341,6 +341,11 @@ impl Caching {
         }
     }
 
+    /// Stores nothing, whatever the call's controls said (an answer without its text).
+    pub(crate) fn skip_store(&mut self) {
+        self.write = false;
+    }
+
     /// What to store of a successful (and [completed](Self::complete)) `output` at `now`:
     /// in memory at once (nothing back), or the Redis operations that store it. Nothing for a call the cache answered, a
     /// `no-store` call, or an output that does not encode.

@@ -511,6 +511,15 @@ impl<T: CallOutput> TypedCall<T> {
         &mut self.call
     }
 
+    /// A stream's chunks are not folded into its final completion ([`Call::summary_only`]);
+    /// such a call's answer is never stored in the cache, since it would have no text.
+    pub fn summary_only(&mut self) {
+        self.call.summary_only();
+        if let Some(caching) = &mut self.caching {
+            caching.skip_store();
+        }
+    }
+
     /// [`Call::poll`], reporting each attempt's start and end to the client's router (for a
     /// call to a router group). The drive loops poll through this, after
     /// [`poll_store`](Self::poll_store); an [`Action::Admit`] means the store has an

@@ -52,6 +52,8 @@ pub struct ChunkAccumulator {
     choices: BTreeMap<u32, ChoiceState>,
     extra: Extra,
     chunks: usize,
+    /// Only the summary is kept ([`summary_only`](Self::summary_only)).
+    summary_only: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -115,8 +117,30 @@ impl ChunkAccumulator {
             }
         }
         for choice in &chunk.choices {
-            self.choices.entry(choice.index).or_default().push(choice);
+            let state = self.choices.entry(choice.index).or_default();
+            if self.summary_only {
+                state.push_summary(choice);
+            } else {
+                state.push(choice);
+            }
         }
+    }
+
+    /// From now on keeps only what describes the completion — id, model, usage, roles,
+    /// finish reasons, tool calls' ids and names — and drops what grows with the answer:
+    /// text, reasoning, refusals, tool-call arguments, logprobs and unknown delta fields
+    /// (those kept so far too). For a stream whose caller reads the chunks as they come and
+    /// wants no final completion: its memory then stays flat however long the stream.
+    pub fn summary_only(&mut self) {
+        self.summary_only = true;
+        for state in self.choices.values_mut() {
+            state.drop_content();
+        }
+    }
+
+    /// Whether [`summary_only`](Self::summary_only) was asked for.
+    pub fn is_summary_only(&self) -> bool {
+        self.summary_only
     }
 
     /// The completion folded so far (callable at any time: a partial completion after an
@@ -168,7 +192,7 @@ impl ChoiceState {
         append(&mut self.reasoning, &delta.reasoning_content);
         append(&mut self.refusal, &delta.refusal);
         for call in delta.tool_calls.iter().flatten() {
-            self.push_tool_call(call);
+            self.push_tool_call(call, true);
         }
         if let Some(calls) = &delta.server_tool_calls {
             self.server_tool_calls.extend(calls.iter().cloned());
@@ -184,7 +208,40 @@ impl ChoiceState {
         }
     }
 
-    fn push_tool_call(&mut self, fragment: &ToolCallDelta) {
+    /// [`push`](Self::push) for a summary: what describes the choice, not its content.
+    fn push_summary(&mut self, choice: &ChunkChoice) {
+        let delta = &choice.delta;
+        if self.role.is_none() {
+            self.role.clone_from(&delta.role);
+        }
+        if delta.content.is_some() && self.content.is_none() {
+            self.content = Some(String::new());
+        }
+        for call in delta.tool_calls.iter().flatten() {
+            self.push_tool_call(call, false);
+        }
+        if choice.finish_reason.is_some() {
+            self.finish_reason.clone_from(&choice.finish_reason);
+        }
+    }
+
+    /// Forgets the content kept so far (see [`ChunkAccumulator::summary_only`]).
+    fn drop_content(&mut self) {
+        for text in [&mut self.content, &mut self.reasoning, &mut self.refusal]
+            .into_iter()
+            .flatten()
+        {
+            *text = String::new();
+        }
+        for call in &mut self.tool_calls {
+            call.function.arguments = String::new();
+        }
+        self.server_tool_calls = Vec::new();
+        self.logprobs = None;
+        self.extra = Extra::new();
+    }
+
+    fn push_tool_call(&mut self, fragment: &ToolCallDelta, keep_arguments: bool) {
         let position = match fragment.index {
             Some(index) => match self.tool_index.get(&index) {
                 Some(position) => Some(*position),
@@ -227,7 +284,7 @@ impl ChoiceState {
             if let Some(name) = &function.name {
                 keep_first(&mut call.function.name, name);
             }
-            if let Some(arguments) = &function.arguments {
+            if let Some(arguments) = function.arguments.as_ref().filter(|_| keep_arguments) {
                 call.function.arguments.push_str(arguments);
             }
         }
@@ -378,5 +435,31 @@ mod tests {
                 .len(),
             2
         );
+    }
+
+    #[test]
+    fn summary_only_keeps_what_describes_the_completion() {
+        use crate::types::{Delta, Usage};
+        let mut acc = ChunkAccumulator::new();
+        acc.push(&ChatCompletionChunk::new("c1", "m", 7).with_delta(0, Delta::text("kept ")));
+        acc.summary_only();
+        assert!(acc.is_summary_only());
+        acc.push(&ChatCompletionChunk::new("c1", "m", 7).with_delta(0, Delta::text("dropped")));
+        let mut last = ChatCompletionChunk::new("c1", "m", 7);
+        last.usage = Some(Usage {
+            prompt_tokens: 4,
+            completion_tokens: 2,
+            total_tokens: 6,
+            ..Default::default()
+        });
+        acc.push(&last);
+        let completion = acc.completion();
+        assert_eq!(
+            (completion.id.as_str(), completion.model.as_str()),
+            ("c1", "m")
+        );
+        assert_eq!(completion.text(), "", "text before and after is gone");
+        assert_eq!(completion.usage.unwrap().total_tokens, 6);
+        assert_eq!(completion.choices.len(), 1);
     }
 }

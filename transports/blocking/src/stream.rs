@@ -37,6 +37,30 @@ impl ChatStream {
         self.completion.as_ref()
     }
 
+    /// Reads the stream without building its final completion: the chunks come as before,
+    /// but their text, reasoning and tool-call arguments are not kept, so memory stays flat
+    /// however long the stream. [`completion`](Self::completion) then has the model, usage,
+    /// cost, finish reasons, tool calls' names and the report, with empty messages; the
+    /// cache stores nothing for the call.
+    ///
+    /// ```no_run
+    /// # let client = onellm_blocking::Client::from_env()?;
+    /// use onellm_blocking::ChatRequest;
+    ///
+    /// let request = ChatRequest::new("openai/gpt-4o-mini").user("Write a long story");
+    /// for chunk in client.chat_stream(request).without_completion() {
+    ///     print!("{}", chunk?.text().unwrap_or_default());
+    /// }
+    /// # Ok::<(), onellm_blocking::Error>(())
+    /// ```
+    #[must_use = "the stream is returned, to be read"]
+    pub fn without_completion(mut self) -> Self {
+        if let Some(call) = &mut self.call {
+            call.summary_only();
+        }
+        self
+    }
+
     /// Consumes the rest of the stream and returns the accumulated completion.
     ///
     /// ```no_run

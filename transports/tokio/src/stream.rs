@@ -44,6 +44,9 @@ type Call = AsyncCall<Client, ChatCompletion>;
 pub struct ChatStream {
     state: State,
     completion: Option<ChatCompletion>,
+    /// [`without_completion`](ChatStream::without_completion) was asked while a step was
+    /// running: applied when the call comes back.
+    summary_only: bool,
 }
 
 /// One step of the call, owning it: the call goes in and comes back out with the step.
@@ -62,6 +65,7 @@ impl ChatStream {
         ChatStream {
             state: State::Ready(Box::new(call)),
             completion: None,
+            summary_only: false,
         }
     }
 
@@ -69,6 +73,37 @@ impl ChatStream {
     /// after an error).
     pub fn completion(&self) -> Option<&ChatCompletion> {
         self.completion.as_ref()
+    }
+
+    /// Reads the stream without building its final completion: the chunks come as before,
+    /// but their text, reasoning and tool-call arguments are not kept, so memory stays flat
+    /// however long the stream. [`completion`](Self::completion) then has the model, usage,
+    /// cost, finish reasons, tool calls' names and the report, with empty messages; the
+    /// cache stores nothing for the call.
+    ///
+    /// ```no_run
+    /// # async fn run(client: onellm_tokio::Client) -> Result<(), onellm_tokio::Error> {
+    /// use std::future::poll_fn;
+    /// use std::pin::Pin;
+    /// use futures_core::Stream;
+    /// use onellm_tokio::ChatRequest;
+    ///
+    /// let request = ChatRequest::new("openai/gpt-4o-mini").user("Write a long story");
+    /// let mut stream = client.chat_stream(request).without_completion();
+    /// while let Some(chunk) = poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)).await {
+    ///     print!("{}", chunk?.text().unwrap_or_default());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use = "the stream is returned, to be read"]
+    pub fn without_completion(mut self) -> Self {
+        match &mut self.state {
+            State::Ready(call) => call.summary_only(),
+            State::Stepping(_) => self.summary_only = true,
+            State::Finished => {}
+        }
+        self
     }
 
     /// Consumes the rest of the stream and returns the accumulated completion.
@@ -110,7 +145,10 @@ impl Stream for ChatStream {
                         this.state = State::Stepping(step);
                         return Poll::Pending;
                     }
-                    Poll::Ready((call, Step::Chunk(chunk))) => {
+                    Poll::Ready((mut call, Step::Chunk(chunk))) => {
+                        if std::mem::take(&mut this.summary_only) {
+                            call.summary_only();
+                        }
                         this.state = State::Ready(call);
                         return Poll::Ready(Some(Ok(chunk)));
                     }
