@@ -384,6 +384,11 @@ impl SseDecoder {
         if size > limit {
             return Err(FramingError::EventTooLarge { limit });
         }
+        // A new event's buffer was handed out with the last one: size it once for its
+        // (usually only) line instead of growing it from nothing, a realloc per doubling.
+        if self.data.is_empty() {
+            self.data.reserve_exact(text.len() + 1);
+        }
         self.data.push_str(&text);
         self.data.push('\n');
         Ok(())
