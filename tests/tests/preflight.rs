@@ -16,10 +16,11 @@ use onellm_testkit::{FakeProvider, Reply};
 const KEY: &str = "sk-preflight-test";
 
 /// What a test changes on the client.
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone)]
 struct Setup {
     budget: Option<f64>,
     capabilities_off: bool,
+    cache: Option<onellm_core::cache::CacheSettings>,
 }
 
 trait Driver: Sized {
@@ -41,6 +42,9 @@ macro_rules! configure {
         }
         if $setup.capabilities_off {
             builder = builder.check_capabilities(false);
+        }
+        if let Some(cache) = $setup.cache.clone() {
+            builder = builder.cache(cache);
         }
         builder
     }};
@@ -266,6 +270,40 @@ fn budget_stops_calls_once_spent<D: Driver>() {
     assert_eq!(server.requests().len(), 2);
 }
 
+/// A spent budget refuses calls that would send, not answers the cache has: a hit costs
+/// nothing. In memory, and through Redis (where the hit is known only after the lookup).
+fn a_spent_budget_still_gets_cached_answers<D: Driver>() {
+    let redis = onellm_testkit::RedisServer::start();
+    let mut caches = vec![onellm_core::cache::CacheSettings::memory()];
+    caches.extend(
+        redis
+            .as_ref()
+            .map(|redis| onellm_core::cache::CacheSettings::redis(redis.url())),
+    );
+    for cache in caches {
+        let server = FakeProvider::start();
+        let client = D::new(
+            &server,
+            Setup {
+                budget: Some(0.01),
+                cache: Some(cache),
+                ..Setup::default()
+            },
+        );
+        // gpt-4o: 1,000 prompt and 2,000 completion tokens cost $0.0225: spent at once.
+        server.push(Reply::text("priced").usage(1000, 2000));
+        let ask = |text: &str| ChatRequest::new("openai/gpt-4o").user(text);
+        client.chat(ask("Hi")).unwrap();
+        assert!(client.spent() > 0.01);
+        let again = client.chat(ask("Hi")).unwrap();
+        assert_eq!(again.text(), "priced");
+        assert!(again.report().unwrap().cached.is_some());
+        let error = client.chat(ask("Something new")).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::BudgetExceeded, "{error}");
+        assert_eq!(server.requests().len(), 1);
+    }
+}
+
 macro_rules! on_both_transports {
     ($($scenario:ident),+ $(,)?) => {
         mod on_blocking {
@@ -281,4 +319,5 @@ on_both_transports!(
     long_prompt_is_refused_before_sending,
     missing_capability_is_refused_before_sending,
     budget_stops_calls_once_spent,
+    a_spent_budget_still_gets_cached_answers,
 );

@@ -353,6 +353,13 @@ impl Engine {
             Some(caching) => caching.look_in_memory(&mut operation, wall_clock),
             None => Found::Nothing,
         };
+        // A spent budget still lets the cache answer: a hit costs nothing. One in memory is
+        // known now; one in Redis once the lookup is done (`refusal_unless_cached`).
+        let (refusal, refusal_unless_cached) = match (&found, &caching) {
+            (Found::Answer(_), _) => (None, None),
+            (_, Some(caching)) if caching.lookup_op().is_some() => (None, refusal),
+            _ => (refusal, None),
+        };
         #[cfg(feature = "tracing")]
         let span = super::span::CallSpan::new(&operation, now);
         let mut checker = Checker::new(&self.catalog, self.preflight);
@@ -415,6 +422,7 @@ impl Engine {
             store: self.store.clone(),
             ops,
             awaiting: None,
+            refusal_unless_cached,
             seen: 0,
             #[cfg(feature = "tracing")]
             span,
@@ -484,6 +492,9 @@ pub struct TypedCall<T> {
     ops: VecDeque<(Purpose, StoreOp)>,
     /// What the store operation in flight is for.
     awaiting: Option<Purpose>,
+    /// The budget refuses this call unless the cache answers it (a cached answer costs
+    /// nothing): applied once the cache lookup in Redis is done.
+    refusal_unless_cached: Option<Error>,
     /// Attempts already accounted for (router, spans).
     seen: usize,
     /// The call's OpenTelemetry-shaped spans.
@@ -526,6 +537,12 @@ impl<T: CallOutput> TypedCall<T> {
     /// operation to run first.
     #[must_use = "the action says what to send, await or return next"]
     pub fn poll(&mut self, now: Instant) -> Action {
+        if self.awaiting.is_none() && self.ops.is_empty() {
+            if let Some(error) = self.refusal_unless_cached.take() {
+                // Does nothing to a call the cache answered.
+                self.call.refuse(error);
+            }
+        }
         loop {
             let action = self.call.poll(now);
             self.account(now);
