@@ -228,6 +228,25 @@ mod tests {
         );
     }
 
+    /// Found by the `cache_replay` fuzz target (`fuzz/seeds/cache_replay/crash-numbers-at-
+    /// the-edges.json`): without serde_json's `float_roundtrip`, `-1e-30` read back from its
+    /// canonical text as `-9.999999999999999e-31`, and the two spellings of one number below
+    /// made two keys.
+    #[test]
+    fn numbers_read_exactly_so_canonical_text_is_a_fixed_point() {
+        let spellings = ["1e-30", "0.000000000000000000000000000001", "10e-31"];
+        let texts: Vec<String> = spellings
+            .iter()
+            .map(|text| canonical_json(&serde_json::from_str(text).unwrap()))
+            .collect();
+        assert!(texts.iter().all(|text| *text == texts[0]), "{texts:?}");
+        for text in ["[-1e-30,1844674407370950,18446744073709551616]", "0.1", "-2.5e-308"] {
+            let once = canonical_json(&serde_json::from_str(text).unwrap());
+            let twice = canonical_json(&serde_json::from_str(&once).unwrap());
+            assert_eq!(once, twice, "{text}");
+        }
+    }
+
     #[test]
     fn tenants_targets_kinds_and_namespaces_are_kept_apart() {
         let request = json!({"messages": [{"role": "user", "content": "hi"}]});
