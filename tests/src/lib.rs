@@ -48,4 +48,4 @@ pub use redis_server::RedisServer;
 pub use reply::{Fault, Reply};
 pub use server::{demo_answer, key_fingerprint, FakeProvider, RecordedRequest};
 #[cfg(feature = "tls")]
-pub use tls::{Alpn, TlsCounts, TlsServer};
+pub use tls::{check_platform_verifier, Alpn, AskOverTls, TlsCounts, TlsServer};

@@ -247,3 +247,31 @@ async fn answer(
         .body(Full::new(Bytes::from(completion.to_string())))
         .expect("a response"))
 }
+
+/// How a transport's test makes one chat call to a [`TlsServer`], trusting `ca_pem` besides
+/// the default roots when given; returns the answer's text.
+pub type AskOverTls<'a> =
+    &'a dyn Fn(&TlsServer, Option<&str>) -> Result<String, onellm_core::Error>;
+
+/// For the transports' `platform_verifier` tests (built with their `platform-verifier`
+/// feature): a private CA named by `SSL_CERT_FILE` — which rustls-platform-verifier reads on
+/// Linux — is trusted, and `root_certificate_pem` is refused as a configuration error.
+/// `ask(server, ca_pem)` builds a client (with `root_certificate_pem(ca_pem)` when given) and
+/// makes one chat call, returning its text.
+///
+/// Sets `SSL_CERT_FILE` for the whole process: call it from a test binary of its own.
+pub fn check_platform_verifier(ask: AskOverTls<'_>) {
+    let server = TlsServer::start(Alpn::Http2AndHttp1);
+    let file = std::env::temp_dir().join(format!("onellm-ca-{}.pem", std::process::id()));
+    std::fs::write(&file, server.ca_pem()).expect("write the CA");
+    std::env::set_var("SSL_CERT_FILE", &file);
+    let answer = ask(&server, None).expect("the system's store has the CA");
+    assert!(answer.starts_with("over HTTP/"), "{answer}");
+    let error = ask(&server, Some(server.ca_pem())).expect_err("root_certificate_pem refused");
+    assert_eq!(
+        error.kind(),
+        onellm_core::ErrorKind::Configuration,
+        "{error}"
+    );
+    std::fs::remove_file(&file).ok();
+}

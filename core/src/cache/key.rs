@@ -240,7 +240,11 @@ mod tests {
             .map(|text| canonical_json(&serde_json::from_str(text).unwrap()))
             .collect();
         assert!(texts.iter().all(|text| *text == texts[0]), "{texts:?}");
-        for text in ["[-1e-30,1844674407370950,18446744073709551616]", "0.1", "-2.5e-308"] {
+        for text in [
+            "[-1e-30,1844674407370950,18446744073709551616]",
+            "0.1",
+            "-2.5e-308",
+        ] {
             let once = canonical_json(&serde_json::from_str(text).unwrap());
             let twice = canonical_json(&serde_json::from_str(&once).unwrap());
             assert_eq!(once, twice, "{text}");

@@ -4,21 +4,12 @@
 //! Run with `cargo test -p CRATE --features platform-verifier --test platform_verifier`.
 #![cfg(feature = "platform-verifier")]
 
-use onellm_core::{ChatRequest, ErrorKind};
-use onellm_testkit::{Alpn, TlsServer};
+use onellm_core::ChatRequest;
+use onellm_testkit::TlsServer;
 
 #[test]
 fn the_system_trust_store_decides() {
-    let server = TlsServer::start(Alpn::Http2AndHttp1);
-    let file = std::env::temp_dir().join(format!("onellm-ca-{}.pem", std::process::id()));
-    std::fs::write(&file, server.ca_pem()).unwrap();
-    // The only test in this binary: nothing else reads the variable meanwhile.
-    std::env::set_var("SSL_CERT_FILE", &file);
-    let answer = ask(&server, None).expect("the system's store has the CA");
-    assert!(answer.starts_with("over HTTP/"), "{answer}");
-    let error = ask(&server, Some(server.ca_pem())).unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::Configuration, "{error}");
-    std::fs::remove_file(&file).ok();
+    onellm_testkit::check_platform_verifier(&ask);
 }
 
 fn ask(server: &TlsServer, ca_pem: Option<&str>) -> Result<String, onellm_core::Error> {
