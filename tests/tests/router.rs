@@ -61,6 +61,10 @@ trait Driver: Sized {
     fn observed(yaml: &str, events: Events) -> Result<Self, Error>;
     fn from_file(path: &str) -> Result<Self, Error>;
     fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error>;
+    /// Streams `request`, reads its first chunk's text, and drops the stream.
+    fn first_chunk_then_drop(&self, request: ChatRequest) -> Result<String, Error>;
+    /// Lets work the client spawned run (tokio: what a dropped call left to its runtime).
+    fn settle(&self) {}
 }
 
 fn parse(yaml: &str) -> Result<onellm_core::router::RouterConfig, Error> {
@@ -86,6 +90,11 @@ impl Driver for Blocking {
     }
     fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
         self.0.chat(request)
+    }
+    fn first_chunk_then_drop(&self, request: ChatRequest) -> Result<String, Error> {
+        let mut stream = self.0.chat_stream(request);
+        let first = stream.next().expect("a first chunk")?;
+        Ok(first.text().unwrap_or_default().to_owned())
     }
 }
 
@@ -119,6 +128,22 @@ impl Driver for Async {
     }
     fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
         self.runtime.block_on(self.client.chat(request))
+    }
+    fn first_chunk_then_drop(&self, request: ChatRequest) -> Result<String, Error> {
+        self.runtime.block_on(async {
+            let mut stream = self.client.chat_stream(request);
+            let first = std::future::poll_fn(|cx| {
+                futures_core::Stream::poll_next(std::pin::Pin::new(&mut stream), cx)
+            })
+            .await
+            .expect("a first chunk")?;
+            Ok(first.text().unwrap_or_default().to_owned())
+        })
+    }
+    fn settle(&self) {
+        self.runtime.block_on(async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        });
     }
 }
 
@@ -290,6 +315,39 @@ fn shared_rpm_across_clients<D: Driver>() {
     assert_eq!(west.requests().len(), 5);
 }
 
+/// A stream dropped after its first chunk gives its deployment's shared in-flight slot back
+/// at once (not when the key expires): with `max_parallel_requests: 1` on east, four
+/// dropped streams in a row all go to east, and so does another client's call after them.
+fn dropped_streams_give_back_their_shared_slot<D: Driver>() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (east, west) = (FakeProvider::start(), FakeProvider::start());
+    let extra = "      max_parallel_requests: 1\n      order: 1\n";
+    let yaml = shared_config(&east, &west, extra, redis.port());
+    let (first, second) = (D::new(&yaml).unwrap(), D::new(&yaml).unwrap());
+    for round in 0..4 {
+        // Read whole before the drop (the attempt ended: its report is still to send), or
+        // with pauses between events (the attempt is still in flight: its slot to give back).
+        let story = Reply::text("a story told in several pieces");
+        east.push(match round % 2 {
+            0 => story,
+            _ => story.slow_body(Duration::from_millis(50)),
+        });
+        // The first chunk released: the call has content and is bound to east.
+        first.first_chunk_then_drop(smart()).unwrap();
+        first.settle();
+    }
+    assert_eq!(
+        east.requests().len(),
+        4,
+        "each dropped stream's slot came back"
+    );
+    let answer = second.chat(smart()).unwrap();
+    assert_eq!(deployment_of(&answer), "east");
+    assert_eq!(west.requests().len(), 0);
+}
+
 fn shared_cooldown_across_clients<D: Driver>() {
     let Some(redis) = RedisServer::start() else {
         return;
@@ -443,6 +501,7 @@ on_both_transports!(
     bad_names_and_files_send_nothing,
     shared_rpm_across_clients,
     shared_cooldown_across_clients,
+    dropped_streams_give_back_their_shared_slot,
     store_going_away_keeps_calls_working,
     deployment_timeout_and_events_name_the_deployment,
     kind_specific_fallbacks_apply_only_to_their_errors,

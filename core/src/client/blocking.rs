@@ -265,5 +265,9 @@ impl<D: BlockingDriver, T: CallOutput> Drop for BlockingCall<D, T> {
         if !self.call.call().is_terminal() {
             self.call.emit(CallEvent::cancelled);
         }
+        // Each bounded like every store operation (50 ms by default); their answers are moot.
+        for op in self.call.ops_on_drop(self.driver.now()) {
+            let _ = self.driver.store(&op);
+        }
     }
 }

@@ -633,6 +633,26 @@ impl<T: CallOutput> TypedCall<T> {
         self.seen = attempts.len();
     }
 
+    /// For a call whose drive loop is dropped (its `Drop`): the store operations that must
+    /// still run — the reports of attempts that ended, and for an attempt still in flight
+    /// the one that gives back the shared in-flight slot it holds. Without them the slot
+    /// would stay taken until its key expires, and `max_parallel_requests` would count
+    /// calls long gone. Lookups, admissions and cache writes are dropped with the call.
+    pub fn ops_on_drop(&mut self, now: Instant) -> Vec<StoreOp> {
+        self.account(now);
+        let mut ops: Vec<StoreOp> = std::mem::take(&mut self.ops)
+            .into_iter()
+            .filter_map(|(purpose, op)| matches!(purpose, Purpose::Report).then_some(op))
+            .collect();
+        let wall_clock = self.wall_clock(now);
+        if let Some(tracking) = &mut self.tracking {
+            if let Some(index) = tracking.holds_slot.take() {
+                ops.extend(tracking.router.releasing(index, wall_clock));
+            }
+        }
+        ops
+    }
+
     /// The next operation for the client's shared store (Redis), if the call has one: what
     /// an ended attempt did, or — when [`poll`](Self::poll) said [`Action::Admit`] — the
     /// admission that takes a router deployment's slot atomically across every process.

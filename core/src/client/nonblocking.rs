@@ -40,6 +40,16 @@ pub trait AsyncDriver: Send + Sync {
         let error = no_store(&op);
         async move { Err(error) }
     }
+
+    /// Runs `ops` on the shared store, in order, without anyone awaiting them: for a call
+    /// dropped before its drive loop ran them ([`TypedCall::ops_on_drop`]: reports, and the
+    /// release of a slot still held). A transport spawns them on its runtime; the default
+    /// drops them (a slot then lapses with its key's expiry).
+    ///
+    /// [`TypedCall::ops_on_drop`]: super::TypedCall::ops_on_drop
+    fn store_detached(&self, ops: Vec<StoreOp>) {
+        let _ = ops;
+    }
 }
 
 /// One request of an [`AsyncDriver`] and its response. Dropping it mid-way closes the
@@ -236,6 +246,10 @@ impl<D: AsyncDriver, T: CallOutput> Drop for AsyncCall<D, T> {
     fn drop(&mut self) {
         if !self.call.call().is_terminal() {
             self.call.emit(CallEvent::cancelled);
+        }
+        let ops = self.call.ops_on_drop(self.driver.now());
+        if !ops.is_empty() {
+            self.driver.store_detached(ops);
         }
     }
 }

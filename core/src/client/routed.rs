@@ -132,10 +132,21 @@ impl Router {
         let Ok((verdict, view)) = read else {
             return Ok(false);
         };
-        self.state().observe(index, &view, now, wall_clock);
         let Some(deployment) = self.config.deployments.get(index) else {
             return Ok(false);
         };
+        // An admission's counts include the attempt it admitted, which the local state
+        // counts itself when the attempt is sent (`started`): without this, each admitted
+        // attempt counted twice here, and after one call a `max_parallel_requests: 1`
+        // deployment looked busy to this process for good.
+        let mut others = view;
+        if verdict == Verdict::Admitted {
+            others.requests = others.requests.saturating_sub(1);
+            if shared::counts_in_flight(deployment, &self.config.settings) {
+                others.in_flight = others.in_flight.saturating_sub(1);
+            }
+        }
+        self.state().observe(index, &others, now, wall_clock);
         let why = match verdict {
             Verdict::Admitted => return Ok(true),
             Verdict::CoolingDown => format!(
@@ -330,6 +341,22 @@ impl Router {
         };
         self.state()
             .finished(&self.config, index, outcome, now, wall_clock);
+    }
+
+    /// The operation that gives back deployment `index`'s shared in-flight slot for an
+    /// attempt dropped before it ended: nothing else is recorded (no failure, no latency).
+    pub(crate) fn releasing(&self, index: usize, wall_clock: SystemTime) -> Option<StoreOp> {
+        let deployment = self.config.deployments.get(index)?;
+        let settings = &self.config.settings;
+        let finish = Finish {
+            release: shared::counts_in_flight(deployment, settings),
+            tokens: 0,
+            failed: false,
+            retry_after: None,
+            latency: None,
+        };
+        let minute = crate::router::minute_of(wall_clock);
+        (!finish.is_empty()).then(|| shared::finish(deployment, settings, &finish, minute))
     }
 
     /// A sent attempt on deployment `index` was dropped before it ended.

@@ -25,8 +25,10 @@
 //! `state.rs`); the finishing script applies the same rule to the shared counters:
 //! more than `allowed_fails` counted failures within `cooldown_time` cool the deployment
 //! down for `cooldown_time`, and a 429's `Retry-After` at once for at least that long.
-//! A call dropped mid-attempt cannot tell the store; its in-flight count lapses with the
-//! key's expiry.
+//! A call dropped mid-attempt gives its slot back from its drive loop's `Drop`
+//! (`TypedCall::ops_on_drop`: at once on onellm-blocking, spawned on the runtime on
+//! onellm-tokio); a process that dies mid-call leaves its count to lapse with the key's
+//! expiry.
 //!
 //! [`RouterState`]: super::RouterState
 

@@ -253,6 +253,20 @@ impl AsyncDriver for Client {
             None => Err(Error::configuration("this client has no shared store")),
         }
     }
+
+    /// On the runtime the call was dropped in; outside of one (a call dropped after its
+    /// runtime ended) the slot lapses with its key's expiry.
+    #[cfg(feature = "redis")]
+    fn store_detached(&self, ops: Vec<StoreOp>) {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let client = self.clone();
+            runtime.spawn(async move {
+                for op in ops {
+                    let _ = client.store(op).await;
+                }
+            });
+        }
+    }
 }
 
 #[cfg(test)]
