@@ -880,8 +880,9 @@ pub fn check_cache_story(run: RunChat<'_>) {
 
 /// For the examples' tests, the environment's proxy through the binary (which builds its
 /// client `from_env`): with `HTTP_PROXY` pointing at the testkit's forward proxy the call goes
-/// through it in absolute form with the proxy's credentials, `NO_PROXY=127.0.0.1` sends it direct, and a
-/// proxy that refuses makes the binary exit 1 without quoting the proxy's password.
+/// through it in absolute form with the proxy's credentials, `NO_PROXY=127.0.0.1` sends it
+/// direct, an `https://` URL goes through `HTTPS_PROXY` as a `CONNECT` tunnel, and a proxy
+/// that refuses makes the binary exit 1 without quoting the proxy's password.
 pub fn check_proxy_story(run: RunChat<'_>) {
     let (server, proxy) = (crate::FakeProvider::start(), crate::ForwardProxy::start());
     let openai = server.openai_base_url();
@@ -930,6 +931,31 @@ pub fn check_proxy_story(run: RunChat<'_>) {
     assert!(output.status.success(), "{output:?}");
     assert_eq!(proxy.requests().len(), 1, "NO_PROXY sent it direct");
     assert_eq!(server.requests().len(), 2);
+
+    // https goes through HTTPS_PROXY as a CONNECT tunnel (the test proxy refuses tunnels
+    // to names: the call fails after asking for one).
+    let output = run(
+        &["--model", "openai/gpt-4o-mini", "tunnelled"],
+        None,
+        &[
+            ("OPENAI_API_KEY", "sk-env-proxy"),
+            ("OPENAI_BASE_URL", "https://api.openai.invalid/v1"),
+            ("HTTPS_PROXY", proxy_url.as_str()),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let seen = proxy.requests();
+    let tunnels: Vec<_> = seen.iter().filter(|r| r.method == "CONNECT").collect();
+    assert!(!tunnels.is_empty(), "{seen:?}");
+    assert!(
+        tunnels.iter().all(|r| r.target == "api.openai.invalid:443"),
+        "{seen:?}"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("s3cret") && !stderr.contains("sk-env-proxy"),
+        "{stderr}"
+    );
 
     // A proxy that is not listening: the call fails, and the password stays out of it.
     let dead = "http://me:s3cret@127.0.0.1:9";
