@@ -57,7 +57,7 @@ struct Inner {
     /// Reads the ends of finished streams' bodies so their connections are reused.
     drainer: Arc<crate::drain::Drainer>,
     /// Which requests go through which proxy (from the builder or the environment).
-    proxies: ProxyRules,
+    proxies: exchange::Proxies,
     /// The router's shared store (Redis), when its configuration names one.
     #[cfg(feature = "redis")]
     store: Option<onellm_redis::BlockingStore>,
@@ -239,12 +239,6 @@ impl Transport for Client {
                 proxies,
                 root_certificates,
             } => {
-                for url in proxies.urls() {
-                    // The URL may hold a password: not quoted.
-                    ureq::Proxy::new(url).map_err(|_| {
-                        Error::configuration("invalid proxy URL given to the client")
-                    })?;
-                }
                 let roots = trusted_roots(&root_certificates)?;
                 let agent = ureq::Agent::with_parts(
                     agent_config(connect_timeout, roots, true),
@@ -268,6 +262,7 @@ impl Transport for Client {
         if engine.store().is_some() {
             return Err(onellm_core::store::needs_redis_feature("onellm-blocking"));
         }
+        let proxies = exchange::Proxies::parse(proxies)?;
         Ok(Client {
             engine,
             inner: Arc::new(Inner {
