@@ -77,7 +77,7 @@ pub use catalog::{Catalog, ModelInfo, ModelPrices};
 pub use client::{CallEvent, ClientBuilder, Engine};
 pub use error::{Attempt, CallReport, Error, ErrorKind};
 pub use model::ModelId;
-pub use provider::{Capabilities, ChatStreamDecoder, Provider};
+pub use provider::{Capabilities, ChatStreamDecoder, Provider, ResponsesStreamDecoder};
 pub use registry::Registry;
 pub use settings::ProviderSettings;
 pub use types::*;

@@ -16,6 +16,7 @@ mod message;
 mod replay;
 mod request;
 mod response;
+pub mod responses;
 #[cfg(feature = "schemars")]
 mod schema_for_type;
 
@@ -38,6 +39,17 @@ pub use request::{
 };
 pub use response::{
     ChatCompletion, Choice, CompletionTokensDetails, FinishReason, PromptTokensDetails, Usage,
+};
+
+pub use responses::{
+    ArgumentsDoneEvent, ContentPartEvent, DeltaEvent, ErrorEvent, FunctionCallItem,
+    FunctionCallOutputItem, FunctionTool, IncompleteDetails, InputContent, InputFile, InputImage,
+    InputItem, InputMessage, InputTokensDetails, ItemReference, ItemStatus, LifecycleEvent,
+    MessageContent, OutputContent, OutputItem, OutputItemEvent, OutputMessage, OutputText,
+    OutputTokensDetails, ReasoningConfig, ReasoningItem, RefusalContent, RefusalDoneEvent,
+    Response, ResponseAccumulator, ResponseError, ResponseInput, ResponseStatus,
+    ResponseStreamEvent, ResponseTool, ResponseToolChoice, ResponseUsage, ResponsesRequest,
+    SummaryPartEvent, TextConfig, TextDoneEvent, TextFormat, TextPart,
 };
 
 pub use extra::Extra;
