@@ -7,7 +7,11 @@
 
 use std::path::PathBuf;
 
-use onellm_core::{Response, ResponseAccumulator, ResponseStreamEvent};
+use bytes::Bytes;
+use onellm_core::{
+    ErrorKind, ModelId, Provider, Registry, Response, ResponseAccumulator, ResponseStreamEvent,
+    ResponsesRequest, ResponsesStreamDecoder,
+};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -286,4 +290,166 @@ fn without_encryption(output: &[onellm_core::OutputItem]) -> Vec<onellm_core::Ou
             item
         })
         .collect()
+}
+
+/// The provider registered for `provider`, with placeholder keys and an Azure endpoint.
+fn provider(provider: &str) -> std::sync::Arc<dyn Provider> {
+    let registry = Registry::from_lookup(|name| match name {
+        "AZURE_OPENAI_ENDPOINT" => Some("https://res.openai.azure.com".to_owned()),
+        _ => name
+            .ends_with("_API_KEY")
+            .then(|| "sk-test-key-0123456789".to_owned()),
+    });
+    registry
+        .resolve(&ModelId::parse(&format!("{provider}/m")).unwrap())
+        .unwrap()
+}
+
+/// Feeds `body` in pieces of `split` bytes, draining after each and after the end.
+fn decode_in_pieces(
+    mut decoder: Box<dyn ResponsesStreamDecoder>,
+    body: &[u8],
+    split: usize,
+) -> (Vec<Result<ResponseStreamEvent, onellm_core::Error>>, bool) {
+    let mut items = Vec::new();
+    for piece in body.chunks(split.max(1)) {
+        decoder.push(piece);
+        items.extend(std::iter::from_fn(|| decoder.next_event()));
+    }
+    decoder.finish();
+    items.extend(std::iter::from_fn(|| decoder.next_event()));
+    (items, decoder.is_complete())
+}
+
+#[test]
+fn openai_adapter_decodes_every_recording_in_any_split() {
+    let Some(recordings) = responses_recordings() else {
+        return;
+    };
+    let openai = provider("openai");
+    for (recording, body) in &recordings {
+        let mut response = http::Response::new(Bytes::from(body.clone()));
+        *response.status_mut() = http::StatusCode::from_u16(recording.status).unwrap();
+        if !recording.stream {
+            let raw: Value = serde_json::from_slice(body).unwrap();
+            match openai.parse_responses(&response) {
+                Ok(parsed) => check_response(&recording.file, &parsed, &raw),
+                Err(error) => {
+                    assert!(recording.status >= 400, "{}: {error}", recording.file);
+                    assert_eq!(error.status(), Some(recording.status), "{}", recording.file);
+                    let code = raw["error"]["code"]
+                        .as_str()
+                        .or(raw["error"]["type"].as_str());
+                    let expected = code.and_then(ErrorKind::from_error_code);
+                    if let Some(expected) = expected {
+                        assert_eq!(error.kind(), expected, "{}", recording.file);
+                    }
+                    assert_ne!(error.kind(), ErrorKind::Decode, "{}", recording.file);
+                }
+            }
+            continue;
+        }
+        let raw_events = raw_events(body);
+        let terminal = raw_events.iter().rev().find(|event| {
+            matches!(
+                event["type"].as_str(),
+                Some("response.completed" | "response.incomplete")
+            )
+        });
+        let (reference, _) =
+            decode_in_pieces(openai.responses_stream_decoder("m"), body, body.len());
+        for split in [1, 7, 64, 512] {
+            let (items, complete) =
+                decode_in_pieces(openai.responses_stream_decoder("m"), body, split);
+            assert_eq!(
+                complete,
+                terminal.is_some(),
+                "{} split {split}",
+                recording.file
+            );
+            assert_eq!(
+                format!("{items:?}"),
+                format!("{reference:?}"),
+                "{} split {split}",
+                recording.file
+            );
+        }
+        let events: Vec<&ResponseStreamEvent> =
+            reference.iter().filter_map(|i| i.as_ref().ok()).collect();
+        assert_eq!(
+            events.len(),
+            raw_events.len(),
+            "{}: every event delivered",
+            recording.file
+        );
+        match terminal {
+            Some(terminal) => {
+                assert!(reference.iter().all(Result::is_ok), "{}", recording.file);
+                let mut accumulator = ResponseAccumulator::new();
+                for event in &events {
+                    accumulator.push(event);
+                }
+                check_response(
+                    &recording.file,
+                    &accumulator.response().unwrap(),
+                    &terminal["response"],
+                );
+            }
+            None => {
+                let error = reference.last().unwrap().as_ref().unwrap_err();
+                assert_eq!(error.kind(), ErrorKind::Truncated, "{}", recording.file);
+                println!("{}: no terminal event, Truncated", recording.file);
+            }
+        }
+    }
+}
+
+#[test]
+fn native_requests_go_to_each_servers_responses_address() {
+    let request: ResponsesRequest = serde_json::from_value(serde_json::json!({
+        "model": "openai/gpt-4.1", "input": "hi", "instructions": "be brief",
+        "tools": [{"type": "web_search"}], "fallback_models": ["xai/grok-4"], "retries": 2,
+        "timeout": 3.0, "background": false
+    }))
+    .unwrap();
+    for (name, url, model) in [
+        ("openai", "https://api.openai.com/v1/responses", "gpt-4.1"),
+        ("xai", "https://api.x.ai/v1/responses", "gpt-4.1"),
+        (
+            "azure",
+            "https://res.openai.azure.com/openai/v1/responses",
+            "gpt-4.1",
+        ),
+    ] {
+        for stream in [false, true] {
+            let built = provider(name)
+                .build_responses("gpt-4.1", &request, stream)
+                .unwrap();
+            assert_eq!(built.uri().to_string(), url);
+            let body: Value = serde_json::from_slice(built.body()).unwrap();
+            assert_eq!(body["model"], model);
+            assert_eq!(body["input"], "hi");
+            assert_eq!(
+                body["tools"][0]["type"], "web_search",
+                "built-in tools forwarded"
+            );
+            assert_eq!(body["background"], false, "unknown fields forwarded");
+            assert_eq!(
+                body.get("stream").cloned(),
+                stream.then_some(Value::Bool(true))
+            );
+            for onellm in ["fallback_models", "retries", "timeout"] {
+                assert!(body.get(onellm).is_none(), "{name}: {onellm} sent");
+            }
+            let accept = built.headers()["accept"].to_str().unwrap();
+            assert_eq!(
+                accept,
+                if stream {
+                    "text/event-stream"
+                } else {
+                    "application/json"
+                }
+            );
+        }
+    }
 }

@@ -55,6 +55,11 @@ pub struct Profile {
     pub embeddings: bool,
     /// Whether legacy `/completions` exists.
     pub completions: bool,
+    /// Whether the server speaks OpenAI's Responses API at `{base_url}/responses`. When
+    /// not, Responses calls are served through the chat endpoint by translation (see
+    /// [`crate::provider::responses_bridge`]). Set only where the provider documents the
+    /// endpoint ([`SERVES_RESPONSES`]).
+    pub responses: bool,
     /// Headers sent on every request.
     pub headers: Vec<(String, String)>,
 }
@@ -72,10 +77,21 @@ impl Profile {
             stream_usage: true,
             embeddings: true,
             completions: true,
+            responses: false,
             headers: Vec::new(),
         }
     }
 }
+
+/// The built-in rows whose server speaks the Responses API natively, each with the page
+/// that documents it. Conservative: a host whose compatible endpoint covers chat only, or
+/// whose Responses support could not be confirmed, is served by translation instead, which
+/// works everywhere chat does.
+///
+/// - `openai`: platform.openai.com/docs/api-reference/responses (the API's home).
+/// - `xai`: docs.x.ai/docs/guides/responses-api (`POST https://api.x.ai/v1/responses`,
+///   streaming with the same events).
+pub const SERVES_RESPONSES: &[&str] = &["openai", "xai"];
 
 struct Row {
     name: &'static str,
@@ -178,6 +194,7 @@ pub fn builtin() -> Vec<Profile> {
             stream_usage: row.stream_usage,
             embeddings: row.embeddings,
             completions: row.completions,
+            responses: SERVES_RESPONSES.contains(&row.name),
             headers: Vec::new(),
         })
         .collect()
