@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::settings::ApiKey;
 use crate::types::{
     ChatCompletion, ChatCompletionChunk, ChatRequest, CompletionRequest, CompletionResponse,
-    EmbeddingRequest, EmbeddingResponse,
+    EmbeddingRequest, EmbeddingResponse, MediaOutput, MediaRequest,
 };
 
 pub mod anthropic;
@@ -29,6 +29,7 @@ pub mod openai;
 pub use openai::azure;
 mod framed_stream;
 mod http_request;
+pub mod multipart;
 pub mod profiles;
 mod server_tools;
 pub(crate) mod shape;
@@ -195,6 +196,35 @@ pub trait Provider: Send + Sync + fmt::Debug {
         Err(Error::unsupported(format!(
             "{} does not offer legacy completions",
             self.name()
+        )))
+    }
+
+    /// Builds a media request: image generation, audio transcription or translation,
+    /// speech, moderation ([`MediaRequest`]). The default answers `Unsupported` naming the
+    /// operation, before anything is sent.
+    fn build_media(
+        &self,
+        _model: &str,
+        request: &MediaRequest,
+    ) -> Result<http::Request<Bytes>, Error> {
+        Err(Error::unsupported(format!(
+            "{} does not offer {}",
+            self.name(),
+            request.what()
+        )))
+    }
+
+    /// Parses a media response; `request` says which operation it answers (a
+    /// transcription's reply is JSON or text depending on what it asked for).
+    fn parse_media(
+        &self,
+        request: &MediaRequest,
+        _response: &http::Response<Bytes>,
+    ) -> Result<MediaOutput, Error> {
+        Err(Error::unsupported(format!(
+            "{} does not offer {}",
+            self.name(),
+            request.what()
         )))
     }
 }

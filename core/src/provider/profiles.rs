@@ -55,6 +55,12 @@ pub struct Profile {
     pub embeddings: bool,
     /// Whether legacy `/completions` exists.
     pub completions: bool,
+    /// Whether `/images/generations` exists.
+    pub images: bool,
+    /// Whether `/audio/transcriptions`, `/audio/translations` and `/audio/speech` exist.
+    pub audio: bool,
+    /// Whether `/moderations` exists (OpenAI's shape).
+    pub moderations: bool,
     /// Headers sent on every request.
     pub headers: Vec<(String, String)>,
 }
@@ -72,6 +78,9 @@ impl Profile {
             stream_usage: true,
             embeddings: true,
             completions: true,
+            images: true,
+            audio: true,
+            moderations: true,
             headers: Vec::new(),
         }
     }
@@ -166,6 +175,16 @@ const ROWS: &[Row] = &[
     Row { name: "custom",     base_url: "",                                     key_required: false, token_field: MAX,            stream_usage: true,  embeddings: true,  completions: true,  key_aliases: &[] },
 ];
 
+/// The rows with OpenAI's media endpoints, each as its provider documents it (kept apart
+/// from [`ROWS`] so a row stays one line): `/images/generations` at OpenAI, xAI
+/// (docs.x.ai "Image Generations") and Together (docs.together.ai "Create Image");
+/// `/audio/transcriptions`, `/audio/translations` and `/audio/speech` at OpenAI and Groq
+/// (console.groq.com/docs/speech-to-text and text-to-speech); `/moderations` at OpenAI only
+/// (Mistral's moderation endpoint answers without `flagged`, another shape).
+const IMAGES: &[&str] = &["openai", "xai", "together"];
+const AUDIO: &[&str] = &["openai", "groq"];
+const MODERATIONS: &[&str] = &["openai"];
+
 /// The built-in OpenAI-compatible profiles.
 pub fn builtin() -> Vec<Profile> {
     ROWS.iter()
@@ -178,6 +197,9 @@ pub fn builtin() -> Vec<Profile> {
             stream_usage: row.stream_usage,
             embeddings: row.embeddings,
             completions: row.completions,
+            images: IMAGES.contains(&row.name),
+            audio: AUDIO.contains(&row.name),
+            moderations: MODERATIONS.contains(&row.name),
             headers: Vec::new(),
         })
         .collect()
