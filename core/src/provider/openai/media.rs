@@ -233,7 +233,9 @@ mod tests {
         let images = MediaRequest::Images(ImageRequest::new("groq/x", "a cat"));
         let error = provider("groq").build_media("x", &images).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Unsupported);
-        assert!(error.to_string().contains("groq does not offer image generation"));
+        assert!(error
+            .to_string()
+            .contains("groq does not offer image generation"));
         let speech = MediaRequest::Speech(SpeechRequest::new("mistral/x", "hi", "alloy"));
         let error = provider("mistral").build_media("x", &speech).unwrap_err();
         assert!(error
