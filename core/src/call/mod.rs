@@ -149,7 +149,7 @@ use crate::provider::{ChatStreamDecoder, Provider};
 use crate::registry::Registry;
 use crate::types::{
     ChatCompletion, ChatCompletionChunk, ChatRequest, CompletionRequest, CompletionResponse,
-    EmbeddingRequest, EmbeddingResponse,
+    EmbeddingRequest, EmbeddingResponse, MediaOutput, MediaRequest,
 };
 
 /// What a call asks for. A chat request with `stream: true` is streamed.
@@ -161,6 +161,8 @@ pub enum Operation {
     Embeddings(EmbeddingRequest),
     /// A legacy text completion.
     Completions(CompletionRequest),
+    /// Images, audio or moderation ([`MediaRequest`]).
+    Media(MediaRequest),
 }
 
 impl Operation {
@@ -174,6 +176,7 @@ impl Operation {
             Operation::Chat(request) => &request.model,
             Operation::Embeddings(request) => &request.model,
             Operation::Completions(request) => &request.model,
+            Operation::Media(request) => request.model(),
         }
     }
 
@@ -183,6 +186,7 @@ impl Operation {
             Operation::Chat(request) => &mut request.model,
             Operation::Embeddings(request) => &mut request.model,
             Operation::Completions(request) => &mut request.model,
+            Operation::Media(request) => request.model_mut(),
         }
     }
 
@@ -192,6 +196,7 @@ impl Operation {
             Operation::Chat(request) => request.fallback_models.as_mut(),
             Operation::Embeddings(request) => request.fallback_models.as_mut(),
             Operation::Completions(request) => request.fallback_models.as_mut(),
+            Operation::Media(request) => request.fallback_models_mut(),
         }
     }
 
@@ -200,6 +205,7 @@ impl Operation {
             Operation::Chat(request) => request.fallback_models.as_deref(),
             Operation::Embeddings(request) => request.fallback_models.as_deref(),
             Operation::Completions(request) => request.fallback_models.as_deref(),
+            Operation::Media(request) => request.fallback_models(),
         }
     }
 
@@ -209,6 +215,7 @@ impl Operation {
             Operation::Chat(request) => request.cache.as_ref(),
             Operation::Embeddings(request) => request.cache.as_ref(),
             Operation::Completions(request) => request.cache.as_ref(),
+            Operation::Media(_) => None,
         }
     }
 
@@ -218,6 +225,7 @@ impl Operation {
             Operation::Chat(request) => request.timeout,
             Operation::Embeddings(request) => request.timeout,
             Operation::Completions(request) => request.timeout,
+            Operation::Media(request) => request.timeout(),
         }?;
         (seconds.is_finite() && seconds > 0.0)
             .then(|| Duration::try_from_secs_f64(seconds).ok())
@@ -229,6 +237,7 @@ impl Operation {
             Operation::Chat(request) => request.retries,
             Operation::Embeddings(request) => request.retries,
             Operation::Completions(request) => request.retries,
+            Operation::Media(request) => request.retries(),
         }
     }
 }
@@ -242,6 +251,12 @@ impl From<ChatRequest> for Operation {
 impl From<EmbeddingRequest> for Operation {
     fn from(request: EmbeddingRequest) -> Self {
         Operation::Embeddings(request)
+    }
+}
+
+impl From<MediaRequest> for Operation {
+    fn from(request: MediaRequest) -> Self {
+        Operation::Media(request)
     }
 }
 
@@ -296,6 +311,8 @@ pub enum Output {
     Embeddings(EmbeddingResponse),
     /// The completion of an [`Operation::Completions`] call.
     Completions(CompletionResponse),
+    /// What an [`Operation::Media`] call produced.
+    Media(MediaOutput),
 }
 
 /// What the transport should do next; see the [module docs](self) for the loop.
@@ -1070,6 +1087,7 @@ impl Call {
                 .and_then(|()| provider.build_chat(&resolved.model, request, self.stream)),
             Operation::Embeddings(request) => provider.build_embeddings(&resolved.model, request),
             Operation::Completions(request) => provider.build_completions(&resolved.model, request),
+            Operation::Media(request) => provider.build_media(&resolved.model, request),
         };
         let built = built.and_then(|mut request| {
             provider.authorize(&mut request, wall_clock)?;
@@ -1196,6 +1214,9 @@ impl Call {
             Operation::Completions(_) => provider
                 .parse_completions(&response)
                 .map(Output::Completions),
+            Operation::Media(request) => {
+                provider.parse_media(request, &response).map(Output::Media)
+            }
         }
     }
 

@@ -70,9 +70,12 @@ impl Cache {
             Operation::Chat(request) => serde_json::to_value(request),
             Operation::Completions(request) => serde_json::to_value(request),
             Operation::Embeddings(request) => serde_json::to_value(request),
+            // Media calls are not cached (see `types::media`).
+            Operation::Media(_) => return None,
         }
         .ok()?;
         let lookup = match operation {
+            Operation::Media(_) => return None,
             Operation::Chat(_) => Lookup::Whole {
                 key: request_key("chat", json, target, tenant, namespace),
                 kind: Kind::Chat,

@@ -310,7 +310,7 @@ impl Engine {
         self.start(Operation::Completions(request), now, wall_clock)
     }
 
-    fn start<T: CallOutput>(
+    pub(super) fn start<T: CallOutput>(
         &self,
         mut operation: Operation,
         now: Instant,
@@ -932,6 +932,7 @@ fn tokens_of(output: &Output) -> u64 {
         Output::Chat(completion) => completion.usage.as_ref().map(|usage| usage.total_tokens),
         Output::Embeddings(response) => response.usage.as_ref().map(|usage| usage.total_tokens),
         Output::Completions(response) => response.usage.as_ref().map(|usage| usage.total_tokens),
+        Output::Media(output) => super::media::tokens_of(output),
     }
     .unwrap_or(0)
 }
@@ -957,18 +958,19 @@ pub trait CallOutput: sealed::Sealed + Sized {
     fn to_output(&self) -> Output;
 }
 
-mod sealed {
+pub(super) mod sealed {
     pub trait Sealed {}
     impl Sealed for crate::types::ChatCompletion {}
     impl Sealed for crate::types::EmbeddingResponse {}
     impl Sealed for crate::types::CompletionResponse {}
 }
 
-fn mismatch(wanted: &str, output: &Output) -> Error {
+pub(super) fn mismatch(wanted: &str, output: &Output) -> Error {
     let got = match output {
         Output::Chat(_) => "a chat completion",
         Output::Embeddings(_) => "embeddings",
         Output::Completions(_) => "a legacy completion",
+        Output::Media(media) => media.what(),
     };
     Error::new(
         ErrorKind::Decode,

@@ -60,6 +60,7 @@ mod cached;
 mod config;
 mod engine;
 pub mod event;
+mod media;
 mod nonblocking;
 mod overrides;
 mod preflight;

@@ -120,6 +120,8 @@ impl<'a> Checker<'a> {
         // Counting a long prompt takes milliseconds; most prompts are far below their
         // model's window, and a byte bound says so without counting.
         let reply = match operation {
+            // No token window applies to images, audio or moderation input.
+            Operation::Media(_) => return Ok(()),
             Operation::Chat(request) => request.max_completion_tokens.or(request.max_tokens),
             Operation::Completions(request) => request.max_tokens,
             Operation::Embeddings(_) => None,
@@ -132,6 +134,7 @@ impl<'a> Checker<'a> {
             return Ok(());
         }
         let prompt = match operation {
+            Operation::Media(_) => return Ok(()),
             Operation::Chat(request) => {
                 self.count(model_id, |model| tokens::count_chat(model, request))
             }
@@ -200,6 +203,7 @@ impl<'a> Checker<'a> {
             Operation::Chat(request) => chat_bytes(request),
             Operation::Completions(request) => json_len(request),
             Operation::Embeddings(request) => json_len(request),
+            Operation::Media(_) => 0,
         })
     }
 

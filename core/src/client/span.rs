@@ -60,6 +60,7 @@ impl CallSpan {
                 request.temperature,
             ),
             Operation::Embeddings(_) => ("embeddings", None, None),
+            Operation::Media(request) => (request.operation_name(), None, None),
             Operation::Completions(request) => {
                 ("text_completion", request.max_tokens, request.temperature)
             }
@@ -196,6 +197,7 @@ impl CallSpan {
                     span.record("gen_ai.usage.output_tokens", usage.completion_tokens);
                 }
             }
+            Output::Media(_) => {}
             Output::Embeddings(response) => {
                 span.record("gen_ai.response.model", response.model.as_str());
                 if let Some(usage) = &response.usage {

@@ -16,7 +16,8 @@ use crate::error::Error;
 use crate::settings::ApiKey;
 use crate::types::{
     ChatCompletion, ChatCompletionChunk, ChatRequest, CompletionRequest, CompletionResponse,
-    EmbeddingRequest, EmbeddingResponse, Response, ResponseStreamEvent, ResponsesRequest,
+    EmbeddingRequest, EmbeddingResponse, MediaOutput, MediaRequest, Response, ResponseStreamEvent,
+    ResponsesRequest,
 };
 
 pub mod anthropic;
@@ -29,6 +30,7 @@ pub mod openai;
 pub use openai::azure;
 mod framed_stream;
 mod http_request;
+pub mod multipart;
 pub mod profiles;
 pub mod responses_bridge;
 mod server_tools;
@@ -229,6 +231,35 @@ pub trait Provider: Send + Sync + fmt::Debug {
     /// events OpenAI would have sent; errors pass through unchanged.
     fn responses_stream_decoder(&self, model: &str) -> Box<dyn ResponsesStreamDecoder> {
         responses_bridge::responses_stream_decoder(self, model)
+    }
+
+    /// Builds a media request: image generation, audio transcription or translation,
+    /// speech, moderation ([`MediaRequest`]). The default answers `Unsupported` naming the
+    /// operation, before anything is sent.
+    fn build_media(
+        &self,
+        _model: &str,
+        request: &MediaRequest,
+    ) -> Result<http::Request<Bytes>, Error> {
+        Err(Error::unsupported(format!(
+            "{} does not offer {}",
+            self.name(),
+            request.what()
+        )))
+    }
+
+    /// Parses a media response; `request` says which operation it answers (a
+    /// transcription's reply is JSON or text depending on what it asked for).
+    fn parse_media(
+        &self,
+        request: &MediaRequest,
+        _response: &http::Response<Bytes>,
+    ) -> Result<MediaOutput, Error> {
+        Err(Error::unsupported(format!(
+            "{} does not offer {}",
+            self.name(),
+            request.what()
+        )))
     }
 }
 

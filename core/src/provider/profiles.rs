@@ -60,6 +60,12 @@ pub struct Profile {
     /// [`crate::provider::responses_bridge`]). Set only where the provider documents the
     /// endpoint ([`SERVES_RESPONSES`]).
     pub responses: bool,
+    /// Whether `/images/generations` exists.
+    pub images: bool,
+    /// Whether `/audio/transcriptions`, `/audio/translations` and `/audio/speech` exist.
+    pub audio: bool,
+    /// Whether `/moderations` exists (OpenAI's shape).
+    pub moderations: bool,
     /// Headers sent on every request.
     pub headers: Vec<(String, String)>,
 }
@@ -78,6 +84,9 @@ impl Profile {
             embeddings: true,
             completions: true,
             responses: false,
+            images: true,
+            audio: true,
+            moderations: true,
             headers: Vec::new(),
         }
     }
@@ -182,6 +191,16 @@ const ROWS: &[Row] = &[
     Row { name: "custom",     base_url: "",                                     key_required: false, token_field: MAX,            stream_usage: true,  embeddings: true,  completions: true,  key_aliases: &[] },
 ];
 
+/// The rows with OpenAI's media endpoints, each as its provider documents it (kept apart
+/// from [`ROWS`] so a row stays one line): `/images/generations` at OpenAI, xAI
+/// (docs.x.ai "Image Generations") and Together (docs.together.ai "Create Image");
+/// `/audio/transcriptions`, `/audio/translations` and `/audio/speech` at OpenAI and Groq
+/// (console.groq.com/docs/speech-to-text and text-to-speech); `/moderations` at OpenAI only
+/// (Mistral's moderation endpoint answers without `flagged`, another shape).
+const IMAGES: &[&str] = &["openai", "xai", "together"];
+const AUDIO: &[&str] = &["openai", "groq"];
+const MODERATIONS: &[&str] = &["openai"];
+
 /// The built-in OpenAI-compatible profiles.
 pub fn builtin() -> Vec<Profile> {
     ROWS.iter()
@@ -195,6 +214,9 @@ pub fn builtin() -> Vec<Profile> {
             embeddings: row.embeddings,
             completions: row.completions,
             responses: SERVES_RESPONSES.contains(&row.name),
+            images: IMAGES.contains(&row.name),
+            audio: AUDIO.contains(&row.name),
+            moderations: MODERATIONS.contains(&row.name),
             headers: Vec::new(),
         })
         .collect()

@@ -19,6 +19,11 @@ mod response;
 pub mod responses;
 #[cfg(feature = "schemars")]
 mod schema_for_type;
+// Media: images, audio, moderation (issue 24).
+mod audio;
+mod images;
+mod media;
+mod moderation;
 
 pub use accumulator::ChunkAccumulator;
 pub use chunk::{
@@ -53,6 +58,17 @@ pub use responses::{
 };
 
 pub use extra::Extra;
+
+pub use audio::{
+    AudioFile, SpeechAudio, SpeechRequest, Transcription, TranscriptionRequest,
+    TranscriptionSegment, TranscriptionUsage, TranscriptionWord, TranslationRequest,
+    MAX_UPLOAD_BYTES,
+};
+pub use images::{Image, ImageRequest, ImagesResponse, ImagesUsage};
+pub use media::{MediaOutput, MediaRequest};
+pub use moderation::{
+    ModerationInput, ModerationPart, ModerationRequest, ModerationResponse, ModerationResult,
+};
 
 /// Implements serde for a string-valued open enum: known spellings map to unit variants,
 /// anything else is kept in `Other(String)` so a new value from a provider never fails a parse.

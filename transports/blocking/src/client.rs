@@ -380,6 +380,78 @@ fn trusted_roots(documents: &[Vec<u8>]) -> Result<RootCerts, Error> {
     Ok(RootCerts::Specific(Arc::new(certificates)))
 }
 
+/// Images, audio and moderation: each a call like [`Client::embeddings`], with the same
+/// retries, fallbacks, deadlines, reports, events and budgets.
+impl Client {
+    /// Generates images (`/images/generations`).
+    ///
+    /// ```no_run
+    /// # let client = onellm_blocking::Client::from_env()?;
+    /// use onellm_blocking::ImageRequest;
+    ///
+    /// let images = client.images_generate(ImageRequest::new("openai/gpt-image-1", "a red kite"))?;
+    /// let base64_png = images.data[0].b64_json.as_deref();
+    /// # Ok::<(), onellm_blocking::Error>(())
+    /// ```
+    pub fn images_generate(
+        &self,
+        request: onellm_core::ImageRequest,
+    ) -> Result<onellm_core::ImagesResponse, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.images_generate(request, now, wall_clock);
+        BlockingCall::new(self.clone(), call).run()
+    }
+
+    /// Transcribes audio (`/audio/transcriptions`); the caller reads the file.
+    ///
+    /// ```no_run
+    /// # let client = onellm_blocking::Client::from_env()?;
+    /// use onellm_blocking::TranscriptionRequest;
+    ///
+    /// let audio = std::fs::read("talk.wav").expect("the file");
+    /// let text = client.transcribe(TranscriptionRequest::new("openai/whisper-1", audio, "talk.wav"))?.text;
+    /// # Ok::<(), onellm_blocking::Error>(())
+    /// ```
+    pub fn transcribe(
+        &self,
+        request: onellm_core::TranscriptionRequest,
+    ) -> Result<onellm_core::Transcription, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.transcribe(request, now, wall_clock);
+        BlockingCall::new(self.clone(), call).run()
+    }
+
+    /// Translates speech into English text (`/audio/translations`).
+    pub fn translate(
+        &self,
+        request: onellm_core::TranslationRequest,
+    ) -> Result<onellm_core::Transcription, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.translate(request, now, wall_clock);
+        BlockingCall::new(self.clone(), call).run()
+    }
+
+    /// Synthesizes speech (`/audio/speech`); the whole audio file comes back in memory.
+    pub fn speech(
+        &self,
+        request: onellm_core::SpeechRequest,
+    ) -> Result<onellm_core::SpeechAudio, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.speech(request, now, wall_clock);
+        BlockingCall::new(self.clone(), call).run()
+    }
+
+    /// Classifies text and images (`/moderations`).
+    pub fn moderations(
+        &self,
+        request: onellm_core::ModerationRequest,
+    ) -> Result<onellm_core::ModerationResponse, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.moderations(request, now, wall_clock);
+        BlockingCall::new(self.clone(), call).run()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

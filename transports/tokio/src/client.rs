@@ -269,6 +269,80 @@ impl AsyncDriver for Client {
     }
 }
 
+/// Images, audio and moderation: each a call like [`Client::embeddings`], with the same
+/// retries, fallbacks, deadlines, reports, events and budgets.
+impl Client {
+    /// Generates images (`/images/generations`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: onellm_tokio::Client) -> Result<(), onellm_tokio::Error> {
+    /// use onellm_tokio::ImageRequest;
+    ///
+    /// let images = client.images_generate(ImageRequest::new("openai/gpt-image-1", "a red kite")).await?;
+    /// let base64_png = images.data[0].b64_json.as_deref();
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn images_generate(
+        &self,
+        request: onellm_core::ImageRequest,
+    ) -> Result<onellm_core::ImagesResponse, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.images_generate(request, now, wall_clock);
+        AsyncCall::new(self.clone(), call).run().await
+    }
+
+    /// Transcribes audio (`/audio/transcriptions`); the caller reads the file.
+    ///
+    /// ```no_run
+    /// # async fn run(client: onellm_tokio::Client) -> Result<(), onellm_tokio::Error> {
+    /// use onellm_tokio::TranscriptionRequest;
+    ///
+    /// let audio = std::fs::read("talk.wav").expect("the file");
+    /// let text = client.transcribe(TranscriptionRequest::new("openai/whisper-1", audio, "talk.wav")).await?.text;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn transcribe(
+        &self,
+        request: onellm_core::TranscriptionRequest,
+    ) -> Result<onellm_core::Transcription, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.transcribe(request, now, wall_clock);
+        AsyncCall::new(self.clone(), call).run().await
+    }
+
+    /// Translates speech into English text (`/audio/translations`).
+    pub async fn translate(
+        &self,
+        request: onellm_core::TranslationRequest,
+    ) -> Result<onellm_core::Transcription, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.translate(request, now, wall_clock);
+        AsyncCall::new(self.clone(), call).run().await
+    }
+
+    /// Synthesizes speech (`/audio/speech`); the whole audio file comes back in memory.
+    pub async fn speech(
+        &self,
+        request: onellm_core::SpeechRequest,
+    ) -> Result<onellm_core::SpeechAudio, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.speech(request, now, wall_clock);
+        AsyncCall::new(self.clone(), call).run().await
+    }
+
+    /// Classifies text and images (`/moderations`).
+    pub async fn moderations(
+        &self,
+        request: onellm_core::ModerationRequest,
+    ) -> Result<onellm_core::ModerationResponse, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.moderations(request, now, wall_clock);
+        AsyncCall::new(self.clone(), call).run().await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

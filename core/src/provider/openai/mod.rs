@@ -3,6 +3,7 @@
 
 pub mod azure;
 mod error;
+mod media;
 mod request;
 mod response;
 mod responses;
@@ -18,7 +19,7 @@ use crate::error::Error;
 use crate::settings::{ApiKey, ProviderSettings};
 use crate::types::{
     ChatCompletion, ChatRequest, CompletionRequest, CompletionResponse, EmbeddingRequest,
-    EmbeddingResponse, Response, ResponsesRequest,
+    EmbeddingResponse, MediaOutput, MediaRequest, Response, ResponsesRequest,
 };
 
 /// An OpenAI-compatible provider: the profile plus its resolved settings.
@@ -89,6 +90,7 @@ impl OpenAiCompatible {
         profile.token_field = super::profiles::TokenField::MaxCompletionTokens;
         profile.completions = true;
         profile.responses = true;
+        (profile.images, profile.audio, profile.moderations) = (true, true, true);
         let mut headers = profile.headers.clone();
         headers.extend(settings.headers.iter().cloned());
         Ok(OpenAiCompatible {
@@ -308,6 +310,34 @@ impl Provider for OpenAiCompatible {
     ) -> Result<CompletionResponse, Error> {
         super::parse_whole(self, response, response::parse_completions)
             .map_err(|error| self.redact(error))
+    }
+
+    fn build_media(
+        &self,
+        model: &str,
+        request: &MediaRequest,
+    ) -> Result<http::Request<Bytes>, Error> {
+        let offered = match request {
+            MediaRequest::Images(_) => self.profile.images,
+            MediaRequest::Moderation(_) => self.profile.moderations,
+            _ => self.profile.audio,
+        };
+        self.supported(offered, request.what())?;
+        let body = media::body(model, request)?;
+        let mut built = self.post(model, request.path(), body.bytes, false)?;
+        media::set_headers(&mut built, body.content_type, request);
+        Ok(built)
+    }
+
+    fn parse_media(
+        &self,
+        request: &MediaRequest,
+        response: &http::Response<Bytes>,
+    ) -> Result<MediaOutput, Error> {
+        super::parse_whole(self, response, |body| {
+            media::parse(request, response.headers(), body)
+        })
+        .map_err(|error| self.redact(error))
     }
 }
 
