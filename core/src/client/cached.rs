@@ -67,6 +67,10 @@ impl Cache {
             .as_deref()
             .or(self.settings.namespace.as_deref());
         let json = match operation {
+            // A response may depend on state the provider keeps (`previous_response_id`,
+            // `store`) and its events carry ids a replay could not honestly repeat: not
+            // cached.
+            Operation::Responses(_) => return None,
             Operation::Chat(request) => serde_json::to_value(request),
             Operation::Completions(request) => serde_json::to_value(request),
             Operation::Embeddings(request) => serde_json::to_value(request),
@@ -80,6 +84,7 @@ impl Cache {
                 key: request_key("chat", json, target, tenant, namespace),
                 kind: Kind::Chat,
             },
+            Operation::Responses(_) => return None,
             Operation::Completions(_) => Lookup::Whole {
                 key: request_key("completions", json, target, tenant, namespace),
                 kind: Kind::Completions,

@@ -109,6 +109,13 @@ macro_rules! media_output {
         impl Sealed for $type {}
 
         impl CallOutput for $type {
+            // A media call never streams items.
+            type Item = std::convert::Infallible;
+
+            fn poll_item(_: &mut TypedCall<Self>) -> Option<Self::Item> {
+                None
+            }
+
             fn from_output(output: Output) -> Result<Self, Error> {
                 match output {
                     Output::Media(MediaOutput::$variant(value)) => Ok(value),

@@ -16,7 +16,7 @@ use onellm_core::client::Overrides;
 use onellm_core::tokens::TokenCount;
 use onellm_core::{
     ChatCompletion, ChatCompletionChunk, ChatRequest, CompletionRequest, CompletionResponse,
-    EmbeddingRequest, EmbeddingResponse, Error,
+    EmbeddingRequest, EmbeddingResponse, Error, Response, ResponseStreamEvent, ResponsesRequest,
 };
 
 /// A streamed call read to its end.
@@ -78,6 +78,13 @@ pub trait Driver: Sized {
     /// Streams `request`, takes its first chunk, and drops the stream.
     fn first_chunk_then_drop(&self, request: ChatRequest) -> Result<ChatCompletionChunk, Error>;
     fn embeddings(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error>;
+    fn responses(&self, request: ResponsesRequest) -> Result<Response, Error>;
+    /// Every event of a Responses stream (at most 10,000), and the response they built if
+    /// it ended well.
+    fn responses_stream(
+        &self,
+        request: ResponsesRequest,
+    ) -> (Vec<Result<ResponseStreamEvent, Error>>, Option<Response>);
     fn completions(&self, request: CompletionRequest) -> Result<CompletionResponse, Error>;
     /// What the client's budget has spent (0 without a budget).
     fn spent(&self) -> f64;
@@ -158,6 +165,17 @@ impl Driver for Blocking {
     }
     fn embeddings(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error> {
         self.0.embeddings(request)
+    }
+    fn responses(&self, request: ResponsesRequest) -> Result<Response, Error> {
+        self.0.responses(request)
+    }
+    fn responses_stream(
+        &self,
+        request: ResponsesRequest,
+    ) -> (Vec<Result<ResponseStreamEvent, Error>>, Option<Response>) {
+        let mut stream = self.0.responses_stream(request);
+        let items: Vec<_> = stream.by_ref().take(10_000).collect();
+        (items, stream.response().cloned())
     }
     fn completions(&self, request: CompletionRequest) -> Result<CompletionResponse, Error> {
         self.0.completions(request)
@@ -272,6 +290,23 @@ impl Driver for Async {
     }
     fn embeddings(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error> {
         self.runtime.block_on(self.client.embeddings(request))
+    }
+    fn responses(&self, request: ResponsesRequest) -> Result<Response, Error> {
+        self.runtime.block_on(self.client.responses(request))
+    }
+    fn responses_stream(
+        &self,
+        request: ResponsesRequest,
+    ) -> (Vec<Result<ResponseStreamEvent, Error>>, Option<Response>) {
+        self.runtime.block_on(async {
+            let mut stream = self.client.responses_stream(request);
+            let mut items = Vec::new();
+            while let Some(item) = next_item(&mut stream).await {
+                items.push(item);
+                assert!(items.len() < 10_000, "runaway stream");
+            }
+            (items, stream.response().cloned())
+        })
     }
     fn completions(&self, request: CompletionRequest) -> Result<CompletionResponse, Error> {
         self.runtime.block_on(self.client.completions(request))

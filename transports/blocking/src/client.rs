@@ -16,12 +16,12 @@ use onellm_core::client::{
 use onellm_core::store::{StoreOp, StoreReply};
 use onellm_core::{
     ChatCompletion, ChatRequest, CompletionRequest, CompletionResponse, EmbeddingRequest,
-    EmbeddingResponse, Error,
+    EmbeddingResponse, Error, Response, ResponsesRequest,
 };
 use ureq::tls::RootCerts;
 
 use crate::exchange::{self, UreqBody};
-use crate::stream::ChatStream;
+use crate::stream::{ChatStream, ResponseStream};
 
 /// A blocking OneLLM client: one OpenAI-shaped API for every provider.
 ///
@@ -190,6 +190,53 @@ impl Client {
             Some(error) => Err(error),
             None => batches.finish(),
         }
+    }
+
+    /// Sends a request to OpenAI's Responses API and returns the whole response.
+    ///
+    /// Natively on providers that serve the API (OpenAI, Azure, and OpenAI-compatible
+    /// hosts whose profile says so); on the others (Anthropic, Gemini, Cohere, Bedrock,
+    /// Ollama, …) as a chat call translated both ways, so the same program works on any
+    /// model. What chat cannot carry (`previous_response_id`, built-in tools) is an
+    /// `Unsupported` error there. The request's `stream` flag is ignored (see
+    /// [`responses_stream`](Self::responses_stream)).
+    ///
+    /// ```no_run
+    /// # let client = onellm_blocking::Client::from_env()?;
+    /// use onellm_blocking::ResponsesRequest;
+    ///
+    /// let response = client.responses(ResponsesRequest::new("openai/gpt-4o-mini", "Hi"))?;
+    /// println!("{}", response.output_text());
+    /// # Ok::<(), onellm_blocking::Error>(())
+    /// ```
+    pub fn responses(&self, request: ResponsesRequest) -> Result<Response, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.responses(request, now, wall_clock);
+        BlockingCall::new(self.clone(), call).run()
+    }
+
+    /// Sends a request to the Responses API with `stream: true` and returns an iterator of
+    /// its events; afterwards [`ResponseStream::response`] holds the response they built.
+    /// Retry and fallback happen until the first event with content; dropping the
+    /// iterator cancels the call.
+    ///
+    /// ```no_run
+    /// # let client = onellm_blocking::Client::from_env()?;
+    /// use onellm_blocking::{ResponseStreamEvent, ResponsesRequest};
+    ///
+    /// let mut stream = client.responses_stream(ResponsesRequest::new("openai/gpt-4o-mini", "Hi"));
+    /// for event in &mut stream {
+    ///     if let Some(delta) = event?.text_delta() {
+    ///         print!("{delta}");
+    ///     }
+    /// }
+    /// let usage = stream.response().and_then(|response| response.usage.as_ref());
+    /// # Ok::<(), onellm_blocking::Error>(())
+    /// ```
+    pub fn responses_stream(&self, request: ResponsesRequest) -> ResponseStream {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.responses_stream(request, now, wall_clock);
+        ResponseStream::new(BlockingCall::new(self.clone(), call))
     }
 
     /// Sends a legacy (text) completions request.

@@ -15,12 +15,12 @@ use onellm_core::client::{
 use onellm_core::store::{StoreOp, StoreReply};
 use onellm_core::{
     ChatCompletion, ChatRequest, CompletionRequest, CompletionResponse, EmbeddingRequest,
-    EmbeddingResponse, Error, ErrorKind,
+    EmbeddingResponse, Error, ErrorKind, Response, ResponsesRequest,
 };
 
 use crate::connector::{self, HyperClient};
 use crate::exchange::HyperExchange;
-use crate::stream::ChatStream;
+use crate::stream::{ChatStream, ResponseStream};
 
 /// Sent unless the provider adapter or the user's headers set another.
 const USER_AGENT: &str = concat!("onellm-tokio/", env!("CARGO_PKG_VERSION"));
@@ -148,6 +148,37 @@ impl Client {
             done += batches.inputs_in(batch);
             batching.report_progress(done, total);
         }
+    }
+
+    /// Sends a request to OpenAI's Responses API and returns the whole response: natively
+    /// on providers that serve the API, as a chat call translated both ways on the others
+    /// (see `onellm_blocking::Client::responses`). The request's `stream` flag is ignored
+    /// (see [`responses_stream`](Self::responses_stream)). Dropping the future cancels the
+    /// call.
+    ///
+    /// ```no_run
+    /// # async fn run(client: onellm_tokio::Client) -> Result<(), onellm_tokio::Error> {
+    /// use onellm_tokio::ResponsesRequest;
+    ///
+    /// let response = client.responses(ResponsesRequest::new("openai/gpt-4o-mini", "Hi")).await?;
+    /// println!("{}", response.output_text());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn responses(&self, request: ResponsesRequest) -> Result<Response, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.responses(request, now, wall_clock);
+        AsyncCall::new(self.clone(), call).run().await
+    }
+
+    /// Sends a request to the Responses API with `stream: true` and streams its events;
+    /// afterwards [`ResponseStream::response`] holds the response they built. Retry and
+    /// fallback happen until the first event with content; dropping the stream cancels the
+    /// call.
+    pub fn responses_stream(&self, request: ResponsesRequest) -> ResponseStream {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.responses_stream(request, now, wall_clock);
+        ResponseStream::new(AsyncCall::new(self.clone(), call))
     }
 
     /// Sends a legacy (prompt-in, text-out) completions request.

@@ -199,7 +199,7 @@ pub use connector::{HyperClient, RequestBody};
 pub use onellm_core::client::{
     Batching, Budget, BudgetStatus, CallEvent, Overrides, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
 };
-pub use stream::ChatStream;
+pub use stream::{CallStream, ChatStream, ResponseStream};
 
 /// Configures a [`Client`]: every setting, documented once in the core's
 /// [`ClientBuilder`](onellm_core::client::ClientBuilder); its

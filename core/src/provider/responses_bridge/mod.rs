@@ -1,58 +1,19 @@
 //! Serving the Responses API through a provider's chat wire, and chat through the Responses
 //! API: the default bodies of [`Provider`]'s Responses methods, and the stream adapters.
+//!
+//! - `responses_over_chat.rs`: a Responses call to a provider without the endpoint
+//!   ([`responses_as_chat`], [`chat_as_response`], chunks turned into events).
+//! - `chat_over_responses.rs`: a chat call to a model only the Responses API serves
+//!   ([`chat_as_responses`], [`response_as_chat`], [`chat_via_responses_decoder`]).
 
-use bytes::Bytes;
+mod chat_over_responses;
+mod responses_over_chat;
 
-use super::{Provider, ResponsesStreamDecoder};
-use crate::error::Error;
-use crate::types::{Response, ResponsesRequest};
-
-/// [`Provider::build_responses`]'s default.
-pub(crate) fn build_responses<P: Provider + ?Sized>(
-    provider: &P,
-    _model: &str,
-    _request: &ResponsesRequest,
-    _stream: bool,
-) -> Result<http::Request<Bytes>, Error> {
-    Err(Error::unsupported(format!(
-        "{} does not offer the Responses API yet",
-        provider.name()
-    )))
-}
-
-/// [`Provider::parse_responses`]'s default.
-pub(crate) fn parse_responses<P: Provider + ?Sized>(
-    provider: &P,
-    _response: &http::Response<Bytes>,
-) -> Result<Response, Error> {
-    Err(Error::unsupported(format!(
-        "{} does not offer the Responses API yet",
-        provider.name()
-    )))
-}
-
-/// [`Provider::responses_stream_decoder`]'s default.
-pub(crate) fn responses_stream_decoder<P: Provider + ?Sized>(
-    provider: &P,
-    _model: &str,
-) -> Box<dyn ResponsesStreamDecoder> {
-    Box::new(Unavailable(Some(Error::unsupported(format!(
-        "{} does not offer the Responses API yet",
-        provider.name()
-    )))))
-}
-
-/// A decoder whose only item is the error saying why there is no stream.
-#[derive(Debug)]
-struct Unavailable(Option<Error>);
-
-impl ResponsesStreamDecoder for Unavailable {
-    fn push(&mut self, _bytes: &[u8]) {}
-    fn finish(&mut self) {}
-    fn next_event(&mut self) -> Option<Result<crate::types::ResponseStreamEvent, Error>> {
-        self.0.take().map(Err)
-    }
-    fn is_complete(&self) -> bool {
-        false
-    }
-}
+pub use self::chat_over_responses::{
+    chat_as_responses, chat_via_responses_decoder, response_as_chat,
+};
+pub(crate) use self::responses_over_chat::{
+    build_responses, parse_responses, responses_stream_decoder,
+};
+pub use self::responses_over_chat::{chat_as_response, responses_as_chat};
+use super::{ChatStreamDecoder, Provider, ResponsesStreamDecoder};

@@ -355,3 +355,14 @@ pub struct ErrorEvent {
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+impl ResponseStreamEvent {
+    /// The text an `response.output_text.delta` event adds to the reply (what a caller
+    /// prints as the stream arrives); `None` for every other event.
+    pub fn text_delta(&self) -> Option<&str> {
+        match self {
+            ResponseStreamEvent::OutputTextDelta(delta) => Some(&delta.delta),
+            _ => None,
+        }
+    }
+}

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::typed_objects;
+use crate::error::{CallReport, ReportSlot};
 use crate::types::message::Role;
 use crate::types::response::lenient_cost;
 use crate::types::{open_string_enum, CompletionTokensDetails, Extra, PromptTokensDetails, Usage};
@@ -50,6 +51,10 @@ pub struct Response {
     /// Fields this version does not model, kept verbatim (and serialized back).
     #[serde(flatten)]
     pub extra: Extra,
+    /// How the call that produced this went ([`report`](Self::report)); not part of the
+    /// JSON.
+    #[serde(skip)]
+    pub report: ReportSlot,
 }
 
 fn response_object() -> String {
@@ -548,5 +553,26 @@ impl ResponseUsage {
             .as_ref()
             .and_then(|details| details.reasoning_tokens)
             .unwrap_or(0)
+    }
+}
+
+/// What a client call adds to a response, and what it reads of one.
+impl Response {
+    /// How the call that produced this response went: every attempt, and whether the
+    /// answer came from the cache. `None` for a response not made by a client call (parsed
+    /// by hand, say).
+    pub fn report(&self) -> Option<&CallReport> {
+        self.report.get()
+    }
+
+    /// The `status` as its wire string (`completed`, `incomplete`, …; empty when absent).
+    pub fn status_str(&self) -> &str {
+        self.status.as_ref().map_or("", |status| status.as_str())
+    }
+
+    /// The processing tier that served the call (`service_tier`, echoed in the response),
+    /// which prices it.
+    pub fn service_tier(&self) -> Option<&str> {
+        self.extra.get("service_tier").and_then(Value::as_str)
     }
 }
