@@ -32,6 +32,7 @@
 pub mod chat_cli;
 mod example_binary;
 mod http1;
+pub mod multipart;
 mod proxy;
 mod redis_server;
 mod render;
@@ -45,6 +46,7 @@ mod tls;
 pub use example_binary::{example_binary, run_example};
 pub use proxy::{ForwardProxy, ProxiedRequest};
 pub use redis_server::RedisServer;
+pub use render::media::fake_speech;
 pub use reply::{Fault, Reply};
 pub use server::{demo_answer, key_fingerprint, FakeProvider, RecordedRequest};
 #[cfg(feature = "tls")]
