@@ -62,7 +62,7 @@ impl Media for Tokio {
 }
 
 /// Both transports' clients for `server`: openai and groq pointed at it, one retry after
-/// a 10 ms backoff.
+/// a 10 ms backoff, and a memory cache (which media calls must not use).
 macro_rules! client {
     ($builder:expr, $server:expr) => {
         $builder
@@ -76,6 +76,7 @@ macro_rules! client {
                 ..Backoff::default()
             })
             .seed(7)
+            .cache(onellm_core::cache::CacheSettings::memory())
             .build()
             .unwrap()
     };
@@ -258,6 +259,15 @@ fn speech(make: fn(&FakeProvider) -> Box<dyn Media>) {
     let sent = &server.requests()[0];
     assert_eq!(sent.path, "/v1/audio/speech");
     assert_eq!(header(sent, "accept"), "*/*");
+    // Not cached: the same request is sent again.
+    let again = client
+        .speech(
+            SpeechRequest::new("openai/gpt-4o-mini-tts", "Hello there", "coral")
+                .response_format("wav"),
+        )
+        .unwrap();
+    assert_eq!(again.bytes, audio.bytes);
+    assert_eq!(server.requests().len(), 2);
 }
 
 fn moderation(make: fn(&FakeProvider) -> Box<dyn Media>) {
