@@ -523,6 +523,65 @@ pub fn retry_after(data: &[u8]) {
     let _ = onellm_core::error::retry_after(&headers);
 }
 
+/// The multipart encoder over arbitrary parts: never panics; a form it encodes is within
+/// its size limit, the same every time, and its boundary delimiter occurs exactly at the
+/// part starts and the close (so no part's bytes or quoted name can end or forge a part).
+///
+/// Input: two bytes of size limit, then NUL-separated fields taken three at a time (name,
+/// file name — empty for a text part —, body); a file part's type is `audio/wav` unless
+/// the file name's first byte is `!`, when the next field is the type.
+pub fn multipart_form(data: &[u8]) {
+    use onellm_core::provider::multipart::Form;
+    let Some((limit, rest)) = data.split_first_chunk::<2>() else {
+        return;
+    };
+    let limit = usize::from(u16::from_be_bytes(*limit)) * 4;
+    let mut fields = rest.split(|&b| b == 0);
+    let mut form = Form::new();
+    let mut parts = 0usize;
+    while let (Some(name), Some(filename), Some(body)) =
+        (fields.next(), fields.next(), fields.next())
+    {
+        let name = String::from_utf8_lossy(name).into_owned();
+        if filename.is_empty() {
+            form = form.text(name, String::from_utf8_lossy(body).into_owned());
+        } else if let Some(file) = filename.strip_prefix(b"!") {
+            let content_type = String::from_utf8_lossy(body).into_owned();
+            let body = fields.next().unwrap_or_default().to_vec();
+            form = form.file(
+                name,
+                String::from_utf8_lossy(file).into_owned(),
+                content_type,
+                body,
+            );
+        } else {
+            let filename = String::from_utf8_lossy(filename).into_owned();
+            form = form.file(name, filename, "audio/wav", body.to_vec());
+        }
+        parts += 1;
+    }
+    let Ok(encoded) = form.encode(limit) else {
+        return;
+    };
+    assert!(encoded.body.len() <= limit, "over the limit");
+    assert_eq!(
+        form.encode(limit).as_ref(),
+        Ok(&encoded),
+        "not deterministic"
+    );
+    assert!(encoded.boundary.len() <= 70);
+    let delimiter = format!("--{}", encoded.boundary);
+    let found = encoded
+        .body
+        .windows(delimiter.len())
+        .filter(|window| *window == delimiter.as_bytes())
+        .count();
+    assert_eq!(found, parts + 1, "the delimiter occurs inside a part");
+    assert!(encoded
+        .body
+        .ends_with(format!("{delimiter}--\r\n").as_bytes()));
+}
+
 /// Model-id parsing: never panics; a parsed id prints back to an equivalent id.
 pub fn model_id(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
@@ -1391,6 +1450,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("router_config", router_config),
     ("store_replies", store_replies),
     ("cache_replay", cache_replay),
+    ("multipart_form", multipart_form),
 ];
 
 #[cfg(test)]

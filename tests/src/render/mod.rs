@@ -4,6 +4,7 @@ mod anthropic;
 mod bedrock;
 mod cohere;
 pub(crate) mod gemini;
+pub(crate) mod media;
 mod ollama;
 mod openai;
 mod responses;
@@ -34,12 +35,17 @@ pub(crate) enum Route {
     GeminiGenerate,
     GeminiStream,
     GeminiEmbed,
+    /// Images, audio, moderation ([`media`]).
+    Media(media::MediaRoute),
     Unknown,
 }
 
 impl Route {
     pub fn of(path: &str) -> Route {
         let path = path.split('?').next().unwrap_or(path);
+        if let Some(media) = media::MediaRoute::of(path) {
+            return Route::Media(media);
+        }
         if path.ends_with(":generateContent") {
             Route::GeminiGenerate
         } else if path.ends_with(":streamGenerateContent") {
@@ -210,7 +216,8 @@ pub(crate) fn render(route: Route, request: &Value, reply: &Reply, serial: u64) 
         Route::GeminiGenerate => gemini::chat(&script),
         Route::GeminiStream => gemini::stream(&script),
         Route::GeminiEmbed => gemini::embeddings(request),
-        Route::Unknown => {
+        // Answered by `media::render` unless the reply is an error status.
+        Route::Media(_) | Route::Unknown => {
             return Rendered::Whole {
                 status: 404,
                 body: error_body(route, 404).to_string().into_bytes(),
