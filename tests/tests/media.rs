@@ -5,98 +5,31 @@ use std::time::Duration;
 
 use onellm_core::call::Backoff;
 use onellm_core::{
-    Error, ErrorKind, ImageRequest, ImagesResponse, ModerationPart, ModerationRequest,
-    ModerationResponse, SpeechAudio, SpeechRequest, Transcription, TranscriptionRequest,
-    TranslationRequest,
+    Error, ErrorKind, ImageRequest, ModerationPart, ModerationRequest, SpeechRequest,
+    TranscriptionRequest, TranslationRequest,
 };
 use onellm_testkit::multipart::parse_form;
 use onellm_testkit::{fake_speech, FakeProvider, Reply};
 
-/// The calls under test, one implementation per transport.
-trait Media {
-    fn images(&self, request: ImageRequest) -> Result<ImagesResponse, Error>;
-    fn transcribe(&self, request: TranscriptionRequest) -> Result<Transcription, Error>;
-    fn translate(&self, request: TranslationRequest) -> Result<Transcription, Error>;
-    fn speech(&self, request: SpeechRequest) -> Result<SpeechAudio, Error>;
-    fn moderations(&self, request: ModerationRequest) -> Result<ModerationResponse, Error>;
-}
+mod support;
+use support::Driver;
 
-struct Blocking(onellm_blocking::Client);
-
-impl Media for Blocking {
-    fn images(&self, request: ImageRequest) -> Result<ImagesResponse, Error> {
-        self.0.images_generate(request)
-    }
-    fn transcribe(&self, request: TranscriptionRequest) -> Result<Transcription, Error> {
-        self.0.transcribe(request)
-    }
-    fn translate(&self, request: TranslationRequest) -> Result<Transcription, Error> {
-        self.0.translate(request)
-    }
-    fn speech(&self, request: SpeechRequest) -> Result<SpeechAudio, Error> {
-        self.0.speech(request)
-    }
-    fn moderations(&self, request: ModerationRequest) -> Result<ModerationResponse, Error> {
-        self.0.moderations(request)
-    }
-}
-
-struct Tokio(onellm_tokio::Client, tokio::runtime::Runtime);
-
-impl Media for Tokio {
-    fn images(&self, request: ImageRequest) -> Result<ImagesResponse, Error> {
-        self.1.block_on(self.0.images_generate(request))
-    }
-    fn transcribe(&self, request: TranscriptionRequest) -> Result<Transcription, Error> {
-        self.1.block_on(self.0.transcribe(request))
-    }
-    fn translate(&self, request: TranslationRequest) -> Result<Transcription, Error> {
-        self.1.block_on(self.0.translate(request))
-    }
-    fn speech(&self, request: SpeechRequest) -> Result<SpeechAudio, Error> {
-        self.1.block_on(self.0.speech(request))
-    }
-    fn moderations(&self, request: ModerationRequest) -> Result<ModerationResponse, Error> {
-        self.1.block_on(self.0.moderations(request))
-    }
-}
-
-/// Both transports' clients for `server`: openai and groq pointed at it, one retry after
-/// a 10 ms backoff, and a memory cache (which media calls must not use).
-macro_rules! client {
-    ($builder:expr, $server:expr) => {
-        $builder
-            .api_key("openai", "sk-media")
-            .base_url("openai", $server.openai_base_url())
-            .api_key("groq", "gsk-media")
-            .base_url("groq", $server.openai_base_url())
-            .retries(1)
-            .backoff(Backoff {
-                base: Duration::from_millis(10),
-                ..Backoff::default()
-            })
-            .seed(7)
-            .cache(onellm_core::cache::CacheSettings::memory())
-            .build()
-            .unwrap()
-    };
-}
-
-fn blocking(server: &FakeProvider) -> Box<dyn Media> {
-    Box::new(Blocking(client!(
-        onellm_blocking::Client::builder(),
-        server
-    )))
-}
-
-fn tokio(server: &FakeProvider) -> Box<dyn Media> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let client = runtime.block_on(async { client!(onellm_tokio::Client::builder(), server) });
-    Box::new(Tokio(client, runtime))
+/// A client for `server`: openai and groq pointed at it, one retry after a 10 ms backoff,
+/// and a memory cache (which media calls must not use).
+fn client<D: Driver>(server: &FakeProvider) -> D {
+    build!(D, |builder| builder
+        .api_key("openai", "sk-media")
+        .base_url("openai", server.openai_base_url())
+        .api_key("groq", "gsk-media")
+        .base_url("groq", server.openai_base_url())
+        .retries(1)
+        .backoff(Backoff {
+            base: Duration::from_millis(10),
+            ..Backoff::default()
+        })
+        .seed(7)
+        .cache(onellm_core::cache::CacheSettings::memory()))
+    .unwrap()
 }
 
 /// A valid 16-bit mono PCM WAV file of `samples` samples of a ramp.
@@ -131,9 +64,9 @@ fn header<'a>(request: &'a onellm_testkit::RecordedRequest, name: &str) -> &'a s
         .unwrap_or("")
 }
 
-fn images(make: fn(&FakeProvider) -> Box<dyn Media>) {
+fn images<D: Driver>() {
     let server = FakeProvider::start();
-    let client = make(&server);
+    let client = client::<D>(&server);
     let urls = client
         .images(ImageRequest::new("openai/dall-e-3", "a kite").response_format("url"))
         .unwrap();
@@ -166,9 +99,9 @@ fn images(make: fn(&FakeProvider) -> Box<dyn Media>) {
     );
 }
 
-fn transcription(make: fn(&FakeProvider) -> Box<dyn Media>) {
+fn transcription<D: Driver>() {
     let server = FakeProvider::start();
-    let client = make(&server);
+    let client = client::<D>(&server);
     let audio = wav(4000);
     let crc = crc32fast::hash(&audio);
     let mut request = TranscriptionRequest::new(
@@ -220,9 +153,9 @@ fn transcription(make: fn(&FakeProvider) -> Box<dyn Media>) {
     assert_eq!(json.usage.as_ref().unwrap().seconds, Some(1.0));
 }
 
-fn translation(make: fn(&FakeProvider) -> Box<dyn Media>) {
+fn translation<D: Driver>() {
     let server = FakeProvider::start();
-    let client = make(&server);
+    let client = client::<D>(&server);
     let audio = wav(100);
     let text = client
         .translate(
@@ -241,9 +174,9 @@ fn translation(make: fn(&FakeProvider) -> Box<dyn Media>) {
     assert_eq!(server.requests()[0].path, "/v1/audio/translations");
 }
 
-fn speech(make: fn(&FakeProvider) -> Box<dyn Media>) {
+fn speech<D: Driver>() {
     let server = FakeProvider::start();
-    let client = make(&server);
+    let client = client::<D>(&server);
     let audio = client
         .speech(
             SpeechRequest::new("openai/gpt-4o-mini-tts", "Hello there", "coral")
@@ -270,9 +203,9 @@ fn speech(make: fn(&FakeProvider) -> Box<dyn Media>) {
     assert_eq!(server.requests().len(), 2);
 }
 
-fn moderation(make: fn(&FakeProvider) -> Box<dyn Media>) {
+fn moderation<D: Driver>() {
     let server = FakeProvider::start();
-    let client = make(&server);
+    let client = client::<D>(&server);
     let many = client
         .moderations(ModerationRequest::new(
             "openai/omni-moderation-latest",
@@ -300,9 +233,9 @@ fn moderation(make: fn(&FakeProvider) -> Box<dyn Media>) {
     assert!(!parts.flagged());
 }
 
-fn error_status_is_typed(make: fn(&FakeProvider) -> Box<dyn Media>) {
+fn error_status_is_typed<D: Driver>() {
     let server = FakeProvider::start();
-    let client = make(&server);
+    let client = client::<D>(&server);
     server.push(Reply::status(401));
     let error = client
         .speech(SpeechRequest::new("openai/tts-1", "hi", "alloy"))
@@ -327,9 +260,9 @@ fn error_status_is_typed(make: fn(&FakeProvider) -> Box<dyn Media>) {
     assert_eq!(error.status(), Some(400));
 }
 
-fn unsupported_without_sending(make: fn(&FakeProvider) -> Box<dyn Media>) {
+fn unsupported_without_sending<D: Driver>() {
     let server = FakeProvider::start();
-    let client = make(&server);
+    let client = client::<D>(&server);
     let error = client
         .images(ImageRequest::new("groq/some-model", "a cat"))
         .unwrap_err();
@@ -356,9 +289,9 @@ fn unsupported_without_sending(make: fn(&FakeProvider) -> Box<dyn Media>) {
     assert!(server.requests().is_empty(), "nothing was sent");
 }
 
-fn retry_resends_the_upload_intact(make: fn(&FakeProvider) -> Box<dyn Media>) {
+fn retry_resends_the_upload_intact<D: Driver>() {
     let server = FakeProvider::start();
-    let client = make(&server);
+    let client = client::<D>(&server);
     server.push(Reply::status(500));
     let audio = wav(3000);
     let done = client
@@ -387,17 +320,6 @@ fn retry_resends_the_upload_intact(make: fn(&FakeProvider) -> Box<dyn Media>) {
         header(&sent[0], "content-type"),
         header(&sent[1], "content-type")
     );
-}
-
-macro_rules! on_both_transports {
-    ($($check:ident),+ $(,)?) => {
-        mod blocking_transport {
-            $(#[test] fn $check() { super::$check(super::blocking) })+
-        }
-        mod tokio_transport {
-            $(#[test] fn $check() { super::$check(super::tokio) })+
-        }
-    };
 }
 
 on_both_transports!(

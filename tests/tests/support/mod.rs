@@ -16,7 +16,9 @@ use onellm_core::client::Overrides;
 use onellm_core::tokens::TokenCount;
 use onellm_core::{
     ChatCompletion, ChatCompletionChunk, ChatRequest, CompletionRequest, CompletionResponse,
-    EmbeddingRequest, EmbeddingResponse, Error, Response, ResponseStreamEvent, ResponsesRequest,
+    EmbeddingRequest, EmbeddingResponse, Error, ImageRequest, ImagesResponse, ModerationRequest,
+    ModerationResponse, Response, ResponseStreamEvent, ResponsesRequest, SpeechAudio,
+    SpeechRequest, Transcription, TranscriptionRequest, TranslationRequest,
 };
 
 /// A streamed call read to its end.
@@ -86,6 +88,11 @@ pub trait Driver: Sized {
         request: ResponsesRequest,
     ) -> (Vec<Result<ResponseStreamEvent, Error>>, Option<Response>);
     fn completions(&self, request: CompletionRequest) -> Result<CompletionResponse, Error>;
+    fn images(&self, request: ImageRequest) -> Result<ImagesResponse, Error>;
+    fn transcribe(&self, request: TranscriptionRequest) -> Result<Transcription, Error>;
+    fn translate(&self, request: TranslationRequest) -> Result<Transcription, Error>;
+    fn speech(&self, request: SpeechRequest) -> Result<SpeechAudio, Error>;
+    fn moderations(&self, request: ModerationRequest) -> Result<ModerationResponse, Error>;
     /// What the client's budget has spent (0 without a budget).
     fn spent(&self) -> f64;
     fn count_tokens(&self, request: &ChatRequest) -> TokenCount;
@@ -179,6 +186,21 @@ impl Driver for Blocking {
     }
     fn completions(&self, request: CompletionRequest) -> Result<CompletionResponse, Error> {
         self.0.completions(request)
+    }
+    fn images(&self, request: ImageRequest) -> Result<ImagesResponse, Error> {
+        self.0.images_generate(request)
+    }
+    fn transcribe(&self, request: TranscriptionRequest) -> Result<Transcription, Error> {
+        self.0.transcribe(request)
+    }
+    fn translate(&self, request: TranslationRequest) -> Result<Transcription, Error> {
+        self.0.translate(request)
+    }
+    fn speech(&self, request: SpeechRequest) -> Result<SpeechAudio, Error> {
+        self.0.speech(request)
+    }
+    fn moderations(&self, request: ModerationRequest) -> Result<ModerationResponse, Error> {
+        self.0.moderations(request)
     }
     fn debug(&self) -> String {
         format!("{:?}", self.0)
@@ -310,6 +332,21 @@ impl Driver for Async {
     }
     fn completions(&self, request: CompletionRequest) -> Result<CompletionResponse, Error> {
         self.runtime.block_on(self.client.completions(request))
+    }
+    fn images(&self, request: ImageRequest) -> Result<ImagesResponse, Error> {
+        self.runtime.block_on(self.client.images_generate(request))
+    }
+    fn transcribe(&self, request: TranscriptionRequest) -> Result<Transcription, Error> {
+        self.runtime.block_on(self.client.transcribe(request))
+    }
+    fn translate(&self, request: TranslationRequest) -> Result<Transcription, Error> {
+        self.runtime.block_on(self.client.translate(request))
+    }
+    fn speech(&self, request: SpeechRequest) -> Result<SpeechAudio, Error> {
+        self.runtime.block_on(self.client.speech(request))
+    }
+    fn moderations(&self, request: ModerationRequest) -> Result<ModerationResponse, Error> {
+        self.runtime.block_on(self.client.moderations(request))
     }
     fn debug(&self) -> String {
         format!("{:?}", self.client)
