@@ -9,7 +9,7 @@ use onellm_core::router::RouterConfig;
 use onellm_core::store::StoreReply;
 use onellm_core::{
     CallOptions, ChatCompletion, ChatCompletionChunk, ChatRequest, ChunkAccumulator, Engine,
-    ModelId, Registry,
+    ModelId, Registry, ResponseAccumulator, ResponseStreamEvent,
 };
 use std::collections::BTreeMap;
 
@@ -422,6 +422,105 @@ pub fn chat_stream(data: &[u8]) {
         accumulator.push(chunk);
     }
     let _ = accumulator.completion();
+}
+
+/// Every provider's Responses API stream decoder — OpenAI's native one, the others' chat
+/// decoders with their chunks turned into events — and, for the first byte's odd values,
+/// chat over OpenAI's native events (`chat_via_responses_decoder`): never panics, items are
+/// split-independent, at most one error and it is last, sequence numbers only grow, and a
+/// stream that ended well has a terminal event (`response.completed` or `.incomplete`),
+/// which is its last event.
+pub fn responses_bridges(data: &[u8]) {
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    let registry = registry();
+    let name = STREAM_PROVIDERS[usize::from(which / 2) % STREAM_PROVIDERS.len()];
+    let Ok(provider) = registry.resolve(&ModelId::parse(&format!("{name}/m")).unwrap()) else {
+        return;
+    };
+    let (points, payload) = split_points(rest);
+    if which % 2 == 1 {
+        let run = |parts: Vec<&[u8]>| {
+            let mut decoder = onellm_core::provider::responses_bridge::chat_via_responses_decoder(
+                provider.responses_stream_decoder("m"),
+                "m",
+            );
+            let mut items: Vec<Result<ChatCompletionChunk, String>> = Vec::new();
+            for part in parts {
+                decoder.push(part);
+                while let Some(item) = decoder.next_chunk() {
+                    items.push(item.map_err(|e| e.kind().as_str().to_owned()));
+                }
+            }
+            decoder.finish();
+            while let Some(item) = decoder.next_chunk() {
+                items.push(item.map_err(|e| e.kind().as_str().to_owned()));
+            }
+            (items, decoder.is_complete())
+        };
+        let (whole, complete) = run(vec![payload]);
+        assert_eq!((whole.clone(), complete), run(pieces(payload, &points)));
+        assert!(whole.iter().filter(|item| item.is_err()).count() <= 1);
+        assert!(whole
+            .iter()
+            .position(Result::is_err)
+            .is_none_or(|at| at + 1 == whole.len()));
+        let mut accumulator = ChunkAccumulator::new();
+        for chunk in whole.iter().flatten() {
+            accumulator.push(chunk);
+        }
+        let _ = accumulator.completion();
+        return;
+    }
+    let run = |parts: Vec<&[u8]>| {
+        let mut decoder = provider.responses_stream_decoder("m");
+        let mut items: Vec<Result<ResponseStreamEvent, String>> = Vec::new();
+        for part in parts {
+            decoder.push(part);
+            while let Some(item) = decoder.next_event() {
+                items.push(item.map_err(|e| e.kind().as_str().to_owned()));
+            }
+        }
+        decoder.finish();
+        while let Some(item) = decoder.next_event() {
+            items.push(item.map_err(|e| e.kind().as_str().to_owned()));
+        }
+        (items, decoder.is_complete())
+    };
+    let (whole, complete) = run(vec![payload]);
+    assert_eq!((whole.clone(), complete), run(pieces(payload, &points)));
+    let errors = whole.iter().filter(|item| item.is_err()).count();
+    assert!(errors <= 1);
+    if errors == 1 {
+        assert!(
+            whole.last().is_some_and(Result::is_err),
+            "an error must be the last item"
+        );
+    }
+    let events: Vec<&ResponseStreamEvent> = whole.iter().flatten().collect();
+    if name != "openai" {
+        // The bridge numbers its own events: strictly increasing from 0.
+        let numbers: Vec<Option<u64>> = events.iter().map(|e| e.sequence_number()).collect();
+        assert!(
+            numbers
+                .iter()
+                .enumerate()
+                .all(|(at, n)| *n == Some(at as u64)),
+            "{numbers:?}"
+        );
+    }
+    if complete && errors == 0 {
+        assert!(
+            events.last().is_some_and(|event| event.is_terminal()),
+            "no terminal event"
+        );
+    }
+    let mut accumulator = ResponseAccumulator::new();
+    for event in &events {
+        accumulator.push(event);
+    }
+    let _ = accumulator.response();
 }
 
 const ALL_PROVIDERS: &[&str] = &[
@@ -1451,6 +1550,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("store_replies", store_replies),
     ("cache_replay", cache_replay),
     ("multipart_form", multipart_form),
+    ("responses_bridges", responses_bridges),
 ];
 
 #[cfg(test)]
