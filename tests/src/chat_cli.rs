@@ -410,8 +410,18 @@ impl StreamPrinter {
     /// Prints one item of the stream, or passes its error on after ending the text line
     /// (so `error: …` on stderr does not trail the reply's last words in a terminal).
     pub fn chunk(&mut self, chunk: Result<ChatCompletionChunk, Error>) -> Result<(), Error> {
-        let chunk = match chunk {
-            Ok(chunk) => chunk,
+        self.item(chunk, ChatCompletionChunk::text)
+    }
+
+    /// Prints one item of a stream: its text (`text` picks it), or with `json` the item as
+    /// one line of JSON; an error is passed on after ending the text line.
+    fn item<T: serde::Serialize>(
+        &mut self,
+        item: Result<T, Error>,
+        text: impl Fn(&T) -> Option<&str>,
+    ) -> Result<(), Error> {
+        let item = match item {
+            Ok(item) => item,
             Err(error) => {
                 if self.printed && !self.json {
                     writeln!(self.out).ok();
@@ -420,8 +430,8 @@ impl StreamPrinter {
             }
         };
         if self.json {
-            writeln!(self.out, "{}", to_json(&chunk)).ok();
-        } else if let Some(text) = chunk.text() {
+            writeln!(self.out, "{}", to_json(&item)).ok();
+        } else if let Some(text) = text(&item) {
             write!(self.out, "{text}").ok();
             self.printed = true;
         }
@@ -453,23 +463,7 @@ impl StreamPrinter {
     /// Prints one event of a Responses stream: its text delta, or with `json` the event as
     /// one line of JSON. An error is passed on as [`chunk`](Self::chunk) does.
     pub fn event(&mut self, event: Result<ResponseStreamEvent, Error>) -> Result<(), Error> {
-        let event = match event {
-            Ok(event) => event,
-            Err(error) => {
-                if self.printed && !self.json {
-                    writeln!(self.out).ok();
-                }
-                return Err(error);
-            }
-        };
-        if self.json {
-            writeln!(self.out, "{}", to_json(&event)).ok();
-        } else if let Some(text) = event.text_delta() {
-            write!(self.out, "{text}").ok();
-            self.printed = true;
-        }
-        self.out.flush().ok();
-        Ok(())
+        self.item(event, ResponseStreamEvent::text_delta)
     }
 
     /// Ends a Responses stream that succeeded: the text's last newline and the response's
