@@ -34,6 +34,8 @@ for line in open(os.path.join(shared, "replay/manifest.jsonl")):
         open(f"corpus/responses_bridges/{name}", "wb").write(bytes([2 * family[provider]]) + body)
         if entry["endpoint"] == "responses":
             open(f"corpus/responses_bridges/chat-{name}", "wb").write(b"\x01" + body)
+            os.makedirs("corpus/responses_stream", exist_ok=True)
+            open(f"corpus/responses_stream/{name}", "wb").write(body)
         framing = "eventstream_decoder" if provider == "bedrock" else "sse_decoder"
         open(f"corpus/{framing}/{name}", "wb").write(b"\x07" + body)
     elif not entry["stream"] and provider in whole:

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde_json::{json, Value};
 
-use onellm_core::{ChunkAccumulator, Error, ModelId, Registry};
+use onellm_core::{ChunkAccumulator, Error, ModelId, Registry, ResponseAccumulator};
 
 /// Which endpoint a recording came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,13 +13,16 @@ pub enum Endpoint {
     Chat,
     Embeddings,
     Completions,
+    /// OpenAI's Responses API (`/v1/responses`).
+    Responses,
 }
 
 impl Endpoint {
-    /// Parses `chat`, `embeddings` or `completions`.
+    /// Parses `chat`, `embeddings`, `completions` or `responses`.
     pub fn parse(text: &str) -> Option<Endpoint> {
         match text {
             "chat" => Some(Endpoint::Chat),
+            "responses" => Some(Endpoint::Responses),
             "embeddings" => Some(Endpoint::Embeddings),
             "completions" => Some(Endpoint::Completions),
             _ => None,
@@ -44,7 +47,9 @@ const PIECES: [usize; 7] = [1, 7, 64, 3, 512, 2, 33];
 
 /// Replays a recording and returns the one JSON object `onellm-replay` prints:
 /// `{"ok":true,"completion":…,"chunks":N}`, `{"ok":true,"embeddings":…}`,
-/// `{"ok":true,"completions":…}` or `{"ok":false,"error":{…}}`. `Err` is for bad usage
+/// `{"ok":true,"completions":…}`, `{"ok":true,"response":…}` (a Responses API reply; for a
+/// stream, the events folded by `ResponseAccumulator`, with `"events":N}`) or
+/// `{"ok":false,"error":{…}}`. `Err` is for bad usage
 /// (unknown provider, invalid status or header), not for what the recording says.
 pub fn replay(recording: &Recording) -> Result<Value, String> {
     let registry =
@@ -71,39 +76,39 @@ pub fn replay(recording: &Recording) -> Result<Value, String> {
         Endpoint::Chat if recording.stream && status.is_success() => {
             let mut decoder = provider.chat_stream_decoder(id.model());
             let mut accumulator = ChunkAccumulator::new();
-            let mut failure = None;
-            let mut rest = recording.body.as_slice();
-            let mut sizes = PIECES.iter().cycle();
-            loop {
-                while let Some(item) = decoder.next_chunk() {
-                    match item {
-                        Ok(chunk) => accumulator.push(&chunk),
-                        Err(error) => failure = Some(error),
-                    }
-                }
-                if rest.is_empty() || failure.is_some() {
-                    break;
-                }
-                let size = sizes.next().copied().unwrap_or(1).min(rest.len());
-                let (piece, tail) = rest.split_at(size);
-                decoder.push(piece);
-                rest = tail;
-            }
-            if failure.is_none() {
-                decoder.finish();
-                while let Some(item) = decoder.next_chunk() {
-                    match item {
-                        Ok(chunk) => accumulator.push(&chunk),
-                        Err(error) => failure = Some(error),
-                    }
-                }
-            }
-            match failure {
-                Some(error) => Err(error),
-                None => Ok(json!({"ok": true, "completion": accumulator.completion(),
-                    "chunks": accumulator.chunk_count()})),
-            }
+            feed_in_pieces(
+                decoder.as_mut(),
+                &recording.body,
+                |decoder, piece| decoder.push(piece),
+                |decoder| decoder.finish(),
+                |decoder| decoder.next_chunk(),
+                |chunk| accumulator.push(&chunk),
+            )
+            .map(|()| {
+                json!({"ok": true, "completion": accumulator.completion(),
+                    "chunks": accumulator.chunk_count()})
+            })
         }
+        Endpoint::Responses if recording.stream && status.is_success() => {
+            let mut decoder = provider.responses_stream_decoder(id.model());
+            let mut accumulator = ResponseAccumulator::new();
+            let mut events = 0_usize;
+            feed_in_pieces(
+                decoder.as_mut(),
+                &recording.body,
+                |decoder, piece| decoder.push(piece),
+                |decoder| decoder.finish(),
+                |decoder| decoder.next_event(),
+                |event| {
+                    events += 1;
+                    accumulator.push(&event);
+                },
+            )
+            .map(|()| json!({"ok": true, "response": accumulator.response(), "events": events}))
+        }
+        Endpoint::Responses => provider
+            .parse_responses(&response())
+            .map(|response| json!({"ok": true, "response": response})),
         Endpoint::Chat => provider
             .parse_chat(&response())
             .map(|completion| json!({"ok": true, "completion": completion})),
@@ -115,6 +120,39 @@ pub fn replay(recording: &Recording) -> Result<Value, String> {
             .map(|completions| json!({"ok": true, "completions": completions})),
     };
     Ok(outcome.unwrap_or_else(|error| error_json(&error)))
+}
+
+/// Feeds `body` to a stream decoder in [`PIECES`]-sized pieces, handing each decoded item
+/// to `each` as it comes out, then ends the body: `Err` with the first error item (the
+/// decoder's errors are sticky, so nothing follows it).
+fn feed_in_pieces<D: ?Sized, T>(
+    decoder: &mut D,
+    body: &[u8],
+    push: fn(&mut D, &[u8]),
+    finish: fn(&mut D),
+    next: fn(&mut D) -> Option<Result<T, Error>>,
+    mut each: impl FnMut(T),
+) -> Result<(), Error> {
+    let mut drain = |decoder: &mut D| -> Result<(), Error> {
+        while let Some(item) = next(decoder) {
+            each(item?);
+        }
+        Ok(())
+    };
+    let mut rest = body;
+    let mut sizes = PIECES.iter().cycle();
+    loop {
+        drain(decoder)?;
+        if rest.is_empty() {
+            break;
+        }
+        let size = sizes.next().copied().unwrap_or(1).min(rest.len());
+        let (piece, tail) = rest.split_at(size);
+        push(decoder, piece);
+        rest = tail;
+    }
+    finish(decoder);
+    drain(decoder)
 }
 
 /// The `{"ok":false,"error":{…}}` object for an error.

@@ -213,3 +213,122 @@ fn replays_bedrock_eventstream_and_plain_json_error() {
         "The provided model identifier is invalid."
     );
 }
+
+/// The text of every `output_text` part of a raw Responses API response.
+fn responses_output_text(response: &Value) -> String {
+    let items = response["output"].as_array().into_iter().flatten();
+    items
+        .filter(|item| item["type"] == "message")
+        .flat_map(|item| item["content"].as_array().into_iter().flatten())
+        .filter(|part| part["type"] == "output_text")
+        .filter_map(|part| part["text"].as_str())
+        .collect()
+}
+
+/// `[call_id, name, arguments]` of every function call of a raw Responses API response.
+fn responses_function_calls(response: &Value) -> Vec<Value> {
+    let items = response["output"].as_array().into_iter().flatten();
+    items
+        .filter(|item| item["type"] == "function_call")
+        .map(|item| serde_json::json!([item["call_id"], item["name"], item["arguments"]]))
+        .collect()
+}
+
+#[test]
+fn replays_every_responses_recording() {
+    let Some(corpus) = corpus() else {
+        println!("corpus not found (../shared/corpus or $ONELLM_CORPUS); skipping");
+        return;
+    };
+    let manifest = std::fs::read_to_string(corpus.join("replay/manifest.jsonl")).unwrap();
+    let mut replayed = 0;
+    for line in manifest.lines() {
+        let entry: Value = serde_json::from_str(line).unwrap();
+        if entry["endpoint"] != "responses" {
+            continue;
+        }
+        let path = corpus.join("replay").join(entry["file"].as_str().unwrap());
+        let body = std::fs::read(&path).unwrap();
+        let file = path.to_string_lossy().into_owned();
+        let status = entry["status"].as_u64().unwrap();
+        let status_text = status.to_string();
+        let provider = entry["provider"].as_str().unwrap();
+        let mut args = vec![
+            "--provider",
+            provider,
+            "--endpoint",
+            "responses",
+            "--status",
+            &status_text,
+        ];
+        let stream = entry["stream"] == true;
+        if stream {
+            args.push("--stream");
+        }
+        args.push(&file);
+        let (code, stdout, stderr) = run(&args);
+        assert_eq!(code, 0, "{file}: {stderr}");
+        assert_eq!(stdout.trim().lines().count(), 1, "{file}: {stdout:.300}");
+        let verdict: Value = serde_json::from_str(stdout.trim()).unwrap();
+        // What the recording itself says: the body, or a stream's terminal event's response.
+        let expected: Value = if stream {
+            let text = String::from_utf8_lossy(&body);
+            text.lines()
+                .filter_map(|line| line.strip_prefix("data:"))
+                .filter_map(|data| serde_json::from_str::<Value>(data.trim()).ok())
+                .filter(|event| {
+                    matches!(
+                        event["type"].as_str(),
+                        Some("response.completed" | "response.incomplete")
+                    )
+                })
+                .map(|event| event["response"].clone())
+                .next_back()
+                .unwrap_or(Value::Null)
+        } else {
+            serde_json::from_slice(&body).unwrap()
+        };
+        if status >= 400 {
+            assert_eq!(verdict["ok"], false, "{file}: {stdout:.300}");
+            assert_eq!(verdict["error"]["status"], status, "{file}");
+            let code = expected["error"]["code"].as_str();
+            if let Some(kind) = code.and_then(onellm_core::ErrorKind::from_error_code) {
+                assert_eq!(verdict["error"]["kind"], kind.as_str(), "{file}");
+            }
+            assert_ne!(verdict["error"]["kind"], "decode", "{file}");
+        } else if expected.is_null() {
+            // A stream without a terminal event is cut short, whatever it delivered.
+            assert_eq!(
+                verdict["error"]["kind"], "truncated",
+                "{file}: {stdout:.300}"
+            );
+        } else {
+            assert_eq!(verdict["ok"], true, "{file}: {stdout:.300}");
+            let response = &verdict["response"];
+            assert_eq!(response["id"], expected["id"], "{file}");
+            assert_eq!(response["status"], expected["status"], "{file}");
+            assert_eq!(
+                responses_output_text(response),
+                responses_output_text(&expected),
+                "{file}"
+            );
+            assert_eq!(
+                responses_function_calls(response),
+                responses_function_calls(&expected),
+                "{file}"
+            );
+            assert_eq!(response["usage"], expected["usage"], "{file}");
+            assert_eq!(
+                response["output"].as_array().map(Vec::len),
+                expected["output"].as_array().map(Vec::len),
+                "{file}"
+            );
+            if stream {
+                assert!(verdict["events"].as_u64().unwrap() > 0, "{file}");
+            }
+        }
+        replayed += 1;
+    }
+    println!("onellm-replay --endpoint responses: {replayed} recordings");
+    assert_eq!(replayed, 22, "the corpus's Responses recordings");
+}

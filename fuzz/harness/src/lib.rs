@@ -1551,6 +1551,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("cache_replay", cache_replay),
     ("multipart_form", multipart_form),
     ("responses_bridges", responses_bridges),
+    ("responses_stream", responses_stream),
 ];
 
 #[cfg(test)]
@@ -1829,4 +1830,49 @@ mod tests {
             }
         }
     }
+}
+
+/// The Responses API event decoder (OpenAI's native one): any split of the bytes gives the
+/// same events and errors, an error is the last item, events re-serialize and read back
+/// equal, and the accumulator folds whatever came without panicking.
+pub fn responses_stream(data: &[u8]) {
+    let registry = registry();
+    let Ok(provider) = registry.resolve(&ModelId::parse("openai/m").unwrap()) else {
+        return;
+    };
+    let (points, payload) = split_points(data);
+    let run = |parts: Vec<&[u8]>| {
+        let mut decoder = provider.responses_stream_decoder("m");
+        let mut items: Vec<Result<onellm_core::ResponseStreamEvent, String>> = Vec::new();
+        for part in parts {
+            decoder.push(part);
+            while let Some(item) = decoder.next_event() {
+                items.push(item.map_err(|e| e.kind().as_str().to_owned()));
+            }
+        }
+        decoder.finish();
+        while let Some(item) = decoder.next_event() {
+            items.push(item.map_err(|e| e.kind().as_str().to_owned()));
+        }
+        items
+    };
+    let whole = run(vec![payload]);
+    assert_eq!(whole, run(pieces(payload, &points)));
+    let errors = whole.iter().filter(|item| item.is_err()).count();
+    assert!(errors <= 1);
+    if errors == 1 {
+        assert!(
+            whole.last().is_some_and(Result::is_err),
+            "an error must be the last item"
+        );
+    }
+    let mut accumulator = onellm_core::ResponseAccumulator::new();
+    for event in whole.iter().flatten() {
+        let json = serde_json::to_string(event).unwrap();
+        let back: onellm_core::ResponseStreamEvent = serde_json::from_str(&json).unwrap();
+        assert_eq!(&back, event);
+        let _ = event.has_content();
+        accumulator.push(event);
+    }
+    let _ = accumulator.response();
 }

@@ -1,11 +1,12 @@
 //! `onellm-replay`: replay a recorded provider response through the OneLLM core.
 //!
 //! ```text
-//! onellm-replay --provider P [--endpoint chat|embeddings|completions] [--stream]
+//! onellm-replay --provider P [--endpoint chat|embeddings|completions|responses] [--stream]
 //!               [--status N] [--header 'Name: value']... FILE
 //! ```
 //! Prints exactly one JSON line: `{"ok":true,"completion":{…},"chunks":N}` (accumulated when
-//! `--stream`), `{"ok":true,"embeddings":{…}}`, `{"ok":true,"completions":{…}}`, or
+//! `--stream`), `{"ok":true,"embeddings":{…}}`, `{"ok":true,"completions":{…}}`,
+//! `{"ok":true,"response":{…}}` (Responses API; with `"events":N` when `--stream`), or
 //! `{"ok":false,"error":{"kind":…,"status":…,"message":…,"retry_after_ms":…}}`. Exit 0 for
 //! both verdicts; 2 for bad usage or an unreadable file.
 
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 
 use onellm_testkit::replay::{replay, Endpoint, Recording};
 
-const USAGE: &str = "usage: onellm-replay --provider P [--endpoint chat|embeddings|completions] [--stream] [--status N] [--header 'Name: value']... FILE";
+const USAGE: &str = "usage: onellm-replay --provider P [--endpoint chat|embeddings|completions|responses] [--stream] [--status N] [--header 'Name: value']... FILE";
 
 fn parse(args: &[String]) -> Result<(Recording, String), String> {
     let mut recording = Recording {
