@@ -14,7 +14,8 @@ if [ -f "$shared/replay/manifest.jsonl" ]; then
   python3 - "$shared" <<'PY'
 import json, os, sys
 shared = sys.argv[1]
-# chat_stream indexes STREAM_PROVIDERS, parse_response the longer ALL_PROVIDERS (harness/src/lib.rs).
+# chat_stream indexes STREAM_PROVIDERS (responses_bridges twice that), parse_response the longer
+# ALL_PROVIDERS (harness/src/lib.rs).
 family = {"openai": 0, "anthropic": 1, "groq": 2, "mistral": 3, "cohere": 4, "google": 6, "vertex": 7, "bedrock": 8}
 whole = {"openai": 0, "anthropic": 1, "groq": 2, "mistral": 3, "openrouter": 4, "ollama": 5, "cohere": 6, "google": 8, "vertex": 9, "bedrock": 10}
 for line in open(os.path.join(shared, "replay/manifest.jsonl")):
@@ -27,6 +28,12 @@ for line in open(os.path.join(shared, "replay/manifest.jsonl")):
     if entry["stream"] and provider in family:
         for target in ("chat_stream",):
             open(f"corpus/{target}/{name}", "wb").write(bytes([family[provider]]) + body)
+        # responses_bridges: even first bytes pick a provider's Responses stream decoder,
+        # odd ones chat over (OpenAI's) Responses events.
+        os.makedirs("corpus/responses_bridges", exist_ok=True)
+        open(f"corpus/responses_bridges/{name}", "wb").write(bytes([2 * family[provider]]) + body)
+        if entry["endpoint"] == "responses":
+            open(f"corpus/responses_bridges/chat-{name}", "wb").write(b"\x01" + body)
         framing = "eventstream_decoder" if provider == "bedrock" else "sse_decoder"
         open(f"corpus/{framing}/{name}", "wb").write(b"\x07" + body)
     elif not entry["stream"] and provider in whole:

@@ -27,7 +27,7 @@ use http::{HeaderMap, StatusCode};
 
 use crate::api_key::ApiKey;
 pub use crate::response_headers::{request_id, retry_after, should_retry};
-use crate::types::ChatCompletion;
+use crate::types::{ChatCompletion, Response};
 
 /// What kind of failure an [`Error`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -365,6 +365,7 @@ struct Inner {
     should_retry: Option<bool>,
     attempts: Vec<Attempt>,
     partial: Option<ChatCompletion>,
+    partial_response: Option<Box<Response>>,
 }
 
 impl Error {
@@ -383,6 +384,7 @@ impl Error {
                 should_retry: None,
                 attempts: Vec::new(),
                 partial: None,
+                partial_response: None,
             }),
         }
     }
@@ -526,6 +528,12 @@ impl Error {
         self.inner.partial.as_ref()
     }
 
+    /// What a Responses API stream had delivered before it was interrupted: the response as
+    /// far as its events built it.
+    pub fn partial_response(&self) -> Option<&Response> {
+        self.inner.partial_response.as_deref()
+    }
+
     /// Sets the provider and model this error concerns (kept if already set).
     pub fn with_origin(mut self, provider: &str, model: &str) -> Self {
         if self.inner.provider.is_none() {
@@ -570,6 +578,12 @@ impl Error {
     /// Sets the partial completion of an interrupted stream.
     pub fn with_partial(mut self, partial: ChatCompletion) -> Self {
         self.inner.partial = Some(partial);
+        self
+    }
+
+    /// Sets the partial response of an interrupted Responses API stream.
+    pub fn with_partial_response(mut self, partial: Response) -> Self {
+        self.inner.partial_response = Some(Box::new(partial));
         self
     }
 
@@ -658,6 +672,9 @@ impl fmt::Debug for Error {
         }
         if inner.partial.is_some() {
             debug.field("partial", &inner.partial);
+        }
+        if inner.partial_response.is_some() {
+            debug.field("partial_response", &inner.partial_response);
         }
         debug.finish()
     }

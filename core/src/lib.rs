@@ -72,12 +72,14 @@ pub mod tokens;
 pub mod types;
 
 pub use api_key::ApiKey;
-pub use call::{Action, AttemptId, Backoff, Call, CallOptions, Operation, Outgoing, Output};
+pub use call::{
+    Action, AttemptId, Backoff, Call, CallOptions, Operation, Outgoing, Output, StreamItem, Wire,
+};
 pub use catalog::{Catalog, ModelInfo, ModelPrices};
 pub use client::{CallEvent, ClientBuilder, Engine};
 pub use error::{Attempt, CallReport, Error, ErrorKind};
 pub use model::ModelId;
-pub use provider::{Capabilities, ChatStreamDecoder, Provider};
+pub use provider::{Capabilities, ChatStreamDecoder, Provider, ResponsesStreamDecoder};
 pub use registry::Registry;
 pub use settings::ProviderSettings;
 pub use types::*;

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use onellm_core::call::{
-    Action, AttemptId, Backoff, Call, CallOptions, Operation, Outgoing, Output,
+    Action, AttemptId, Backoff, Call, CallOptions, Operation, Outgoing, Output, Wire,
 };
 use onellm_core::provider::profiles::Profile;
 use onellm_core::{
     ChatCompletionChunk, ChatRequest, CompletionRequest, EmbeddingRequest, Error, ErrorKind,
-    Registry,
+    Registry, ResponseStreamEvent, ResponsesRequest,
 };
 
 mod clock {
@@ -1593,4 +1593,171 @@ fn authorize_errors_and_missing_capabilities_fail_the_attempt_before_sending() {
     let error = expect_failed(&mut call, at(0.0));
     assert_eq!(error.kind(), ErrorKind::Unsupported, "{error}");
     assert!(error.to_string().contains("tools"), "{error}");
+}
+
+// ---- the Responses API through the same machine ----
+
+fn responses_request(model: &str, stream: bool) -> ResponsesRequest {
+    let mut request = ResponsesRequest::new(model, "Say hello");
+    request.stream = stream.then_some(true);
+    request
+}
+
+/// One Responses stream event as OpenAI frames it (`event:` repeats the JSON's `type`).
+fn sse_event(json: &str) -> String {
+    let kind = serde_json::from_str::<serde_json::Value>(json).unwrap()["type"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    format!("event: {kind}\ndata: {json}\n\n")
+}
+
+fn created(id: &str) -> String {
+    sse_event(&format!(
+        r#"{{"type":"response.created","sequence_number":0,"response":{{"id":"{id}","object":"response","created_at":1,"status":"in_progress","model":"m","output":[]}}}}"#
+    ))
+}
+
+fn message_added(id: &str) -> String {
+    sse_event(&format!(
+        r#"{{"type":"response.output_item.added","sequence_number":1,"output_index":0,"item":{{"id":"msg_{id}","type":"message","status":"in_progress","role":"assistant","content":[]}}}}"#
+    ))
+}
+
+fn text_delta(id: &str, sequence: u64, text: &str) -> String {
+    sse_event(&format!(
+        r#"{{"type":"response.output_text.delta","sequence_number":{sequence},"item_id":"msg_{id}","output_index":0,"content_index":0,"delta":"{text}"}}"#
+    ))
+}
+
+fn events(call: &mut Call) -> Vec<ResponseStreamEvent> {
+    std::iter::from_fn(|| call.poll_event()).collect()
+}
+
+#[test]
+fn responses_stream_retries_before_content_and_is_interrupted_after() {
+    let mut call = start(
+        responses_request("openai/gpt-4o", true),
+        CallOptions::default(),
+    );
+    let first = expect_send(&mut call, at(0.0));
+    assert_eq!(first.request.uri().path(), "/v1/responses");
+    call.handle_head(first.attempt, StatusCode::OK, HeaderMap::new(), at(0.1));
+    call.handle_body(first.attempt, created("a").as_bytes(), at(0.2));
+    assert!(
+        events(&mut call).is_empty(),
+        "response.created is held back"
+    );
+    call.handle_eof(first.attempt, at(0.3));
+    // Nothing with content was released: retried from the start.
+    let (second, now, _) = next_send(&mut call, at(0.3));
+    call.handle_head(second.attempt, StatusCode::OK, HeaderMap::new(), now);
+    let mut body = created("b");
+    body += &message_added("b");
+    body += &text_delta("b", 2, "Hel");
+    call.handle_body(second.attempt, body.as_bytes(), now);
+    let delivered = events(&mut call);
+    let kinds: Vec<&str> = delivered.iter().map(ResponseStreamEvent::kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "response.created",
+            "response.output_item.added",
+            "response.output_text.delta"
+        ],
+        "the second attempt's events, each once"
+    );
+    call.handle_eof(second.attempt, now);
+    let error = expect_failed(&mut call, now);
+    assert_eq!(error.kind(), ErrorKind::StreamInterrupted);
+    let partial = error.partial_response().expect("the partial response");
+    assert_eq!(partial.output_text(), "Hel");
+    assert!(error.partial_completion().is_none());
+    assert_eq!(error.attempts().len(), 2);
+}
+
+#[test]
+fn responses_whole_natively_and_through_a_chat_wire() {
+    let mut call = start(
+        responses_request("openai/gpt-4o", false),
+        CallOptions::default(),
+    );
+    let sent = expect_send(&mut call, at(0.0));
+    assert_eq!(sent.request.uri().path(), "/v1/responses");
+    let body = r#"{"id":"resp_1","object":"response","created_at":1,"status":"completed","model":"gpt-4o","output":[{"id":"msg_1","type":"message","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Hello!","annotations":[]}]}],"usage":{"input_tokens":3,"output_tokens":2,"total_tokens":5}}"#;
+    call.handle_response(sent.attempt, response(200, &[], body), at(0.1));
+    match expect_done(&mut call, at(0.1)) {
+        Output::Responses(reply) => assert_eq!(reply.output_text(), "Hello!"),
+        other => panic!("expected a response, got {other:?}"),
+    }
+    // Anthropic has no Responses API: the same request goes out as a message.
+    let mut call = start(
+        responses_request("anthropic/claude-sonnet-4-5", false),
+        CallOptions::default(),
+    );
+    let sent = expect_send(&mut call, at(0.0));
+    assert_eq!(sent.request.uri().path(), "/v1/messages");
+    let body = r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Bonjour"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":1}}"#;
+    call.handle_response(sent.attempt, response(200, &[], body), at(0.1));
+    match expect_done(&mut call, at(0.1)) {
+        Output::Responses(reply) => {
+            assert_eq!(reply.output_text(), "Bonjour");
+            assert_eq!(reply.usage.unwrap().output_tokens, 1);
+        }
+        other => panic!("expected a response, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_chat_call_admitted_over_the_responses_wire_goes_there() {
+    let mut call = Call::with_admission(
+        &registry(),
+        chat("openai/o3-pro").into(),
+        CallOptions::default(),
+        7,
+        at(0.0),
+        |_, _| Ok(Wire::ChatOverResponses),
+    );
+    let sent = expect_send(&mut call, at(0.0));
+    assert_eq!(sent.request.uri().path(), "/v1/responses");
+    let sent_body: serde_json::Value = serde_json::from_slice(sent.request.body()).unwrap();
+    assert_eq!(sent_body["model"], "o3-pro");
+    assert_eq!(sent_body["input"][0]["role"], "user");
+    let body = r#"{"id":"resp_1","object":"response","created_at":1,"status":"completed","model":"o3-pro","output":[{"id":"msg_1","type":"message","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Deep","annotations":[]}]}],"usage":{"input_tokens":3,"output_tokens":1,"total_tokens":4}}"#;
+    call.handle_response(sent.attempt, response(200, &[], body), at(0.1));
+    let completion = match expect_done(&mut call, at(0.1)) {
+        Output::Chat(completion) => completion,
+        other => panic!("expected a chat completion, got {other:?}"),
+    };
+    assert_eq!(completion.text(), "Deep");
+    assert_eq!(completion.usage.unwrap().completion_tokens, 1);
+    // Streamed: chat chunks from the events.
+    let mut request = chat("openai/o3-pro");
+    request.stream = Some(true);
+    let mut call = Call::with_admission(
+        &registry(),
+        request.into(),
+        CallOptions::default(),
+        7,
+        at(0.0),
+        |_, _| Ok(Wire::ChatOverResponses),
+    );
+    let sent = expect_send(&mut call, at(0.0));
+    assert_eq!(sent.request.uri().path(), "/v1/responses");
+    call.handle_head(sent.attempt, StatusCode::OK, HeaderMap::new(), at(0.1));
+    let mut body = created("c");
+    body += &message_added("c");
+    body += &text_delta("c", 2, "Dee");
+    body += &text_delta("c", 3, "p");
+    body += &sse_event(
+        r#"{"type":"response.completed","sequence_number":4,"response":{"id":"c","object":"response","created_at":1,"status":"completed","model":"o3-pro","output":[{"id":"msg_c","type":"message","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Deep","annotations":[]}]}],"usage":{"input_tokens":3,"output_tokens":1,"total_tokens":4}}}"#,
+    );
+    call.handle_body(sent.attempt, body.as_bytes(), at(0.2));
+    call.handle_eof(sent.attempt, at(0.3));
+    let text: String = drain(&mut call)
+        .iter()
+        .filter_map(ChatCompletionChunk::text)
+        .collect();
+    assert_eq!(text, "Deep");
+    assert_eq!(chat_text(expect_done(&mut call, at(0.3))), "Deep");
 }

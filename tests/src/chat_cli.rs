@@ -30,8 +30,12 @@
 //!
 //! ```text
 //! chat [--model M] [--fallback M]... [--retries N] [--timeout SECS] [--stream] [--json]
-//!      [--system TEXT] [--max-tokens N] [--request FILE] [--fake] [-v] [PROMPT]
+//!      [--system TEXT] [--max-tokens N] [--request FILE] [--responses] [--fake] [-v] [PROMPT]
 //! ```
+//!
+//! `--responses` sends the same request through OpenAI's Responses API instead of chat
+//! completions (natively, or bridged on providers without it) and prints the response's text,
+//! or with `--json` the response object (with `--stream`, one event per line).
 //!
 //! `-v` (`--verbose`) tells the call's story on stderr: each attempt's model and provider,
 //! how it ended (error kind and status), the wait before it and the time it took, and which
@@ -45,8 +49,10 @@ use std::io::{self, Read, StdoutLock, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use onellm_core::provider::responses_bridge;
 use onellm_core::{
-    Attempt, ChatCompletion, ChatCompletionChunk, ChatRequest, Error, Message, Role,
+    Attempt, CallReport, ChatCompletion, ChatCompletionChunk, ChatRequest, Error, Message,
+    Response, ResponseStreamEvent, ResponsesRequest, Role,
 };
 use serde_json::{json, Value};
 
@@ -56,7 +62,7 @@ pub const DEFAULT_MODEL: &str = "openai/gpt-4o-mini";
 /// Printed for `--help`, and after a usage error.
 pub const USAGE: &str = "usage: chat [--model M] [--fallback M]... [--retries N] [--timeout SECS] \
 [--stream] [--json] [--system TEXT] [--max-tokens N] [--request FILE] [--config FILE] [--repeat N] \
-[--fake] [-v] [PROMPT]";
+[--responses] [--fake] [-v] [PROMPT]";
 
 /// The command line, parsed.
 #[derive(Debug, Default)]
@@ -83,6 +89,8 @@ pub struct Args {
     pub config: Option<String>,
     /// `--repeat`: how many identical calls (one output line each); 1 without it.
     pub repeat: u32,
+    /// `--responses`: send through the Responses API ([`responses_request`]).
+    pub responses: bool,
     /// `--fake`: the transport points its client at a [`FakeProvider`](crate::FakeProvider).
     pub fake: bool,
     /// `-v`, `--verbose`: the call's attempts on stderr.
@@ -218,8 +226,8 @@ fn deployment_label(attempt: &Attempt) -> String {
 }
 
 /// With `verbose`, the attempts of a call that succeeded (from its report).
-fn print_report(completion: &ChatCompletion, style: Style) {
-    let Some(report) = completion.report().filter(|_| style.verbose) else {
+fn print_report(report: Option<&CallReport>, style: Style) {
+    let Some(report) = report.filter(|_| style.verbose) else {
         return;
     };
     match &report.cached {
@@ -279,6 +287,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                     return Err("--repeat wants 1 or more".to_owned());
                 }
             }
+            "--responses" => parsed.responses = true,
             "--fake" => parsed.fake = true,
             "-v" | "--verbose" => parsed.verbose = true,
             "--" => words.extend(args.by_ref()),
@@ -365,7 +374,7 @@ fn build_request(args: &Args) -> Result<ChatRequest, String> {
 /// Prints a whole reply: its text and tool calls, or with `json` one line of OpenAI JSON;
 /// with `verbose`, the attempts on stderr first.
 pub fn print_completion(completion: &ChatCompletion, style: Style) {
-    print_report(completion, style);
+    print_report(completion.report(), style);
     let mut out = io::stdout().lock();
     if style.json {
         writeln!(out, "{}", to_json(completion)).ok();
@@ -401,8 +410,18 @@ impl StreamPrinter {
     /// Prints one item of the stream, or passes its error on after ending the text line
     /// (so `error: …` on stderr does not trail the reply's last words in a terminal).
     pub fn chunk(&mut self, chunk: Result<ChatCompletionChunk, Error>) -> Result<(), Error> {
-        let chunk = match chunk {
-            Ok(chunk) => chunk,
+        self.item(chunk, ChatCompletionChunk::text)
+    }
+
+    /// Prints one item of a stream: its text (`text` picks it), or with `json` the item as
+    /// one line of JSON; an error is passed on after ending the text line.
+    fn item<T: serde::Serialize>(
+        &mut self,
+        item: Result<T, Error>,
+        text: impl Fn(&T) -> Option<&str>,
+    ) -> Result<(), Error> {
+        let item = match item {
+            Ok(item) => item,
             Err(error) => {
                 if self.printed && !self.json {
                     writeln!(self.out).ok();
@@ -411,8 +430,8 @@ impl StreamPrinter {
             }
         };
         if self.json {
-            writeln!(self.out, "{}", to_json(&chunk)).ok();
-        } else if let Some(text) = chunk.text() {
+            writeln!(self.out, "{}", to_json(&item)).ok();
+        } else if let Some(text) = text(&item) {
             write!(self.out, "{text}").ok();
             self.printed = true;
         }
@@ -429,7 +448,7 @@ impl StreamPrinter {
                 json: self.json,
                 verbose: self.verbose,
             };
-            print_report(completion, style);
+            print_report(completion.report(), style);
         }
         if !self.json {
             writeln!(self.out).ok();
@@ -437,6 +456,62 @@ impl StreamPrinter {
                 print_tool_calls(&mut self.out, completion);
             }
         }
+    }
+}
+
+impl StreamPrinter {
+    /// Prints one event of a Responses stream: its text delta, or with `json` the event as
+    /// one line of JSON. An error is passed on as [`chunk`](Self::chunk) does.
+    pub fn event(&mut self, event: Result<ResponseStreamEvent, Error>) -> Result<(), Error> {
+        self.item(event, ResponseStreamEvent::text_delta)
+    }
+
+    /// Ends a Responses stream that succeeded: the text's last newline and the response's
+    /// function calls (nothing more with `json`); with `verbose`, the attempts on stderr.
+    pub fn end_response(mut self, response: Option<&Response>) {
+        if let Some(response) = response {
+            let style = Style {
+                json: self.json,
+                verbose: self.verbose,
+            };
+            print_report(response.report(), style);
+        }
+        if !self.json {
+            writeln!(self.out).ok();
+            if let Some(response) = response {
+                print_function_calls(&mut self.out, response);
+            }
+        }
+    }
+}
+
+/// The request of `--responses`: the chat request the flags built, in the Responses API's
+/// shape (system messages become `instructions`, the others input items).
+pub fn responses_request(request: &ChatRequest) -> Result<ResponsesRequest, Error> {
+    responses_bridge::chat_as_responses(request)
+}
+
+/// Prints a whole Responses API reply: its text and function calls, or with `json` one line
+/// of JSON; with `verbose`, the attempts on stderr first.
+pub fn print_response(response: &Response, style: Style) {
+    print_report(response.report(), style);
+    let mut out = io::stdout().lock();
+    if style.json {
+        writeln!(out, "{}", to_json(response)).ok();
+    } else {
+        writeln!(out, "{}", response.output_text()).ok();
+        print_function_calls(&mut out, response);
+    }
+}
+
+fn print_function_calls(out: &mut impl Write, response: &Response) {
+    for call in response.function_calls() {
+        writeln!(
+            out,
+            "function call {}: {}({})",
+            call.call_id, call.name, call.arguments
+        )
+        .ok();
     }
 }
 
@@ -968,4 +1043,83 @@ pub fn check_proxy_story(run: RunChat<'_>) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("s3cret"), "{stderr}");
     assert_eq!(server.requests().len(), 2);
+}
+
+/// Issue 24's `--responses` from the command line, with `--fake` (echoing): the same
+/// prompt through the Responses API natively (OpenAI) and bridged (Anthropic), whole (text,
+/// and the response object with `--json`) and streamed (text, and one event per line with
+/// `--json`, ending in `response.completed`).
+pub fn check_responses_story(run: RunChat<'_>) {
+    let echo = [("ONELLM_FAKE_ECHO", "1")];
+    for model in ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5"] {
+        let output = run(
+            &["--fake", "--responses", "--model", model, "Say hello"],
+            None,
+            &echo,
+        );
+        assert!(output.status.success(), "{model}: {output:?}");
+        assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "Say hello");
+        let output = run(
+            &[
+                "--fake",
+                "--responses",
+                "--json",
+                "--model",
+                model,
+                "Say hello",
+            ],
+            None,
+            &echo,
+        );
+        assert!(output.status.success(), "{model}: {output:?}");
+        let response: Value =
+            serde_json::from_slice(&output.stdout).expect("one JSON response object");
+        assert_eq!(response["object"], "response", "{model}: {response}");
+        assert_eq!(response["status"], "completed", "{model}: {response}");
+        assert_eq!(
+            response["output"][0]["content"][0]["text"], "Say hello",
+            "{model}: {response}"
+        );
+        let output = run(
+            &[
+                "--fake",
+                "--responses",
+                "--stream",
+                "--model",
+                model,
+                "Say hello",
+            ],
+            None,
+            &echo,
+        );
+        assert!(output.status.success(), "{model}: {output:?}");
+        assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "Say hello");
+        let output = run(
+            &[
+                "--fake",
+                "--responses",
+                "--stream",
+                "--json",
+                "--model",
+                model,
+                "Say hello",
+            ],
+            None,
+            &echo,
+        );
+        assert!(output.status.success(), "{model}: {output:?}");
+        let events: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("one JSON event per line"))
+            .collect();
+        assert_eq!(
+            events.first().map(|e| &e["type"]),
+            Some(&json!("response.created"))
+        );
+        assert_eq!(
+            events.last().map(|e| &e["type"]),
+            Some(&json!("response.completed")),
+            "{model}: {events:?}"
+        );
+    }
 }

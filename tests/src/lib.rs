@@ -15,7 +15,10 @@
 //! Routes: `POST …/chat/completions` (OpenAI chat), `POST …/messages` (Anthropic messages),
 //! `POST …/model/{id}/converse` and `…/converse-stream` (Bedrock; the stream in binary AWS
 //! event stream frames), `POST …/model/{id}/invoke` (Bedrock Titan and Cohere embeddings),
-//! `POST …/embeddings`, `POST …/completions`. A request body with `"stream": true` gets a
+//! `POST …/embeddings`, `POST …/completions`, and the media routes `POST
+//! …/images/generations`, `…/audio/transcriptions` and `…/audio/translations` (the upload
+//! parsed as a real multipart form; the reply names the file's length and CRC-32),
+//! `…/audio/speech` ([`fake_speech`] bytes) and `…/moderations`. A request body with `"stream": true` gets a
 //! streamed reply (SSE over chunked transfer encoding). With no reply queued the server echoes
 //! the last user message, except for a model named `fail-NNN` (e.g. `openai/fail-401`), which
 //! gets HTTP status NNN with the route's usual error body, and one named `soak-{fault}-{id}`
@@ -32,6 +35,7 @@
 pub mod chat_cli;
 mod example_binary;
 mod http1;
+pub mod multipart;
 mod proxy;
 mod redis_server;
 mod render;
@@ -45,6 +49,7 @@ mod tls;
 pub use example_binary::{example_binary, run_example};
 pub use proxy::{ForwardProxy, ProxiedRequest};
 pub use redis_server::RedisServer;
+pub use render::media::fake_speech;
 pub use reply::{Fault, Reply};
 pub use server::{demo_answer, key_fingerprint, FakeProvider, RecordedRequest};
 #[cfg(feature = "tls")]

@@ -48,6 +48,14 @@ pub enum Fault {
 }
 
 impl Reply {
+    /// Whether the reply is a successful answer (not an error status or stream exception).
+    pub(crate) fn is_answer(&self) -> bool {
+        !matches!(
+            self.body,
+            ReplyBody::Status { .. } | ReplyBody::StreamException { .. }
+        )
+    }
+
     fn new(body: ReplyBody) -> Self {
         Reply {
             body,

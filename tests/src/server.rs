@@ -425,7 +425,23 @@ fn respond(
     }
     let serial = shared.serial.fetch_add(1, Ordering::SeqCst);
     let route = Route::of(&request.path);
-    let rendered = render::render(route, &json, reply, serial);
+    let (rendered, content_type) = match route {
+        Route::Media(media) if reply.is_answer() => {
+            let typed = render::media::render(
+                media,
+                &request.body,
+                request.header("content-type"),
+                &json,
+                serial,
+            );
+            let (status, body) = (typed.status, typed.body);
+            (Rendered::Whole { status, body }, typed.content_type)
+        }
+        _ => (
+            render::render(route, &json, reply, serial),
+            "application/json",
+        ),
+    };
     let mut headers = vec![("x-request-id".to_owned(), format!("req_fake_{serial}"))];
     headers.extend(reply.headers.iter().cloned());
     if reply.gzip {
@@ -435,7 +451,7 @@ fn respond(
         Rendered::Whole { status, body } => {
             let body = if reply.gzip { gzip_whole(&body)? } else { body };
             let head = |length: usize| {
-                http1::write_head(stream, status, "application/json", Some(length), &headers)
+                http1::write_head(stream, status, content_type, Some(length), &headers)
             };
             match fault {
                 Some(Fault::ResetAfterHeaders) => {

@@ -17,134 +17,26 @@ use std::time::Duration;
 
 use onellm_core::cache::{CacheControl, CacheSettings};
 use onellm_core::client::Overrides;
-use onellm_core::{ChatCompletion, ChatRequest, EmbeddingRequest, EmbeddingResponse, Error};
+use onellm_core::{ChatCompletion, ChatRequest, EmbeddingRequest, EmbeddingResponse};
 use onellm_testkit::{FakeProvider, RedisServer, Reply};
 
 const KEY: &str = "sk-cache-test";
 
-trait Driver: Sized {
-    fn new(server: &FakeProvider, cache: CacheSettings) -> Self;
-    /// A view of the client with another OpenAI key (per-call keys, one cache).
-    fn with_key(&self, key: &str) -> Self;
-    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error>;
-    /// The streamed chunks' text, how many chunks, and the completion they made.
-    fn stream(&self, request: ChatRequest) -> Result<(String, usize, ChatCompletion), Error>;
-    /// The same, read `without_completion`: the chunks' text and the summary.
-    fn stream_summary(&self, request: ChatRequest) -> Result<(String, ChatCompletion), Error>;
-    fn embed(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error>;
+mod support;
+use support::Driver;
+
+fn client<D: Driver>(server: &FakeProvider, cache: CacheSettings) -> D {
+    build!(D, |builder| builder
+        .api_key("openai", KEY)
+        .base_url("openai", server.openai_base_url())
+        .retries(0)
+        .cache(cache.clone()))
+    .unwrap()
 }
 
-macro_rules! builder {
-    ($builder:expr, $server:expr, $cache:expr) => {
-        $builder
-            .api_key("openai", KEY)
-            .base_url("openai", $server.openai_base_url())
-            .retries(0)
-            .cache($cache)
-    };
-}
-
-struct Blocking(onellm_blocking::Client);
-
-impl Driver for Blocking {
-    fn new(server: &FakeProvider, cache: CacheSettings) -> Self {
-        Blocking(
-            builder!(onellm_blocking::Client::builder(), server, cache)
-                .build()
-                .unwrap(),
-        )
-    }
-    fn with_key(&self, key: &str) -> Self {
-        Blocking(
-            self.0
-                .with_overrides(Overrides::new().api_key("openai", key)),
-        )
-    }
-    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
-        self.0.chat(request)
-    }
-    fn stream(&self, request: ChatRequest) -> Result<(String, usize, ChatCompletion), Error> {
-        let mut stream = self.0.chat_stream(request);
-        let (mut text, mut chunks) = (String::new(), 0);
-        for chunk in stream.by_ref() {
-            text.push_str(chunk?.text().unwrap_or_default());
-            chunks += 1;
-        }
-        Ok((text, chunks, stream.completion().cloned().unwrap()))
-    }
-    fn stream_summary(&self, request: ChatRequest) -> Result<(String, ChatCompletion), Error> {
-        let mut stream = self.0.chat_stream(request).without_completion();
-        let mut text = String::new();
-        for chunk in stream.by_ref() {
-            text.push_str(chunk?.text().unwrap_or_default());
-        }
-        Ok((text, stream.completion().cloned().unwrap()))
-    }
-    fn embed(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error> {
-        self.0.embeddings(request)
-    }
-}
-
-struct Async {
-    client: onellm_tokio::Client,
-    runtime: std::sync::Arc<tokio::runtime::Runtime>,
-}
-
-async fn next_item<S>(stream: &mut S) -> Option<S::Item>
-where
-    S: futures_core::Stream + Unpin,
-{
-    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *stream).poll_next(cx)).await
-}
-
-impl Driver for Async {
-    fn new(server: &FakeProvider, cache: CacheSettings) -> Self {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let builder = builder!(onellm_tokio::Client::builder(), server, cache);
-        let client = runtime.block_on(async { builder.build() }).unwrap();
-        Async {
-            client,
-            runtime: std::sync::Arc::new(runtime),
-        }
-    }
-    fn with_key(&self, key: &str) -> Self {
-        Async {
-            client: self
-                .client
-                .with_overrides(Overrides::new().api_key("openai", key)),
-            runtime: std::sync::Arc::clone(&self.runtime),
-        }
-    }
-    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
-        self.runtime.block_on(self.client.chat(request))
-    }
-    fn stream(&self, request: ChatRequest) -> Result<(String, usize, ChatCompletion), Error> {
-        self.runtime.block_on(async {
-            let mut stream = self.client.chat_stream(request);
-            let (mut text, mut chunks) = (String::new(), 0);
-            while let Some(item) = next_item(&mut stream).await {
-                text.push_str(item?.text().unwrap_or_default());
-                chunks += 1;
-            }
-            Ok((text, chunks, stream.completion().cloned().unwrap()))
-        })
-    }
-    fn stream_summary(&self, request: ChatRequest) -> Result<(String, ChatCompletion), Error> {
-        self.runtime.block_on(async {
-            let mut stream = self.client.chat_stream(request).without_completion();
-            let mut text = String::new();
-            while let Some(item) = next_item(&mut stream).await {
-                text.push_str(item?.text().unwrap_or_default());
-            }
-            Ok((text, stream.completion().cloned().unwrap()))
-        })
-    }
-    fn embed(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error> {
-        self.runtime.block_on(self.client.embeddings(request))
-    }
+/// A view of `client` with another OpenAI key (per-call keys, one cache).
+fn with_key<D: Driver>(client: &D, key: &str) -> D {
+    client.with_overrides(Overrides::new().api_key("openai", key))
 }
 
 fn ask(text: &str) -> ChatRequest {
@@ -158,7 +50,7 @@ fn cached(completion: &ChatCompletion) -> bool {
 fn identical_calls_are_answered_once<D: Driver>() {
     let server = FakeProvider::start();
     server.push(Reply::text("Paris").usage(1000, 200));
-    let client = D::new(&server, CacheSettings::memory());
+    let client = client::<D>(&server, CacheSettings::memory());
     let first = client.chat(ask("capital of France?")).unwrap();
     let second = client.chat(ask("capital of France?")).unwrap();
     let third = client.chat(ask("capital of France?")).unwrap();
@@ -186,9 +78,11 @@ fn identical_calls_are_answered_once<D: Driver>() {
 fn streams_are_stored_and_replayed<D: Driver>() {
     let server = FakeProvider::start();
     server.push(Reply::text("streamed once").usage(10, 3));
-    let client = D::new(&server, CacheSettings::memory());
-    let (text, chunks, _) = client.stream(ask("tell me")).unwrap();
-    let (again, replayed, completion) = client.stream(ask("tell me")).unwrap();
+    let client = client::<D>(&server, CacheSettings::memory());
+    let first = client.stream(ask("tell me")).unwrap();
+    let second = client.stream(ask("tell me")).unwrap();
+    let (text, chunks) = (first.text(), first.chunks.len());
+    let (again, replayed, completion) = (second.text(), second.chunks.len(), second.completion);
     assert_eq!(
         server.requests().len(),
         1,
@@ -205,7 +99,7 @@ fn streams_are_stored_and_replayed<D: Driver>() {
     assert_eq!(client.chat(ask("tell me")).unwrap().text(), "streamed once");
     server.push(Reply::text("whole first"));
     client.chat(ask("other")).unwrap();
-    assert_eq!(client.stream(ask("other")).unwrap().0, "whole first");
+    assert_eq!(client.stream(ask("other")).unwrap().text(), "whole first");
     assert_eq!(server.requests().len(), 2);
 }
 
@@ -213,10 +107,11 @@ fn streams_are_stored_and_replayed<D: Driver>() {
 /// summary (usage, finish reason, report, no text), and the cache stores nothing for it.
 fn streams_read_without_their_completion<D: Driver>() {
     let server = FakeProvider::start();
-    let client = D::new(&server, CacheSettings::memory());
+    let client = client::<D>(&server, CacheSettings::memory());
     for _ in 0..2 {
         server.push(Reply::text("a long answer").usage(10, 3));
-        let (text, summary) = client.stream_summary(ask("tell me")).unwrap();
+        let streamed = client.stream_summary(ask("tell me")).unwrap();
+        let (text, summary) = (streamed.text(), streamed.completion);
         assert_eq!(text, "a long answer");
         assert_eq!(summary.text(), "");
         assert_eq!(summary.usage.as_ref().unwrap().completion_tokens, 3);
@@ -231,8 +126,8 @@ fn streams_read_without_their_completion<D: Driver>() {
 
 fn tenants_never_share_entries<D: Driver>() {
     let server = FakeProvider::start();
-    let client = D::new(&server, CacheSettings::memory());
-    let (alice, bob) = (client.with_key("sk-alice"), client.with_key("sk-bob"));
+    let client = client::<D>(&server, CacheSettings::memory());
+    let (alice, bob) = (with_key(&client, "sk-alice"), with_key(&client, "sk-bob"));
     alice.chat(ask("secret plans")).unwrap();
     assert!(!cached(&bob.chat(ask("secret plans")).unwrap()));
     assert!(cached(&alice.chat(ask("secret plans")).unwrap()));
@@ -242,7 +137,7 @@ fn tenants_never_share_entries<D: Driver>() {
 
 fn per_call_controls<D: Driver>() {
     let server = FakeProvider::start();
-    let client = D::new(&server, CacheSettings::memory());
+    let client = client::<D>(&server, CacheSettings::memory());
     let with = |control: CacheControl| {
         let mut request = ask("controlled");
         request.cache = Some(control);
@@ -292,13 +187,13 @@ fn per_call_controls<D: Driver>() {
 
 fn embeddings_are_cached_per_input<D: Driver>() {
     let server = FakeProvider::start();
-    let client = D::new(&server, CacheSettings::memory());
+    let client = client::<D>(&server, CacheSettings::memory());
     let model = "openai/text-embedding-3-small";
     let first = client
-        .embed(EmbeddingRequest::new(model, ["alpha", "beta"]))
+        .embeddings(EmbeddingRequest::new(model, ["alpha", "beta"]))
         .unwrap();
     let second = client
-        .embed(EmbeddingRequest::new(model, ["beta", "gamma", "alpha"]))
+        .embeddings(EmbeddingRequest::new(model, ["beta", "gamma", "alpha"]))
         .unwrap();
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
@@ -318,7 +213,7 @@ fn embeddings_are_cached_per_input<D: Driver>() {
     assert_eq!(vector(&second, 2), vector(&first, 0), "alpha");
     // All known: nothing sent.
     let third = client
-        .embed(EmbeddingRequest::new(model, ["gamma", "beta"]))
+        .embeddings(EmbeddingRequest::new(model, ["gamma", "beta"]))
         .unwrap();
     assert_eq!(server.requests().len(), 2);
     assert_eq!(vector(&third, 0), vector(&second, 1));
@@ -331,15 +226,18 @@ fn shared_through_redis<D: Driver>() {
     let server = FakeProvider::start();
     server.push(Reply::text("from the provider"));
     let settings = CacheSettings::redis(redis.url());
-    let first = D::new(&server, settings.clone());
-    let second = D::new(&server, settings);
+    let first = client::<D>(&server, settings.clone());
+    let second = client::<D>(&server, settings);
     assert!(!cached(&first.chat(ask("shared")).unwrap()));
     let answer = second.chat(ask("shared")).unwrap();
     assert!(cached(&answer));
     assert_eq!(answer.text(), "from the provider");
     assert_eq!(server.requests().len(), 1, "the second client sent nothing");
     // A stream replays what Redis holds.
-    assert_eq!(second.stream(ask("shared")).unwrap().0, "from the provider");
+    assert_eq!(
+        second.stream(ask("shared")).unwrap().text(),
+        "from the provider"
+    );
     // An entry past its ttl is not served.
     let mut short = ask("short-lived");
     short.cache = Some(CacheControl {
@@ -354,10 +252,10 @@ fn shared_through_redis<D: Driver>() {
     // Embeddings per input through MGET.
     let model = "openai/text-embedding-3-small";
     first
-        .embed(EmbeddingRequest::new(model, ["x", "y"]))
+        .embeddings(EmbeddingRequest::new(model, ["x", "y"]))
         .unwrap();
     second
-        .embed(EmbeddingRequest::new(model, ["y", "z"]))
+        .embeddings(EmbeddingRequest::new(model, ["y", "z"]))
         .unwrap();
     let requests = server.requests();
     let sent: serde_json::Value = serde_json::from_str(&requests.last().unwrap().body).unwrap();
@@ -369,28 +267,17 @@ fn redis_away_never_fails_a_call<D: Driver>() {
         return;
     };
     let server = FakeProvider::start();
-    let client = D::new(&server, CacheSettings::redis(redis.url()));
+    let client = client::<D>(&server, CacheSettings::redis(redis.url()));
     client.chat(ask("before")).unwrap();
     assert!(cached(&client.chat(ask("before")).unwrap()));
     redis.stop();
     for round in 0..4 {
         let answer = client.chat(ask("after")).unwrap();
         assert_eq!(answer.text(), "after", "round {round}");
-        let (text, _, _) = client.stream(ask("after")).unwrap();
+        let text = client.stream(ask("after")).unwrap().text();
         assert_eq!(text, "after");
     }
     assert_eq!(server.requests().len(), 1 + 8);
-}
-
-macro_rules! on_both_transports {
-    ($($scenario:ident),+ $(,)?) => {
-        mod on_blocking {
-            $(#[test] fn $scenario() { super::$scenario::<super::Blocking>(); })+
-        }
-        mod on_tokio {
-            $(#[test] fn $scenario() { super::$scenario::<super::Async>(); })+
-        }
-    };
 }
 
 on_both_transports!(

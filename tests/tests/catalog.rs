@@ -11,7 +11,7 @@
 //! (LiteLLM's map, outside the repository); without it the price checks are skipped (and
 //! said so), the presence checks still run.
 
-use onellm_core::{ChatCompletion, ChatCompletionChunk, ChatRequest, Error};
+use onellm_core::ChatRequest;
 use onellm_testkit::{FakeProvider, Reply};
 use serde_json::{json, Value};
 
@@ -56,82 +56,21 @@ fn cached_reply(model: &str) -> Reply {
     Reply::status(200).body(body.to_string())
 }
 
-trait Driver: Sized {
-    fn new(server: &FakeProvider) -> Self;
-    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error>;
-    fn stream(&self, request: ChatRequest) -> (Vec<ChatCompletionChunk>, ChatCompletion);
-}
+mod support;
+use support::Driver;
 
-macro_rules! configure {
-    ($builder:expr, $server:expr) => {
-        $builder
-            .api_key("openai", KEY)
-            .base_url("openai", $server.openai_base_url())
-            .api_key("anthropic", KEY)
-            .base_url("anthropic", $server.anthropic_base_url())
-    };
-}
-
-struct Blocking(onellm_blocking::Client);
-
-impl Driver for Blocking {
-    fn new(server: &FakeProvider) -> Self {
-        Blocking(
-            configure!(onellm_blocking::Client::builder(), server)
-                .build()
-                .unwrap(),
-        )
-    }
-    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
-        self.0.chat(request)
-    }
-    fn stream(&self, request: ChatRequest) -> (Vec<ChatCompletionChunk>, ChatCompletion) {
-        let mut stream = self.0.chat_stream(request);
-        let chunks = stream.by_ref().map(Result::unwrap).collect();
-        (chunks, stream.completion().cloned().unwrap())
-    }
-}
-
-struct Async {
-    client: onellm_tokio::Client,
-    runtime: tokio::runtime::Runtime,
-}
-
-async fn next_item<S>(stream: &mut S) -> Option<S::Item>
-where
-    S: futures_core::Stream + Unpin,
-{
-    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *stream).poll_next(cx)).await
-}
-
-impl Driver for Async {
-    fn new(server: &FakeProvider) -> Self {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let builder = configure!(onellm_tokio::Client::builder(), server);
-        let client = runtime.block_on(async { builder.build() }).unwrap();
-        Async { client, runtime }
-    }
-    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
-        self.runtime.block_on(self.client.chat(request))
-    }
-    fn stream(&self, request: ChatRequest) -> (Vec<ChatCompletionChunk>, ChatCompletion) {
-        self.runtime.block_on(async {
-            let mut stream = self.client.chat_stream(request);
-            let mut chunks = Vec::new();
-            while let Some(item) = next_item(&mut stream).await {
-                chunks.push(item.unwrap());
-            }
-            (chunks, stream.completion().cloned().unwrap())
-        })
-    }
+fn client<D: Driver>(server: &FakeProvider) -> D {
+    build!(D, |builder| builder
+        .api_key("openai", KEY)
+        .base_url("openai", server.openai_base_url())
+        .api_key("anthropic", KEY)
+        .base_url("anthropic", server.anthropic_base_url()))
+    .unwrap()
 }
 
 fn completion_cost_is_the_maps_price<D: Driver>() {
     let server = FakeProvider::start();
-    let client = D::new(&server);
+    let client = client::<D>(&server);
     server.push(cached_reply("gpt-4o-2024-08-06"));
     let completion = client
         .chat(ChatRequest::new("openai/gpt-4o").user("Hi"))
@@ -146,9 +85,11 @@ fn completion_cost_is_the_maps_price<D: Driver>() {
 
 fn stream_final_usage_chunk_has_the_cost<D: Driver>() {
     let server = FakeProvider::start();
-    let client = D::new(&server);
+    let client = client::<D>(&server);
     server.push(Reply::text("Hello there").usage(1000, 500));
-    let (chunks, completion) = client.stream(ChatRequest::new("openai/gpt-4o").user("Hi"));
+    let support::Streamed { chunks, completion } = client
+        .stream(ChatRequest::new("openai/gpt-4o").user("Hi"))
+        .unwrap();
     let last = chunks.last().unwrap();
     let cost = last
         .usage
@@ -163,7 +104,7 @@ fn stream_final_usage_chunk_has_the_cost<D: Driver>() {
 
 fn uncatalogued_model_has_no_cost<D: Driver>() {
     let server = FakeProvider::start();
-    let client = D::new(&server);
+    let client = client::<D>(&server);
     server.push(Reply::text("Hi").usage(1000, 500));
     let completion = client
         .chat(ChatRequest::new("openai/my-fine-tune-xyz").user("Hi"))
@@ -177,7 +118,7 @@ fn uncatalogued_model_has_no_cost<D: Driver>() {
 
 fn bare_names_reach_their_providers<D: Driver>() {
     let server = FakeProvider::start();
-    let client = D::new(&server);
+    let client = client::<D>(&server);
     server.push(Reply::text("from openai"));
     server.push(Reply::text("from anthropic"));
     let openai = client
@@ -216,17 +157,6 @@ fn bare_names_reach_their_providers<D: Driver>() {
     assert_eq!(error.kind(), onellm_core::ErrorKind::Configuration);
     assert!(error.message().contains("prefix"), "{error}");
     assert_eq!(server.requests().len(), 2);
-}
-
-macro_rules! on_both_transports {
-    ($($scenario:ident),+ $(,)?) => {
-        mod on_blocking {
-            $(#[test] fn $scenario() { super::$scenario::<super::Blocking>(); })+
-        }
-        mod on_tokio {
-            $(#[test] fn $scenario() { super::$scenario::<super::Async>(); })+
-        }
-    };
 }
 
 on_both_transports!(

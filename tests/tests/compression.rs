@@ -2,98 +2,31 @@
 //! whole reply or stream (compressed as it goes, flushed per event) is decoded — the stream
 //! chunk by chunk, not at its end.
 
-use onellm_core::{ChatRequest, Error};
+use onellm_core::ChatRequest;
 use onellm_testkit::{FakeProvider, Reply};
 
-trait Driver {
-    fn new(server: &FakeProvider) -> Self;
-    fn chat(&self, request: ChatRequest) -> Result<String, Error>;
-    /// The streamed text and how many chunks carried it.
-    fn stream(&self, request: ChatRequest) -> Result<(String, usize), Error>;
-}
-
-struct Blocking(onellm_blocking::Client);
-
-impl Driver for Blocking {
-    fn new(server: &FakeProvider) -> Self {
-        Blocking(
-            onellm_blocking::Client::builder()
-                .api_key("openai", "sk-gzip")
-                .base_url("openai", server.openai_base_url())
-                .retries(0)
-                .build()
-                .unwrap(),
-        )
-    }
-    fn chat(&self, request: ChatRequest) -> Result<String, Error> {
-        Ok(self.0.chat(request)?.text().to_owned())
-    }
-    fn stream(&self, request: ChatRequest) -> Result<(String, usize), Error> {
-        let (mut text, mut chunks) = (String::new(), 0);
-        for chunk in self.0.chat_stream(request) {
-            let chunk = chunk?;
-            if let Some(piece) = chunk.text() {
-                text.push_str(piece);
-                chunks += 1;
-            }
-        }
-        Ok((text, chunks))
-    }
-}
-
-struct Async {
-    client: onellm_tokio::Client,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl Driver for Async {
-    fn new(server: &FakeProvider) -> Self {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let builder = onellm_tokio::Client::builder()
-            .api_key("openai", "sk-gzip")
-            .base_url("openai", server.openai_base_url())
-            .retries(0);
-        let client = runtime.block_on(async { builder.build() }).unwrap();
-        Async { client, runtime }
-    }
-    fn chat(&self, request: ChatRequest) -> Result<String, Error> {
-        Ok(self
-            .runtime
-            .block_on(self.client.chat(request))?
-            .text()
-            .to_owned())
-    }
-    fn stream(&self, request: ChatRequest) -> Result<(String, usize), Error> {
-        self.runtime.block_on(async {
-            let mut stream = self.client.chat_stream(request);
-            let (mut text, mut chunks) = (String::new(), 0);
-            while let Some(chunk) = std::future::poll_fn(|cx| {
-                futures_core::Stream::poll_next(std::pin::Pin::new(&mut stream), cx)
-            })
-            .await
-            {
-                if let Some(piece) = chunk?.text() {
-                    text.push_str(piece);
-                    chunks += 1;
-                }
-            }
-            Ok((text, chunks))
-        })
-    }
-}
+mod support;
+use support::Driver;
 
 fn gzip_replies_are_decoded<D: Driver>() {
     let server = FakeProvider::start();
     let long = "compressed words ".repeat(200);
     server.push(Reply::text(long.clone()).gzip());
     server.push(Reply::text("one two three four five six").gzip());
-    let client = D::new(&server);
+    let client = build!(D, |builder| builder
+        .api_key("openai", "sk-gzip")
+        .base_url("openai", server.openai_base_url())
+        .retries(0))
+    .unwrap();
     let request = || ChatRequest::new("openai/gpt-4o-mini").user("Hi");
-    assert_eq!(client.chat(request()).unwrap(), long);
-    let (text, chunks) = client.stream(request()).unwrap();
+    assert_eq!(client.chat(request()).unwrap().text(), long);
+    let streamed = client.stream(request()).unwrap();
+    let text = streamed.text();
+    let chunks = streamed
+        .chunks
+        .iter()
+        .filter(|c| c.text().is_some())
+        .count();
     assert_eq!(text, "one two three four five six");
     assert!(
         chunks > 1,
@@ -126,17 +59,6 @@ fn gzip_replies_are_decoded<D: Driver>() {
         ),
         "{error}"
     );
-}
-
-macro_rules! on_both_transports {
-    ($($scenario:ident),+ $(,)?) => {
-        mod on_blocking {
-            $(#[test] fn $scenario() { super::$scenario::<super::Blocking>(); })+
-        }
-        mod on_tokio {
-            $(#[test] fn $scenario() { super::$scenario::<super::Async>(); })+
-        }
-    };
 }
 
 on_both_transports!(gzip_replies_are_decoded);

@@ -10,7 +10,7 @@
 //! - a client with a budget stops once its calls' `usage.cost` reaches it, whole or
 //!   streamed, and says what it spent.
 
-use onellm_core::{ChatCompletion, ChatRequest, Error, ErrorKind, Tool};
+use onellm_core::{ChatRequest, Error, ErrorKind, Tool};
 use onellm_testkit::{FakeProvider, Reply};
 
 const KEY: &str = "sk-preflight-test";
@@ -23,98 +23,27 @@ struct Setup {
     cache: Option<onellm_core::cache::CacheSettings>,
 }
 
-trait Driver: Sized {
-    fn new(server: &FakeProvider, setup: Setup) -> Self;
-    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error>;
-    fn stream(&self, request: ChatRequest) -> Result<ChatCompletion, Error>;
-    fn spent(&self) -> f64;
-    fn count(&self, request: &ChatRequest) -> onellm_core::tokens::TokenCount;
-}
+mod support;
+use support::Driver;
 
-macro_rules! configure {
-    ($builder:expr, $server:expr, $setup:expr) => {{
-        let mut builder = $builder
+fn configured<D: Driver>(server: &FakeProvider, setup: Setup) -> D {
+    build!(D, |builder| {
+        let mut builder = builder
             .api_key("openai", KEY)
-            .base_url("openai", $server.openai_base_url())
+            .base_url("openai", server.openai_base_url())
             .retries(0);
-        if let Some(usd) = $setup.budget {
+        if let Some(usd) = setup.budget {
             builder = builder.max_budget(usd);
         }
-        if $setup.capabilities_off {
+        if setup.capabilities_off {
             builder = builder.check_capabilities(false);
         }
-        if let Some(cache) = $setup.cache.clone() {
+        if let Some(cache) = setup.cache.clone() {
             builder = builder.cache(cache);
         }
         builder
-    }};
-}
-
-struct Blocking(onellm_blocking::Client);
-
-impl Driver for Blocking {
-    fn new(server: &FakeProvider, setup: Setup) -> Self {
-        let builder = configure!(onellm_blocking::Client::builder(), server, setup);
-        Blocking(builder.build().unwrap())
-    }
-    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
-        self.0.chat(request)
-    }
-    fn stream(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
-        let mut stream = self.0.chat_stream(request);
-        for chunk in stream.by_ref() {
-            chunk?;
-        }
-        Ok(stream.completion().cloned().unwrap())
-    }
-    fn spent(&self) -> f64 {
-        self.0.budget().unwrap().spent
-    }
-    fn count(&self, request: &ChatRequest) -> onellm_core::tokens::TokenCount {
-        self.0.count_tokens(request)
-    }
-}
-
-struct Async {
-    client: onellm_tokio::Client,
-    runtime: tokio::runtime::Runtime,
-}
-
-async fn next_item<S>(stream: &mut S) -> Option<S::Item>
-where
-    S: futures_core::Stream + Unpin,
-{
-    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *stream).poll_next(cx)).await
-}
-
-impl Driver for Async {
-    fn new(server: &FakeProvider, setup: Setup) -> Self {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let builder = configure!(onellm_tokio::Client::builder(), server, setup);
-        let client = runtime.block_on(async { builder.build() }).unwrap();
-        Async { client, runtime }
-    }
-    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
-        self.runtime.block_on(self.client.chat(request))
-    }
-    fn stream(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
-        self.runtime.block_on(async {
-            let mut stream = self.client.chat_stream(request);
-            while let Some(item) = next_item(&mut stream).await {
-                item?;
-            }
-            Ok(stream.completion().cloned().unwrap())
-        })
-    }
-    fn spent(&self) -> f64 {
-        self.client.budget().unwrap().spent
-    }
-    fn count(&self, request: &ChatRequest) -> onellm_core::tokens::TokenCount {
-        self.client.count_tokens(request)
-    }
+    })
+    .unwrap()
 }
 
 /// About 40,000 tokens of English for OpenAI's encodings (and 40,000 words).
@@ -124,9 +53,9 @@ fn long_prompt() -> String {
 
 fn long_prompt_is_refused_before_sending<D: Driver>() {
     let server = FakeProvider::start();
-    let client = D::new(&server, Setup::default());
+    let client = configured::<D>(&server, Setup::default());
     // What the check counts, as the client tells it (a bare name resolved first).
-    let count = client.count(&ChatRequest::new("gpt-3.5-turbo").user(long_prompt()));
+    let count = client.count_tokens(&ChatRequest::new("gpt-3.5-turbo").user(long_prompt()));
     assert!(count.exact);
     assert!((40_000..40_100).contains(&count.tokens), "{count:?}");
     let error = client
@@ -190,7 +119,7 @@ fn long_prompt_is_refused_before_sending<D: Driver>() {
 
 fn missing_capability_is_refused_before_sending<D: Driver>() {
     let server = FakeProvider::start();
-    let client = D::new(&server, Setup::default());
+    let client = configured::<D>(&server, Setup::default());
     let picture =
         || ChatRequest::new("openai/o3-mini").user_with_image("What is it?", "https://x/y.png");
     let error = client.chat(picture()).unwrap_err();
@@ -213,7 +142,7 @@ fn missing_capability_is_refused_before_sending<D: Driver>() {
     assert_eq!(server.requests().len(), 1);
 
     // With the check off (the catalog may be wrong), the request goes out.
-    let unchecked = D::new(
+    let unchecked = configured::<D>(
         &server,
         Setup {
             capabilities_off: true,
@@ -228,7 +157,7 @@ fn missing_capability_is_refused_before_sending<D: Driver>() {
 fn budget_stops_calls_once_spent<D: Driver>() {
     let server = FakeProvider::start();
     // gpt-4o: 1,000 prompt and 500 completion tokens cost $0.0075 at the map's prices.
-    let client = D::new(
+    let client = configured::<D>(
         &server,
         Setup {
             budget: Some(0.01),
@@ -248,7 +177,7 @@ fn budget_stops_calls_once_spent<D: Driver>() {
         .stream(ChatRequest::new("openai/gpt-4o").user("Hi"))
         .unwrap();
     assert_eq!(second.text(), "two");
-    let stream_cost = second.usage.unwrap().cost.expect("priced");
+    let stream_cost = second.completion.usage.unwrap().cost.expect("priced");
     assert!(
         (client.spent() - (cost + stream_cost)).abs() < 1e-12,
         "{}",
@@ -258,7 +187,7 @@ fn budget_stops_calls_once_spent<D: Driver>() {
     for streamed in [false, true] {
         let request = ChatRequest::new("openai/gpt-4o").user("Hi");
         let error = if streamed {
-            client.stream(request)
+            client.stream(request).map(|streamed| streamed.completion)
         } else {
             client.chat(request)
         }
@@ -282,7 +211,7 @@ fn a_spent_budget_still_gets_cached_answers<D: Driver>() {
     );
     for cache in caches {
         let server = FakeProvider::start();
-        let client = D::new(
+        let client = configured::<D>(
             &server,
             Setup {
                 budget: Some(0.01),
@@ -302,17 +231,6 @@ fn a_spent_budget_still_gets_cached_answers<D: Driver>() {
         assert_eq!(error.kind(), ErrorKind::BudgetExceeded, "{error}");
         assert_eq!(server.requests().len(), 1);
     }
-}
-
-macro_rules! on_both_transports {
-    ($($scenario:ident),+ $(,)?) => {
-        mod on_blocking {
-            $(#[test] fn $scenario() { super::$scenario::<super::Blocking>(); })+
-        }
-        mod on_tokio {
-            $(#[test] fn $scenario() { super::$scenario::<super::Async>(); })+
-        }
-    };
 }
 
 on_both_transports!(

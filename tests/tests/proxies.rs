@@ -7,62 +7,21 @@
 use onellm_core::{ChatRequest, Error};
 use onellm_testkit::{Alpn, FakeProvider, ForwardProxy, TlsServer};
 
-trait Driver: Sized {
-    fn new(base_url: &str, proxy: &str) -> Result<Self, Error> {
-        Self::with_roots(base_url, proxy, None)
-    }
-    fn with_roots(base_url: &str, proxy: &str, ca_pem: Option<&str>) -> Result<Self, Error>;
-    fn chat(&self, request: ChatRequest) -> Result<String, Error>;
-}
+mod support;
+use support::Driver;
 
-struct Blocking(onellm_blocking::Client);
-
-impl Driver for Blocking {
-    fn with_roots(base_url: &str, proxy: &str, ca_pem: Option<&str>) -> Result<Self, Error> {
-        let mut builder = onellm_blocking::Client::builder()
+fn proxied<D: Driver>(base_url: &str, proxy: &str, ca_pem: Option<&str>) -> Result<D, Error> {
+    build!(D, |builder| {
+        let builder = builder
             .api_key("openai", "sk-proxied")
             .base_url("openai", base_url)
             .proxy(proxy)
             .retries(0);
-        if let Some(pem) = ca_pem {
-            builder = builder.root_certificate_pem(pem);
+        match ca_pem {
+            Some(pem) => builder.root_certificate_pem(pem),
+            None => builder,
         }
-        Ok(Blocking(builder.build()?))
-    }
-    fn chat(&self, request: ChatRequest) -> Result<String, Error> {
-        Ok(self.0.chat(request)?.text().to_owned())
-    }
-}
-
-struct Async {
-    client: onellm_tokio::Client,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl Driver for Async {
-    fn with_roots(base_url: &str, proxy: &str, ca_pem: Option<&str>) -> Result<Self, Error> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let mut builder = onellm_tokio::Client::builder()
-            .api_key("openai", "sk-proxied")
-            .base_url("openai", base_url)
-            .proxy(proxy)
-            .retries(0);
-        if let Some(pem) = ca_pem {
-            builder = builder.root_certificate_pem(pem);
-        }
-        let client = runtime.block_on(async { builder.build() })?;
-        Ok(Async { client, runtime })
-    }
-    fn chat(&self, request: ChatRequest) -> Result<String, Error> {
-        Ok(self
-            .runtime
-            .block_on(self.client.chat(request))?
-            .text()
-            .to_owned())
-    }
+    })
 }
 
 fn ask() -> ChatRequest {
@@ -72,8 +31,8 @@ fn ask() -> ChatRequest {
 fn plain_http_goes_in_absolute_form_with_credentials<D: Driver>() {
     let (server, proxy) = (FakeProvider::start(), ForwardProxy::start());
     let with_credentials = proxy.url().replace("http://", "http://user:p%40ss@");
-    let client = D::new(&server.openai_base_url(), &with_credentials).unwrap();
-    assert_eq!(client.chat(ask()).unwrap(), "through the proxy");
+    let client = proxied::<D>(&server.openai_base_url(), &with_credentials, None).unwrap();
+    assert_eq!(client.chat(ask()).unwrap().text(), "through the proxy");
     let seen = proxy.requests();
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert_eq!(seen[0].method, "POST");
@@ -95,14 +54,14 @@ fn plain_http_goes_in_absolute_form_with_credentials<D: Driver>() {
     let authority = origin.trim_start_matches("http://").split('/').next();
     assert_eq!(header("host"), authority);
     // A second call goes the same way.
-    assert_eq!(client.chat(ask()).unwrap(), "through the proxy");
+    assert_eq!(client.chat(ask()).unwrap().text(), "through the proxy");
     let seen = proxy.requests();
     assert_eq!((seen.len(), seen[1].method.as_str()), (2, "POST"));
 }
 
 fn https_goes_through_a_connect_tunnel<D: Driver>() {
     let proxy = ForwardProxy::start();
-    let client = D::new("https://api.openai.invalid/v1", &proxy.url()).unwrap();
+    let client = proxied::<D>("https://api.openai.invalid/v1", &proxy.url(), None).unwrap();
     // The test proxy refuses tunnels to names (502): the call fails, after asking for one.
     let error = client.chat(ask()).unwrap_err();
     assert!(!error.to_string().contains("sk-proxied"), "{error}");
@@ -115,8 +74,8 @@ fn https_goes_through_a_connect_tunnel<D: Driver>() {
 
 fn https_through_the_tunnel_keeps_the_key_from_the_proxy<D: Driver>() {
     let (server, proxy) = (TlsServer::start(Alpn::Http2AndHttp1), ForwardProxy::start());
-    let client = D::with_roots(&server.base_url(), &proxy.url(), Some(server.ca_pem())).unwrap();
-    assert!(client.chat(ask()).unwrap().starts_with("over HTTP/"));
+    let client = proxied::<D>(&server.base_url(), &proxy.url(), Some(server.ca_pem())).unwrap();
+    assert!(client.chat(ask()).unwrap().text().starts_with("over HTTP/"));
     let seen = proxy.requests();
     let authority = server
         .base_url()
@@ -132,22 +91,11 @@ fn https_through_the_tunnel_keeps_the_key_from_the_proxy<D: Driver>() {
 }
 
 fn bad_proxy_urls_fail_the_build_without_quoting_them<D: Driver>() {
-    let error = D::new("http://127.0.0.1:9/v1", "socks9://u:hunter2@h:1")
+    let error = proxied::<D>("http://127.0.0.1:9/v1", "socks9://u:hunter2@h:1", None)
         .err()
         .expect("refused");
     assert_eq!(error.kind(), onellm_core::ErrorKind::Configuration);
     assert!(!error.to_string().contains("hunter2"), "{error}");
-}
-
-macro_rules! on_both_transports {
-    ($($scenario:ident),+ $(,)?) => {
-        mod on_blocking {
-            $(#[test] fn $scenario() { super::$scenario::<super::Blocking>(); })+
-        }
-        mod on_tokio {
-            $(#[test] fn $scenario() { super::$scenario::<super::Async>(); })+
-        }
-    };
 }
 
 on_both_transports!(

@@ -53,98 +53,31 @@ router_settings:
 
 type Events = Arc<Mutex<Vec<CallEvent>>>;
 
-trait Driver: Sized {
-    fn new(yaml: &str) -> Result<Self, Error> {
-        Self::observed(yaml, Events::default())
-    }
-    /// A client whose call events go to `events`.
-    fn observed(yaml: &str, events: Events) -> Result<Self, Error>;
-    fn from_file(path: &str) -> Result<Self, Error>;
-    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error>;
-    /// Streams `request`, reads its first chunk's text, and drops the stream.
-    fn first_chunk_then_drop(&self, request: ChatRequest) -> Result<String, Error>;
-    /// Lets work the client spawned run (tokio: what a dropped call left to its runtime).
-    fn settle(&self) {}
-}
+mod support;
+use support::Driver;
 
 fn parse(yaml: &str) -> Result<onellm_core::router::RouterConfig, Error> {
     onellm_core::router::RouterConfig::from_yaml(yaml, "test.yaml", &|_| None)
 }
 
-struct Blocking(onellm_blocking::Client);
+fn routed<D: Driver>(yaml: &str) -> Result<D, Error> {
+    observed(yaml, Events::default())
+}
 
-impl Driver for Blocking {
-    fn observed(yaml: &str, events: Events) -> Result<Self, Error> {
-        let builder = onellm_blocking::Client::builder()
+/// A client whose call events go to `events`.
+fn observed<D: Driver>(yaml: &str, events: Events) -> Result<D, Error> {
+    let config = parse(yaml)?;
+    build!(D, |builder| {
+        let events = Arc::clone(&events);
+        builder
             .retries(0)
             .on_event(move |event| events.lock().unwrap().push(event.clone()))
-            .router(parse(yaml)?);
-        Ok(Blocking(builder.build()?))
-    }
-    fn from_file(path: &str) -> Result<Self, Error> {
-        Ok(Blocking(
-            onellm_blocking::Client::builder()
-                .router_file(path)
-                .build()?,
-        ))
-    }
-    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
-        self.0.chat(request)
-    }
-    fn first_chunk_then_drop(&self, request: ChatRequest) -> Result<String, Error> {
-        let mut stream = self.0.chat_stream(request);
-        let first = stream.next().expect("a first chunk")?;
-        Ok(first.text().unwrap_or_default().to_owned())
-    }
+            .router(config.clone())
+    })
 }
 
-struct Async {
-    client: onellm_tokio::Client,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl Async {
-    fn with(builder: onellm_tokio::ClientBuilder) -> Result<Self, Error> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let client = runtime.block_on(async { builder.build() })?;
-        Ok(Async { client, runtime })
-    }
-}
-
-impl Driver for Async {
-    fn observed(yaml: &str, events: Events) -> Result<Self, Error> {
-        Async::with(
-            onellm_tokio::Client::builder()
-                .retries(0)
-                .on_event(move |event| events.lock().unwrap().push(event.clone()))
-                .router(parse(yaml)?),
-        )
-    }
-    fn from_file(path: &str) -> Result<Self, Error> {
-        Async::with(onellm_tokio::Client::builder().router_file(path))
-    }
-    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
-        self.runtime.block_on(self.client.chat(request))
-    }
-    fn first_chunk_then_drop(&self, request: ChatRequest) -> Result<String, Error> {
-        self.runtime.block_on(async {
-            let mut stream = self.client.chat_stream(request);
-            let first = std::future::poll_fn(|cx| {
-                futures_core::Stream::poll_next(std::pin::Pin::new(&mut stream), cx)
-            })
-            .await
-            .expect("a first chunk")?;
-            Ok(first.text().unwrap_or_default().to_owned())
-        })
-    }
-    fn settle(&self) {
-        self.runtime.block_on(async {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        });
-    }
+fn read_config_file<D: Driver>(path: &str) -> Result<D, Error> {
+    build!(D, |builder| builder.router_file(path))
 }
 
 fn smart() -> ChatRequest {
@@ -153,7 +86,7 @@ fn smart() -> ChatRequest {
 
 fn weighted_shuffle_with_each_deployments_key<D: Driver>() {
     let (east, west) = (FakeProvider::start(), FakeProvider::start());
-    let client = D::new(&config(&east, &west, "")).unwrap();
+    let client = routed::<D>(&config(&east, &west, "")).unwrap();
     for _ in 0..40 {
         let completion = client.chat(smart()).unwrap();
         assert_eq!(completion.text(), "Hi", "the fake echoes");
@@ -189,7 +122,7 @@ fn failing_deployment_cools_down<D: Driver>() {
     for _ in 0..10 {
         east.push(Reply::status(429));
     }
-    let client = D::new(&config(&east, &west, "")).unwrap();
+    let client = routed::<D>(&config(&east, &west, "")).unwrap();
     for _ in 0..10 {
         let completion = client.chat(smart()).unwrap();
         assert_eq!(
@@ -213,7 +146,7 @@ fn failing_deployment_cools_down<D: Driver>() {
 
 fn rpm_limits_a_deployment<D: Driver>() {
     let (east, west) = (FakeProvider::start(), FakeProvider::start());
-    let client = D::new(&config(&east, &west, "      rpm: 3\n")).unwrap();
+    let client = routed::<D>(&config(&east, &west, "      rpm: 3\n")).unwrap();
     for _ in 0..12 {
         client.chat(smart()).unwrap();
     }
@@ -229,7 +162,7 @@ fn rpm_limits_a_deployment<D: Driver>() {
 fn bad_names_and_files_send_nothing<D: Driver>() {
     let (east, west) = (FakeProvider::start(), FakeProvider::start());
     let yaml = config(&east, &west, "");
-    let client = D::new(&yaml).unwrap();
+    let client = routed::<D>(&yaml).unwrap();
     let error = client
         .chat(ChatRequest::new("smrt").user("Hi"))
         .unwrap_err();
@@ -246,11 +179,11 @@ fn bad_names_and_files_send_nothing<D: Driver>() {
     std::fs::create_dir_all(&dir).unwrap();
     let good = dir.join("proxy.yaml");
     std::fs::write(&good, &yaml).unwrap();
-    let from_file = D::from_file(good.to_str().unwrap()).unwrap();
+    let from_file = read_config_file::<D>(good.to_str().unwrap()).unwrap();
     from_file.chat(smart()).unwrap();
     let bad = dir.join("bad.yaml");
     std::fs::write(&bad, yaml.replace("weight: 1", "weight: heavy")).unwrap();
-    let error = D::from_file(bad.to_str().unwrap())
+    let error = read_config_file::<D>(bad.to_str().unwrap())
         .err()
         .expect("a malformed file fails the build");
     assert_eq!(error.kind(), ErrorKind::Configuration);
@@ -298,7 +231,7 @@ fn shared_rpm_across_clients<D: Driver>() {
     let (east, west) = (FakeProvider::start(), FakeProvider::start());
     // East comes first (order 1) until its 3 requests of the minute are used.
     let yaml = shared_config(&east, &west, "      rpm: 3\n      order: 1\n", redis.port());
-    let (first, second) = (D::new(&yaml).unwrap(), D::new(&yaml).unwrap());
+    let (first, second) = (routed::<D>(&yaml).unwrap(), routed::<D>(&yaml).unwrap());
     within_one_minute();
     for _ in 0..4 {
         for client in [&first, &second] {
@@ -325,7 +258,7 @@ fn dropped_streams_give_back_their_shared_slot<D: Driver>() {
     let (east, west) = (FakeProvider::start(), FakeProvider::start());
     let extra = "      max_parallel_requests: 1\n      order: 1\n";
     let yaml = shared_config(&east, &west, extra, redis.port());
-    let (first, second) = (D::new(&yaml).unwrap(), D::new(&yaml).unwrap());
+    let (first, second) = (routed::<D>(&yaml).unwrap(), routed::<D>(&yaml).unwrap());
     for round in 0..4 {
         // Read whole before the drop (the attempt ended: its report is still to send), or
         // with pauses between events (the attempt is still in flight: its slot to give back).
@@ -357,13 +290,13 @@ fn shared_cooldown_across_clients<D: Driver>() {
         east.push(Reply::status(429));
     }
     let yaml = shared_config(&east, &west, "      order: 1\n", redis.port());
-    let first = D::new(&yaml).unwrap();
+    let first = routed::<D>(&yaml).unwrap();
     // allowed_fails: 1 — the second failure cools east down (for 60 s).
     for _ in 0..2 {
         assert_eq!(deployment_of(&first.chat(smart()).unwrap()), "west");
     }
     assert_eq!(east.requests().len(), 2);
-    let second = D::new(&yaml).unwrap();
+    let second = routed::<D>(&yaml).unwrap();
     for _ in 0..5 {
         let completion = second.chat(smart()).unwrap();
         assert_eq!(deployment_of(&completion), "west");
@@ -387,7 +320,7 @@ fn store_going_away_keeps_calls_working<D: Driver>() {
     };
     let (east, west) = (FakeProvider::start(), FakeProvider::start());
     let yaml = shared_config(&east, &west, "      rpm: 100\n", redis.port());
-    let client = D::new(&yaml).unwrap();
+    let client = routed::<D>(&yaml).unwrap();
     for _ in 0..3 {
         client.chat(smart()).unwrap();
     }
@@ -396,7 +329,7 @@ fn store_going_away_keeps_calls_working<D: Driver>() {
         assert_eq!(client.chat(smart()).unwrap().text(), "Hi");
     }
     // A store that was never there: built fine, and every call answered.
-    let absent = D::new(&yaml).unwrap();
+    let absent = routed::<D>(&yaml).unwrap();
     for _ in 0..3 {
         assert_eq!(absent.chat(smart()).unwrap().text(), "Hi");
     }
@@ -409,7 +342,7 @@ fn deployment_timeout_and_events_name_the_deployment<D: Driver>() {
     east.push(Reply::echo().slow_headers(Duration::from_secs(3)));
     let events = Events::default();
     let yaml = config(&east, &west, "      timeout: 0.3\n      order: 1\n");
-    let client = D::observed(&yaml, Arc::clone(&events)).unwrap();
+    let client = observed::<D>(&yaml, Arc::clone(&events)).unwrap();
     let completion = client.chat(smart()).unwrap();
     assert_eq!(deployment_of(&completion), "west");
     let attempts = &completion.report().unwrap().attempts;
@@ -463,7 +396,7 @@ fn kind_specific_fallbacks_apply_only_to_their_errors<D: Driver>() {
         entry("safe", &safe, "safe"),
         entry("big", &big, "big"),
     );
-    let client = D::new(&yaml).unwrap();
+    let client = routed::<D>(&yaml).unwrap();
     main.push(error_reply("content_policy_violation"));
     assert_eq!(deployment_of(&client.chat(smart()).unwrap()), "safe");
     main.push(error_reply("context_length_exceeded"));
@@ -481,17 +414,6 @@ fn kind_specific_fallbacks_apply_only_to_their_errors<D: Driver>() {
         ),
         (3, 1, 1)
     );
-}
-
-macro_rules! on_both_transports {
-    ($($scenario:ident),+ $(,)?) => {
-        mod on_blocking {
-            $(#[test] fn $scenario() { super::$scenario::<super::Blocking>(); })+
-        }
-        mod on_tokio {
-            $(#[test] fn $scenario() { super::$scenario::<super::Async>(); })+
-        }
-    };
 }
 
 on_both_transports!(

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use onellm_core::{ChatRequest, Error};
+use onellm_core::ChatRequest;
 use onellm_testkit::{FakeProvider, Reply};
 use tracing::span::{Attributes, Id, Record};
 use tracing::Subscriber;
@@ -55,78 +55,8 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Spans {
     }
 }
 
-trait Driver {
-    fn new(server: &FakeProvider) -> Self;
-    /// Streams `request` to its end (under the current thread's subscriber).
-    fn stream(&self, request: ChatRequest) -> Result<String, Error>;
-    fn chat(&self, request: ChatRequest) -> Result<String, Error>;
-}
-
-struct Blocking(onellm_blocking::Client);
-
-impl Driver for Blocking {
-    fn new(server: &FakeProvider) -> Self {
-        Blocking(
-            onellm_blocking::Client::builder()
-                .api_key("openai", "sk-span")
-                .base_url("openai", server.openai_base_url())
-                .retries(0)
-                .build()
-                .unwrap(),
-        )
-    }
-    fn stream(&self, request: ChatRequest) -> Result<String, Error> {
-        let mut text = String::new();
-        for chunk in self.0.chat_stream(request) {
-            text.push_str(chunk?.text().unwrap_or_default());
-        }
-        Ok(text)
-    }
-    fn chat(&self, request: ChatRequest) -> Result<String, Error> {
-        Ok(self.0.chat(request)?.text().to_owned())
-    }
-}
-
-struct Async {
-    client: onellm_tokio::Client,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl Driver for Async {
-    fn new(server: &FakeProvider) -> Self {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let builder = onellm_tokio::Client::builder()
-            .api_key("openai", "sk-span")
-            .base_url("openai", server.openai_base_url())
-            .retries(0);
-        let client = runtime.block_on(async { builder.build() }).unwrap();
-        Async { client, runtime }
-    }
-    fn stream(&self, request: ChatRequest) -> Result<String, Error> {
-        self.runtime.block_on(async {
-            let mut stream = self.client.chat_stream(request);
-            let mut text = String::new();
-            while let Some(chunk) =
-                std::future::poll_fn(|cx| std::pin::Pin::new(&mut stream).poll_next(cx)).await
-            {
-                text.push_str(chunk?.text().unwrap_or_default());
-            }
-            Ok(text)
-        })
-    }
-    fn chat(&self, request: ChatRequest) -> Result<String, Error> {
-        Ok(self
-            .runtime
-            .block_on(self.client.chat(request))?
-            .text()
-            .to_owned())
-    }
-}
-
-use futures_core::Stream as _;
+mod support;
+use support::Driver;
 
 fn field<'a>(span: &'a Captured, name: &str) -> &'a str {
     span.fields
@@ -141,12 +71,16 @@ fn streamed_call_span_has_the_genai_attributes<D: Driver>() {
     server.push(Reply::status(401));
     let spans = Spans::default();
     let subscriber = tracing_subscriber::registry().with(spans.clone());
-    let client = D::new(&server);
+    let client = build!(D, |builder| builder
+        .api_key("openai", "sk-span")
+        .base_url("openai", server.openai_base_url())
+        .retries(0))
+    .unwrap();
     tracing::subscriber::with_default(subscriber, || {
         let prompt = ChatRequest::new("openai/gpt-4o-mini")
             .user("a private prompt")
             .max_tokens(300);
-        assert_eq!(client.stream(prompt).unwrap(), "a secret answer");
+        assert_eq!(client.stream(prompt).unwrap().text(), "a secret answer");
         let error = client
             .chat(ChatRequest::new("openai/gpt-4o-mini").user("again"))
             .unwrap_err();
@@ -200,17 +134,6 @@ fn streamed_call_span_has_the_genai_attributes<D: Driver>() {
     for secret in ["a private prompt", "a secret answer", "sk-span"] {
         assert!(!everything.contains(secret), "{secret} in a span");
     }
-}
-
-macro_rules! on_both_transports {
-    ($($scenario:ident),+ $(,)?) => {
-        mod on_blocking {
-            $(#[test] fn $scenario() { super::$scenario::<super::Blocking>(); })+
-        }
-        mod on_tokio {
-            $(#[test] fn $scenario() { super::$scenario::<super::Async>(); })+
-        }
-    };
 }
 
 on_both_transports!(streamed_call_span_has_the_genai_attributes);

@@ -12,10 +12,7 @@
 //! - A streamed tool call reads the same through `tool_call_deltas` and `tool_calls`, and its
 //!   accumulated message serializes to the same JSON as the non-streamed one.
 
-use onellm_core::{
-    ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingRequest, EmbeddingResponse, Error,
-    ErrorKind, Tool,
-};
+use onellm_core::{ChatCompletionChunk, ChatRequest, EmbeddingRequest, Error, ErrorKind, Tool};
 use onellm_testkit::{FakeProvider, Reply};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -66,115 +63,26 @@ fn person_request(model: &str) -> ChatRequest {
         .json_schema("person", person_schema())
 }
 
-/// What the scenarios need from a transport.
-trait Driver: Sized {
-    fn new(server: &FakeProvider) -> Self;
-    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error>;
-    /// Every item of the stream, and the accumulated completion if it ended well.
-    fn stream(
-        &self,
-        request: ChatRequest,
-    ) -> (
-        Vec<Result<ChatCompletionChunk, Error>>,
-        Option<ChatCompletion>,
-    );
-    fn embeddings(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error>;
-}
+mod support;
+use support::Driver;
 
-/// Points either transport's builder (same method names, different types) at the fake.
-macro_rules! configure {
-    ($builder:expr, $server:expr) => {
-        $builder
-            .api_key("openai", KEY)
-            .base_url("openai", $server.openai_base_url())
-            .api_key("anthropic", KEY)
-            .base_url("anthropic", $server.anthropic_base_url())
-            .api_key("cohere", KEY)
-            .base_url("cohere", $server.cohere_base_url())
-            .base_url("ollama", $server.ollama_base_url())
-            .api_key("google", KEY)
-            .base_url("google", $server.gemini_base_url())
-            .base_url("bedrock", $server.url())
-            .option("bedrock", "region", "us-east-1")
-            .secret("bedrock", "access_key_id", "AKIDFAKEBEDROCK")
-            .secret("bedrock", "secret_access_key", KEY)
-    };
-}
-
-struct Blocking(onellm_blocking::Client);
-
-impl Driver for Blocking {
-    fn new(server: &FakeProvider) -> Self {
-        Blocking(
-            configure!(onellm_blocking::Client::builder(), server)
-                .build()
-                .unwrap(),
-        )
-    }
-    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
-        self.0.chat(request)
-    }
-    fn stream(
-        &self,
-        request: ChatRequest,
-    ) -> (
-        Vec<Result<ChatCompletionChunk, Error>>,
-        Option<ChatCompletion>,
-    ) {
-        let mut stream = self.0.chat_stream(request);
-        let items: Vec<_> = stream.by_ref().take(10_000).collect();
-        (items, stream.completion().cloned())
-    }
-    fn embeddings(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error> {
-        self.0.embeddings(request)
-    }
-}
-
-struct Async {
-    client: onellm_tokio::Client,
-    runtime: tokio::runtime::Runtime,
-}
-
-async fn next_item<S>(stream: &mut S) -> Option<S::Item>
-where
-    S: futures_core::Stream + Unpin,
-{
-    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *stream).poll_next(cx)).await
-}
-
-impl Driver for Async {
-    fn new(server: &FakeProvider) -> Self {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let builder = configure!(onellm_tokio::Client::builder(), server);
-        let client = runtime.block_on(async { builder.build() }).unwrap();
-        Async { client, runtime }
-    }
-    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
-        self.runtime.block_on(self.client.chat(request))
-    }
-    fn stream(
-        &self,
-        request: ChatRequest,
-    ) -> (
-        Vec<Result<ChatCompletionChunk, Error>>,
-        Option<ChatCompletion>,
-    ) {
-        self.runtime.block_on(async {
-            let mut stream = self.client.chat_stream(request);
-            let mut items = Vec::new();
-            while let Some(item) = next_item(&mut stream).await {
-                items.push(item);
-                assert!(items.len() < 10_000, "runaway stream");
-            }
-            (items, stream.completion().cloned())
-        })
-    }
-    fn embeddings(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error> {
-        self.runtime.block_on(self.client.embeddings(request))
-    }
+/// Points either transport's builder at the fake.
+fn configured<D: Driver>(server: &FakeProvider) -> D {
+    build!(D, |builder| builder
+        .api_key("openai", KEY)
+        .base_url("openai", server.openai_base_url())
+        .api_key("anthropic", KEY)
+        .base_url("anthropic", server.anthropic_base_url())
+        .api_key("cohere", KEY)
+        .base_url("cohere", server.cohere_base_url())
+        .base_url("ollama", server.ollama_base_url())
+        .api_key("google", KEY)
+        .base_url("google", server.gemini_base_url())
+        .base_url("bedrock", server.url())
+        .option("bedrock", "region", "us-east-1")
+        .secret("bedrock", "access_key_id", "AKIDFAKEBEDROCK")
+        .secret("bedrock", "secret_access_key", KEY))
+    .unwrap()
 }
 
 fn chunks(items: Vec<Result<ChatCompletionChunk, Error>>) -> Vec<ChatCompletionChunk> {
@@ -202,14 +110,14 @@ fn streamed_text(chunks: &[ChatCompletionChunk]) -> String {
 /// Anthropic, streamed and not; and the same on every other family.
 fn schema_round_trip_on_every_family<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server);
+    let driver = configured::<D>(&server);
     for model in FAMILIES {
         server.push(Reply::text(ADA_JSON));
         let whole = driver.chat(person_request(model)).unwrap();
         assert_eq!(whole.parse::<Person>().unwrap(), ada(), "{model}");
 
         server.push(Reply::text(ADA_JSON));
-        let (items, completion) = driver.stream(person_request(model).max_tokens(500));
+        let (items, completion) = driver.stream_items(person_request(model).max_tokens(500));
         let chunks = chunks(items);
         assert_eq!(streamed_text(&chunks), ADA_JSON, "{model}: streamed text");
         let completion = completion.expect("a completion after a good stream");
@@ -232,7 +140,7 @@ fn schema_round_trip_on_every_family<D: Driver>() {
 /// What each family was sent for one `json_schema` call: the schema, in the family's form.
 fn schema_reaches_each_family_in_its_form<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server);
+    let driver = configured::<D>(&server);
     for model in FAMILIES {
         server.push(Reply::text(ADA_JSON));
         driver.chat(person_request(model)).unwrap();
@@ -269,7 +177,7 @@ fn schema_reaches_each_family_in_its_form<D: Driver>() {
 
 fn a_reply_of_another_shape_is_a_decode_error_quoting_it<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server);
+    let driver = configured::<D>(&server);
     // Missing `languages`: JSON, but not a Person.
     let partial = r#"{"name":"Ada Lovelace","age":36}"#;
     for model in FAMILIES {
@@ -284,7 +192,7 @@ fn a_reply_of_another_shape_is_a_decode_error_quoting_it<D: Driver>() {
         assert_quotes_the_reply(model, &error, partial);
 
         server.push(Reply::text(partial));
-        let (_, completion) = driver.stream(person_request(model));
+        let (_, completion) = driver.stream_items(person_request(model));
         let error = completion.unwrap().parse::<Person>().unwrap_err();
         assert_eq!(
             error.kind(),
@@ -335,7 +243,7 @@ fn without_synthetic_ids(mut message: Value) -> Value {
 /// same JSON as the whole one (so sending it back in the next turn sends the same bytes).
 fn streamed_tool_calls_read_and_round_trip_like_whole_ones<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server);
+    let driver = configured::<D>(&server);
     let arguments = r#"{"city":"Paris","unit":"celsius"}"#;
     let weather = Tool::function(
         "get_weather",
@@ -357,7 +265,7 @@ fn streamed_tool_calls_read_and_round_trip_like_whole_ones<D: Driver>() {
         );
 
         server.push(Reply::tool_call("get_weather", arguments));
-        let (items, completion) = driver.stream(request);
+        let (items, completion) = driver.stream_items(request);
         let chunks = chunks(items);
         assert_eq!(
             streamed_text(&chunks),
@@ -400,7 +308,7 @@ fn streamed_tool_calls_read_and_round_trip_like_whole_ones<D: Driver>() {
 
 fn embedding_vectors_and_dimensions<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server);
+    let driver = configured::<D>(&server);
     let texts = ["first", "second", "third"];
     let response = driver
         .embeddings(
@@ -477,18 +385,7 @@ fn fake_anthropic_answers_a_forced_tool_with_tool_use() {
     assert!(reply.contains(r#""type":"text""#), "{reply}");
 }
 
-macro_rules! scenarios {
-    ($($name:ident),* $(,)?) => {
-        mod blocking {
-            $(#[test] fn $name() { super::$name::<super::Blocking>() })*
-        }
-        mod tokio_transport {
-            $(#[test] fn $name() { super::$name::<super::Async>() })*
-        }
-    };
-}
-
-scenarios!(
+on_both_transports!(
     schema_round_trip_on_every_family,
     schema_reaches_each_family_in_its_form,
     a_reply_of_another_shape_is_a_decode_error_quoting_it,

@@ -13,71 +13,42 @@
 use onellm_core::{ChatRequest, Error, ErrorKind};
 use onellm_testkit::{Alpn, TlsServer};
 
-trait Driver: Sized {
-    /// Whether the transport negotiates HTTP/2.
-    const SPEAKS_HTTP2: bool;
-    fn new(base_url: &str, ca_pem: Option<&str>) -> Result<Self, Error>;
-    fn chat(&self, request: ChatRequest) -> Result<String, Error>;
+mod support;
+use support::{Async, Blocking, Driver};
+
+/// Whether a transport negotiates HTTP/2.
+trait Speaks {
+    const HTTP2: bool;
 }
 
-struct Blocking(onellm_blocking::Client);
+impl Speaks for Blocking {
+    const HTTP2: bool = false;
+}
 
-impl Driver for Blocking {
-    const SPEAKS_HTTP2: bool = false;
-    fn new(base_url: &str, ca_pem: Option<&str>) -> Result<Self, Error> {
-        let mut builder = onellm_blocking::Client::builder()
+impl Speaks for Async {
+    const HTTP2: bool = true;
+}
+
+fn client<D: Driver>(base_url: &str, ca_pem: Option<&str>) -> Result<D, Error> {
+    build!(D, |builder| {
+        let builder = builder
             .api_key("openai", "sk-tls")
             .base_url("openai", base_url)
             .retries(0);
-        if let Some(pem) = ca_pem {
-            builder = builder.root_certificate_pem(pem);
+        match ca_pem {
+            Some(pem) => builder.root_certificate_pem(pem),
+            None => builder,
         }
-        Ok(Blocking(builder.build()?))
-    }
-    fn chat(&self, request: ChatRequest) -> Result<String, Error> {
-        Ok(self.0.chat(request)?.text().to_owned())
-    }
-}
-
-struct Async {
-    client: onellm_tokio::Client,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl Driver for Async {
-    const SPEAKS_HTTP2: bool = true;
-    fn new(base_url: &str, ca_pem: Option<&str>) -> Result<Self, Error> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let mut builder = onellm_tokio::Client::builder()
-            .api_key("openai", "sk-tls")
-            .base_url("openai", base_url)
-            .retries(0);
-        if let Some(pem) = ca_pem {
-            builder = builder.root_certificate_pem(pem);
-        }
-        let client = runtime.block_on(async { builder.build() })?;
-        Ok(Async { client, runtime })
-    }
-    fn chat(&self, request: ChatRequest) -> Result<String, Error> {
-        Ok(self
-            .runtime
-            .block_on(self.client.chat(request))?
-            .text()
-            .to_owned())
-    }
+    })
 }
 
 fn ask() -> ChatRequest {
     ChatRequest::new("openai/gpt-4o-mini").user("over TLS")
 }
 
-fn bundled_roots_refuse_a_private_ca<D: Driver>() {
+fn bundled_roots_refuse_a_private_ca<D: Driver + Speaks>() {
     let server = TlsServer::start(Alpn::Http2AndHttp1);
-    let client = D::new(&server.base_url(), None).unwrap();
+    let client = client::<D>(&server.base_url(), None).unwrap();
     let error = client.chat(ask()).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Connection, "{error}");
     assert!(!error.to_string().contains("sk-tls"), "{error}");
@@ -90,31 +61,31 @@ fn bundled_roots_refuse_a_private_ca<D: Driver>() {
     );
 }
 
-fn root_certificate_pem_trusts_a_private_ca<D: Driver>() {
+fn root_certificate_pem_trusts_a_private_ca<D: Driver + Speaks>() {
     let server = TlsServer::start(Alpn::Http2AndHttp1);
-    let client = D::new(&server.base_url(), Some(server.ca_pem())).unwrap();
-    let expected = if D::SPEAKS_HTTP2 {
+    let client = client::<D>(&server.base_url(), Some(server.ca_pem())).unwrap();
+    let expected = if D::HTTP2 {
         "over HTTP/2"
     } else {
         "over HTTP/1.1"
     };
-    assert_eq!(client.chat(ask()).unwrap(), expected);
-    assert_eq!(client.chat(ask()).unwrap(), expected);
+    assert_eq!(client.chat(ask()).unwrap().text(), expected);
+    assert_eq!(client.chat(ask()).unwrap().text(), expected);
     // Both calls on one pooled connection.
     assert_eq!(server.counts().connections, 1);
 }
 
-fn http1_only_servers_are_spoken_to_in_http1<D: Driver>() {
+fn http1_only_servers_are_spoken_to_in_http1<D: Driver + Speaks>() {
     let server = TlsServer::start(Alpn::Http1Only);
-    let client = D::new(&server.base_url(), Some(server.ca_pem())).unwrap();
-    assert_eq!(client.chat(ask()).unwrap(), "over HTTP/1.1");
+    let client = client::<D>(&server.base_url(), Some(server.ca_pem())).unwrap();
+    assert_eq!(client.chat(ask()).unwrap().text(), "over HTTP/1.1");
     assert_eq!(server.counts().http2_requests, 0);
 }
 
-fn a_pem_without_a_certificate_fails_the_build<D: Driver>() {
+fn a_pem_without_a_certificate_fails_the_build<D: Driver + Speaks>() {
     let not_a_certificate = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
     for pem in ["", "hello", not_a_certificate] {
-        let error = D::new("https://127.0.0.1:9/v1", Some(pem))
+        let error = client::<D>("https://127.0.0.1:9/v1", Some(pem))
             .err()
             .unwrap_or_else(|| panic!("{pem:?} accepted"));
         assert_eq!(error.kind(), ErrorKind::Configuration, "{error}");
@@ -123,17 +94,6 @@ fn a_pem_without_a_certificate_fails_the_build<D: Driver>() {
             "{error}"
         );
     }
-}
-
-macro_rules! on_both_transports {
-    ($($scenario:ident),+ $(,)?) => {
-        mod on_blocking {
-            $(#[test] fn $scenario() { super::$scenario::<super::Blocking>(); })+
-        }
-        mod on_tokio {
-            $(#[test] fn $scenario() { super::$scenario::<super::Async>(); })+
-        }
-    };
 }
 
 on_both_transports!(
@@ -149,7 +109,18 @@ on_both_transports!(
 #[test]
 fn sixty_four_concurrent_calls_share_one_http2_connection() {
     let server = TlsServer::start(Alpn::Http2AndHttp1);
-    let Async { client, runtime } = Async::new(&server.base_url(), Some(server.ca_pem())).unwrap();
+    // Worker threads: the calls run in parallel, as a server's would.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let builder = onellm_tokio::Client::builder()
+        .api_key("openai", "sk-tls")
+        .base_url("openai", server.base_url())
+        .root_certificate_pem(server.ca_pem())
+        .retries(0);
+    let client = runtime.block_on(async { builder.build() }).unwrap();
     runtime.block_on(async {
         assert_eq!(client.chat(ask()).await.unwrap().text(), "over HTTP/2");
         let mut calls = tokio::task::JoinSet::new();

@@ -1,16 +1,16 @@
 //! The integration and fault suites: one list of scenarios, run over both transports
 //! (`onellm-blocking` and `onellm-tokio`) against the fake provider on loopback.
 //!
-//! Each scenario is a function generic over [`Driver`]; the `scenarios!` macro at the bottom
-//! makes one `#[test]` per scenario per transport. Timing checks are sanity bounds (a reply
+//! Each scenario is a function generic over [`Driver`]; `on_both_transports!` at the
+//! bottom makes one `#[test]` per scenario per transport. Timing checks are sanity bounds (a reply
 //! came after at least the Retry-After, a deadline fired within deadline + 1 s), never
 //! performance assertions.
 
 use std::time::{Duration, Instant};
 
 use onellm_core::{
-    ChatCompletion, ChatCompletionChunk, ChatRequest, CompletionRequest, CompletionResponse,
-    EmbeddingRequest, EmbeddingResponse, Error, ErrorKind, FinishReason, Tool,
+    ChatCompletionChunk, ChatRequest, CompletionRequest, EmbeddingRequest, Error, ErrorKind,
+    FinishReason, Tool,
 };
 use onellm_testkit::{FakeProvider, Fault, Reply};
 use serde_json::json;
@@ -27,187 +27,51 @@ struct Setup {
     aws_credentials: Option<onellm_core::provider::bedrock::CredentialsSource>,
 }
 
-/// What the scenarios need from a transport.
-trait Driver: Sized {
-    fn new(server: &FakeProvider, setup: &Setup) -> Self;
-    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error>;
-    /// Every item of the stream, and the accumulated completion if it ended well.
-    fn stream(
-        &self,
-        request: ChatRequest,
-    ) -> (
-        Vec<Result<ChatCompletionChunk, Error>>,
-        Option<ChatCompletion>,
-    );
-    /// Takes `take` items of a stream, then drops it.
-    fn stream_prefix(
-        &self,
-        request: ChatRequest,
-        take: usize,
-    ) -> Vec<Result<ChatCompletionChunk, Error>>;
-    fn embeddings(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error>;
-    fn completions(&self, request: CompletionRequest) -> Result<CompletionResponse, Error>;
-    fn debug(&self) -> String;
-}
+mod support;
+use support::Driver;
 
-/// Points either transport's builder (same method names, different types) at the fake
-/// server with the scenario's settings.
-macro_rules! configure {
-    ($builder:expr, $server:expr, $setup:expr) => {{
-        let mut builder = $builder
+/// Points either transport's builder at the fake server with the scenario's settings.
+fn configured<D: Driver>(server: &FakeProvider, setup: &Setup) -> D {
+    build!(D, |builder| {
+        let mut builder = builder
             .api_key("openai", CANARY)
-            .base_url("openai", $server.openai_base_url())
+            .base_url("openai", server.openai_base_url())
             .api_key("anthropic", CANARY)
-            .base_url("anthropic", $server.anthropic_base_url())
+            .base_url("anthropic", server.anthropic_base_url())
             .api_key("azure", CANARY)
-            .base_url("azure", $server.url())
+            .base_url("azure", server.url())
             .api_key("cohere", CANARY)
-            .base_url("cohere", $server.cohere_base_url())
-            .base_url("ollama", $server.ollama_base_url())
+            .base_url("cohere", server.cohere_base_url())
+            .base_url("ollama", server.ollama_base_url())
             .api_key("google", CANARY)
-            .base_url("google", $server.gemini_base_url())
+            .base_url("google", server.gemini_base_url())
             .option("vertexai", "project", "fake-project")
             .option("vertexai", "location", "us-central1")
             .secret("vertexai", "access_token", CANARY)
-            .base_url("vertexai", $server.url())
-            .base_url("bedrock", $server.url())
+            .base_url("vertexai", server.url())
+            .base_url("bedrock", server.url())
             .option("bedrock", "region", "us-east-1")
             .secret("bedrock", "access_key_id", "AKIDFAKEBEDROCK")
             .secret("bedrock", "secret_access_key", CANARY)
             .seed(7);
-        if let Some(retries) = $setup.retries {
+        if let Some(retries) = setup.retries {
             builder = builder.retries(retries);
         }
-        if let Some(timeout) = $setup.timeout {
+        if let Some(timeout) = setup.timeout {
             builder = builder.timeout(timeout);
         }
-        if let Some(idle) = $setup.idle_timeout {
+        if let Some(idle) = setup.idle_timeout {
             builder = builder.idle_timeout(idle);
         }
-        if let Some(max) = $setup.max_body_bytes {
+        if let Some(max) = setup.max_body_bytes {
             builder = builder.max_body_bytes(max);
         }
-        if let Some(source) = $setup.aws_credentials.clone() {
+        if let Some(source) = setup.aws_credentials.clone() {
             builder = builder.aws_credentials(move || source());
         }
         builder
-    }};
-}
-
-struct Blocking(onellm_blocking::Client);
-
-impl Driver for Blocking {
-    fn new(server: &FakeProvider, setup: &Setup) -> Self {
-        let builder = configure!(onellm_blocking::Client::builder(), server, setup);
-        Blocking(builder.build().unwrap())
-    }
-    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
-        self.0.chat(request)
-    }
-    fn stream(
-        &self,
-        request: ChatRequest,
-    ) -> (
-        Vec<Result<ChatCompletionChunk, Error>>,
-        Option<ChatCompletion>,
-    ) {
-        let mut stream = self.0.chat_stream(request);
-        let items: Vec<_> = stream.by_ref().take(10_000).collect();
-        (items, stream.completion().cloned())
-    }
-    fn stream_prefix(
-        &self,
-        request: ChatRequest,
-        take: usize,
-    ) -> Vec<Result<ChatCompletionChunk, Error>> {
-        self.0.chat_stream(request).take(take).collect()
-    }
-    fn embeddings(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error> {
-        self.0.embeddings(request)
-    }
-    fn completions(&self, request: CompletionRequest) -> Result<CompletionResponse, Error> {
-        self.0.completions(request)
-    }
-    fn debug(&self) -> String {
-        format!("{:?}", self.0)
-    }
-}
-
-struct Async {
-    client: onellm_tokio::Client,
-    runtime: tokio::runtime::Runtime,
-}
-
-async fn next_item<S>(stream: &mut S) -> Option<S::Item>
-where
-    S: futures_core::Stream + Unpin,
-{
-    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *stream).poll_next(cx)).await
-}
-
-impl Driver for Async {
-    fn new(server: &FakeProvider, setup: &Setup) -> Self {
-        let builder = configure!(onellm_tokio::Client::builder(), server, setup);
-        // A current-thread runtime, as in onellm-tokio's own tests: with worker threads, hyper's
-        // pool may not have the previous connection back yet when the next sequential call
-        // checks one out (more so under load), which would make the reuse count racy.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let client = runtime.block_on(async { builder.build() }).unwrap();
-        Async { client, runtime }
-    }
-    fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
-        self.runtime.block_on(self.client.chat(request))
-    }
-    fn stream(
-        &self,
-        request: ChatRequest,
-    ) -> (
-        Vec<Result<ChatCompletionChunk, Error>>,
-        Option<ChatCompletion>,
-    ) {
-        self.runtime.block_on(async {
-            let mut stream = self.client.chat_stream(request);
-            let mut items = Vec::new();
-            while let Some(item) = next_item(&mut stream).await {
-                items.push(item);
-                assert!(items.len() < 10_000, "runaway stream");
-            }
-            (items, stream.completion().cloned())
-        })
-    }
-    fn stream_prefix(
-        &self,
-        request: ChatRequest,
-        take: usize,
-    ) -> Vec<Result<ChatCompletionChunk, Error>> {
-        self.runtime.block_on(async {
-            let mut stream = self.client.chat_stream(request);
-            let mut items = Vec::new();
-            while items.len() < take {
-                match next_item(&mut stream).await {
-                    Some(item) => items.push(item),
-                    None => break,
-                }
-            }
-            drop(stream);
-            // Keep the runtime turning briefly, as an application's would, so hyper's
-            // connection task sees the dropped body and closes the connection.
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            items
-        })
-    }
-    fn embeddings(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse, Error> {
-        self.runtime.block_on(self.client.embeddings(request))
-    }
-    fn completions(&self, request: CompletionRequest) -> Result<CompletionResponse, Error> {
-        self.runtime.block_on(self.client.completions(request))
-    }
-    fn debug(&self) -> String {
-        format!("{:?}", self.client)
-    }
+    })
+    .unwrap()
 }
 
 fn text_of(items: &[Result<ChatCompletionChunk, Error>]) -> String {
@@ -227,7 +91,7 @@ fn assert_no_canary(error: &Error) {
 
 fn chat<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server, &Setup::default());
+    let driver = configured::<D>(&server, &Setup::default());
     server.push(Reply::text("Hello there").usage(12, 3));
     let completion = driver
         .chat(
@@ -251,10 +115,10 @@ fn chat<D: Driver>() {
 
 fn stream<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server, &Setup::default());
+    let driver = configured::<D>(&server, &Setup::default());
     for model in ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5"] {
         server.push(Reply::text("one two three four").reasoning("let me think"));
-        let (items, completion) = driver.stream(ChatRequest::new(model).user("go"));
+        let (items, completion) = driver.stream_items(ChatRequest::new(model).user("go"));
         assert!(items.iter().all(Result::is_ok), "{model}: {items:?}");
         assert_eq!(text_of(&items), "one two three four", "{model}");
         let completion = completion.expect("completion after a good stream");
@@ -269,7 +133,7 @@ fn stream<D: Driver>() {
 
 fn tools<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server, &Setup::default());
+    let driver = configured::<D>(&server, &Setup::default());
     let tool = Tool::function(
         "get_weather",
         "weather by city",
@@ -292,7 +156,7 @@ fn tools<D: Driver>() {
         );
 
         server.push(Reply::tool_call("get_weather", r#"{"city":"Paris"}"#));
-        let (items, completion) = driver.stream(request);
+        let (items, completion) = driver.stream_items(request);
         assert!(items.iter().all(Result::is_ok), "{items:?}");
         let completion = completion.unwrap();
         let call = &completion.message().unwrap().tool_calls.as_ref().unwrap()[0];
@@ -303,7 +167,7 @@ fn tools<D: Driver>() {
 
 fn vision_and_json_mode_translation<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server, &Setup::default());
+    let driver = configured::<D>(&server, &Setup::default());
     let image = "data:image/png;base64,iVBORw0KGgo=";
     for model in ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5"] {
         server.push(Reply::text("{\"ok\":true}"));
@@ -332,7 +196,7 @@ fn vision_and_json_mode_translation<D: Driver>() {
 
 fn embeddings_and_completions<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server, &Setup::default());
+    let driver = configured::<D>(&server, &Setup::default());
     let embeddings = driver
         .embeddings(EmbeddingRequest::new(
             "openai/text-embedding-3-small",
@@ -355,7 +219,7 @@ fn embeddings_and_completions<D: Driver>() {
 
 fn retry_honours_retry_after<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server, &Setup::default());
+    let driver = configured::<D>(&server, &Setup::default());
     server.push(Reply::status(429).header("retry-after", "1"));
     server.push(Reply::text("after the wait"));
     let started = Instant::now();
@@ -373,7 +237,7 @@ fn retry_honours_retry_after<D: Driver>() {
 
 fn retries_exhaust_into_the_error<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(
+    let driver = configured::<D>(
         &server,
         &Setup {
             retries: Some(1),
@@ -393,7 +257,7 @@ fn retries_exhaust_into_the_error<D: Driver>() {
 
 fn fallback_across_families<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server, &Setup::default());
+    let driver = configured::<D>(&server, &Setup::default());
     let request = ChatRequest::new("openai/fail-401")
         .user("fall back please")
         .fallback_models(["anthropic/claude-sonnet-4-5"]);
@@ -422,7 +286,7 @@ fn fallback_across_families<D: Driver>() {
 /// embeddings, and fallback into and out of it.
 fn azure_deployments<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server, &Setup::default());
+    let driver = configured::<D>(&server, &Setup::default());
     server.push(Reply::text("from azure").usage(4, 2));
     let completion = driver
         .chat(ChatRequest::new("azure/gpt-4o-prod").user("hi"))
@@ -437,7 +301,7 @@ fn azure_deployments<D: Driver>() {
     assert!(sent.header("authorization").is_none());
 
     server.push(Reply::text("streamed from azure"));
-    let (items, completion) = driver.stream(ChatRequest::new("azure/gpt-4o-prod").user("go"));
+    let (items, completion) = driver.stream_items(ChatRequest::new("azure/gpt-4o-prod").user("go"));
     assert!(items.iter().all(Result::is_ok), "{items:?}");
     assert_eq!(completion.unwrap().text(), "streamed from azure");
     assert_eq!(
@@ -486,7 +350,7 @@ const NATIVE_FAMILIES: [(&str, &str, &str); 2] = [
 
 fn native_families_chat_stream_tools<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server, &Setup::default());
+    let driver = configured::<D>(&server, &Setup::default());
     let tool = Tool::function(
         "get_weather",
         "weather by city",
@@ -506,7 +370,7 @@ fn native_families_chat_stream_tools<D: Driver>() {
         assert_eq!(sent.had_key, model.starts_with("cohere/"), "{model}");
 
         server.push(Reply::text("one two three four").reasoning("let me think"));
-        let (items, completion) = driver.stream(ChatRequest::new(model).user("go"));
+        let (items, completion) = driver.stream_items(ChatRequest::new(model).user("go"));
         assert!(items.iter().all(Result::is_ok), "{model}: {items:?}");
         assert_eq!(text_of(&items), "one two three four", "{model}");
         let completion = completion.expect("completion after a good stream");
@@ -523,7 +387,7 @@ fn native_families_chat_stream_tools<D: Driver>() {
         server.push(Reply::tool_call("get_weather", r#"{"city":"Paris"}"#));
         let whole = driver.chat(request.clone()).unwrap();
         server.push(Reply::tool_call("get_weather", r#"{"city":"Paris"}"#));
-        let (items, streamed) = driver.stream(request);
+        let (items, streamed) = driver.stream_items(request);
         assert!(items.iter().all(Result::is_ok), "{model}: {items:?}");
         for completion in [whole, streamed.unwrap()] {
             let call = &completion.message().unwrap().tool_calls.as_ref().unwrap()[0];
@@ -543,7 +407,7 @@ fn native_families_chat_stream_tools<D: Driver>() {
 
 fn native_families_embeddings_and_errors<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(
+    let driver = configured::<D>(
         &server,
         &Setup {
             retries: Some(0),
@@ -565,13 +429,13 @@ fn native_families_embeddings_and_errors<D: Driver>() {
         assert_no_canary(&error);
 
         server.push(Reply::status(404));
-        let (items, completion) = driver.stream(ChatRequest::new(model).user("x"));
+        let (items, completion) = driver.stream_items(ChatRequest::new(model).user("x"));
         assert!(completion.is_none());
         let error = items.last().unwrap().as_ref().unwrap_err();
         assert_eq!(error.kind(), ErrorKind::NotFound, "{model}: {error}");
 
         server.push(Reply::text("never finished").with_fault(Fault::Truncated));
-        let (items, completion) = driver.stream(ChatRequest::new(model).user("x"));
+        let (items, completion) = driver.stream_items(ChatRequest::new(model).user("x"));
         assert!(completion.is_none(), "{model}");
         let error = items.last().unwrap().as_ref().unwrap_err();
         assert!(
@@ -586,7 +450,7 @@ fn native_families_embeddings_and_errors<D: Driver>() {
 
 fn fallback_into_and_out_of_native_families<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server, &Setup::default());
+    let driver = configured::<D>(&server, &Setup::default());
     let chain = [
         ("openai/fail-401", "cohere/command-r"),
         ("cohere/fail-401", "ollama/llama3.2"),
@@ -608,7 +472,7 @@ fn fallback_into_and_out_of_native_families<D: Driver>() {
         );
         assert_eq!(server.requests().len(), before + 2);
     }
-    let (items, completion) = driver.stream(
+    let (items, completion) = driver.stream_items(
         ChatRequest::new("cohere/fail-503")
             .user("streamed fallback")
             .retries(0)
@@ -620,14 +484,14 @@ fn fallback_into_and_out_of_native_families<D: Driver>() {
 
 fn stream_fallback_before_first_content<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server, &Setup::default());
+    let driver = configured::<D>(&server, &Setup::default());
     server.push(Reply::fault(Fault::ResetAfterHeaders));
     server.push(Reply::text("from the fallback"));
     let request = ChatRequest::new("openai/gpt-4o-mini")
         .user("x")
         .retries(0)
         .fallback_models(["anthropic/claude-sonnet-4-5"]);
-    let (items, completion) = driver.stream(request);
+    let (items, completion) = driver.stream_items(request);
     assert!(items.iter().all(Result::is_ok), "{items:?}");
     assert_eq!(text_of(&items), "from the fallback");
     assert_eq!(completion.unwrap().text(), "from the fallback");
@@ -641,7 +505,7 @@ fn stream_fallback_before_first_content<D: Driver>() {
 
 fn stream_interrupted_after_content<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server, &Setup::default());
+    let driver = configured::<D>(&server, &Setup::default());
     server.push(
         Reply::text("alpha beta gamma delta epsilon zeta eta theta")
             .with_fault(Fault::ResetMidStream),
@@ -649,7 +513,7 @@ fn stream_interrupted_after_content<D: Driver>() {
     let request = ChatRequest::new("openai/gpt-4o-mini")
         .user("x")
         .fallback_models(["anthropic/claude-sonnet-4-5"]);
-    let (items, completion) = driver.stream(request);
+    let (items, completion) = driver.stream_items(request);
     assert!(completion.is_none());
     let error = items.last().unwrap().as_ref().unwrap_err();
     assert_eq!(error.kind(), ErrorKind::StreamInterrupted, "{error}");
@@ -665,7 +529,7 @@ fn stream_interrupted_after_content<D: Driver>() {
 
 fn deadline_on_a_hanging_server<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(
+    let driver = configured::<D>(
         &server,
         &Setup {
             timeout: Some(Duration::from_secs(1)),
@@ -684,7 +548,7 @@ fn deadline_on_a_hanging_server<D: Driver>() {
         started.elapsed()
     );
     // A per-call deadline (the request's OneLLM `timeout`) beats the client's.
-    let patient = D::new(
+    let patient = configured::<D>(
         &server,
         &Setup {
             timeout: Some(Duration::from_secs(60)),
@@ -707,7 +571,7 @@ fn deadline_on_a_hanging_server<D: Driver>() {
 
 fn idle_timeout_on_a_stalled_stream<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(
+    let driver = configured::<D>(
         &server,
         &Setup {
             idle_timeout: Some(Duration::from_millis(300)),
@@ -717,7 +581,7 @@ fn idle_timeout_on_a_stalled_stream<D: Driver>() {
     );
     server.push(Reply::text("slow words here").slow_body(Duration::from_secs(3)));
     let started = Instant::now();
-    let (items, completion) = driver.stream(ChatRequest::new("openai/gpt-4o-mini").user("x"));
+    let (items, completion) = driver.stream_items(ChatRequest::new("openai/gpt-4o-mini").user("x"));
     assert!(completion.is_none());
     let error = items.last().unwrap().as_ref().unwrap_err();
     assert!(
@@ -736,7 +600,7 @@ fn idle_timeout_on_a_stalled_stream<D: Driver>() {
 
 fn cancellation_by_drop<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server, &Setup::default());
+    let driver = configured::<D>(&server, &Setup::default());
     server
         .push(Reply::text("a b c d e f g h i j k l m n o p").slow_body(Duration::from_millis(200)));
     let items = driver.stream_prefix(ChatRequest::new("openai/gpt-4o-mini").user("x"), 2);
@@ -749,7 +613,7 @@ fn cancellation_by_drop<D: Driver>() {
 
 fn connection_reuse<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server, &Setup::default());
+    let driver = configured::<D>(&server, &Setup::default());
     for i in 0..200 {
         let completion = driver
             .chat(ChatRequest::new("openai/gpt-4o-mini").user(format!("n{i}")))
@@ -765,7 +629,7 @@ fn connection_reuse<D: Driver>() {
 
 fn canary_key_never_leaks<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(
+    let driver = configured::<D>(
         &server,
         &Setup {
             retries: Some(0),
@@ -787,7 +651,7 @@ fn canary_key_never_leaks<D: Driver>() {
 /// Every fault the fake server can script, and the outcome it must end in.
 fn faults<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(
+    let driver = configured::<D>(
         &server,
         &Setup {
             timeout: Some(Duration::from_secs(5)),
@@ -800,7 +664,7 @@ fn faults<D: Driver>() {
     // partial completion.
     for fault in [Fault::ResetMidStream, Fault::Truncated] {
         server.push(Reply::fault(fault));
-        let (items, completion) = driver.stream(request());
+        let (items, completion) = driver.stream_items(request());
         assert!(completion.is_none(), "{fault:?}");
         let error = items.last().unwrap().as_ref().unwrap_err();
         assert_eq!(error.kind(), ErrorKind::StreamInterrupted, "{fault:?}");
@@ -820,7 +684,7 @@ fn faults<D: Driver>() {
         server.push(Reply::text("recovered"));
         let started = Instant::now();
         let text = if streaming {
-            let (items, completion) = driver.stream(request());
+            let (items, completion) = driver.stream_items(request());
             assert!(
                 items.iter().all(Result::is_ok),
                 "{fault:?} stream: {items:?}"
@@ -894,7 +758,7 @@ fn faults<D: Driver>() {
 
 fn gemini_chat_and_stream<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server, &Setup::default());
+    let driver = configured::<D>(&server, &Setup::default());
     server.push(Reply::text("Hello from Gemini").usage(12, 3));
     let completion = driver
         .chat(
@@ -925,7 +789,7 @@ fn gemini_chat_and_stream<D: Driver>() {
 
     for model in ["google/gemini-2.5-flash", "vertexai/gemini-2.5-pro"] {
         server.push(Reply::text("one two three four").reasoning("let me think"));
-        let (items, completion) = driver.stream(ChatRequest::new(model).user("go"));
+        let (items, completion) = driver.stream_items(ChatRequest::new(model).user("go"));
         assert!(items.iter().all(Result::is_ok), "{model}: {items:?}");
         assert_eq!(text_of(&items), "one two three four", "{model}");
         let completion = completion.expect("completion after a good stream");
@@ -943,7 +807,7 @@ fn gemini_chat_and_stream<D: Driver>() {
     }
     // A stream cut before the chunk with finishReason is truncated, never a success.
     server.push(Reply::text("cut short").with_fault(Fault::Truncated));
-    let (items, completion) = driver.stream(
+    let (items, completion) = driver.stream_items(
         ChatRequest::new("google/gemini-2.5-flash")
             .user("x")
             .retries(0),
@@ -961,7 +825,7 @@ fn gemini_chat_and_stream<D: Driver>() {
 
 fn gemini_tools_round_trip<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server, &Setup::default());
+    let driver = configured::<D>(&server, &Setup::default());
     let tool = Tool::function(
         "get_weather",
         "weather by city",
@@ -985,7 +849,7 @@ fn gemini_tools_round_trip<D: Driver>() {
     );
 
     server.push(Reply::tool_call("get_weather", r#"{"city":"Paris"}"#));
-    let (items, streamed) = driver.stream(request.clone());
+    let (items, streamed) = driver.stream_items(request.clone());
     assert!(items.iter().all(Result::is_ok), "{items:?}");
     let streamed = streamed.unwrap();
     let streamed_call = &streamed.message().unwrap().tool_calls.as_ref().unwrap()[0];
@@ -1026,7 +890,7 @@ fn gemini_tools_round_trip<D: Driver>() {
 
 fn gemini_embeddings_and_errors<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server, &Setup::default());
+    let driver = configured::<D>(&server, &Setup::default());
     let embeddings = driver
         .embeddings(EmbeddingRequest::new(
             "google/gemini-embedding-001",
@@ -1068,7 +932,8 @@ fn gemini_embeddings_and_errors<D: Driver>() {
     server.push(Reply::status(200).body(
         r#"[{"error": {"code": 400, "message": "Invalid JSON payload received.", "status": "INVALID_ARGUMENT"}}]"#,
     ));
-    let (items, completion) = driver.stream(ChatRequest::new("google/gemini-2.5-flash").user("x"));
+    let (items, completion) =
+        driver.stream_items(ChatRequest::new("google/gemini-2.5-flash").user("x"));
     assert!(completion.is_none());
     let error = items.iter().find_map(|item| item.as_ref().err()).unwrap();
     assert_eq!(error.kind(), ErrorKind::InvalidRequest, "{error}");
@@ -1087,7 +952,7 @@ fn gemini_embeddings_and_errors<D: Driver>() {
     server.push(Reply::status(200).body(format!(
         r#"{{"error": {{"code": 400, "message": "token {CANARY} rejected", "status": "INVALID_ARGUMENT"}}}}"#
     )));
-    let (items, _) = driver.stream(ChatRequest::new("vertexai/gemini-2.5-pro").user("x"));
+    let (items, _) = driver.stream_items(ChatRequest::new("vertexai/gemini-2.5-pro").user("x"));
     let error = items.iter().find_map(|item| item.as_ref().err()).unwrap();
     assert_no_canary(error);
 
@@ -1099,7 +964,7 @@ fn gemini_embeddings_and_errors<D: Driver>() {
 
 fn gemini_fallback_in_and_out<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server, &Setup::default());
+    let driver = configured::<D>(&server, &Setup::default());
     let into = ChatRequest::new("openai/fail-401")
         .user("into gemini")
         .fallback_models(["google/gemini-2.5-flash"]);
@@ -1126,20 +991,9 @@ fn gemini_fallback_in_and_out<D: Driver>() {
         .user("x")
         .retries(0)
         .fallback_models(["openai/gpt-4o-mini"]);
-    let (items, completion) = driver.stream(request);
+    let (items, completion) = driver.stream_items(request);
     assert!(items.iter().all(Result::is_ok), "{items:?}");
     assert_eq!(completion.unwrap().text(), "streamed by openai");
-}
-
-macro_rules! scenarios {
-    ($($name:ident),* $(,)?) => {
-        mod blocking {
-            $(#[test] fn $name() { super::$name::<super::Blocking>() })*
-        }
-        mod tokio_transport {
-            $(#[test] fn $name() { super::$name::<super::Async>() })*
-        }
-    };
 }
 
 // ---- Bedrock ----
@@ -1157,7 +1011,7 @@ fn assert_signed(request: &onellm_testkit::RecordedRequest, path: &str) {
 
 fn bedrock_chat_stream_and_tools<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server, &Setup::default());
+    let driver = configured::<D>(&server, &Setup::default());
     let path = "/model/us.anthropic.claude-sonnet-4-20250514-v1%3A0/converse";
     server.push(Reply::text("Hello from Bedrock").usage(12, 3));
     let completion = driver
@@ -1170,7 +1024,7 @@ fn bedrock_chat_stream_and_tools<D: Driver>() {
     assert_eq!(sent.json()["system"], json!([{"text": "s"}]));
 
     server.push(Reply::text("one two three four").reasoning("let me think"));
-    let (items, completion) = driver.stream(ChatRequest::new(BEDROCK_MODEL).user("go"));
+    let (items, completion) = driver.stream_items(ChatRequest::new(BEDROCK_MODEL).user("go"));
     assert!(items.iter().all(Result::is_ok), "{items:?}");
     assert_eq!(text_of(&items), "one two three four");
     let completion = completion.expect("completion after a good stream");
@@ -1200,7 +1054,7 @@ fn bedrock_chat_stream_and_tools<D: Driver>() {
         Some(FinishReason::ToolCalls)
     );
     server.push(Reply::tool_call("get_weather", r#"{"city":"Paris"}"#));
-    let (items, completion) = driver.stream(request);
+    let (items, completion) = driver.stream_items(request);
     assert!(items.iter().all(Result::is_ok), "{items:?}");
     let completion = completion.unwrap();
     let call = &completion.message().unwrap().tool_calls.as_ref().unwrap()[0];
@@ -1231,7 +1085,7 @@ fn bedrock_credentials_callback<D: Driver>() {
         })),
         ..Setup::default()
     };
-    let driver = D::new(&server, &setup);
+    let driver = configured::<D>(&server, &setup);
     server.push(Reply::status(503).header("retry-after", "0"));
     server.push(Reply::text("signed twice"));
     let completion = driver
@@ -1268,7 +1122,7 @@ fn bedrock_credentials_callback<D: Driver>() {
         })),
         ..Setup::default()
     };
-    let driver = D::new(&server, &failing);
+    let driver = configured::<D>(&server, &failing);
     let error = driver
         .chat(ChatRequest::new(BEDROCK_MODEL).user("z"))
         .unwrap_err();
@@ -1283,7 +1137,7 @@ fn bedrock_credentials_callback<D: Driver>() {
 
 fn bedrock_errors_and_retries<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server, &Setup::default());
+    let driver = configured::<D>(&server, &Setup::default());
     // Throttling as an HTTP status: retried, and signed afresh.
     server.push(
         Reply::status(429)
@@ -1307,14 +1161,14 @@ fn bedrock_errors_and_retries<D: Driver>() {
         "Too many tokens, please wait before trying again.",
     ));
     server.push(Reply::text("streamed after throttling"));
-    let (items, completion) = driver.stream(ChatRequest::new(BEDROCK_MODEL).user("x"));
+    let (items, completion) = driver.stream_items(ChatRequest::new(BEDROCK_MODEL).user("x"));
     assert!(items.iter().all(Result::is_ok), "{items:?}");
     assert_eq!(completion.unwrap().text(), "streamed after throttling");
     assert_eq!(server.requests().len(), 4);
 
     // A validation exception in the stream is not retried.
     server.push(Reply::stream_exception("validationException", "bad input"));
-    let (items, completion) = driver.stream(ChatRequest::new(BEDROCK_MODEL).user("x"));
+    let (items, completion) = driver.stream_items(ChatRequest::new(BEDROCK_MODEL).user("x"));
     assert!(completion.is_none());
     let error = items.iter().find_map(|item| item.as_ref().err()).unwrap();
     assert_eq!(error.kind(), ErrorKind::InvalidRequest);
@@ -1326,7 +1180,7 @@ fn bedrock_errors_and_retries<D: Driver>() {
     server.push(
         Reply::status(400).body(r#"{"message":"The provided model identifier is invalid."}"#),
     );
-    let (items, _) = driver.stream(ChatRequest::new(BEDROCK_MODEL).user("x"));
+    let (items, _) = driver.stream_items(ChatRequest::new(BEDROCK_MODEL).user("x"));
     let error = items.iter().find_map(|item| item.as_ref().err()).unwrap();
     assert_eq!(error.kind(), ErrorKind::InvalidRequest);
     assert_eq!(error.status(), Some(400));
@@ -1334,7 +1188,7 @@ fn bedrock_errors_and_retries<D: Driver>() {
 
 fn bedrock_fallback_in_and_out<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server, &Setup::default());
+    let driver = configured::<D>(&server, &Setup::default());
     // Into Bedrock: OpenAI refuses the key.
     let request = ChatRequest::new("openai/fail-401")
         .user("fall back please")
@@ -1358,7 +1212,7 @@ fn bedrock_fallback_in_and_out<D: Driver>() {
         .user("x")
         .retries(0)
         .fallback_models(["anthropic/claude-sonnet-4-5"]);
-    let (items, completion) = driver.stream(request);
+    let (items, completion) = driver.stream_items(request);
     assert!(items.iter().all(Result::is_ok), "{items:?}");
     assert_eq!(completion.unwrap().text(), "from anthropic");
     assert_eq!(server.requests().last().unwrap().path, "/v1/messages");
@@ -1366,7 +1220,7 @@ fn bedrock_fallback_in_and_out<D: Driver>() {
 
 fn bedrock_embeddings<D: Driver>() {
     let server = FakeProvider::start();
-    let driver = D::new(&server, &Setup::default());
+    let driver = configured::<D>(&server, &Setup::default());
     let titan = driver
         .embeddings(EmbeddingRequest::new(
             "bedrock/amazon.titan-embed-text-v2:0",
@@ -1403,7 +1257,7 @@ fn bedrock_embeddings<D: Driver>() {
     assert_eq!(server.requests().len(), 2);
 }
 
-scenarios!(
+on_both_transports!(
     chat,
     stream,
     tools,

@@ -13,7 +13,7 @@
 //!
 //! ```text
 //! loop {
-//!     while let Some(chunk) = call.poll_chunk() { give chunk to the caller }   // streams only
+//!     while let Some(item) = call.poll_item() { give item to the caller }   // streams only
 //!     match call.poll(now()) {
 //!         Send(outgoing)  => start sending outgoing.request (bounded by outgoing.deadline);
 //!                            remember outgoing.attempt
@@ -41,10 +41,11 @@
 //! transport; input for any attempt but the current one is ignored, so the transport need not
 //! race to stop it, though it should drop the connection.
 //!
-//! Streamed chunks are handed out by [`Call::poll_chunk`], in order. `poll` may return `Done`
-//! or `Failed` while chunks are still queued; the transport drains `poll_chunk` before it
-//! acts on the terminal action (the loop above drains before every `poll`, so it does), and
-//! `poll_chunk` keeps working after the call ended.
+//! Streamed items — a chat call's chunks, a Responses call's events — are handed out by
+//! [`Call::poll_item`] (or the typed [`Call::poll_chunk`] and [`Call::poll_event`]), in
+//! order. `poll` may return `Done` or `Failed` while items are still queued; the transport
+//! drains them before it acts on the terminal action (the loop above drains before every
+//! `poll`, so it does), and `poll_item` keeps working after the call ended.
 //!
 //! # Example
 //!
@@ -114,12 +115,17 @@
 //!   `Timeout`, carrying the attempts. The deadline also bounds each attempt.
 //! - The final error: with one model tried, that attempt's own error; with more, `AllFailed`.
 //!   Either way [`Error::attempts`] lists every attempt.
-//! - Streaming (a chat request with `stream: true`): chunks without content (role-only,
-//!   usage-only) are held back until the attempt's first content chunk and released with it;
-//!   if the attempt fails first they are dropped and the next attempt streams from the start,
-//!   so nothing reaches the caller twice. Once content was released, the call is committed to
-//!   that attempt: any failure ends the call with `StreamInterrupted` carrying the partial
-//!   completion ([`Error::partial_completion`]).
+//! - Streaming (a chat or Responses request with `stream: true`): items without content
+//!   (role-only or usage-only chunks, `response.created`) are held back until the attempt's
+//!   first content item and released with it; if the attempt fails first they are dropped
+//!   and the next attempt streams from the start, so nothing reaches the caller twice. Once
+//!   content was released, the call is committed to that attempt: any failure ends the call
+//!   with `StreamInterrupted` carrying the partial completion ([`Error::partial_completion`])
+//!   or response ([`Error::partial_response`]).
+//! - Wires: a chat call goes to the provider's chat endpoint, except to a model the
+//!   admission routes through the Responses API ([`Wire::ChatOverResponses`]); a Responses
+//!   call goes to the provider's Responses endpoint where it has one, else through its chat
+//!   wire (the provider's default `build_responses`).
 //! - Terminal states are sticky, `now` going backwards is treated as the latest `now` seen,
 //!   and every `Wait` is strictly later than the `now` it was polled with.
 
@@ -142,14 +148,16 @@ use self::decision::{decide, Decision};
 use self::jitter::Jitter;
 pub use self::options::{Backoff, CallOptions};
 use self::secrets::Secrets;
-use self::stream::StreamOutput;
+pub use self::stream::StreamItem;
+use self::stream::{StreamDecoder, StreamOutput};
 use crate::error::{Attempt, Error, ErrorKind};
 use crate::model::ModelId;
-use crate::provider::{ChatStreamDecoder, Provider};
+use crate::provider::{responses_bridge, Provider};
 use crate::registry::Registry;
 use crate::types::{
     ChatCompletion, ChatCompletionChunk, ChatRequest, CompletionRequest, CompletionResponse,
-    EmbeddingRequest, EmbeddingResponse,
+    EmbeddingRequest, EmbeddingResponse, MediaOutput, MediaRequest, Response, ResponseStreamEvent,
+    ResponsesRequest,
 };
 
 /// What a call asks for. A chat request with `stream: true` is streamed.
@@ -161,12 +169,21 @@ pub enum Operation {
     Embeddings(EmbeddingRequest),
     /// A legacy text completion.
     Completions(CompletionRequest),
+    /// Images, audio or moderation ([`MediaRequest`]).
+    Media(MediaRequest),
+    /// A call to OpenAI's Responses API (natively where the provider speaks it, else
+    /// through its chat wire), streamed when the request says `stream: true`.
+    Responses(ResponsesRequest),
 }
 
 impl Operation {
-    /// Whether the call streams (a chat request with `stream: true`).
+    /// Whether the call streams (a chat or Responses request with `stream: true`).
     pub fn is_stream(&self) -> bool {
-        matches!(self, Operation::Chat(request) if request.is_stream())
+        match self {
+            Operation::Chat(request) => request.is_stream(),
+            Operation::Responses(request) => request.is_stream(),
+            _ => false,
+        }
     }
 
     pub(crate) fn model(&self) -> &str {
@@ -174,6 +191,8 @@ impl Operation {
             Operation::Chat(request) => &request.model,
             Operation::Embeddings(request) => &request.model,
             Operation::Completions(request) => &request.model,
+            Operation::Media(request) => request.model(),
+            Operation::Responses(request) => &request.model,
         }
     }
 
@@ -183,6 +202,8 @@ impl Operation {
             Operation::Chat(request) => &mut request.model,
             Operation::Embeddings(request) => &mut request.model,
             Operation::Completions(request) => &mut request.model,
+            Operation::Media(request) => request.model_mut(),
+            Operation::Responses(request) => &mut request.model,
         }
     }
 
@@ -192,6 +213,8 @@ impl Operation {
             Operation::Chat(request) => request.fallback_models.as_mut(),
             Operation::Embeddings(request) => request.fallback_models.as_mut(),
             Operation::Completions(request) => request.fallback_models.as_mut(),
+            Operation::Media(request) => request.fallback_models_mut(),
+            Operation::Responses(request) => request.fallback_models.as_mut(),
         }
     }
 
@@ -200,6 +223,8 @@ impl Operation {
             Operation::Chat(request) => request.fallback_models.as_deref(),
             Operation::Embeddings(request) => request.fallback_models.as_deref(),
             Operation::Completions(request) => request.fallback_models.as_deref(),
+            Operation::Media(request) => request.fallback_models(),
+            Operation::Responses(request) => request.fallback_models.as_deref(),
         }
     }
 
@@ -209,6 +234,8 @@ impl Operation {
             Operation::Chat(request) => request.cache.as_ref(),
             Operation::Embeddings(request) => request.cache.as_ref(),
             Operation::Completions(request) => request.cache.as_ref(),
+            Operation::Media(_) => None,
+            Operation::Responses(request) => request.cache.as_ref(),
         }
     }
 
@@ -218,6 +245,8 @@ impl Operation {
             Operation::Chat(request) => request.timeout,
             Operation::Embeddings(request) => request.timeout,
             Operation::Completions(request) => request.timeout,
+            Operation::Media(request) => request.timeout(),
+            Operation::Responses(request) => request.timeout,
         }?;
         (seconds.is_finite() && seconds > 0.0)
             .then(|| Duration::try_from_secs_f64(seconds).ok())
@@ -229,6 +258,8 @@ impl Operation {
             Operation::Chat(request) => request.retries,
             Operation::Embeddings(request) => request.retries,
             Operation::Completions(request) => request.retries,
+            Operation::Media(request) => request.retries(),
+            Operation::Responses(request) => request.retries,
         }
     }
 }
@@ -245,10 +276,37 @@ impl From<EmbeddingRequest> for Operation {
     }
 }
 
+impl From<MediaRequest> for Operation {
+    fn from(request: MediaRequest) -> Self {
+        Operation::Media(request)
+    }
+}
+
+impl From<ResponsesRequest> for Operation {
+    fn from(request: ResponsesRequest) -> Self {
+        Operation::Responses(request)
+    }
+}
+
 impl From<CompletionRequest> for Operation {
     fn from(request: CompletionRequest) -> Self {
         Operation::Completions(request)
     }
+}
+
+/// How an attempt reaches its model, as the call's admission decided
+/// ([`Call::with_admission`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Wire {
+    /// The operation's own endpoint.
+    #[default]
+    Native,
+    /// A chat call sent to OpenAI's Responses API and its reply translated back into a chat
+    /// completion (or chunks): for models only that API serves, which the
+    /// [catalog](crate::catalog) lists with mode `responses`. Only a chat call takes it; any
+    /// other operation goes to its own endpoint.
+    ChatOverResponses,
 }
 
 /// Names one attempt of a call, so input for an attempt the call has given up on is
@@ -296,6 +354,11 @@ pub enum Output {
     Embeddings(EmbeddingResponse),
     /// The completion of an [`Operation::Completions`] call.
     Completions(CompletionResponse),
+    /// What an [`Operation::Media`] call produced.
+    Media(MediaOutput),
+    /// The response of an [`Operation::Responses`] call; for a streamed call, its events
+    /// folded together.
+    Responses(Response),
 }
 
 /// What the transport should do next; see the [module docs](self) for the loop.
@@ -415,6 +478,9 @@ pub(crate) struct Routed {
 #[derive(Debug)]
 struct Resolved {
     provider: Arc<dyn Provider>,
+    /// How a chat call reaches the model: through the Responses API for a model only it
+    /// serves.
+    wire: Wire,
     /// The provider's model name (after `provider/`).
     model: String,
     retries: u32,
@@ -438,6 +504,7 @@ enum State {
 struct InFlight {
     id: AttemptId,
     provider: Arc<dyn Provider>,
+    wire: Wire,
     model: String,
     waited: Duration,
     sent_at: Instant,
@@ -457,7 +524,7 @@ enum Body {
     /// streaming request).
     Buffer(Vec<u8>),
     /// A stream body after a 2xx head.
-    Stream(Box<dyn ChatStreamDecoder>),
+    Stream(StreamDecoder),
 }
 
 /// Which limit a timeout hit, for its message.
@@ -501,21 +568,25 @@ impl Call {
         seed: u64,
         now: Instant,
     ) -> Call {
-        Call::with_admission(registry, operation, options, seed, now, |_, _| Ok(()))
+        Call::with_admission(registry, operation, options, seed, now, |_, _| {
+            Ok(Wire::Native)
+        })
     }
 
     /// [`new`](Self::new) with a check of each model of the chain before anything is sent
     /// to it: `admit` is asked once per model (its id as given, the operation), up front. A
     /// model it refuses is skipped like a model without its key — a failed attempt holding
-    /// the refusal, no request sent — and the call moves on to the next model. The
-    /// [`Engine`](crate::client::Engine) checks context windows and capabilities this way.
+    /// the refusal, no request sent — and the call moves on to the next model. A model it
+    /// admits goes by the [`Wire`] it names. The [`Engine`](crate::client::Engine) checks
+    /// context windows and capabilities this way, and sends chat calls to models only the
+    /// Responses API serves through that API.
     pub fn with_admission(
         registry: &Registry,
         operation: Operation,
         options: CallOptions,
         seed: u64,
         now: Instant,
-        admit: impl FnMut(&str, &Operation) -> Result<(), Error>,
+        admit: impl FnMut(&str, &Operation) -> Result<Wire, Error>,
     ) -> Call {
         let fallbacks = operation
             .fallback_models()
@@ -542,7 +613,7 @@ impl Call {
         options: CallOptions,
         seed: u64,
         now: Instant,
-        mut admit: impl FnMut(&str, &Operation) -> Result<(), Error>,
+        mut admit: impl FnMut(&str, &Operation) -> Result<Wire, Error>,
     ) -> Call {
         // A malformed id or an unknown provider anywhere in the chain is a bug in the program:
         // fail before sending anything rather than let a fallback hide it. (A provider that is
@@ -567,12 +638,14 @@ impl Call {
                     resolved.attempt_timeout = own.or(resolved.attempt_timeout);
                     resolved
                 })
-                .and_then(|resolved| {
-                    admit(&entry.id, &operation)
-                        .map_err(|error| {
-                            error.with_origin(resolved.provider.name(), &resolved.model)
-                        })
-                        .map(|()| resolved)
+                .and_then(|mut resolved| {
+                    let wire = admit(&entry.id, &operation).map_err(|error| {
+                        error.with_origin(resolved.provider.name(), &resolved.model)
+                    })?;
+                    if matches!(operation, Operation::Chat(_)) {
+                        resolved.wire = wire;
+                    }
+                    Ok(resolved)
                 }),
             })
             .collect();
@@ -581,6 +654,10 @@ impl Call {
             .timeout()
             .or(options.total_timeout)
             .or(registry.and_then(Registry::timeout));
+        let chunks = match operation {
+            Operation::Responses(_) => StreamOutput::for_responses(),
+            _ => StreamOutput::default(),
+        };
         Call {
             stream: operation.is_stream(),
             operation,
@@ -604,7 +681,7 @@ impl Call {
                     waited: Duration::ZERO,
                 },
             },
-            chunks: StreamOutput::default(),
+            chunks,
         }
     }
 
@@ -665,6 +742,7 @@ impl Call {
     ) {
         self.clamp(now);
         let stream = self.stream;
+        let responses = matches!(self.operation, Operation::Responses(_));
         let Some(flight) = self.flight_mut(attempt) else {
             return;
         };
@@ -672,7 +750,17 @@ impl Call {
             return;
         }
         if stream && status.is_success() {
-            flight.body = Body::Stream(flight.provider.chat_stream_decoder(&flight.model));
+            let (provider, model) = (&flight.provider, flight.model.as_str());
+            flight.body = Body::Stream(match (responses, flight.wire) {
+                (true, _) => StreamDecoder::Responses(provider.responses_stream_decoder(model)),
+                (_, Wire::ChatOverResponses) => {
+                    StreamDecoder::Chat(responses_bridge::chat_via_responses_decoder(
+                        provider.responses_stream_decoder(model),
+                        model,
+                    ))
+                }
+                _ => StreamDecoder::Chat(provider.chat_stream_decoder(model)),
+            });
         }
         flight.status = Some(status);
         flight.headers = headers;
@@ -787,7 +875,7 @@ impl Call {
     /// The call's output (and an error's partial completion) then has the model, usage,
     /// finish reasons and tool calls' names, but no text.
     pub fn summary_only(&mut self) {
-        self.chunks.accumulator.summary_only();
+        self.chunks.summary_only();
     }
 
     /// Ends the call with `Cancelled` (carrying the attempts, and the partial completion if
@@ -803,17 +891,53 @@ impl Call {
         }
         let mut error = cancelled.with_attempts(self.attempts.clone());
         if self.chunks.committed {
-            error = error.with_partial(self.chunks.accumulator.completion());
+            error = self.with_partial(error);
         }
         self.chunks.held.clear();
         self.state = State::Failed(error);
     }
 
-    /// The next streamed chunk for the caller, in order. Keeps yielding queued chunks after
-    /// the call ended.
+    /// The next streamed item for the caller, in order: a chunk of a chat call, an event of
+    /// a Responses call. Keeps yielding queued items after the call ended.
+    #[must_use = "an item not handed to the caller is lost"]
+    pub fn poll_item(&mut self) -> Option<StreamItem> {
+        self.chunks.ready.pop_front()
+    }
+
+    /// The next streamed chunk of a chat call ([`poll_item`](Self::poll_item) for a chat
+    /// call; a Responses call's events are left for `poll_event`).
     #[must_use = "a chunk not handed to the caller is lost"]
     pub fn poll_chunk(&mut self) -> Option<ChatCompletionChunk> {
-        self.chunks.ready.pop_front()
+        match self.chunks.ready.front()? {
+            StreamItem::Chunk(_) => match self.chunks.ready.pop_front() {
+                Some(StreamItem::Chunk(chunk)) => Some(chunk),
+                _ => None,
+            },
+            StreamItem::Event(_) => None,
+        }
+    }
+
+    /// The next streamed event of a Responses call ([`poll_item`](Self::poll_item) for
+    /// such a call).
+    #[must_use = "an event not handed to the caller is lost"]
+    pub fn poll_event(&mut self) -> Option<ResponseStreamEvent> {
+        match self.chunks.ready.front()? {
+            StreamItem::Event(_) => match self.chunks.ready.pop_front() {
+                Some(StreamItem::Event(event)) => Some(event),
+                _ => None,
+            },
+            StreamItem::Chunk(_) => None,
+        }
+    }
+
+    /// `error` with what the stream delivered so far: the partial completion of a chat
+    /// stream, or the partial response of a Responses stream.
+    fn with_partial(&self, error: Error) -> Error {
+        match (self.chunks.completion(), self.chunks.response()) {
+            (Some(completion), _) => error.with_partial(completion),
+            (None, Some(response)) => error.with_partial_response(response),
+            (None, None) => error,
+        }
     }
 
     /// The wait decided before the next attempt, while the call is waiting for it (what
@@ -922,9 +1046,11 @@ impl Call {
             return;
         }
         if let (true, Output::Chat(completion)) = (self.stream, &output) {
-            self.chunks
-                .ready
-                .extend(crate::types::chunks_of(completion));
+            self.chunks.ready.extend(
+                crate::types::chunks_of(completion)
+                    .into_iter()
+                    .map(StreamItem::Chunk),
+            );
             self.chunks.committed = true;
         }
         self.state = State::Done(Box::new(output));
@@ -1064,12 +1190,21 @@ impl Call {
             .wall_clock
             .and_then(|start| start.checked_add(now.saturating_duration_since(self.started)));
         let built = match &self.operation {
+            Operation::Chat(request) if resolved.wire == Wire::ChatOverResponses => {
+                responses_bridge::chat_as_responses(request).and_then(|request| {
+                    provider.build_responses(&resolved.model, &request, self.stream)
+                })
+            }
             Operation::Chat(request) => provider
                 .capabilities()
                 .check_chat(provider.name(), request, self.stream)
                 .and_then(|()| provider.build_chat(&resolved.model, request, self.stream)),
+            Operation::Responses(request) => {
+                provider.build_responses(&resolved.model, request, self.stream)
+            }
             Operation::Embeddings(request) => provider.build_embeddings(&resolved.model, request),
             Operation::Completions(request) => provider.build_completions(&resolved.model, request),
+            Operation::Media(request) => provider.build_media(&resolved.model, request),
         };
         let built = built.and_then(|mut request| {
             provider.authorize(&mut request, wall_clock)?;
@@ -1115,6 +1250,7 @@ impl Call {
         let secrets = Secrets::of(&outgoing.request);
         self.state = State::InFlight(Box::new(InFlight {
             id,
+            wire: resolved.wire,
             model: resolved.model.clone(),
             attempt_timeout: resolved.attempt_timeout,
             provider,
@@ -1136,13 +1272,13 @@ impl Call {
         loop {
             let next = match &mut self.state {
                 State::InFlight(flight) => match &mut flight.body {
-                    Body::Stream(decoder) => decoder.next_chunk(),
+                    Body::Stream(decoder) => decoder.next_item(),
                     Body::Buffer(_) => None,
                 },
                 _ => None,
             };
             match next {
-                Some(Ok(chunk)) => self.chunks.push(chunk),
+                Some(Ok(item)) => self.chunks.push(item),
                 Some(Err(error)) => {
                     // The decoder never sees the head: the status and request id come from
                     // here.
@@ -1168,8 +1304,17 @@ impl Call {
         if complete {
             // A stream that completed without content still hands out what it had.
             self.chunks.release_held();
-            let completion = self.chunks.accumulator.completion();
-            self.attempt_succeeded(Output::Chat(completion), now);
+            match (self.chunks.completion(), self.chunks.response()) {
+                (Some(completion), _) => self.attempt_succeeded(Output::Chat(completion), now),
+                (None, Some(response)) => self.attempt_succeeded(Output::Responses(response), now),
+                (None, None) => self.attempt_failed(
+                    Error::new(
+                        ErrorKind::Decode,
+                        "the stream completed without saying anything of its response",
+                    ),
+                    now,
+                ),
+            }
         }
     }
 
@@ -1188,14 +1333,25 @@ impl Call {
         let mut response = http::Response::new(Bytes::from(body));
         *response.status_mut() = status;
         *response.headers_mut() = headers;
+        let wire = match &self.state {
+            State::InFlight(flight) => flight.wire,
+            _ => Wire::Native,
+        };
         match &self.operation {
+            Operation::Chat(_) if wire == Wire::ChatOverResponses => provider
+                .parse_responses(&response)
+                .map(|reply| Output::Chat(responses_bridge::response_as_chat(reply))),
             Operation::Chat(_) => provider.parse_chat(&response).map(Output::Chat),
+            Operation::Responses(_) => provider.parse_responses(&response).map(Output::Responses),
             Operation::Embeddings(_) => {
                 provider.parse_embeddings(&response).map(Output::Embeddings)
             }
             Operation::Completions(_) => provider
                 .parse_completions(&response)
                 .map(Output::Completions),
+            Operation::Media(request) => {
+                provider.parse_media(request, &response).map(Output::Media)
+            }
         }
     }
 
@@ -1235,13 +1391,8 @@ impl Call {
         let attempt = self.record(flight, Some(error.clone()), now);
         self.attempts.push(attempt);
         if self.chunks.committed {
-            let partial = self.chunks.accumulator.completion();
-            self.state = State::Failed(
-                error
-                    .with_kind(ErrorKind::StreamInterrupted)
-                    .with_partial(partial)
-                    .with_attempts(self.attempts.clone()),
-            );
+            let error = self.with_partial(error.with_kind(ErrorKind::StreamInterrupted));
+            self.state = State::Failed(error.with_attempts(self.attempts.clone()));
             return;
         }
         // Nothing of this attempt reached the caller: forget what it held back.
@@ -1357,6 +1508,7 @@ fn resolve(
     let settings = registry.settings(parsed.provider());
     Ok(Resolved {
         provider,
+        wire: Wire::Native,
         model: parsed.model().to_owned(),
         retries: request_retries
             .or(settings.and_then(|s| s.max_retries))

@@ -118,8 +118,8 @@ impl<D: BlockingDriver, T: CallOutput> BlockingCall<D, T> {
         self.call.summary_only();
     }
 
-    /// Runs the call until it has something for the caller: the next streamed chunk, or its
-    /// end. Must not be called again after [`Step::Done`].
+    /// Runs the call until it has something for the caller: the next streamed item (a
+    /// chunk, an event), or its end. Must not be called again after [`Step::Done`].
     pub fn step(&mut self) -> Step<T> {
         // The call's events and attempt spans nest in its span.
         #[cfg(feature = "tracing")]
@@ -127,8 +127,8 @@ impl<D: BlockingDriver, T: CallOutput> BlockingCall<D, T> {
         #[cfg(feature = "tracing")]
         let _entered = span.enter();
         loop {
-            if let Some(chunk) = self.call.poll_chunk() {
-                return Step::Chunk(chunk);
+            if let Some(item) = self.call.poll_item() {
+                return Step::Chunk(item);
             }
             let now = self.driver.now();
             if let Some(op) = self.call.poll_store(now) {

@@ -67,16 +67,24 @@ impl Cache {
             .as_deref()
             .or(self.settings.namespace.as_deref());
         let json = match operation {
+            // A response may depend on state the provider keeps (`previous_response_id`,
+            // `store`) and its events carry ids a replay could not honestly repeat: not
+            // cached.
+            Operation::Responses(_) => return None,
             Operation::Chat(request) => serde_json::to_value(request),
             Operation::Completions(request) => serde_json::to_value(request),
             Operation::Embeddings(request) => serde_json::to_value(request),
+            // Media calls are not cached (see `types::media`).
+            Operation::Media(_) => return None,
         }
         .ok()?;
         let lookup = match operation {
+            Operation::Media(_) => return None,
             Operation::Chat(_) => Lookup::Whole {
                 key: request_key("chat", json, target, tenant, namespace),
                 kind: Kind::Chat,
             },
+            Operation::Responses(_) => return None,
             Operation::Completions(_) => Lookup::Whole {
                 key: request_key("completions", json, target, tenant, namespace),
                 kind: Kind::Completions,

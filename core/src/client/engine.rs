@@ -1,6 +1,7 @@
 //! The [`Engine`]: a built client's configuration, and the one place calls are started.
 
 use std::collections::VecDeque;
+use std::convert::Infallible;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use crate::router::RouterConfig;
 use crate::store::{SharedStore, StoreConfig, StoreOp, StoreReply};
 use crate::types::{
     ChatCompletion, ChatCompletionChunk, ChatRequest, CompletionRequest, CompletionResponse,
-    EmbeddingRequest, EmbeddingResponse,
+    EmbeddingRequest, EmbeddingResponse, Response, ResponseStreamEvent, ResponsesRequest,
 };
 
 /// Receives every [`CallEvent`] of a client's calls; see
@@ -300,6 +301,31 @@ impl Engine {
         self.start(Operation::Embeddings(request), now, wall_clock)
     }
 
+    /// A whole (non-streamed) call to OpenAI's Responses API, sent natively where the
+    /// provider speaks it and through its chat wire elsewhere. The request's `stream` is
+    /// cleared.
+    pub fn responses(
+        &self,
+        mut request: ResponsesRequest,
+        now: Instant,
+        wall_clock: SystemTime,
+    ) -> TypedCall<Response> {
+        request.stream = None;
+        self.start(Operation::Responses(request), now, wall_clock)
+    }
+
+    /// A streamed call to the Responses API (`stream: true`); its output is the events
+    /// folded together.
+    pub fn responses_stream(
+        &self,
+        mut request: ResponsesRequest,
+        now: Instant,
+        wall_clock: SystemTime,
+    ) -> TypedCall<Response> {
+        request.stream = Some(true);
+        self.start(Operation::Responses(request), now, wall_clock)
+    }
+
     /// A legacy completions call.
     pub fn completions(
         &self,
@@ -310,7 +336,7 @@ impl Engine {
         self.start(Operation::Completions(request), now, wall_clock)
     }
 
-    fn start<T: CallOutput>(
+    pub(super) fn start<T: CallOutput>(
         &self,
         mut operation: Operation,
         now: Instant,
@@ -462,7 +488,9 @@ fn refused(
     now: Instant,
     error: Error,
 ) -> Call {
-    let mut call = Call::with_chain(Vec::new(), operation, options, seed, now, |_, _| Ok(()));
+    let mut call = Call::with_chain(Vec::new(), operation, options, seed, now, |_, _| {
+        Ok(crate::call::Wire::Native)
+    });
     call.refuse(error);
     call
 }
@@ -821,6 +849,24 @@ impl<T: CallOutput> TypedCall<T> {
         Ok(output)
     }
 
+    /// The next streamed event of a Responses call for the caller ([`Call::poll_event`]).
+    /// The response the events fold into is priced at the end, as a whole one is.
+    #[must_use = "an event not handed to the caller is lost"]
+    pub fn poll_event(&mut self) -> Option<ResponseStreamEvent> {
+        let event = self.call.poll_event()?;
+        #[cfg(feature = "tracing")]
+        self.span.chunk(self.call.latest());
+        Some(event)
+    }
+
+    /// The next streamed item for the caller: a chat call's chunk
+    /// ([`poll_chunk`](Self::poll_chunk)), a Responses call's event
+    /// ([`poll_event`](Self::poll_event)).
+    #[must_use = "an item not handed to the caller is lost"]
+    pub fn poll_item(&mut self) -> Option<T::Item> {
+        T::poll_item(self)
+    }
+
     /// The next streamed chunk for the caller ([`Call::poll_chunk`]), its usage priced when
     /// it carries one — so the final usage chunk of a stream has `usage.cost`, like the
     /// completion the chunks fold into.
@@ -932,12 +978,23 @@ fn tokens_of(output: &Output) -> u64 {
         Output::Chat(completion) => completion.usage.as_ref().map(|usage| usage.total_tokens),
         Output::Embeddings(response) => response.usage.as_ref().map(|usage| usage.total_tokens),
         Output::Completions(response) => response.usage.as_ref().map(|usage| usage.total_tokens),
+        Output::Media(output) => super::media::tokens_of(output),
+        Output::Responses(response) => response.usage.as_ref().map(|usage| usage.total_tokens),
     }
     .unwrap_or(0)
 }
 
 /// The output types a [`TypedCall`] can end with. Sealed: one per operation.
 pub trait CallOutput: sealed::Sealed + Sized {
+    /// What a stream of this output hands out as it arrives: a chat completion's chunks, a
+    /// response's events. Outputs that never stream have none
+    /// ([`Infallible`](std::convert::Infallible)).
+    type Item: fmt::Debug + Send;
+
+    /// The next streamed item of `call` for the caller ([`TypedCall::poll_chunk`],
+    /// [`TypedCall::poll_event`]).
+    fn poll_item(call: &mut TypedCall<Self>) -> Option<Self::Item>;
+
     /// Unpacks `output`. The engine starts each call with the operation whose output is
     /// `Self`, so another kind would be a bug in the core: it becomes a `Decode` error
     /// naming the mismatch rather than a panic.
@@ -957,18 +1014,21 @@ pub trait CallOutput: sealed::Sealed + Sized {
     fn to_output(&self) -> Output;
 }
 
-mod sealed {
+pub(super) mod sealed {
     pub trait Sealed {}
     impl Sealed for crate::types::ChatCompletion {}
     impl Sealed for crate::types::EmbeddingResponse {}
     impl Sealed for crate::types::CompletionResponse {}
+    impl Sealed for crate::types::Response {}
 }
 
-fn mismatch(wanted: &str, output: &Output) -> Error {
+pub(super) fn mismatch(wanted: &str, output: &Output) -> Error {
     let got = match output {
         Output::Chat(_) => "a chat completion",
         Output::Embeddings(_) => "embeddings",
         Output::Completions(_) => "a legacy completion",
+        Output::Media(media) => media.what(),
+        Output::Responses(_) => "a Responses API response",
     };
     Error::new(
         ErrorKind::Decode,
@@ -979,8 +1039,15 @@ fn mismatch(wanted: &str, output: &Output) -> Error {
 /// The [`CallOutput`] of one output type: the [`Output`] variant it comes in, what it is
 /// called in the (impossible) mismatch error, and how its usage is priced.
 macro_rules! call_output {
-    ($type:ty, $variant:ident, $what:literal, |$info:ident, $usage:ident, $output:ident| $price:expr) => {
+    ($type:ty, $variant:ident, $what:literal, $item:ty, $poll:expr,
+        |$info:ident, $usage:ident, $output:ident| $price:expr) => {
         impl CallOutput for $type {
+            type Item = $item;
+
+            fn poll_item(call: &mut TypedCall<Self>) -> Option<Self::Item> {
+                $poll(call)
+            }
+
             fn add_cost<'p>(&mut self, pricing: &dyn Fn(&str) -> Option<&'p ModelInfo>) {
                 let $output = &*self;
                 let cost = $output
@@ -1018,21 +1085,40 @@ macro_rules! call_output {
     };
 }
 
+/// An output that never streams has no items to poll.
+fn no_items<T>(_: &mut TypedCall<T>) -> Option<Infallible> {
+    None
+}
+
 call_output!(
     ChatCompletion,
     Chat,
     "a chat completion",
+    ChatCompletionChunk,
+    TypedCall::poll_chunk,
     |info, usage, reply| info.cost_at(usage, reply.service_tier.as_deref())
 );
 call_output!(
     EmbeddingResponse,
     Embeddings,
     "embeddings",
+    Infallible,
+    no_items,
     |info, usage, _reply| info.embedding_cost(usage)
 );
 call_output!(
     CompletionResponse,
     Completions,
     "a legacy completion",
+    Infallible,
+    no_items,
     |info, usage, _reply| info.cost(usage)
+);
+call_output!(
+    Response,
+    Responses,
+    "a Responses API response",
+    ResponseStreamEvent,
+    TypedCall::poll_event,
+    |info, usage, reply| info.cost_at(&usage.to_chat_usage(), reply.service_tier())
 );

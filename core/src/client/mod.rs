@@ -60,6 +60,7 @@ mod cached;
 mod config;
 mod engine;
 pub mod event;
+mod media;
 mod nonblocking;
 mod overrides;
 mod preflight;
@@ -83,16 +84,15 @@ pub use self::proxies::ProxyRules;
 pub use self::seed::SeedSequence;
 
 use crate::error::Error;
-use crate::types::ChatCompletionChunk;
 
 /// What a drive loop's `step` produced.
 // A chunk is handed straight to the caller: boxing it would cost an allocation per chunk
 // to shrink a value that lives for one return.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
-pub enum Step<T> {
-    /// A streamed chunk for the caller; the call goes on.
-    Chunk(ChatCompletionChunk),
+pub enum Step<T: CallOutput> {
+    /// A streamed item for the caller (a chat chunk, a Responses event); the call goes on.
+    Chunk(T::Item),
     /// The call ended: its output, or the error it failed with.
     Done(Result<T, Error>),
 }

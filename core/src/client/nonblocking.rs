@@ -117,8 +117,8 @@ impl<D: AsyncDriver, T: CallOutput> AsyncCall<D, T> {
         self.call.summary_only();
     }
 
-    /// Runs the call until it has something for the caller: the next streamed chunk, or its
-    /// end. Must not be called again after [`Step::Done`].
+    /// Runs the call until it has something for the caller: the next streamed item (a
+    /// chunk, an event), or its end. Must not be called again after [`Step::Done`].
     pub async fn step(&mut self) -> Step<T> {
         // The call's events and attempt spans nest in its span, entered only while this
         // step is polled.
@@ -134,8 +134,8 @@ impl<D: AsyncDriver, T: CallOutput> AsyncCall<D, T> {
 
     async fn step_inside(&mut self) -> Step<T> {
         loop {
-            if let Some(chunk) = self.call.poll_chunk() {
-                return Step::Chunk(chunk);
+            if let Some(item) = self.call.poll_item() {
+                return Step::Chunk(item);
             }
             let now = self.driver.now();
             if let Some(op) = self.call.poll_store(now) {

@@ -9,10 +9,11 @@
 
 use std::collections::HashMap;
 
-use crate::call::Operation;
-use crate::catalog::{Catalog, ModelCapabilities, ModelInfo};
+use crate::call::{Operation, Wire};
+use crate::catalog::{Catalog, Mode, ModelCapabilities, ModelInfo};
 use crate::error::{Error, ErrorKind};
 use crate::needs::Needs;
+use crate::provider::responses_bridge;
 use crate::tokens::{self, TokenCount};
 use crate::types::{ChatRequest, Content, ContentPart, EmbeddingInput, Prompt};
 
@@ -82,10 +83,11 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// Whether `model_id` may be sent `operation`.
-    pub(crate) fn admit(&mut self, model_id: &str, operation: &Operation) -> Result<(), Error> {
+    /// Whether `model_id` may be sent `operation`, and how: a chat call to a model the
+    /// catalog lists as served only by the Responses API (mode `responses`) goes there.
+    pub(crate) fn admit(&mut self, model_id: &str, operation: &Operation) -> Result<Wire, Error> {
         let Some(info) = self.catalog.get(model_id) else {
-            return Ok(());
+            return Ok(Wire::Native);
         };
         if self.preflight.capabilities {
             if let Operation::Chat(request) = operation {
@@ -105,7 +107,10 @@ impl<'a> Checker<'a> {
         if self.preflight.context_window {
             self.check_window(model_id, info, operation)?;
         }
-        Ok(())
+        Ok(match (operation, info.mode) {
+            (Operation::Chat(_), Mode::Responses) => Wire::ChatOverResponses,
+            _ => Wire::Native,
+        })
     }
 
     fn check_window(
@@ -120,9 +125,12 @@ impl<'a> Checker<'a> {
         // Counting a long prompt takes milliseconds; most prompts are far below their
         // model's window, and a byte bound says so without counting.
         let reply = match operation {
+            // No token window applies to images, audio or moderation input.
+            Operation::Media(_) => return Ok(()),
             Operation::Chat(request) => request.max_completion_tokens.or(request.max_tokens),
             Operation::Completions(request) => request.max_tokens,
             Operation::Embeddings(_) => None,
+            Operation::Responses(request) => request.max_output_tokens,
         };
         // Where the window holds the reply too, the reply's room counts against it.
         let reply = reply
@@ -132,6 +140,7 @@ impl<'a> Checker<'a> {
             return Ok(());
         }
         let prompt = match operation {
+            Operation::Media(_) => return Ok(()),
             Operation::Chat(request) => {
                 self.count(model_id, |model| tokens::count_chat(model, request))
             }
@@ -147,6 +156,12 @@ impl<'a> Checker<'a> {
                 };
                 self.count(model_id, |model| tokens::count_text(model, &text))
             }
+            // Counted as the chat request it translates to; one that does not translate
+            // (built-in tools, stored state) is left for the provider to judge.
+            Operation::Responses(request) => match responses_bridge::responses_as_chat(request) {
+                Ok(chat) => self.count(model_id, |model| tokens::count_chat(model, &chat)),
+                Err(_) => return Ok(()),
+            },
             Operation::Embeddings(request) => {
                 // Each input is embedded on its own: the longest must fit.
                 match &request.input {
@@ -200,6 +215,8 @@ impl<'a> Checker<'a> {
             Operation::Chat(request) => chat_bytes(request),
             Operation::Completions(request) => json_len(request),
             Operation::Embeddings(request) => json_len(request),
+            Operation::Media(_) => 0,
+            Operation::Responses(request) => json_len(request),
         })
     }
 

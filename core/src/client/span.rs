@@ -60,6 +60,11 @@ impl CallSpan {
                 request.temperature,
             ),
             Operation::Embeddings(_) => ("embeddings", None, None),
+            Operation::Media(request) => (request.operation_name(), None, None),
+            // The Responses API is chat under another shape: GenAI's `chat` operation.
+            Operation::Responses(request) => {
+                ("chat", request.max_output_tokens, request.temperature)
+            }
             Operation::Completions(request) => {
                 ("text_completion", request.max_tokens, request.temperature)
             }
@@ -195,6 +200,16 @@ impl CallSpan {
                     span.record("gen_ai.usage.input_tokens", usage.prompt_tokens);
                     span.record("gen_ai.usage.output_tokens", usage.completion_tokens);
                 }
+            }
+            Output::Media(_) => {}
+            Output::Responses(response) => {
+                span.record("gen_ai.response.model", response.model.as_str());
+                span.record("gen_ai.response.id", response.id.as_str());
+                if let Some(usage) = &response.usage {
+                    span.record("gen_ai.usage.input_tokens", usage.input_tokens);
+                    span.record("gen_ai.usage.output_tokens", usage.output_tokens);
+                }
+                span.record("gen_ai.response.finish_reasons", response.status_str());
             }
             Output::Embeddings(response) => {
                 span.record("gen_ai.response.model", response.model.as_str());

@@ -16,7 +16,8 @@ use crate::error::Error;
 use crate::settings::ApiKey;
 use crate::types::{
     ChatCompletion, ChatCompletionChunk, ChatRequest, CompletionRequest, CompletionResponse,
-    EmbeddingRequest, EmbeddingResponse,
+    EmbeddingRequest, EmbeddingResponse, MediaOutput, MediaRequest, Response, ResponseStreamEvent,
+    ResponsesRequest,
 };
 
 pub mod anthropic;
@@ -29,7 +30,9 @@ pub mod openai;
 pub use openai::azure;
 mod framed_stream;
 mod http_request;
+pub mod multipart;
 pub mod profiles;
+pub mod responses_bridge;
 mod server_tools;
 pub(crate) mod shape;
 mod turns;
@@ -197,6 +200,67 @@ pub trait Provider: Send + Sync + fmt::Debug {
             self.name()
         )))
     }
+
+    /// Builds a Responses API request (`POST /v1/responses`). `stream` selects the event
+    /// stream. The request's `model` is ignored, as for chat.
+    ///
+    /// The default serves it through this provider's chat wire: the request is translated
+    /// to a [`ChatRequest`] ([`responses_bridge`]) and built with
+    /// [`build_chat`](Self::build_chat); what chat cannot express
+    /// (`previous_response_id`, built-in tools, stored items) is an `Unsupported` error.
+    /// Adapters whose server speaks the Responses API natively (OpenAI, Azure, profiles with
+    /// `responses: true`) override all three Responses methods together.
+    fn build_responses(
+        &self,
+        model: &str,
+        request: &ResponsesRequest,
+        stream: bool,
+    ) -> Result<http::Request<Bytes>, Error> {
+        responses_bridge::build_responses(self, model, request, stream)
+    }
+
+    /// Parses a whole (non-streaming) Responses API reply, error statuses included. The
+    /// default parses the chat reply [`build_responses`](Self::build_responses)'s default
+    /// asked for and translates it.
+    fn parse_responses(&self, response: &http::Response<Bytes>) -> Result<Response, Error> {
+        responses_bridge::parse_responses(self, response)
+    }
+
+    /// A decoder for a streamed Responses API reply (after a 2xx head). The default wraps
+    /// [`chat_stream_decoder`](Self::chat_stream_decoder) and turns its chunks into the
+    /// events OpenAI would have sent; errors pass through unchanged.
+    fn responses_stream_decoder(&self, model: &str) -> Box<dyn ResponsesStreamDecoder> {
+        responses_bridge::responses_stream_decoder(self, model)
+    }
+
+    /// Builds a media request: image generation, audio transcription or translation,
+    /// speech, moderation ([`MediaRequest`]). The default answers `Unsupported` naming the
+    /// operation, before anything is sent.
+    fn build_media(
+        &self,
+        _model: &str,
+        request: &MediaRequest,
+    ) -> Result<http::Request<Bytes>, Error> {
+        Err(Error::unsupported(format!(
+            "{} does not offer {}",
+            self.name(),
+            request.what()
+        )))
+    }
+
+    /// Parses a media response; `request` says which operation it answers (a
+    /// transcription's reply is JSON or text depending on what it asked for).
+    fn parse_media(
+        &self,
+        request: &MediaRequest,
+        _response: &http::Response<Bytes>,
+    ) -> Result<MediaOutput, Error> {
+        Err(Error::unsupported(format!(
+            "{} does not offer {}",
+            self.name(),
+            request.what()
+        )))
+    }
 }
 
 /// An incremental decoder of one streamed chat response body.
@@ -217,6 +281,27 @@ pub trait ChatStreamDecoder: Send + fmt::Debug {
     fn next_chunk(&mut self) -> Option<Result<ChatCompletionChunk, Error>>;
 
     /// Whether the terminal marker has been seen (the stream completed normally).
+    fn is_complete(&self) -> bool;
+}
+
+/// An incremental decoder of one streamed Responses API reply: the counterpart of
+/// [`ChatStreamDecoder`], with the same contract. Feed bytes with [`push`](Self::push) in
+/// any split, pull events with [`next_event`](Self::next_event), call
+/// [`finish`](Self::finish) at end of body. An error is the last item (sticky); a body that
+/// ends before a terminal event (`response.completed` or `response.incomplete`) yields a
+/// `Truncated` error after its last event; `response.failed` and `error` events are typed
+/// errors.
+pub trait ResponsesStreamDecoder: Send + fmt::Debug {
+    /// Feeds body bytes.
+    fn push(&mut self, bytes: &[u8]);
+
+    /// Marks the end of the body.
+    fn finish(&mut self);
+
+    /// The next decoded event or error, if one is complete.
+    fn next_event(&mut self) -> Option<Result<ResponseStreamEvent, Error>>;
+
+    /// Whether a terminal event has been seen (the stream completed normally).
     fn is_complete(&self) -> bool;
 }
 

@@ -55,6 +55,17 @@ pub struct Profile {
     pub embeddings: bool,
     /// Whether legacy `/completions` exists.
     pub completions: bool,
+    /// Whether the server speaks OpenAI's Responses API at `{base_url}/responses`. When
+    /// not, Responses calls are served through the chat endpoint by translation (see
+    /// [`crate::provider::responses_bridge`]). Set only where the provider documents the
+    /// endpoint ([`SERVES_RESPONSES`]).
+    pub responses: bool,
+    /// Whether `/images/generations` exists.
+    pub images: bool,
+    /// Whether `/audio/transcriptions`, `/audio/translations` and `/audio/speech` exist.
+    pub audio: bool,
+    /// Whether `/moderations` exists (OpenAI's shape).
+    pub moderations: bool,
     /// Headers sent on every request.
     pub headers: Vec<(String, String)>,
 }
@@ -72,10 +83,24 @@ impl Profile {
             stream_usage: true,
             embeddings: true,
             completions: true,
+            responses: false,
+            images: true,
+            audio: true,
+            moderations: true,
             headers: Vec::new(),
         }
     }
 }
+
+/// The built-in rows whose server speaks the Responses API natively, each with the page
+/// that documents it. Conservative: a host whose compatible endpoint covers chat only, or
+/// whose Responses support could not be confirmed, is served by translation instead, which
+/// works everywhere chat does.
+///
+/// - `openai`: platform.openai.com/docs/api-reference/responses (the API's home).
+/// - `xai`: docs.x.ai/docs/guides/responses-api (`POST https://api.x.ai/v1/responses`,
+///   streaming with the same events).
+pub const SERVES_RESPONSES: &[&str] = &["openai", "xai"];
 
 struct Row {
     name: &'static str,
@@ -166,6 +191,16 @@ const ROWS: &[Row] = &[
     Row { name: "custom",     base_url: "",                                     key_required: false, token_field: MAX,            stream_usage: true,  embeddings: true,  completions: true,  key_aliases: &[] },
 ];
 
+/// The rows with OpenAI's media endpoints, each as its provider documents it (kept apart
+/// from [`ROWS`] so a row stays one line): `/images/generations` at OpenAI, xAI
+/// (docs.x.ai "Image Generations") and Together (docs.together.ai "Create Image");
+/// `/audio/transcriptions`, `/audio/translations` and `/audio/speech` at OpenAI and Groq
+/// (console.groq.com/docs/speech-to-text and text-to-speech); `/moderations` at OpenAI only
+/// (Mistral's moderation endpoint answers without `flagged`, another shape).
+const IMAGES: &[&str] = &["openai", "xai", "together"];
+const AUDIO: &[&str] = &["openai", "groq"];
+const MODERATIONS: &[&str] = &["openai"];
+
 /// The built-in OpenAI-compatible profiles.
 pub fn builtin() -> Vec<Profile> {
     ROWS.iter()
@@ -178,6 +213,10 @@ pub fn builtin() -> Vec<Profile> {
             stream_usage: row.stream_usage,
             embeddings: row.embeddings,
             completions: row.completions,
+            responses: SERVES_RESPONSES.contains(&row.name),
+            images: IMAGES.contains(&row.name),
+            audio: AUDIO.contains(&row.name),
+            moderations: MODERATIONS.contains(&row.name),
             headers: Vec::new(),
         })
         .collect()

@@ -16,8 +16,14 @@ mod message;
 mod replay;
 mod request;
 mod response;
+pub mod responses;
 #[cfg(feature = "schemars")]
 mod schema_for_type;
+// Media: images, audio, moderation (issue 24).
+mod audio;
+mod images;
+mod media;
+mod moderation;
 
 pub use accumulator::ChunkAccumulator;
 pub use chunk::{
@@ -40,7 +46,29 @@ pub use response::{
     ChatCompletion, Choice, CompletionTokensDetails, FinishReason, PromptTokensDetails, Usage,
 };
 
+pub use responses::{
+    ArgumentsDoneEvent, ContentPartEvent, DeltaEvent, ErrorEvent, FunctionCallItem,
+    FunctionCallOutputItem, FunctionTool, IncompleteDetails, InputContent, InputFile, InputImage,
+    InputItem, InputMessage, InputTokensDetails, ItemReference, ItemStatus, LifecycleEvent,
+    MessageContent, OutputContent, OutputItem, OutputItemEvent, OutputMessage, OutputText,
+    OutputTokensDetails, ReasoningConfig, ReasoningItem, RefusalContent, RefusalDoneEvent,
+    Response, ResponseAccumulator, ResponseError, ResponseInput, ResponseStatus,
+    ResponseStreamEvent, ResponseTool, ResponseToolChoice, ResponseUsage, ResponsesRequest,
+    SummaryPartEvent, TextConfig, TextDoneEvent, TextFormat, TextPart,
+};
+
 pub use extra::Extra;
+
+pub use audio::{
+    AudioFile, SpeechAudio, SpeechRequest, Transcription, TranscriptionRequest,
+    TranscriptionSegment, TranscriptionUsage, TranscriptionWord, TranslationRequest,
+    MAX_UPLOAD_BYTES,
+};
+pub use images::{Image, ImageRequest, ImagesResponse, ImagesUsage};
+pub use media::{MediaOutput, MediaRequest};
+pub use moderation::{
+    ModerationInput, ModerationPart, ModerationRequest, ModerationResponse, ModerationResult,
+};
 
 /// Implements serde for a string-valued open enum: known spellings map to unit variants,
 /// anything else is kept in `Other(String)` so a new value from a provider never fails a parse.

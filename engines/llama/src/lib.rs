@@ -20,6 +20,9 @@
 //! client's concurrent calls, each of which makes its own context (`context_size` tokens
 //! of KV cache) for the length of the call; it is unloaded when the client is dropped.
 //!
+//! Everything but [`tiny_gguf`] needs the `engine` feature (llama.cpp itself), which the
+//! transports' `llama` feature turns on.
+//!
 //! # Tests
 //!
 //! [`tiny_gguf`] writes a small GGUF model (random
@@ -27,11 +30,17 @@
 //! load and decode real files without downloading one.
 #![warn(missing_docs)]
 
+#[cfg(feature = "engine")]
 mod generate;
+#[cfg(feature = "engine")]
 mod models;
+#[cfg(feature = "engine")]
 mod response;
 pub mod tiny_gguf;
 
+#[cfg(feature = "engine")]
 pub use generate::{Job, FALLBACK_TEMPLATE};
+#[cfg(feature = "engine")]
 pub use models::{Claim, Endpoint, EngineOptions, LocalModels, Route, DEFAULT_BASE_URL};
+#[cfg(feature = "engine")]
 pub use response::Piece;

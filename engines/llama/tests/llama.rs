@@ -1,5 +1,6 @@
 //! The engine on its own: a tiny GGUF model written by the test, claimed and run as the
 //! transports run it, its pieces checked as the bytes a llama.cpp server sends.
+#![cfg(feature = "engine")]
 
 use std::path::PathBuf;
 

@@ -9,7 +9,7 @@ use onellm_core::router::RouterConfig;
 use onellm_core::store::StoreReply;
 use onellm_core::{
     CallOptions, ChatCompletion, ChatCompletionChunk, ChatRequest, ChunkAccumulator, Engine,
-    ModelId, Registry,
+    ModelId, Registry, ResponseAccumulator, ResponseStreamEvent,
 };
 use std::collections::BTreeMap;
 
@@ -424,6 +424,105 @@ pub fn chat_stream(data: &[u8]) {
     let _ = accumulator.completion();
 }
 
+/// Every provider's Responses API stream decoder — OpenAI's native one, the others' chat
+/// decoders with their chunks turned into events — and, for the first byte's odd values,
+/// chat over OpenAI's native events (`chat_via_responses_decoder`): never panics, items are
+/// split-independent, at most one error and it is last, sequence numbers only grow, and a
+/// stream that ended well has a terminal event (`response.completed` or `.incomplete`),
+/// which is its last event.
+pub fn responses_bridges(data: &[u8]) {
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    let registry = registry();
+    let name = STREAM_PROVIDERS[usize::from(which / 2) % STREAM_PROVIDERS.len()];
+    let Ok(provider) = registry.resolve(&ModelId::parse(&format!("{name}/m")).unwrap()) else {
+        return;
+    };
+    let (points, payload) = split_points(rest);
+    if which % 2 == 1 {
+        let run = |parts: Vec<&[u8]>| {
+            let mut decoder = onellm_core::provider::responses_bridge::chat_via_responses_decoder(
+                provider.responses_stream_decoder("m"),
+                "m",
+            );
+            let mut items: Vec<Result<ChatCompletionChunk, String>> = Vec::new();
+            for part in parts {
+                decoder.push(part);
+                while let Some(item) = decoder.next_chunk() {
+                    items.push(item.map_err(|e| e.kind().as_str().to_owned()));
+                }
+            }
+            decoder.finish();
+            while let Some(item) = decoder.next_chunk() {
+                items.push(item.map_err(|e| e.kind().as_str().to_owned()));
+            }
+            (items, decoder.is_complete())
+        };
+        let (whole, complete) = run(vec![payload]);
+        assert_eq!((whole.clone(), complete), run(pieces(payload, &points)));
+        assert!(whole.iter().filter(|item| item.is_err()).count() <= 1);
+        assert!(whole
+            .iter()
+            .position(Result::is_err)
+            .is_none_or(|at| at + 1 == whole.len()));
+        let mut accumulator = ChunkAccumulator::new();
+        for chunk in whole.iter().flatten() {
+            accumulator.push(chunk);
+        }
+        let _ = accumulator.completion();
+        return;
+    }
+    let run = |parts: Vec<&[u8]>| {
+        let mut decoder = provider.responses_stream_decoder("m");
+        let mut items: Vec<Result<ResponseStreamEvent, String>> = Vec::new();
+        for part in parts {
+            decoder.push(part);
+            while let Some(item) = decoder.next_event() {
+                items.push(item.map_err(|e| e.kind().as_str().to_owned()));
+            }
+        }
+        decoder.finish();
+        while let Some(item) = decoder.next_event() {
+            items.push(item.map_err(|e| e.kind().as_str().to_owned()));
+        }
+        (items, decoder.is_complete())
+    };
+    let (whole, complete) = run(vec![payload]);
+    assert_eq!((whole.clone(), complete), run(pieces(payload, &points)));
+    let errors = whole.iter().filter(|item| item.is_err()).count();
+    assert!(errors <= 1);
+    if errors == 1 {
+        assert!(
+            whole.last().is_some_and(Result::is_err),
+            "an error must be the last item"
+        );
+    }
+    let events: Vec<&ResponseStreamEvent> = whole.iter().flatten().collect();
+    if name != "openai" {
+        // The bridge numbers its own events: strictly increasing from 0.
+        let numbers: Vec<Option<u64>> = events.iter().map(|e| e.sequence_number()).collect();
+        assert!(
+            numbers
+                .iter()
+                .enumerate()
+                .all(|(at, n)| *n == Some(at as u64)),
+            "{numbers:?}"
+        );
+    }
+    if complete && errors == 0 {
+        assert!(
+            events.last().is_some_and(|event| event.is_terminal()),
+            "no terminal event"
+        );
+    }
+    let mut accumulator = ResponseAccumulator::new();
+    for event in &events {
+        accumulator.push(event);
+    }
+    let _ = accumulator.response();
+}
+
 const ALL_PROVIDERS: &[&str] = &[
     "openai",
     "anthropic",
@@ -521,6 +620,65 @@ pub fn retry_after(data: &[u8]) {
         }
     }
     let _ = onellm_core::error::retry_after(&headers);
+}
+
+/// The multipart encoder over arbitrary parts: never panics; a form it encodes is within
+/// its size limit, the same every time, and its boundary delimiter occurs exactly at the
+/// part starts and the close (so no part's bytes or quoted name can end or forge a part).
+///
+/// Input: two bytes of size limit, then NUL-separated fields taken three at a time (name,
+/// file name — empty for a text part —, body); a file part's type is `audio/wav` unless
+/// the file name's first byte is `!`, when the next field is the type.
+pub fn multipart_form(data: &[u8]) {
+    use onellm_core::provider::multipart::Form;
+    let Some((limit, rest)) = data.split_first_chunk::<2>() else {
+        return;
+    };
+    let limit = usize::from(u16::from_be_bytes(*limit)) * 4;
+    let mut fields = rest.split(|&b| b == 0);
+    let mut form = Form::new();
+    let mut parts = 0usize;
+    while let (Some(name), Some(filename), Some(body)) =
+        (fields.next(), fields.next(), fields.next())
+    {
+        let name = String::from_utf8_lossy(name).into_owned();
+        if filename.is_empty() {
+            form = form.text(name, String::from_utf8_lossy(body).into_owned());
+        } else if let Some(file) = filename.strip_prefix(b"!") {
+            let content_type = String::from_utf8_lossy(body).into_owned();
+            let body = fields.next().unwrap_or_default().to_vec();
+            form = form.file(
+                name,
+                String::from_utf8_lossy(file).into_owned(),
+                content_type,
+                body,
+            );
+        } else {
+            let filename = String::from_utf8_lossy(filename).into_owned();
+            form = form.file(name, filename, "audio/wav", body.to_vec());
+        }
+        parts += 1;
+    }
+    let Ok(encoded) = form.encode(limit) else {
+        return;
+    };
+    assert!(encoded.body.len() <= limit, "over the limit");
+    assert_eq!(
+        form.encode(limit).as_ref(),
+        Ok(&encoded),
+        "not deterministic"
+    );
+    assert!(encoded.boundary.len() <= 70);
+    let delimiter = format!("--{}", encoded.boundary);
+    let found = encoded
+        .body
+        .windows(delimiter.len())
+        .filter(|window| *window == delimiter.as_bytes())
+        .count();
+    assert_eq!(found, parts + 1, "the delimiter occurs inside a part");
+    assert!(encoded
+        .body
+        .ends_with(format!("{delimiter}--\r\n").as_bytes()));
 }
 
 /// Model-id parsing: never panics; a parsed id prints back to an equivalent id.
@@ -1391,6 +1549,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("router_config", router_config),
     ("store_replies", store_replies),
     ("cache_replay", cache_replay),
+    ("multipart_form", multipart_form),
+    ("responses_bridges", responses_bridges),
 ];
 
 #[cfg(test)]

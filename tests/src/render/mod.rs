@@ -4,8 +4,10 @@ mod anthropic;
 mod bedrock;
 mod cohere;
 pub(crate) mod gemini;
+pub(crate) mod media;
 mod ollama;
 mod openai;
+mod responses;
 
 use serde_json::{json, Value};
 
@@ -15,6 +17,8 @@ use crate::reply::{Fault, Reply, ReplyBody};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Route {
     OpenAiChat,
+    /// OpenAI's Responses API (`…/responses`).
+    OpenAiResponses,
     AnthropicMessages,
     /// Bedrock `…/model/{id}/converse` or `…/converse-stream` (`stream`).
     BedrockConverse {
@@ -31,12 +35,17 @@ pub(crate) enum Route {
     GeminiGenerate,
     GeminiStream,
     GeminiEmbed,
+    /// Images, audio, moderation ([`media`]).
+    Media(media::MediaRoute),
     Unknown,
 }
 
 impl Route {
     pub fn of(path: &str) -> Route {
         let path = path.split('?').next().unwrap_or(path);
+        if let Some(media) = media::MediaRoute::of(path) {
+            return Route::Media(media);
+        }
         if path.ends_with(":generateContent") {
             Route::GeminiGenerate
         } else if path.ends_with(":streamGenerateContent") {
@@ -51,6 +60,8 @@ impl Route {
             Route::BedrockInvoke
         } else if path.ends_with("/chat/completions") {
             Route::OpenAiChat
+        } else if path.ends_with("/responses") {
+            Route::OpenAiResponses
         } else if path.ends_with("/messages") {
             Route::AnthropicMessages
         } else if path.ends_with("/embeddings") {
@@ -133,6 +144,9 @@ pub(crate) fn last_user_text(request: &Value) -> String {
             return last.get("parts").map(text_of).unwrap_or_default();
         }
     }
+    if let Some(text) = responses::last_user_text(request) {
+        return text;
+    }
     match request.get("prompt") {
         Some(Value::String(prompt)) => prompt.clone(),
         Some(Value::Array(prompts)) => prompts
@@ -184,6 +198,8 @@ pub(crate) fn render(route: Route, request: &Value, reply: &Reply, serial: u64) 
     let rendered = match route {
         Route::OpenAiChat if stream => openai::chat_stream(&script),
         Route::OpenAiChat => openai::chat(&script),
+        Route::OpenAiResponses if stream => responses::stream(&script),
+        Route::OpenAiResponses => responses::whole(&script),
         Route::AnthropicMessages if stream => anthropic::stream(&script),
         Route::AnthropicMessages => anthropic::message(&script),
         Route::BedrockConverse { stream: true } => bedrock::converse_stream(&script),
@@ -200,7 +216,8 @@ pub(crate) fn render(route: Route, request: &Value, reply: &Reply, serial: u64) 
         Route::GeminiGenerate => gemini::chat(&script),
         Route::GeminiStream => gemini::stream(&script),
         Route::GeminiEmbed => gemini::embeddings(request),
-        Route::Unknown => {
+        // Answered by `media::render` unless the reply is an error status.
+        Route::Media(_) | Route::Unknown => {
             return Rendered::Whole {
                 status: 404,
                 body: error_body(route, 404).to_string().into_bytes(),
@@ -344,6 +361,7 @@ fn stream_exception(route: Route, code: &str, message: &str) -> Rendered {
             )],
             terminal: bedrock::exception(code, message),
         },
+        Route::OpenAiResponses => responses::exception(code, message),
         Route::AnthropicMessages => Rendered::Stream {
             events: Vec::new(),
             terminal: sse(

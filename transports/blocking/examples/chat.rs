@@ -14,6 +14,7 @@
 //!   --request FILE    send this OpenAI-format request body (JSON); other flags override it
 //!   --config FILE     LiteLLM's config.yaml: --model may name one of its groups (the router)
 //!   --repeat N        make the call N times through one client, one output line each
+//!   --responses       send through OpenAI's Responses API (bridged where a provider lacks it)
 //!   --fake            answer from a built-in fake provider on loopback: no key, no network
 //!   -v, --verbose     tell on stderr each model tried, how it ended, and which one answered
 //!   PROMPT            the user message; without it (and without --request messages) stdin
@@ -33,7 +34,7 @@
 
 use std::process::ExitCode;
 
-use onellm_blocking::{ChatRequest, Client, Error};
+use onellm_blocking::{ChatRequest, Client, Error, ResponsesRequest};
 use onellm_testkit::chat_cli::{self, Invocation, StreamPrinter};
 
 fn main() -> ExitCode {
@@ -66,7 +67,9 @@ fn main() -> ExitCode {
     }
     let result = builder.build().and_then(|client| {
         for _ in 0..args.repeat {
-            if args.stream {
+            if args.responses {
+                responses(&client, chat_cli::responses_request(&request)?, &args)?;
+            } else if args.stream {
                 stream(&client, request.clone(), args.style())?;
             } else {
                 let completion = client.chat(request.clone())?;
@@ -85,5 +88,23 @@ fn stream(client: &Client, request: ChatRequest, style: chat_cli::Style) -> Resu
         printer.chunk(chunk)?;
     }
     printer.end(stream.completion());
+    Ok(())
+}
+
+fn responses(
+    client: &Client,
+    request: ResponsesRequest,
+    args: &chat_cli::Args,
+) -> Result<(), Error> {
+    if !args.stream {
+        chat_cli::print_response(&client.responses(request)?, args.style());
+        return Ok(());
+    }
+    let mut stream = client.responses_stream(request);
+    let mut printer = StreamPrinter::new(args.style());
+    for event in &mut stream {
+        printer.event(event)?;
+    }
+    printer.end_response(stream.response());
     Ok(())
 }

@@ -16,12 +16,12 @@ use onellm_core::client::{
 use onellm_core::store::{StoreOp, StoreReply};
 use onellm_core::{
     ChatCompletion, ChatRequest, CompletionRequest, CompletionResponse, EmbeddingRequest,
-    EmbeddingResponse, Error,
+    EmbeddingResponse, Error, Response, ResponsesRequest,
 };
 use ureq::tls::RootCerts;
 
 use crate::exchange;
-use crate::stream::ChatStream;
+use crate::stream::{ChatStream, ResponseStream};
 
 /// A blocking OneLLM client: one OpenAI-shaped API for every provider.
 ///
@@ -60,7 +60,7 @@ struct Inner {
     /// Reads the ends of finished streams' bodies so their connections are reused.
     drainer: Arc<crate::drain::Drainer>,
     /// Which requests go through which proxy (from the builder or the environment).
-    proxies: ProxyRules,
+    proxies: exchange::Proxies,
     /// The router's shared store (Redis), when its configuration names one.
     #[cfg(feature = "redis")]
     store: Option<onellm_redis::BlockingStore>,
@@ -195,6 +195,53 @@ impl Client {
         }
     }
 
+    /// Sends a request to OpenAI's Responses API and returns the whole response.
+    ///
+    /// Natively on providers that serve the API (OpenAI, Azure, and OpenAI-compatible
+    /// hosts whose profile says so); on the others (Anthropic, Gemini, Cohere, Bedrock,
+    /// Ollama, …) as a chat call translated both ways, so the same program works on any
+    /// model. What chat cannot carry (`previous_response_id`, built-in tools) is an
+    /// `Unsupported` error there. The request's `stream` flag is ignored (see
+    /// [`responses_stream`](Self::responses_stream)).
+    ///
+    /// ```no_run
+    /// # let client = onellm_blocking::Client::from_env()?;
+    /// use onellm_blocking::ResponsesRequest;
+    ///
+    /// let response = client.responses(ResponsesRequest::new("openai/gpt-4o-mini", "Hi"))?;
+    /// println!("{}", response.output_text());
+    /// # Ok::<(), onellm_blocking::Error>(())
+    /// ```
+    pub fn responses(&self, request: ResponsesRequest) -> Result<Response, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.responses(request, now, wall_clock);
+        BlockingCall::new(self.clone(), call).run()
+    }
+
+    /// Sends a request to the Responses API with `stream: true` and returns an iterator of
+    /// its events; afterwards [`ResponseStream::response`] holds the response they built.
+    /// Retry and fallback happen until the first event with content; dropping the
+    /// iterator cancels the call.
+    ///
+    /// ```no_run
+    /// # let client = onellm_blocking::Client::from_env()?;
+    /// use onellm_blocking::{ResponseStreamEvent, ResponsesRequest};
+    ///
+    /// let mut stream = client.responses_stream(ResponsesRequest::new("openai/gpt-4o-mini", "Hi"));
+    /// for event in &mut stream {
+    ///     if let Some(delta) = event?.text_delta() {
+    ///         print!("{delta}");
+    ///     }
+    /// }
+    /// let usage = stream.response().and_then(|response| response.usage.as_ref());
+    /// # Ok::<(), onellm_blocking::Error>(())
+    /// ```
+    pub fn responses_stream(&self, request: ResponsesRequest) -> ResponseStream {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.responses_stream(request, now, wall_clock);
+        ResponseStream::new(BlockingCall::new(self.clone(), call))
+    }
+
     /// Sends a legacy (text) completions request.
     ///
     /// ```no_run
@@ -242,12 +289,6 @@ impl Transport for Client {
                 proxies,
                 root_certificates,
             } => {
-                for url in proxies.urls() {
-                    // The URL may hold a password: not quoted.
-                    ureq::Proxy::new(url).map_err(|_| {
-                        Error::configuration("invalid proxy URL given to the client")
-                    })?;
-                }
                 let roots = trusted_roots(&root_certificates)?;
                 let agent = ureq::Agent::with_parts(
                     agent_config(connect_timeout, roots, true),
@@ -271,6 +312,7 @@ impl Transport for Client {
         if engine.store().is_some() {
             return Err(onellm_core::store::needs_redis_feature("onellm-blocking"));
         }
+        let proxies = exchange::Proxies::parse(proxies)?;
         #[cfg(feature = "llama")]
         let local = Arc::new(crate::local::LocalModels::from_lookup(|name| {
             std::env::var(name).ok()
@@ -401,6 +443,78 @@ fn trusted_roots(documents: &[Vec<u8>]) -> Result<RootCerts, Error> {
         }
     }
     Ok(RootCerts::Specific(Arc::new(certificates)))
+}
+
+/// Images, audio and moderation: each a call like [`Client::embeddings`], with the same
+/// retries, fallbacks, deadlines, reports, events and budgets.
+impl Client {
+    /// Generates images (`/images/generations`).
+    ///
+    /// ```no_run
+    /// # let client = onellm_blocking::Client::from_env()?;
+    /// use onellm_blocking::ImageRequest;
+    ///
+    /// let images = client.images_generate(ImageRequest::new("openai/gpt-image-1", "a red kite"))?;
+    /// let base64_png = images.data[0].b64_json.as_deref();
+    /// # Ok::<(), onellm_blocking::Error>(())
+    /// ```
+    pub fn images_generate(
+        &self,
+        request: onellm_core::ImageRequest,
+    ) -> Result<onellm_core::ImagesResponse, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.images_generate(request, now, wall_clock);
+        BlockingCall::new(self.clone(), call).run()
+    }
+
+    /// Transcribes audio (`/audio/transcriptions`); the caller reads the file.
+    ///
+    /// ```no_run
+    /// # let client = onellm_blocking::Client::from_env()?;
+    /// use onellm_blocking::TranscriptionRequest;
+    ///
+    /// let audio = std::fs::read("talk.wav").expect("the file");
+    /// let text = client.transcribe(TranscriptionRequest::new("openai/whisper-1", audio, "talk.wav"))?.text;
+    /// # Ok::<(), onellm_blocking::Error>(())
+    /// ```
+    pub fn transcribe(
+        &self,
+        request: onellm_core::TranscriptionRequest,
+    ) -> Result<onellm_core::Transcription, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.transcribe(request, now, wall_clock);
+        BlockingCall::new(self.clone(), call).run()
+    }
+
+    /// Translates speech into English text (`/audio/translations`).
+    pub fn translate(
+        &self,
+        request: onellm_core::TranslationRequest,
+    ) -> Result<onellm_core::Transcription, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.translate(request, now, wall_clock);
+        BlockingCall::new(self.clone(), call).run()
+    }
+
+    /// Synthesizes speech (`/audio/speech`); the whole audio file comes back in memory.
+    pub fn speech(
+        &self,
+        request: onellm_core::SpeechRequest,
+    ) -> Result<onellm_core::SpeechAudio, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.speech(request, now, wall_clock);
+        BlockingCall::new(self.clone(), call).run()
+    }
+
+    /// Classifies text and images (`/moderations`).
+    pub fn moderations(
+        &self,
+        request: onellm_core::ModerationRequest,
+    ) -> Result<onellm_core::ModerationResponse, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.moderations(request, now, wall_clock);
+        BlockingCall::new(self.clone(), call).run()
+    }
 }
 
 #[cfg(test)]

@@ -50,19 +50,12 @@ pub(crate) fn send(
     agent: &Agent,
     forwarding: Option<&Agent>,
     drainer: &Arc<Drainer>,
-    proxies: &ProxyRules,
+    proxies: &Proxies,
     request: http::Request<Bytes>,
     outgoing: &Outgoing,
     now: Instant,
 ) -> Result<(StatusCode, HeaderMap, UreqBody), Error> {
-    let proxy =
-        match proxies.proxy_for(request.uri()) {
-            // The URL may hold a password: not quoted.
-            Some(url) => Some(ureq::Proxy::new(url).map_err(|_| {
-                Error::configuration("invalid proxy URL in the client's proxy rules")
-            })?),
-            None => None,
-        };
+    let proxy = proxies.for_request(request.uri());
     let (agent, request, proxy) = match (proxy, forwarding) {
         (Some(proxy), Some(forwarding)) if request.uri().scheme_str() == Some("http") => (
             forwarding,
@@ -96,6 +89,40 @@ pub(crate) fn send(
         drainer: Arc::clone(drainer),
     };
     Ok((parts.status, parts.headers, body))
+}
+
+/// The client's proxy rules with their URLs parsed once, when the client is built.
+#[derive(Debug, Default)]
+pub(crate) struct Proxies {
+    rules: ProxyRules,
+    /// Each of the rules' URLs and what ureq made of it.
+    parsed: Vec<(String, ureq::Proxy)>,
+}
+
+impl Proxies {
+    /// Parses every URL `rules` name; one ureq cannot read is a configuration error.
+    pub(crate) fn parse(rules: ProxyRules) -> Result<Proxies, Error> {
+        let parsed = rules
+            .urls()
+            .map(|url| {
+                let proxy = ureq::Proxy::new(url).map_err(|_| {
+                    // The URL may hold a password: not quoted.
+                    Error::configuration("invalid proxy URL given to the client")
+                })?;
+                Ok((url.to_owned(), proxy))
+            })
+            .collect::<Result<_, Error>>()?;
+        Ok(Proxies { rules, parsed })
+    }
+
+    /// The proxy a request to `uri` goes through, if any.
+    fn for_request(&self, uri: &http::Uri) -> Option<ureq::Proxy> {
+        let url = self.rules.proxy_for(uri)?;
+        self.parsed
+            .iter()
+            .find(|(parsed, _)| parsed == url)
+            .map(|(_, proxy)| proxy.clone())
+    }
 }
 
 /// Reads the next piece of a body into `buf`; `Ok(0)` is the end of the body.

@@ -1,10 +1,11 @@
-//! [`ChatStream`]: a streamed chat completion as a blocking iterator.
+//! [`CallStream`]: a streamed call as a blocking iterator — a chat completion's chunks
+//! ([`ChatStream`]) or a Responses API reply's events ([`ResponseStream`]).
 
 use std::fmt;
 use std::iter::FusedIterator;
 
-use onellm_core::client::{BlockingCall, Step};
-use onellm_core::{ChatCompletion, ChatCompletionChunk, Error, ErrorKind};
+use onellm_core::client::{BlockingCall, CallOutput, Step};
+use onellm_core::{ChatCompletion, Error, ErrorKind, Response};
 
 use crate::Client;
 
@@ -12,29 +13,49 @@ use crate::Client;
 ///
 /// Each `next` blocks until the next chunk arrives (retrying or falling back first, if the
 /// call fails before any content was delivered). A failure is the last item. Once the
-/// iterator returned `None` after a success, [`completion`](Self::completion) holds the
-/// accumulated completion — what the non-streaming call would have returned.
+/// iterator returned `None` after a success, [`completion`](CallStream::completion) holds
+/// the accumulated completion — what the non-streaming call would have returned.
 ///
 /// Dropping the stream before its end cancels the call: the connection is closed, not
 /// returned to the pool.
-pub struct ChatStream {
+pub type ChatStream = CallStream<ChatCompletion>;
+
+/// The events of a streamed Responses API reply, from [`Client::responses_stream`]: the
+/// same iterator as [`ChatStream`], yielding [`ResponseStreamEvent`](onellm_core::ResponseStreamEvent)s;
+/// afterwards [`response`](CallStream::response) holds the response they built.
+pub type ResponseStream = CallStream<Response>;
+
+/// A streamed call: its items (`T::Item`) as they arrive, then its output `T`. See
+/// [`ChatStream`] and [`ResponseStream`].
+pub struct CallStream<T: CallOutput> {
     /// `None` once the stream ended, successfully or not.
-    call: Option<Box<BlockingCall<Client, ChatCompletion>>>,
-    completion: Option<ChatCompletion>,
+    call: Option<Box<BlockingCall<Client, T>>>,
+    output: Option<T>,
 }
 
-impl ChatStream {
-    pub(crate) fn new(call: BlockingCall<Client, ChatCompletion>) -> Self {
-        ChatStream {
+impl<T: CallOutput> CallStream<T> {
+    pub(crate) fn new(call: BlockingCall<Client, T>) -> Self {
+        CallStream {
             call: Some(Box::new(call)),
-            completion: None,
+            output: None,
         }
     }
 
+    /// Consumes the rest of the stream and returns what it built.
+    fn into_output(mut self) -> Result<T, Error> {
+        for item in &mut self {
+            item?;
+        }
+        self.output
+            .ok_or_else(|| Error::new(ErrorKind::Decode, "the stream ended without its output"))
+    }
+}
+
+impl ChatStream {
     /// The accumulated completion, once the stream ended successfully; `None` while it
     /// runs or after a failure (see [`Error::partial_completion`] there).
     pub fn completion(&self) -> Option<&ChatCompletion> {
-        self.completion.as_ref()
+        self.output.as_ref()
     }
 
     /// Reads the stream without building its final completion: the chunks come as before,
@@ -71,28 +92,37 @@ impl ChatStream {
     /// let completion = stream.into_completion()?;
     /// # Ok::<(), onellm_blocking::Error>(())
     /// ```
-    pub fn into_completion(mut self) -> Result<ChatCompletion, Error> {
-        for item in &mut self {
-            item?;
-        }
-        self.completion
-            .ok_or_else(|| Error::new(ErrorKind::Decode, "the stream ended without a completion"))
+    pub fn into_completion(self) -> Result<ChatCompletion, Error> {
+        self.into_output()
     }
 }
 
-impl Iterator for ChatStream {
-    type Item = Result<ChatCompletionChunk, Error>;
+impl ResponseStream {
+    /// The response the events built, once the stream ended successfully; `None` while it
+    /// runs or after a failure (see [`Error::partial_response`] there).
+    pub fn response(&self) -> Option<&Response> {
+        self.output.as_ref()
+    }
+
+    /// Consumes the rest of the stream and returns the response.
+    pub fn into_response(self) -> Result<Response, Error> {
+        self.into_output()
+    }
+}
+
+impl<T: CallOutput> Iterator for CallStream<T> {
+    type Item = Result<T::Item, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
         match self.call.as_mut()?.step() {
-            Step::Chunk(chunk) => Some(Ok(chunk)),
+            Step::Chunk(item) => Some(Ok(item)),
             Step::Done(output) => {
                 // The call is over: release its connection now, not when the stream is
                 // dropped.
                 self.call = None;
                 match output {
-                    Ok(completion) => {
-                        self.completion = Some(completion);
+                    Ok(output) => {
+                        self.output = Some(output);
                         None
                     }
                     Err(error) => Some(Err(error)),
@@ -102,11 +132,11 @@ impl Iterator for ChatStream {
     }
 }
 
-impl FusedIterator for ChatStream {}
+impl<T: CallOutput> FusedIterator for CallStream<T> {}
 
-impl fmt::Debug for ChatStream {
+impl<T: CallOutput> fmt::Debug for CallStream<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChatStream")
+        f.debug_struct("CallStream")
             .field("running", &self.call.is_some())
             .finish_non_exhaustive()
     }

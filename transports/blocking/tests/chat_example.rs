@@ -277,3 +277,10 @@ fn the_environment_proxy_carries_the_call_unless_no_proxy_says_direct() {
         chat_with_env(args, stdin, env)
     });
 }
+
+#[test]
+fn responses_flag_sends_through_the_responses_api_natively_and_bridged() {
+    onellm_testkit::chat_cli::check_responses_story(&|args, stdin, env| {
+        chat_with_env(args, stdin, env)
+    });
+}

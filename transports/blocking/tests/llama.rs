@@ -114,7 +114,7 @@ fn json_schema_output_parses() {
                 .response_format(ResponseFormat::json_schema("answer", schema)),
         )
         .unwrap();
-    let value: serde_json::Value = serde_json::from_str(completion.text()).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&completion.text()).unwrap();
     assert!(["yes", "no"].contains(&value["answer"].as_str().unwrap()));
 }
 

@@ -14,6 +14,7 @@
 //!   --request FILE    send this OpenAI-format request body (JSON); other flags override it
 //!   --config FILE     LiteLLM's config.yaml: --model may name one of its groups (the router)
 //!   --repeat N        make the call N times through one client, one output line each
+//!   --responses       send through OpenAI's Responses API (bridged where a provider lacks it)
 //!   --fake            answer from a built-in fake provider on loopback: no key, no network
 //!   -v, --verbose     tell on stderr each model tried, how it ended, and which one answered
 //!   PROMPT            the user message; without it (and without --request messages) stdin
@@ -37,7 +38,7 @@ use std::process::ExitCode;
 
 use futures_core::Stream;
 use onellm_testkit::chat_cli::{self, Invocation, StreamPrinter};
-use onellm_tokio::{ChatRequest, Client, Error};
+use onellm_tokio::{ChatRequest, Client, Error, ResponsesRequest};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -82,7 +83,9 @@ async fn repeat(
     args: &chat_cli::Args,
 ) -> Result<(), Error> {
     for _ in 0..args.repeat {
-        if args.stream {
+        if args.responses {
+            responses(client, chat_cli::responses_request(request)?, args).await?;
+        } else if args.stream {
             stream(client, request.clone(), args.style()).await?;
         } else {
             let completion = client.chat(request.clone()).await?;
@@ -104,5 +107,23 @@ async fn stream(
         printer.chunk(chunk)?;
     }
     printer.end(stream.completion());
+    Ok(())
+}
+
+async fn responses(
+    client: &Client,
+    request: ResponsesRequest,
+    args: &chat_cli::Args,
+) -> Result<(), Error> {
+    if !args.stream {
+        chat_cli::print_response(&client.responses(request).await?, args.style());
+        return Ok(());
+    }
+    let mut stream = client.responses_stream(request);
+    let mut printer = StreamPrinter::new(args.style());
+    while let Some(event) = poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)).await {
+        printer.event(event)?;
+    }
+    printer.end_response(stream.response());
     Ok(())
 }

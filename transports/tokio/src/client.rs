@@ -15,12 +15,12 @@ use onellm_core::client::{
 use onellm_core::store::{StoreOp, StoreReply};
 use onellm_core::{
     ChatCompletion, ChatRequest, CompletionRequest, CompletionResponse, EmbeddingRequest,
-    EmbeddingResponse, Error, ErrorKind,
+    EmbeddingResponse, Error, ErrorKind, Response, ResponsesRequest,
 };
 
 use crate::connector::{self, HyperClient};
 use crate::exchange::HyperExchange;
-use crate::stream::ChatStream;
+use crate::stream::{ChatStream, ResponseStream};
 
 /// Sent unless the provider adapter or the user's headers set another.
 const USER_AGENT: &str = concat!("onellm-tokio/", env!("CARGO_PKG_VERSION"));
@@ -151,6 +151,37 @@ impl Client {
             done += batches.inputs_in(batch);
             batching.report_progress(done, total);
         }
+    }
+
+    /// Sends a request to OpenAI's Responses API and returns the whole response: natively
+    /// on providers that serve the API, as a chat call translated both ways on the others
+    /// (see `onellm_blocking::Client::responses`). The request's `stream` flag is ignored
+    /// (see [`responses_stream`](Self::responses_stream)). Dropping the future cancels the
+    /// call.
+    ///
+    /// ```no_run
+    /// # async fn run(client: onellm_tokio::Client) -> Result<(), onellm_tokio::Error> {
+    /// use onellm_tokio::ResponsesRequest;
+    ///
+    /// let response = client.responses(ResponsesRequest::new("openai/gpt-4o-mini", "Hi")).await?;
+    /// println!("{}", response.output_text());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn responses(&self, request: ResponsesRequest) -> Result<Response, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.responses(request, now, wall_clock);
+        AsyncCall::new(self.clone(), call).run().await
+    }
+
+    /// Sends a request to the Responses API with `stream: true` and streams its events;
+    /// afterwards [`ResponseStream::response`] holds the response they built. Retry and
+    /// fallback happen until the first event with content; dropping the stream cancels the
+    /// call.
+    pub fn responses_stream(&self, request: ResponsesRequest) -> ResponseStream {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.responses_stream(request, now, wall_clock);
+        ResponseStream::new(AsyncCall::new(self.clone(), call))
     }
 
     /// Sends a legacy (prompt-in, text-out) completions request.
@@ -290,6 +321,80 @@ impl AsyncDriver for Client {
                 }
             });
         }
+    }
+}
+
+/// Images, audio and moderation: each a call like [`Client::embeddings`], with the same
+/// retries, fallbacks, deadlines, reports, events and budgets.
+impl Client {
+    /// Generates images (`/images/generations`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: onellm_tokio::Client) -> Result<(), onellm_tokio::Error> {
+    /// use onellm_tokio::ImageRequest;
+    ///
+    /// let images = client.images_generate(ImageRequest::new("openai/gpt-image-1", "a red kite")).await?;
+    /// let base64_png = images.data[0].b64_json.as_deref();
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn images_generate(
+        &self,
+        request: onellm_core::ImageRequest,
+    ) -> Result<onellm_core::ImagesResponse, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.images_generate(request, now, wall_clock);
+        AsyncCall::new(self.clone(), call).run().await
+    }
+
+    /// Transcribes audio (`/audio/transcriptions`); the caller reads the file.
+    ///
+    /// ```no_run
+    /// # async fn run(client: onellm_tokio::Client) -> Result<(), onellm_tokio::Error> {
+    /// use onellm_tokio::TranscriptionRequest;
+    ///
+    /// let audio = std::fs::read("talk.wav").expect("the file");
+    /// let text = client.transcribe(TranscriptionRequest::new("openai/whisper-1", audio, "talk.wav")).await?.text;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn transcribe(
+        &self,
+        request: onellm_core::TranscriptionRequest,
+    ) -> Result<onellm_core::Transcription, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.transcribe(request, now, wall_clock);
+        AsyncCall::new(self.clone(), call).run().await
+    }
+
+    /// Translates speech into English text (`/audio/translations`).
+    pub async fn translate(
+        &self,
+        request: onellm_core::TranslationRequest,
+    ) -> Result<onellm_core::Transcription, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.translate(request, now, wall_clock);
+        AsyncCall::new(self.clone(), call).run().await
+    }
+
+    /// Synthesizes speech (`/audio/speech`); the whole audio file comes back in memory.
+    pub async fn speech(
+        &self,
+        request: onellm_core::SpeechRequest,
+    ) -> Result<onellm_core::SpeechAudio, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.speech(request, now, wall_clock);
+        AsyncCall::new(self.clone(), call).run().await
+    }
+
+    /// Classifies text and images (`/moderations`).
+    pub async fn moderations(
+        &self,
+        request: onellm_core::ModerationRequest,
+    ) -> Result<onellm_core::ModerationResponse, Error> {
+        let (now, wall_clock) = (Instant::now(), SystemTime::now());
+        let call = self.engine.moderations(request, now, wall_clock);
+        AsyncCall::new(self.clone(), call).run().await
     }
 }
 

@@ -208,7 +208,7 @@ pub use onellm_core::client::{
 /// out (`tiny_gguf` for tests).
 #[cfg(feature = "llama")]
 pub use onellm_llama as llama;
-pub use stream::ChatStream;
+pub use stream::{CallStream, ChatStream, ResponseStream};
 
 /// Configures a [`Client`]: every setting, documented once in the core's
 /// [`ClientBuilder`](onellm_core::client::ClientBuilder); its

@@ -1,4 +1,5 @@
-//! [`ChatStream`]: a streamed chat reply as a `futures_core::Stream` of chunks.
+//! [`CallStream`]: a streamed call as a `futures_core::Stream` — a chat reply's chunks
+//! ([`ChatStream`]) or a Responses API reply's events ([`ResponseStream`]).
 
 use std::fmt;
 use std::future::{poll_fn, Future};
@@ -7,13 +8,13 @@ use std::task::{Context, Poll};
 
 use futures_core::{FusedStream, Stream};
 
-use onellm_core::client::{AsyncCall, Step};
-use onellm_core::{ChatCompletion, ChatCompletionChunk, Error, ErrorKind};
+use onellm_core::client::{AsyncCall, CallOutput, Step};
+use onellm_core::{ChatCompletion, Error, ErrorKind, Response};
 
 use crate::Client;
 
-/// The call this stream drives.
-type Call = AsyncCall<Client, ChatCompletion>;
+/// The call a stream drives.
+type Call<T> = AsyncCall<Client, T>;
 
 /// The chunks of a streamed chat reply, from [`Client::chat_stream`](crate::Client::chat_stream).
 ///
@@ -41,38 +42,63 @@ type Call = AsyncCall<Client, ChatCompletion>;
 /// # Ok(())
 /// # }
 /// ```
-pub struct ChatStream {
-    state: State,
-    completion: Option<ChatCompletion>,
+pub type ChatStream = CallStream<ChatCompletion>;
+
+/// The events of a streamed Responses API reply, from
+/// [`Client::responses_stream`](crate::Client::responses_stream): the same stream as
+/// [`ChatStream`], yielding [`ResponseStreamEvent`](onellm_core::ResponseStreamEvent)s;
+/// afterwards [`response`](CallStream::response) holds the response they built.
+pub type ResponseStream = CallStream<Response>;
+
+/// A streamed call: its items (`T::Item`) as they arrive, then its output `T`. See
+/// [`ChatStream`] and [`ResponseStream`].
+pub struct CallStream<T: CallOutput> {
+    state: State<T>,
+    output: Option<T>,
     /// [`without_completion`](ChatStream::without_completion) was asked while a step was
     /// running: applied when the call comes back.
     summary_only: bool,
 }
 
+// Nothing is pinned structurally: each step's future is boxed and owns the call, and the
+// output is only moved out, so the stream may move whatever `T` is.
+impl<T: CallOutput> Unpin for CallStream<T> {}
+
 /// One step of the call, owning it: the call goes in and comes back out with the step.
-type Stepping = Pin<Box<dyn Future<Output = (Box<Call>, Step<ChatCompletion>)> + Send>>;
+type Stepping<T> = Pin<Box<dyn Future<Output = (Box<Call<T>>, Step<T>)> + Send>>;
 
 /// The call is moved into one boxed future per step, and back out when it yields: a
 /// `Stream` cannot hold a future that borrows from itself.
-enum State {
-    Ready(Box<Call>),
-    Stepping(Stepping),
+enum State<T: CallOutput> {
+    Ready(Box<Call<T>>),
+    Stepping(Stepping<T>),
     Finished,
 }
 
-impl ChatStream {
-    pub(crate) fn new(call: Call) -> Self {
-        ChatStream {
+impl<T: CallOutput + Send + 'static> CallStream<T> {
+    pub(crate) fn new(call: Call<T>) -> Self {
+        CallStream {
             state: State::Ready(Box::new(call)),
-            completion: None,
+            output: None,
             summary_only: false,
         }
     }
 
+    /// Consumes the rest of the stream and returns what it built.
+    async fn into_output(mut self) -> Result<T, Error> {
+        while let Some(item) = poll_fn(|cx| Pin::new(&mut self).poll_next(cx)).await {
+            item?;
+        }
+        self.output
+            .ok_or_else(|| Error::new(ErrorKind::Decode, "the stream ended without its output"))
+    }
+}
+
+impl ChatStream {
     /// The accumulated completion, once the stream ended successfully (`None` before, and
     /// after an error).
     pub fn completion(&self) -> Option<&ChatCompletion> {
-        self.completion.as_ref()
+        self.output.as_ref()
     }
 
     /// Reads the stream without building its final completion: the chunks come as before,
@@ -117,17 +143,26 @@ impl ChatStream {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn into_completion(mut self) -> Result<ChatCompletion, Error> {
-        while let Some(item) = poll_fn(|cx| Pin::new(&mut self).poll_next(cx)).await {
-            item?;
-        }
-        self.completion
-            .ok_or_else(|| Error::new(ErrorKind::Decode, "the stream ended without a completion"))
+    pub async fn into_completion(self) -> Result<ChatCompletion, Error> {
+        self.into_output().await
     }
 }
 
-impl Stream for ChatStream {
-    type Item = Result<ChatCompletionChunk, Error>;
+impl ResponseStream {
+    /// The response the events built, once the stream ended successfully (`None` before,
+    /// and after an error: see [`Error::partial_response`] there).
+    pub fn response(&self) -> Option<&Response> {
+        self.output.as_ref()
+    }
+
+    /// Consumes the rest of the stream and returns the response.
+    pub async fn into_response(self) -> Result<Response, Error> {
+        self.into_output().await
+    }
+}
+
+impl<T: CallOutput + Send + 'static> Stream for CallStream<T> {
+    type Item = Result<T::Item, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
@@ -152,8 +187,8 @@ impl Stream for ChatStream {
                         this.state = State::Ready(call);
                         return Poll::Ready(Some(Ok(chunk)));
                     }
-                    Poll::Ready((_, Step::Done(Ok(completion)))) => {
-                        this.completion = Some(completion);
+                    Poll::Ready((_, Step::Done(Ok(output)))) => {
+                        this.output = Some(output);
                         return Poll::Ready(None);
                     }
                     Poll::Ready((_, Step::Done(Err(error)))) => {
@@ -165,22 +200,22 @@ impl Stream for ChatStream {
     }
 }
 
-impl FusedStream for ChatStream {
+impl<T: CallOutput + Send + 'static> FusedStream for CallStream<T> {
     fn is_terminated(&self) -> bool {
         matches!(self.state, State::Finished)
     }
 }
 
-impl fmt::Debug for ChatStream {
+impl<T: CallOutput + fmt::Debug> fmt::Debug for CallStream<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.state {
             State::Ready(_) => "ready",
             State::Stepping(_) => "receiving",
             State::Finished => "finished",
         };
-        f.debug_struct("ChatStream")
+        f.debug_struct("CallStream")
             .field("state", &state)
-            .field("completion", &self.completion)
+            .field("output", &self.output)
             .finish()
     }
 }

@@ -163,6 +163,32 @@ impl AzureRouting {
     /// The URL and auth header for `path` (`chat/completions`, `embeddings`, …) on the
     /// deployment serving `model`.
     pub(crate) fn target(&self, model: &str, path: &str) -> Result<AzureTarget<'_>, Error> {
+        self.target_at(model, |endpoint, deployment, api_version| {
+            format!("{endpoint}/openai/deployments/{deployment}/{path}?api-version={api_version}")
+        })
+        .map(|(target, _)| target)
+    }
+
+    /// The URL and auth header of the Responses API for `model`, and the deployment name to
+    /// send as the body's `model`. Azure serves the Responses API on its v1 surface,
+    /// `{endpoint}/openai/v1/responses`, which takes no `api-version` and names the
+    /// deployment in the body (Microsoft Learn, "Azure OpenAI Responses API"); the older
+    /// `/openai/responses?api-version=…-preview` address needs a preview version the
+    /// deployment's chat `api-version` usually is not, so v1 is the one address that works
+    /// for every configured deployment.
+    pub(crate) fn responses_target(&self, model: &str) -> Result<(AzureTarget<'_>, String), Error> {
+        self.target_at(model, |endpoint, _, _| {
+            format!("{endpoint}/openai/v1/responses")
+        })
+    }
+
+    /// What [`target`](Self::target) resolves, with the URL made by `url` from the endpoint,
+    /// the deployment and the API version; also returns the deployment.
+    fn target_at(
+        &self,
+        model: &str,
+        url: impl FnOnce(&str, &str, &str) -> String,
+    ) -> Result<(AzureTarget<'_>, String), Error> {
         let mapped = self.deployments.get(model);
         let deployment = mapped
             .and_then(|d| d.deployment.as_deref())
@@ -207,14 +233,15 @@ impl AzureRouting {
                 )))
             }
         };
-        Ok(AzureTarget {
-            url: format!(
-                "{endpoint}/openai/deployments/{deployment}/{path}?api-version={api_version}"
-            ),
-            auth,
-            modern: api_version >= MODERN_API_VERSION,
-            key,
-        })
+        Ok((
+            AzureTarget {
+                url: url(endpoint, deployment, api_version),
+                auth,
+                modern: api_version >= MODERN_API_VERSION,
+                key,
+            },
+            deployment.to_string(),
+        ))
     }
 }
 

@@ -3,8 +3,10 @@
 
 pub mod azure;
 mod error;
+mod media;
 mod request;
 mod response;
+mod responses;
 mod stream;
 
 use bytes::Bytes;
@@ -12,12 +14,12 @@ use http::{HeaderMap, StatusCode};
 
 use self::azure::AzureRouting;
 use super::profiles::Profile;
-use super::{Capabilities, ChatStreamDecoder, Provider, SseChatStream};
+use super::{Capabilities, ChatStreamDecoder, Provider, ResponsesStreamDecoder, SseChatStream};
 use crate::error::Error;
 use crate::settings::{ApiKey, ProviderSettings};
 use crate::types::{
     ChatCompletion, ChatRequest, CompletionRequest, CompletionResponse, EmbeddingRequest,
-    EmbeddingResponse,
+    EmbeddingResponse, MediaOutput, MediaRequest, Response, ResponsesRequest,
 };
 
 /// An OpenAI-compatible provider: the profile plus its resolved settings.
@@ -87,6 +89,8 @@ impl OpenAiCompatible {
         profile.base_url = None;
         profile.token_field = super::profiles::TokenField::MaxCompletionTokens;
         profile.completions = true;
+        profile.responses = true;
+        (profile.images, profile.audio, profile.moderations) = (true, true, true);
         let mut headers = profile.headers.clone();
         headers.extend(settings.headers.iter().cloned());
         Ok(OpenAiCompatible {
@@ -120,6 +124,17 @@ impl OpenAiCompatible {
                 "{} does not offer {what}",
                 self.profile.name
             )))
+        }
+    }
+
+    /// The key a stream from `model`'s server may echo, for redacting its errors.
+    fn stream_key(&self, model: &str) -> Option<ApiKey> {
+        match &self.routing {
+            Routing::Azure(azure) => azure
+                .target(model, "")
+                .ok()
+                .and_then(|target| target.key.cloned()),
+            Routing::Direct { .. } => self.api_key.clone(),
         }
     }
 
@@ -197,14 +212,58 @@ impl Provider for OpenAiCompatible {
     }
 
     fn chat_stream_decoder(&self, model: &str) -> Box<dyn ChatStreamDecoder> {
-        let key = match &self.routing {
-            Routing::Azure(azure) => azure
-                .target(model, "")
-                .ok()
-                .and_then(|target| target.key.cloned()),
-            Routing::Direct { .. } => self.api_key.clone(),
+        Box::new(SseChatStream::new(
+            stream::OpenAiEvents::default(),
+            self.stream_key(model),
+        ))
+    }
+
+    /// Native for OpenAI, Azure (at `{endpoint}/openai/v1/responses`, the deployment in
+    /// `model`) and profiles with `responses: true`; translated through chat for the rest.
+    fn build_responses(
+        &self,
+        model: &str,
+        request: &ResponsesRequest,
+        stream: bool,
+    ) -> Result<http::Request<Bytes>, Error> {
+        if !self.profile.responses {
+            return super::responses_bridge::build_responses(self, model, request, stream);
+        }
+        let accept = if stream {
+            "text/event-stream"
+        } else {
+            "application/json"
         };
-        Box::new(SseChatStream::new(stream::OpenAiEvents::default(), key))
+        match &self.routing {
+            Routing::Direct {
+                base_url, template, ..
+            } => {
+                let body = responses::body(model, request, stream)?;
+                let url = super::parse_url(&format!("{base_url}/responses"))?;
+                Ok(template.request_accepting(url, accept, body))
+            }
+            Routing::Azure(azure) => {
+                let (target, deployment) = azure.responses_target(model)?;
+                let body = responses::body(&deployment, request, stream)?;
+                let (name, value) = &target.auth;
+                let headers = [("accept", accept), (name, value.as_str())];
+                super::json_post(&target.url, &headers, &self.headers, body)
+            }
+        }
+    }
+
+    fn parse_responses(&self, response: &http::Response<Bytes>) -> Result<Response, Error> {
+        if !self.profile.responses {
+            return super::responses_bridge::parse_responses(self, response);
+        }
+        super::parse_whole(self, response, responses::parse).map_err(|error| self.redact(error))
+    }
+
+    fn responses_stream_decoder(&self, model: &str) -> Box<dyn ResponsesStreamDecoder> {
+        if !self.profile.responses {
+            return super::responses_bridge::responses_stream_decoder(self, model);
+        }
+        Box::new(responses::ResponsesSse::new(self.stream_key(model)))
     }
 
     fn parse_error(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
@@ -251,6 +310,34 @@ impl Provider for OpenAiCompatible {
     ) -> Result<CompletionResponse, Error> {
         super::parse_whole(self, response, response::parse_completions)
             .map_err(|error| self.redact(error))
+    }
+
+    fn build_media(
+        &self,
+        model: &str,
+        request: &MediaRequest,
+    ) -> Result<http::Request<Bytes>, Error> {
+        let offered = match request {
+            MediaRequest::Images(_) => self.profile.images,
+            MediaRequest::Moderation(_) => self.profile.moderations,
+            _ => self.profile.audio,
+        };
+        self.supported(offered, request.what())?;
+        let body = media::body(model, request)?;
+        let mut built = self.post(model, request.path(), body.bytes, false)?;
+        media::set_headers(&mut built, body.content_type, request);
+        Ok(built)
+    }
+
+    fn parse_media(
+        &self,
+        request: &MediaRequest,
+        response: &http::Response<Bytes>,
+    ) -> Result<MediaOutput, Error> {
+        super::parse_whole(self, response, |body| {
+            media::parse(request, response.headers(), body)
+        })
+        .map_err(|error| self.redact(error))
     }
 }
 

@@ -127,7 +127,7 @@ pub(super) fn normalize_delta(delta: &mut Delta) {
 }
 
 /// A 2xx body can still be an error envelope (`{"error": {...}}`): some gateways do that.
-fn envelope_error(extra: &Extra, body: &[u8]) -> Option<Error> {
+pub(super) fn envelope_error(extra: &Extra, body: &[u8]) -> Option<Error> {
     let error = extra.get("error")?;
     if error.is_null() {
         return None;

@@ -1,0 +1,1 @@
+//! Translations between the Responses API and chat completions (filled in below).
