@@ -210,6 +210,8 @@ const CONTEXT_WINDOW_PHRASES: &[&str] = &[
     "input token count",
     "reduce the length",
     "exceeds the maximum number of tokens",
+    // llama.cpp's server (`exceed_context_size_error`).
+    "exceeds the available context size",
 ];
 
 /// Phrases providers use when a safety filter refused, in lower case.

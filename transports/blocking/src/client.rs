@@ -20,7 +20,7 @@ use onellm_core::{
 };
 use ureq::tls::RootCerts;
 
-use crate::exchange::{self, UreqBody};
+use crate::exchange;
 use crate::stream::{ChatStream, ResponseStream};
 
 /// A blocking OneLLM client: one OpenAI-shaped API for every provider.
@@ -46,6 +46,9 @@ pub struct Client {
     engine: Engine,
     /// The HTTP side, shared by every clone and view.
     inner: Arc<Inner>,
+    /// The in-process llama.cpp engine and the models it loaded (`local.rs`).
+    #[cfg(feature = "llama")]
+    pub(crate) local: Arc<crate::local::LocalModels>,
 }
 
 /// What every clone of a client shares.
@@ -310,7 +313,13 @@ impl Transport for Client {
             return Err(onellm_core::store::needs_redis_feature("onellm-blocking"));
         }
         let proxies = exchange::Proxies::parse(proxies)?;
+        #[cfg(feature = "llama")]
+        let local = Arc::new(crate::local::LocalModels::from_lookup(|name| {
+            std::env::var(name).ok()
+        })?);
         Ok(Client {
+            #[cfg(feature = "llama")]
+            local,
             engine,
             inner: Arc::new(Inner {
                 agent,
@@ -326,7 +335,10 @@ impl Transport for Client {
 
 /// The I/O the core's drive loop asks for, on the calling thread.
 impl BlockingDriver for Client {
-    type Body = UreqBody;
+    #[cfg(not(feature = "llama"))]
+    type Body = exchange::UreqBody;
+    #[cfg(feature = "llama")]
+    type Body = crate::local::Body;
 
     fn now(&self) -> Instant {
         Instant::now()
@@ -343,17 +355,23 @@ impl BlockingDriver for Client {
         &self,
         request: http::Request<Bytes>,
         outgoing: &Outgoing,
-    ) -> Result<(StatusCode, HeaderMap, UreqBody), Error> {
+    ) -> Result<(StatusCode, HeaderMap, Self::Body), Error> {
         let inner = &self.inner;
-        exchange::send(
-            &inner.agent,
-            inner.forwarding.as_ref(),
-            &inner.drainer,
-            &inner.proxies,
-            request,
-            outgoing,
-            Instant::now(),
-        )
+        let wire = |request| {
+            exchange::send(
+                &inner.agent,
+                inner.forwarding.as_ref(),
+                &inner.drainer,
+                &inner.proxies,
+                request,
+                outgoing,
+                Instant::now(),
+            )
+        };
+        #[cfg(feature = "llama")]
+        return crate::local::send(&self.local, request, outgoing, wire);
+        #[cfg(not(feature = "llama"))]
+        wire(request)
     }
 
     #[cfg(feature = "redis")]

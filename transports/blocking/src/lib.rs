@@ -190,13 +190,22 @@ mod client;
 mod drain;
 mod exchange;
 mod forward;
+#[cfg(feature = "llama")]
+mod local;
 mod resolver;
 mod stream;
 
 pub use client::Client;
+/// llama.cpp in process (feature `llama`): see [`Client::with_local_models`].
+#[cfg(feature = "llama")]
+pub use local::{EngineOptions, LocalModels, Route};
 pub use onellm_core::client::{
     Batching, Budget, BudgetStatus, CallEvent, Overrides, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
 };
+/// The in-process engine's crate (feature `llama`), for what the re-exports above leave
+/// out (`tiny_gguf` for tests).
+#[cfg(feature = "llama")]
+pub use onellm_llama as llama;
 pub use stream::{CallStream, ChatStream, ResponseStream};
 
 /// Configures a [`Client`]: every setting, documented once in the core's

@@ -53,6 +53,9 @@ pub struct Client {
     engine: Engine,
     /// The HTTP side, shared by every clone and view.
     inner: Arc<Inner>,
+    /// The in-process llama.cpp engine and the models it loaded (`local.rs`).
+    #[cfg(feature = "llama")]
+    pub(crate) local: Arc<crate::local::LocalModels>,
 }
 
 struct Inner {
@@ -231,7 +234,13 @@ impl Transport for Client {
         if engine.store().is_some() {
             return Err(onellm_core::store::needs_redis_feature("onellm-tokio"));
         }
+        #[cfg(feature = "llama")]
+        let local = Arc::new(crate::local::LocalModels::from_lookup(|name| {
+            std::env::var(name).ok()
+        })?);
         Ok(Client {
+            #[cfg(feature = "llama")]
+            local,
             engine,
             inner: Arc::new(Inner {
                 http,
@@ -243,19 +252,9 @@ impl Transport for Client {
     }
 }
 
-/// The I/O the core's drive loop asks for, on tokio.
-impl AsyncDriver for Client {
-    type Exchange = HyperExchange;
-
-    fn now(&self) -> Instant {
-        Instant::now()
-    }
-
-    async fn sleep_until(&self, until: Instant) {
-        tokio::time::sleep_until(until.into()).await;
-    }
-
-    fn send(&self, request: http::Request<Bytes>, outgoing: &Outgoing) -> HyperExchange {
+impl Client {
+    /// Sends `request` on the wire through hyper.
+    fn send_wire(&self, request: http::Request<Bytes>, outgoing: &Outgoing) -> HyperExchange {
         let mut request = request.map(Full::new);
         request
             .headers_mut()
@@ -275,6 +274,31 @@ impl AsyncDriver for Client {
             .entry(http::header::ACCEPT_ENCODING)
             .or_insert(HeaderValue::from_static("gzip"));
         HyperExchange::new(self.inner.http.send(request), outgoing.stream)
+    }
+}
+
+/// The I/O the core's drive loop asks for, on tokio.
+impl AsyncDriver for Client {
+    #[cfg(not(feature = "llama"))]
+    type Exchange = HyperExchange;
+    #[cfg(feature = "llama")]
+    type Exchange = crate::local::Exchange;
+
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    async fn sleep_until(&self, until: Instant) {
+        tokio::time::sleep_until(until.into()).await;
+    }
+
+    fn send(&self, request: http::Request<Bytes>, outgoing: &Outgoing) -> Self::Exchange {
+        #[cfg(feature = "llama")]
+        return crate::local::send(&self.local, request, |request| {
+            self.send_wire(request, outgoing)
+        });
+        #[cfg(not(feature = "llama"))]
+        self.send_wire(request, outgoing)
     }
 
     #[cfg(feature = "redis")]
