@@ -378,6 +378,81 @@ fn assert_marker_if_ok(provider: &str, reply: Reply, ok: bool, body: &[u8]) {
     );
 }
 
+/// A provider stream decoder of either kind, so one loop feeds them all.
+trait StreamDecoder {
+    type Item;
+    fn push(&mut self, bytes: &[u8]);
+    fn finish(&mut self);
+    fn next_item(&mut self) -> Option<Result<Self::Item, onellm_core::Error>>;
+    fn is_complete(&self) -> bool;
+}
+
+impl StreamDecoder for Box<dyn onellm_core::ChatStreamDecoder> {
+    type Item = ChatCompletionChunk;
+    fn push(&mut self, bytes: &[u8]) {
+        (**self).push(bytes)
+    }
+    fn finish(&mut self) {
+        (**self).finish()
+    }
+    fn next_item(&mut self) -> Option<Result<ChatCompletionChunk, onellm_core::Error>> {
+        self.next_chunk()
+    }
+    fn is_complete(&self) -> bool {
+        (**self).is_complete()
+    }
+}
+
+impl StreamDecoder for Box<dyn onellm_core::provider::ResponsesStreamDecoder> {
+    type Item = ResponseStreamEvent;
+    fn push(&mut self, bytes: &[u8]) {
+        (**self).push(bytes)
+    }
+    fn finish(&mut self) {
+        (**self).finish()
+    }
+    fn next_item(&mut self) -> Option<Result<ResponseStreamEvent, onellm_core::Error>> {
+        self.next_event()
+    }
+    fn is_complete(&self) -> bool {
+        (**self).is_complete()
+    }
+}
+
+/// Pushes `parts` into `decoder` in turn, then finishes it: every item (errors as their
+/// kind) and whether the decoder says the stream completed.
+fn decode<D: StreamDecoder>(
+    mut decoder: D,
+    parts: Vec<&[u8]>,
+) -> (Vec<Result<D::Item, String>>, bool) {
+    let mut items = Vec::new();
+    let drain = |decoder: &mut D, items: &mut Vec<_>| {
+        while let Some(item) = decoder.next_item() {
+            items.push(item.map_err(|e| e.kind().as_str().to_owned()));
+        }
+    };
+    for part in parts {
+        decoder.push(part);
+        drain(&mut decoder, &mut items);
+    }
+    decoder.finish();
+    drain(&mut decoder, &mut items);
+    let complete = decoder.is_complete();
+    (items, complete)
+}
+
+/// At most one error among a stream's items, and it is the last.
+fn assert_error_last<T>(items: &[Result<T, String>]) {
+    let errors = items.iter().filter(|item| item.is_err()).count();
+    assert!(errors <= 1);
+    if errors == 1 {
+        assert!(
+            items.last().is_some_and(Result::is_err),
+            "an error must be the last item"
+        );
+    }
+}
+
 /// A provider's stream decoder: never panics, items are split-independent, at most one
 /// error ends the items, and a stream that ends without an error held at least one event of
 /// the family's shape.
@@ -391,31 +466,11 @@ pub fn chat_stream(data: &[u8]) {
         return; // The adapter is not registered in this build.
     };
     let (points, payload) = split_points(rest);
-    let run = |parts: Vec<&[u8]>| {
-        let mut decoder = provider.chat_stream_decoder("m");
-        let mut items: Vec<Result<ChatCompletionChunk, String>> = Vec::new();
-        for part in parts {
-            decoder.push(part);
-            while let Some(item) = decoder.next_chunk() {
-                items.push(item.map_err(|e| e.kind().as_str().to_owned()));
-            }
-        }
-        decoder.finish();
-        while let Some(item) = decoder.next_chunk() {
-            items.push(item.map_err(|e| e.kind().as_str().to_owned()));
-        }
-        items
-    };
+    let run = |parts: Vec<&[u8]>| decode(provider.chat_stream_decoder("m"), parts).0;
     let whole = run(vec![payload]);
     assert_eq!(whole, run(pieces(payload, &points)));
+    assert_error_last(&whole);
     let errors = whole.iter().filter(|item| item.is_err()).count();
-    assert!(errors <= 1);
-    if errors == 1 {
-        assert!(
-            whole.last().is_some_and(Result::is_err),
-            "an error must be the last item"
-        );
-    }
     assert_marker_if_ok(name, Reply::StreamEvent, errors == 0, payload);
     let mut accumulator = ChunkAccumulator::new();
     for chunk in whole.iter().flatten() {
@@ -442,30 +497,15 @@ pub fn responses_bridges(data: &[u8]) {
     let (points, payload) = split_points(rest);
     if which % 2 == 1 {
         let run = |parts: Vec<&[u8]>| {
-            let mut decoder = onellm_core::provider::responses_bridge::chat_via_responses_decoder(
+            let decoder = onellm_core::provider::responses_bridge::chat_via_responses_decoder(
                 provider.responses_stream_decoder("m"),
                 "m",
             );
-            let mut items: Vec<Result<ChatCompletionChunk, String>> = Vec::new();
-            for part in parts {
-                decoder.push(part);
-                while let Some(item) = decoder.next_chunk() {
-                    items.push(item.map_err(|e| e.kind().as_str().to_owned()));
-                }
-            }
-            decoder.finish();
-            while let Some(item) = decoder.next_chunk() {
-                items.push(item.map_err(|e| e.kind().as_str().to_owned()));
-            }
-            (items, decoder.is_complete())
+            decode(decoder, parts)
         };
         let (whole, complete) = run(vec![payload]);
         assert_eq!((whole.clone(), complete), run(pieces(payload, &points)));
-        assert!(whole.iter().filter(|item| item.is_err()).count() <= 1);
-        assert!(whole
-            .iter()
-            .position(Result::is_err)
-            .is_none_or(|at| at + 1 == whole.len()));
+        assert_error_last(&whole);
         let mut accumulator = ChunkAccumulator::new();
         for chunk in whole.iter().flatten() {
             accumulator.push(chunk);
@@ -473,31 +513,11 @@ pub fn responses_bridges(data: &[u8]) {
         let _ = accumulator.completion();
         return;
     }
-    let run = |parts: Vec<&[u8]>| {
-        let mut decoder = provider.responses_stream_decoder("m");
-        let mut items: Vec<Result<ResponseStreamEvent, String>> = Vec::new();
-        for part in parts {
-            decoder.push(part);
-            while let Some(item) = decoder.next_event() {
-                items.push(item.map_err(|e| e.kind().as_str().to_owned()));
-            }
-        }
-        decoder.finish();
-        while let Some(item) = decoder.next_event() {
-            items.push(item.map_err(|e| e.kind().as_str().to_owned()));
-        }
-        (items, decoder.is_complete())
-    };
+    let run = |parts: Vec<&[u8]>| decode(provider.responses_stream_decoder("m"), parts);
     let (whole, complete) = run(vec![payload]);
     assert_eq!((whole.clone(), complete), run(pieces(payload, &points)));
+    assert_error_last(&whole);
     let errors = whole.iter().filter(|item| item.is_err()).count();
-    assert!(errors <= 1);
-    if errors == 1 {
-        assert!(
-            whole.last().is_some_and(Result::is_err),
-            "an error must be the last item"
-        );
-    }
     let events: Vec<&ResponseStreamEvent> = whole.iter().flatten().collect();
     if name != "openai" {
         // The bridge numbers its own events: strictly increasing from 0.
@@ -1531,6 +1551,30 @@ pub fn cache_replay(data: &[u8]) {
     }
 }
 
+/// The Responses API event decoder (OpenAI's native one): any split of the bytes gives the
+/// same events and errors, an error is the last item, events re-serialize and read back
+/// equal, and the accumulator folds whatever came without panicking.
+pub fn responses_stream(data: &[u8]) {
+    let registry = registry();
+    let Ok(provider) = registry.resolve(&ModelId::parse("openai/m").unwrap()) else {
+        return;
+    };
+    let (points, payload) = split_points(data);
+    let run = |parts: Vec<&[u8]>| decode(provider.responses_stream_decoder("m"), parts).0;
+    let whole = run(vec![payload]);
+    assert_eq!(whole, run(pieces(payload, &points)));
+    assert_error_last(&whole);
+    let mut accumulator = onellm_core::ResponseAccumulator::new();
+    for event in whole.iter().flatten() {
+        let json = serde_json::to_string(event).unwrap();
+        let back: onellm_core::ResponseStreamEvent = serde_json::from_str(&json).unwrap();
+        assert_eq!(&back, event);
+        let _ = event.has_content();
+        accumulator.push(event);
+    }
+    let _ = accumulator.response();
+}
+
 /// A fuzz target's entry point.
 pub type Target = fn(&[u8]);
 
@@ -1830,49 +1874,4 @@ mod tests {
             }
         }
     }
-}
-
-/// The Responses API event decoder (OpenAI's native one): any split of the bytes gives the
-/// same events and errors, an error is the last item, events re-serialize and read back
-/// equal, and the accumulator folds whatever came without panicking.
-pub fn responses_stream(data: &[u8]) {
-    let registry = registry();
-    let Ok(provider) = registry.resolve(&ModelId::parse("openai/m").unwrap()) else {
-        return;
-    };
-    let (points, payload) = split_points(data);
-    let run = |parts: Vec<&[u8]>| {
-        let mut decoder = provider.responses_stream_decoder("m");
-        let mut items: Vec<Result<onellm_core::ResponseStreamEvent, String>> = Vec::new();
-        for part in parts {
-            decoder.push(part);
-            while let Some(item) = decoder.next_event() {
-                items.push(item.map_err(|e| e.kind().as_str().to_owned()));
-            }
-        }
-        decoder.finish();
-        while let Some(item) = decoder.next_event() {
-            items.push(item.map_err(|e| e.kind().as_str().to_owned()));
-        }
-        items
-    };
-    let whole = run(vec![payload]);
-    assert_eq!(whole, run(pieces(payload, &points)));
-    let errors = whole.iter().filter(|item| item.is_err()).count();
-    assert!(errors <= 1);
-    if errors == 1 {
-        assert!(
-            whole.last().is_some_and(Result::is_err),
-            "an error must be the last item"
-        );
-    }
-    let mut accumulator = onellm_core::ResponseAccumulator::new();
-    for event in whole.iter().flatten() {
-        let json = serde_json::to_string(event).unwrap();
-        let back: onellm_core::ResponseStreamEvent = serde_json::from_str(&json).unwrap();
-        assert_eq!(&back, event);
-        let _ = event.has_content();
-        accumulator.push(event);
-    }
-    let _ = accumulator.response();
 }
