@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::StatusCode;
-use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::context::params::{LlamaContextParams, LlamaPoolingType};
+use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
@@ -33,10 +34,10 @@ pub const FALLBACK_TEMPLATE: &str = "chatml";
 
 /// A request the engine claimed, with the model to run it on.
 pub struct Job {
-    model: Arc<LlamaModel>,
-    options: EngineOptions,
+    pub(crate) model: Arc<LlamaModel>,
+    pub(crate) options: EngineOptions,
     endpoint: Endpoint,
-    body: Value,
+    pub(crate) body: Value,
 }
 
 impl std::fmt::Debug for Job {
@@ -64,7 +65,7 @@ struct ChatParams {
 }
 
 /// A request the engine cannot run, as a status, llama.cpp error type and message.
-struct Refusal {
+pub(crate) struct Refusal {
     status: StatusCode,
     kind: &'static str,
     message: String,
@@ -72,7 +73,7 @@ struct Refusal {
 }
 
 impl Refusal {
-    fn invalid(message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Refusal {
             status: StatusCode::BAD_REQUEST,
             kind: "invalid_request_error",
@@ -81,12 +82,26 @@ impl Refusal {
         }
     }
 
-    fn server(message: impl Into<String>) -> Self {
+    pub(crate) fn server(message: impl Into<String>) -> Self {
         Refusal {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             kind: "server_error",
             message: message.into(),
             extra: Value::Null,
+        }
+    }
+
+    /// `tokens` of input do not fit a context of `n_ctx`, said as llama.cpp's server says it
+    /// (the core reads "context size" as `ContextWindowExceeded`, which may fall back).
+    pub(crate) fn too_long(tokens: usize, n_ctx: u32) -> Self {
+        Refusal {
+            status: StatusCode::BAD_REQUEST,
+            kind: "exceed_context_size_error",
+            message: format!(
+                "the request exceeds the available context size: the input is {tokens} tokens, \
+                 the context length {n_ctx}"
+            ),
+            extra: json!({"n_prompt_tokens": tokens, "n_ctx": n_ctx}),
         }
     }
 }
@@ -112,9 +127,7 @@ impl Job {
     pub fn run(self, cancelled: &dyn Fn() -> bool, sink: &mut dyn FnMut(Piece) -> bool) {
         let result = match self.endpoint {
             Endpoint::Chat => self.chat(cancelled, sink),
-            Endpoint::Embeddings => {
-                Err(Refusal::invalid("embeddings are not served in process yet"))
-            }
+            Endpoint::Embeddings => self.embeddings(cancelled, sink),
         };
         if let Err(refusal) = result {
             for piece in response::error(
@@ -144,22 +157,9 @@ impl Job {
         if tokens.is_empty() {
             return Err(Refusal::invalid("the prompt is empty"));
         }
-        let n_ctx = self
-            .options
-            .context_size
-            .unwrap_or_else(|| model.n_ctx_train().clamp(1, DEFAULT_CONTEXT));
+        let n_ctx = self.context_size();
         if tokens.len() >= n_ctx as usize {
-            // The core reads "context length" as ContextWindowExceeded (a fallback).
-            return Err(Refusal {
-                status: StatusCode::BAD_REQUEST,
-                kind: "exceed_context_size_error",
-                message: format!(
-                    "the request exceeds the available context size: the prompt is {} tokens, \
-                     the context length {n_ctx}",
-                    tokens.len()
-                ),
-                extra: json!({"n_prompt_tokens": tokens.len(), "n_ctx": n_ctx}),
-            });
+            return Err(Refusal::too_long(tokens.len(), n_ctx));
         }
         let room = n_ctx as usize - tokens.len();
         let limit = params
@@ -168,25 +168,7 @@ impl Job {
         let mut sampler = self.sampler(&params)?;
 
         let batch_size = self.options.batch_size.max(1);
-        let mut context_params = LlamaContextParams::default()
-            .with_n_ctx(NonZeroU32::new(n_ctx))
-            .with_n_batch(batch_size)
-            .with_n_ubatch(batch_size);
-        if let Some(threads) = self.options.threads {
-            let threads = i32::try_from(threads).unwrap_or(i32::MAX);
-            context_params = context_params
-                .with_n_threads(threads)
-                .with_n_threads_batch(threads);
-        }
-        let backend = backend().map_err(|e| Refusal::server(e.to_string()))?;
-        // Contexts are made one at a time: llama.cpp may write to the model while making
-        // one (llama-cpp-2 documents `new_context` as unsound in parallel).
-        let made = {
-            let _one_at_a_time = NEW_CONTEXT.lock().unwrap_or_else(|e| e.into_inner());
-            model.new_context(backend, context_params)
-        };
-        let mut context =
-            made.map_err(|e| Refusal::server(format!("cannot make a llama.cpp context: {e}")))?;
+        let mut context = self.context(n_ctx, batch_size, None)?;
 
         // The prompt, in batches; logits only for its last token.
         let mut batch = LlamaBatch::new(batch_size as usize, 1);
@@ -283,6 +265,43 @@ impl Job {
             sink(Piece::Body(identity.completion(text.all(), finish, usage)));
         }
         Ok(())
+    }
+
+    /// Tokens of context per call: the options', or the model's training context up to
+    /// [`DEFAULT_CONTEXT`].
+    pub(crate) fn context_size(&self) -> u32 {
+        self.options
+            .context_size
+            .unwrap_or_else(|| self.model.n_ctx_train().clamp(1, DEFAULT_CONTEXT))
+    }
+
+    /// A context of `n_ctx` tokens decoding `batch_size` at once; with `pooling`, one that
+    /// returns pooled embeddings instead of logits.
+    pub(crate) fn context(
+        &self,
+        n_ctx: u32,
+        batch_size: u32,
+        pooling: Option<LlamaPoolingType>,
+    ) -> Result<LlamaContext<'_>, Refusal> {
+        let mut params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(n_ctx))
+            .with_n_batch(batch_size)
+            .with_n_ubatch(batch_size);
+        if let Some(pooling) = pooling {
+            params = params.with_embeddings(true).with_pooling_type(pooling);
+        }
+        if let Some(threads) = self.options.threads {
+            let threads = i32::try_from(threads).unwrap_or(i32::MAX);
+            params = params.with_n_threads(threads).with_n_threads_batch(threads);
+        }
+        let backend = backend().map_err(|e| Refusal::server(e.to_string()))?;
+        // Contexts are made one at a time: llama.cpp may write to the model while making
+        // one (llama-cpp-2 documents `new_context` as unsound in parallel).
+        let made = {
+            let _one_at_a_time = NEW_CONTEXT.lock().unwrap_or_else(|e| e.into_inner());
+            self.model.new_context(backend, params)
+        };
+        made.map_err(|e| Refusal::server(format!("cannot make a llama.cpp context: {e}")))
     }
 
     /// The prompt: the messages through the model's chat template, or ChatML when the

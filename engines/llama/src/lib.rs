@@ -8,7 +8,8 @@
 //! each request before it opens a socket; when the request is the engine's, the
 //! transport runs the returned [`Job`] on a thread of its own instead, and hands the core
 //! the [`Piece`]s it produces — a status and headers, then the body bytes a llama.cpp
-//! server would have sent (a JSON completion, or SSE chunks ending in `data: [DONE]`).
+//! server would have sent (a JSON completion or embeddings list, or SSE chunks ending in
+//! `data: [DONE]`).
 //! Nothing above the transport knows the difference, so retries, deadlines, cancellation
 //! by drop, logs, reports, caching and fallback work unchanged, and one call's fallback
 //! chain can mix cloud and local models.
@@ -33,6 +34,8 @@
 // built (docs.rs builds with it: see Cargo.toml).
 #![cfg_attr(not(feature = "engine"), allow(rustdoc::broken_intra_doc_links))]
 
+#[cfg(feature = "engine")]
+mod embed;
 #[cfg(feature = "engine")]
 mod generate;
 #[cfg(feature = "engine")]

@@ -256,6 +256,7 @@ impl LocalModels {
         let rest = uri.strip_prefix(base)?;
         match rest {
             "/chat/completions" => Some(Endpoint::Chat),
+            "/embeddings" => Some(Endpoint::Embeddings),
             _ => None,
         }
     }

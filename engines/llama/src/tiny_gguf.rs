@@ -21,6 +21,14 @@ pub struct TinyModel {
     pub context_length: u32,
     /// `tokenizer.chat_template`; `None` leaves it out (the engine falls back to ChatML).
     pub chat_template: Option<String>,
+    /// `llama.embedding_length`: the width of the hidden state (and of an embedding).
+    pub embedding_length: u32,
+    /// `llama.feed_forward_length`.
+    pub feed_forward_length: u32,
+    /// `llama.block_count`: transformer layers.
+    pub layers: u32,
+    /// `llama.attention.head_count` (and `head_count_kv`); divides `embedding_length`.
+    pub heads: u32,
 }
 
 impl Default for TinyModel {
@@ -29,14 +37,14 @@ impl Default for TinyModel {
             seed: 7,
             context_length: 256,
             chat_template: Some(CHATML.to_owned()),
+            embedding_length: 64,
+            feed_forward_length: 128,
+            layers: 2,
+            heads: 4,
         }
     }
 }
 
-const EMBED: u64 = 64;
-const HEADS: u64 = 4;
-const FEED_FORWARD: u64 = 128;
-const LAYERS: u64 = 2;
 const ALIGNMENT: usize = 32;
 
 /// GGUF metadata value types.
@@ -55,6 +63,9 @@ impl TinyModel {
     /// The whole file.
     pub fn to_bytes(&self) -> Vec<u8> {
         let (tokens, scores, types) = vocabulary();
+        let embed = u64::from(self.embedding_length);
+        let feed_forward = u64::from(self.feed_forward_length);
+        let heads = self.heads.max(1);
         let vocab = tokens.len() as u64;
         let mut kv = Vec::new();
         let mut count = 0u64;
@@ -72,23 +83,19 @@ impl TinyModel {
             U32,
             &self.context_length.to_le_bytes(),
         );
-        put("llama.embedding_length", U32, &(EMBED as u32).to_le_bytes());
-        put("llama.block_count", U32, &(LAYERS as u32).to_le_bytes());
+        put(
+            "llama.embedding_length",
+            U32,
+            &self.embedding_length.to_le_bytes(),
+        );
+        put("llama.block_count", U32, &self.layers.to_le_bytes());
         put(
             "llama.feed_forward_length",
             U32,
-            &(FEEDFORWARD_U32).to_le_bytes(),
+            &self.feed_forward_length.to_le_bytes(),
         );
-        put(
-            "llama.attention.head_count",
-            U32,
-            &(HEADS as u32).to_le_bytes(),
-        );
-        put(
-            "llama.attention.head_count_kv",
-            U32,
-            &(HEADS as u32).to_le_bytes(),
-        );
+        put("llama.attention.head_count", U32, &heads.to_le_bytes());
+        put("llama.attention.head_count_kv", U32, &heads.to_le_bytes());
         put(
             "llama.attention.layer_norm_rms_epsilon",
             F32,
@@ -97,7 +104,7 @@ impl TinyModel {
         put(
             "llama.rope.dimension_count",
             U32,
-            &((EMBED / HEADS) as u32).to_le_bytes(),
+            &(self.embedding_length / heads).to_le_bytes(),
         );
         let mut s = Vec::new();
         string(&mut s, "llama");
@@ -133,21 +140,21 @@ impl TinyModel {
         }
 
         let mut shapes: Vec<(String, Vec<u64>)> = vec![
-            ("token_embd.weight".into(), vec![EMBED, vocab]),
-            ("output_norm.weight".into(), vec![EMBED]),
-            ("output.weight".into(), vec![EMBED, vocab]),
+            ("token_embd.weight".into(), vec![embed, vocab]),
+            ("output_norm.weight".into(), vec![embed]),
+            ("output.weight".into(), vec![embed, vocab]),
         ];
-        for layer in 0..LAYERS {
+        for layer in 0..self.layers {
             let name = |part: &str| format!("blk.{layer}.{part}.weight");
-            shapes.push((name("attn_norm"), vec![EMBED]));
-            shapes.push((name("attn_q"), vec![EMBED, EMBED]));
-            shapes.push((name("attn_k"), vec![EMBED, EMBED]));
-            shapes.push((name("attn_v"), vec![EMBED, EMBED]));
-            shapes.push((name("attn_output"), vec![EMBED, EMBED]));
-            shapes.push((name("ffn_norm"), vec![EMBED]));
-            shapes.push((name("ffn_gate"), vec![EMBED, FEED_FORWARD]));
-            shapes.push((name("ffn_up"), vec![EMBED, FEED_FORWARD]));
-            shapes.push((name("ffn_down"), vec![FEED_FORWARD, EMBED]));
+            shapes.push((name("attn_norm"), vec![embed]));
+            shapes.push((name("attn_q"), vec![embed, embed]));
+            shapes.push((name("attn_k"), vec![embed, embed]));
+            shapes.push((name("attn_v"), vec![embed, embed]));
+            shapes.push((name("attn_output"), vec![embed, embed]));
+            shapes.push((name("ffn_norm"), vec![embed]));
+            shapes.push((name("ffn_gate"), vec![embed, feed_forward]));
+            shapes.push((name("ffn_up"), vec![embed, feed_forward]));
+            shapes.push((name("ffn_down"), vec![feed_forward, embed]));
         }
 
         let mut infos = Vec::new();
@@ -183,7 +190,6 @@ impl TinyModel {
     }
 }
 
-const FEEDFORWARD_U32: u32 = FEED_FORWARD as u32;
 /// `<|im_end|>`: ChatML's end of turn, the model's end-of-generation token.
 const IM_END: u32 = 4;
 

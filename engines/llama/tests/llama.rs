@@ -137,3 +137,107 @@ fn requests_for_other_urls_and_names_are_not_claimed() {
         .route(Route::Server);
     assert!(server.claim(&request(chat(false))).is_none());
 }
+
+fn embeddings_request(body: serde_json::Value) -> http::Request<Bytes> {
+    http::Request::post("http://localhost:8080/v1/embeddings")
+        .body(Bytes::from(body.to_string()))
+        .unwrap()
+}
+
+/// Runs an embeddings request to the end: the status and the parsed body.
+fn embed(models: &LocalModels, body: serde_json::Value) -> (u16, serde_json::Value) {
+    let job = models
+        .start(models.claim(&embeddings_request(body)).unwrap().unwrap())
+        .unwrap();
+    let mut status = 0;
+    let mut bytes = Vec::new();
+    job.run(&|| false, &mut |piece| {
+        match piece {
+            Piece::Head(code, _) => status = code.as_u16(),
+            Piece::Body(piece) => bytes.extend_from_slice(&piece),
+        }
+        true
+    });
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
+#[test]
+fn embeddings_are_unit_vectors_one_per_input_independent_of_the_others() {
+    let tiny = TinyModel::default();
+    let width = tiny.embedding_length as usize;
+    let models = models(model_file("embed", tiny));
+    let (status, body) = embed(
+        &models,
+        serde_json::json!({"model": "tiny", "input": ["Hello", "a different text", "Hello"]}),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["object"], "list");
+    let data = body["data"].as_array().unwrap();
+    assert_eq!(data.len(), 3);
+    let vectors: Vec<Vec<f64>> = data
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            assert_eq!(item["index"], index);
+            assert_eq!(item["object"], "embedding");
+            item["embedding"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        })
+        .collect();
+    for vector in &vectors {
+        assert_eq!(vector.len(), width);
+        let norm = vector.iter().map(|x| x * x).sum::<f64>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-3, "norm {norm}");
+    }
+    // The same text gives the same vector wherever it stands; another text another one.
+    assert_eq!(vectors[0], vectors[2]);
+    assert_ne!(vectors[0], vectors[1]);
+    assert!(body["usage"]["prompt_tokens"].as_u64().unwrap() >= 3);
+
+    // Alone, the first input's vector is the one it had among the others.
+    let (_, alone) = embed(
+        &models,
+        serde_json::json!({"model": "tiny", "input": "Hello"}),
+    );
+    assert_eq!(alone["data"][0]["embedding"], data[0]["embedding"]);
+}
+
+#[test]
+fn embedding_inputs_the_engine_cannot_serve_are_refused_clearly() {
+    let models = models(model_file("embed-refusals", TinyModel::default()));
+    for (body, says) in [
+        (serde_json::json!({"model": "tiny", "input": ""}), "empty"),
+        (
+            serde_json::json!({"model": "tiny", "input": [7, 1_000_000]}),
+            "no token id",
+        ),
+        (
+            serde_json::json!({"model": "tiny", "input": {"a": 1}}),
+            "must be a string",
+        ),
+        (
+            serde_json::json!({"model": "tiny", "input": "x", "encoding_format": "base64"}),
+            "base64",
+        ),
+        (
+            serde_json::json!({"model": "tiny", "input": "x", "dimensions": 3}),
+            "cannot be shortened",
+        ),
+    ] {
+        let (status, error) = embed(&models, body);
+        assert_eq!(status, 400, "{error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{message}");
+    }
+    let long = "word ".repeat(5000);
+    let (status, error) = embed(&models, serde_json::json!({"model": "tiny", "input": long}));
+    assert_eq!(status, 400);
+    assert_eq!(
+        error["error"]["type"], "exceed_context_size_error",
+        "{error}"
+    );
+}

@@ -4,10 +4,12 @@
 #![cfg(feature = "llama")]
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use onellm_blocking::llama::tiny_gguf::TinyModel;
 use onellm_blocking::{
-    ChatRequest, Client, EngineOptions, ErrorKind, LocalModels, ResponseFormat, Route,
+    ChatRequest, Client, EmbeddingRequest, EngineOptions, ErrorKind, LocalModels, ResponseFormat,
+    Route,
 };
 use onellm_testkit::FakeProvider;
 
@@ -188,4 +190,71 @@ fn a_failing_cloud_model_falls_back_to_the_local_one() {
         .unwrap();
     assert_eq!(server.requests().len(), 1);
     assert_eq!(completion.usage.as_ref().unwrap().completion_tokens, 8);
+}
+
+#[test]
+fn embeddings_come_from_the_local_model() {
+    let client = local(options());
+    let response = client
+        .embeddings(EmbeddingRequest::new(
+            "llama_cpp/tiny",
+            ["Hello", "world", "Hello"],
+        ))
+        .unwrap();
+    let vectors = response.vectors().unwrap();
+    assert_eq!(vectors.len(), 3);
+    assert_eq!(
+        vectors[0].len(),
+        TinyModel::default().embedding_length as usize
+    );
+    assert_eq!(vectors[0], vectors[2]);
+    assert_ne!(vectors[0], vectors[1]);
+    let norm: f32 = vectors[1].iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-3, "{norm}");
+    assert!(response.usage.as_ref().unwrap().prompt_tokens >= 3);
+}
+
+/// A model large enough that a long prompt takes far longer than the call's deadline.
+fn slow_model_file() -> PathBuf {
+    let path = std::env::temp_dir().join(format!("onellm-slow-{}.gguf", std::process::id()));
+    TinyModel {
+        context_length: 2048,
+        embedding_length: 256,
+        feed_forward_length: 512,
+        layers: 4,
+        ..TinyModel::default()
+    }
+    .write(&path)
+    .unwrap();
+    path
+}
+
+#[test]
+fn the_calls_deadline_ends_a_long_prompt_with_a_timeout() {
+    let path = slow_model_file();
+    let client = Client::builder()
+        .timeout(Duration::from_millis(100))
+        .build()
+        .unwrap()
+        .with_local_models(
+            LocalModels::new()
+                .model_file("slow", &path)
+                .route(Route::Local)
+                .options(EngineOptions {
+                    batch_size: 32,
+                    ..options()
+                }),
+        );
+    // ~1,750 prompt tokens through 4 layers of width 256 on one thread: seconds of work,
+    // decoded 32 tokens at a time (the engine checks between batches that the call is
+    // still waiting).
+    let error = client
+        .chat(
+            ChatRequest::new("llama_cpp/slow")
+                .user("word ".repeat(350))
+                .max_tokens(1),
+        )
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
+    std::fs::remove_file(path).ok();
 }

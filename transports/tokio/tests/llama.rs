@@ -5,12 +5,15 @@
 use std::future::poll_fn;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::time::Duration;
 
 use futures_core::Stream;
 
 use onellm_testkit::FakeProvider;
 use onellm_tokio::llama::tiny_gguf::TinyModel;
-use onellm_tokio::{ChatRequest, Client, EngineOptions, ErrorKind, LocalModels, Route};
+use onellm_tokio::{
+    ChatRequest, Client, EmbeddingRequest, EngineOptions, ErrorKind, LocalModels, Route,
+};
 
 fn model_file() -> PathBuf {
     static FILE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
@@ -91,4 +94,62 @@ async fn a_failing_cloud_model_falls_back_to_the_local_one() {
         .unwrap();
     assert_eq!(server.requests().len(), 1);
     assert_eq!(completion.usage.as_ref().unwrap().completion_tokens, 8);
+}
+
+#[tokio::test]
+async fn embeddings_come_from_the_local_model() {
+    let client = Client::builder()
+        .build()
+        .unwrap()
+        .with_local_models(models().route(Route::Local));
+    let response = client
+        .embeddings(EmbeddingRequest::new("llama_cpp/tiny", ["Hello", "world"]))
+        .await
+        .unwrap();
+    let vectors = response.vectors().unwrap();
+    assert_eq!(vectors.len(), 2);
+    assert_eq!(
+        vectors[0].len(),
+        TinyModel::default().embedding_length as usize
+    );
+    assert_ne!(vectors[0], vectors[1]);
+}
+
+#[tokio::test]
+async fn the_calls_deadline_ends_a_long_prompt_with_a_timeout() {
+    // A model large enough that ~1,750 prompt tokens take seconds on one thread.
+    let path = std::env::temp_dir().join(format!("onellm-slow-tokio-{}.gguf", std::process::id()));
+    TinyModel {
+        context_length: 2048,
+        embedding_length: 256,
+        feed_forward_length: 512,
+        layers: 4,
+        ..TinyModel::default()
+    }
+    .write(&path)
+    .unwrap();
+    let client = Client::builder()
+        .timeout(Duration::from_millis(100))
+        .build()
+        .unwrap()
+        .with_local_models(
+            LocalModels::new()
+                .model_file("slow", &path)
+                .route(Route::Local)
+                .options(EngineOptions {
+                    threads: Some(1),
+                    batch_size: 32,
+                    ..EngineOptions::default()
+                }),
+        );
+    let error = client
+        .chat(
+            ChatRequest::new("llama_cpp/slow")
+                .user("word ".repeat(350))
+                .max_tokens(1),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
+    std::fs::remove_file(path).ok();
 }
