@@ -46,6 +46,7 @@
 //! [{"model", "kind", "status"}]}}`. Bad flags exit with status 2.
 
 use std::io::{self, Read, StdoutLock, Write};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -1122,4 +1123,121 @@ pub fn check_responses_story(run: RunChat<'_>) {
             "{model}: {events:?}"
         );
     }
+}
+
+/// Issue 25's examples built with the `llama` feature: `chat` answers from the GGUF file
+/// `model` (named `llama_cpp/<its stem>` through `LLAMA_CPP_MODEL_PATH`, as OneLLM's docs
+/// show), in process:
+///
+/// - a plain prompt gets a non-empty answer;
+/// - with a fixed seed (`--request` sets `seed` and `temperature`), `--repeat 2` prints the
+///   same completion twice, and `--stream --json` streams that same text;
+/// - a missing file exits 1 with a `configuration` error naming it;
+/// - a prompt longer than the model's context exits 1 with `context_window_exceeded`;
+/// - `--fake --model openai/fail-401 --fallback llama_cpp/<stem>` answers from the local
+///   model after the cloud model's 401, in one call.
+pub fn check_local_model_story(run: RunChat<'_>, model: &Path) {
+    let stem = model
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .expect("a model file named <stem>.gguf");
+    let name = format!("llama_cpp/{stem}");
+    let path = model.to_str().expect("a UTF-8 path");
+    let env = [("LLAMA_CPP_MODEL_PATH", path)];
+
+    let plain = run(&["--model", &name, "--max-tokens", "8", "Hi"], None, &env);
+    assert!(plain.status.success(), "{plain:?}");
+    assert!(!String::from_utf8_lossy(&plain.stdout).trim().is_empty());
+
+    let request = model.with_extension("request.json");
+    std::fs::write(
+        &request,
+        serde_json::json!({
+            "messages": [{"role": "user", "content": "Say something"}],
+            "seed": 11,
+            "temperature": 0.9,
+            "max_tokens": 12,
+        })
+        .to_string(),
+    )
+    .expect("write the request file");
+    let request = request.to_str().expect("a UTF-8 path");
+    let json_lines = |output: &std::process::Output| -> Vec<serde_json::Value> {
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+            .collect()
+    };
+    let twice = json_lines(&run(
+        &[
+            "--model",
+            &name,
+            "--request",
+            request,
+            "--json",
+            "--repeat",
+            "2",
+        ],
+        None,
+        &env,
+    ));
+    assert_eq!(twice.len(), 2);
+    let text = &twice[0]["choices"][0]["message"]["content"];
+    assert!(text.as_str().is_some_and(|t| !t.is_empty()), "{twice:?}");
+    assert_eq!(text, &twice[1]["choices"][0]["message"]["content"]);
+    let chunks = json_lines(&run(
+        &["--model", &name, "--request", request, "--json", "--stream"],
+        None,
+        &env,
+    ));
+    let streamed: String = chunks
+        .iter()
+        .filter_map(|chunk| chunk["choices"][0]["delta"]["content"].as_str())
+        .collect();
+    assert_eq!(Some(streamed.as_str()), text.as_str());
+
+    let absent = model.with_file_name("absent.gguf");
+    let absent = absent.to_str().expect("a UTF-8 path");
+    let missing = run(
+        &["--model", "llama_cpp/absent", "Hi"],
+        None,
+        &[("LLAMA_CPP_MODEL_PATH", absent)],
+    );
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(1), "{missing:?}");
+    assert!(stderr.contains("error: configuration: "), "{stderr}");
+    assert!(stderr.contains("absent.gguf"), "{stderr}");
+
+    let long = "word ".repeat(2_000);
+    let too_long = run(&["--model", &name, &long], None, &env);
+    let stderr = String::from_utf8_lossy(&too_long.stderr);
+    assert_eq!(too_long.status.code(), Some(1), "{too_long:?}");
+    assert!(stderr.contains("context_window_exceeded"), "{stderr}");
+
+    let fallback = run(
+        &[
+            "-v",
+            "--fake",
+            "--model",
+            "openai/fail-401",
+            "--fallback",
+            &name,
+            "--max-tokens",
+            "8",
+            "Hi",
+        ],
+        None,
+        &env,
+    );
+    let stderr = String::from_utf8_lossy(&fallback.stderr);
+    assert!(fallback.status.success(), "{fallback:?}");
+    assert!(
+        stderr.contains("attempt 1: openai/fail-401 (openai): authentication, status 401"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("answered by {name} (llama_cpp), after a fallback")),
+        "{stderr}"
+    );
 }

@@ -16,6 +16,42 @@ use std::time::SystemTime;
 /// # Panics
 /// If the build fails or no binary for this package's example is found: a test setup error.
 pub fn example_binary(manifest_dir: &str, package: &str, example: &str) -> PathBuf {
+    build_example(manifest_dir, package, example, &[])
+}
+
+/// [`example_binary`] built with more features, for tests that run only with them:
+/// `selection` is the whole package and feature selection of the calling test's own build
+/// (`-p …`, `--features …`; for the llama feature [`LLAMA_SELECTION`]), and the example is
+/// built under the `test` profile, as the test was. Both matter when a feature compiles
+/// C++ (llama.cpp): cargo reuses a build only for the same unit hashes, and those depend on
+/// the profile and on how features unify across the selected packages — building the
+/// example with `-p <package> --features llama` alone compiled llama.cpp a second time.
+///
+/// # Panics
+/// As [`example_binary`].
+pub fn example_binary_with_features(
+    manifest_dir: &str,
+    package: &str,
+    example: &str,
+    selection: &[&str],
+) -> PathBuf {
+    build_example(manifest_dir, package, example, selection)
+}
+
+/// The package and feature selection of CI's llama step (`.ci/run`), which builds and tests
+/// the transports' `llama` feature: for [`example_binary_with_features`].
+pub const LLAMA_SELECTION: &[&str] = &[
+    "-p",
+    "onellm-llama",
+    "-p",
+    "onellm-blocking",
+    "-p",
+    "onellm-tokio",
+    "--features",
+    "onellm-llama/engine,onellm-blocking/llama,onellm-tokio/llama",
+];
+
+fn build_example(manifest_dir: &str, package: &str, example: &str, selection: &[&str]) -> PathBuf {
     let test_exe = std::env::current_exe().expect("test binary path");
     let profile_dir = test_exe
         .parent()
@@ -44,15 +80,23 @@ pub fn example_binary(manifest_dir: &str, package: &str, example: &str) -> PathB
         }
     }
     build
-        .args(["build", "--quiet", "-p", package, "--example", example])
+        .args(["build", "--quiet", "--example", example])
         .arg("--target-dir")
         .arg(&target_dir)
         .current_dir(manifest_dir);
-    if profile_dir
+    let release = profile_dir
         .file_name()
-        .is_some_and(|name| name == "release")
-    {
+        .is_some_and(|name| name == "release");
+    if release {
         build.arg("--release");
+    }
+    if selection.is_empty() {
+        build.args(["-p", package]);
+    } else {
+        build.args(selection);
+        if !release {
+            build.args(["--profile", "test"]);
+        }
     }
     let status = build.status().expect("run cargo build --example");
     assert!(

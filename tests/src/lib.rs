@@ -46,7 +46,9 @@ pub mod soak;
 #[cfg(feature = "tls")]
 mod tls;
 
-pub use example_binary::{example_binary, run_example};
+pub use example_binary::{
+    example_binary, example_binary_with_features, run_example, LLAMA_SELECTION,
+};
 pub use proxy::{ForwardProxy, ProxiedRequest};
 pub use redis_server::RedisServer;
 pub use render::media::fake_speech;

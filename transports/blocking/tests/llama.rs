@@ -258,3 +258,22 @@ fn the_calls_deadline_ends_a_long_prompt_with_a_timeout() {
     assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
     std::fs::remove_file(path).ok();
 }
+
+#[test]
+fn the_chat_example_answers_from_a_gguf_file() {
+    let binary = onellm_testkit::example_binary_with_features(
+        env!("CARGO_MANIFEST_DIR"),
+        "onellm-blocking",
+        "chat",
+        onellm_testkit::LLAMA_SELECTION,
+    );
+    let dir = std::env::temp_dir().join(format!("onellm-example-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("model.gguf");
+    TinyModel::default().write(&model).unwrap();
+    onellm_testkit::chat_cli::check_local_model_story(
+        &|args, stdin, env| onellm_testkit::run_example(&binary, args, stdin, env),
+        &model,
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
