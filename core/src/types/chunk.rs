@@ -34,7 +34,12 @@ pub struct ChatCompletionChunk {
     /// The processing tier that serves the call (OpenAI).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<String>,
-    /// Fields this version does not model, kept verbatim (and serialized back).
+    /// Fields this version does not model, kept verbatim (and serialized back) — except
+    /// OpenAI's `obfuscation`, which parsing skips: random padding on every chunk of current
+    /// OpenAI streams (it hides the tokens' lengths from observers of the encrypted traffic),
+    /// which means nothing once received, is dropped by the
+    /// [`ChunkAccumulator`](crate::ChunkAccumulator) anyway, and kept here would cost three
+    /// allocations per chunk.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -48,7 +53,7 @@ deserialize_keeping_extra!(ChatCompletionChunk {
     usage: "usage",
     system_fingerprint: "system_fingerprint",
     service_tier: "service_tier",
-});
+} skipped: "obfuscation");
 
 fn chunk_object() -> String {
     "chat.completion.chunk".to_owned()
@@ -368,5 +373,21 @@ mod tests {
             call.function.as_ref().unwrap().arguments.as_deref(),
             Some("{\"a\":1}")
         );
+    }
+
+    #[test]
+    fn obfuscation_padding_is_skipped_and_other_unknown_fields_kept() {
+        let raw = r#"{"id":"c","obfuscation":"r4N7vQ2m","x_groq":{"id":"req_1"},"choices":[
+            {"index":0,"delta":{"content":"Hi","obfuscation":"kept here"},"finish_reason":null}]}"#;
+        let chunk: ChatCompletionChunk = serde_json::from_str(raw).unwrap();
+        assert!(!chunk.extra.contains_key("obfuscation"));
+        assert_eq!(chunk.extra["x_groq"], json!({"id": "req_1"}));
+        assert_eq!(chunk.text(), Some("Hi"));
+        // Only the chunk's own key is padding; a delta's field of that name is kept.
+        assert_eq!(chunk.choices[0].delta.extra["obfuscation"], "kept here");
+        // Any JSON value is skipped, and a second one is no duplicate-field error.
+        let odd = r#"{"id":"c","obfuscation":{"a":[1,"}"]},"obfuscation":null,"choices":[]}"#;
+        let chunk: ChatCompletionChunk = serde_json::from_str(odd).unwrap();
+        assert!(chunk.extra.is_empty());
     }
 }

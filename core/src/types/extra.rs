@@ -55,7 +55,11 @@ impl<'de> Deserialize<'de> for BorrowedStr<'de> {
 /// read from its JSON key, every other key goes into `extra`.
 ///
 /// Fields that never come from JSON (`#[serde(skip)]`) are listed after the braces as
-/// `not_in_json: name, …` and start as their `Default`.
+/// `not_in_json: name, …` and start as their `Default`. Keys whose values are skipped
+/// unread, kept neither in a field nor in `extra`, are listed after that as
+/// `skipped: "key", …`; only for padding that means nothing, such as OpenAI's per-chunk
+/// `obfuscation`, whose kept value would cost an allocation of its key, its value and a map
+/// entry on every streamed chunk.
 ///
 /// Each field is `name: "key"`, optionally followed by `via function` (the field is read as a
 /// JSON value and made into the field by `function`, for fields read leniently) and by `=> `
@@ -65,7 +69,7 @@ impl<'de> Deserialize<'de> for BorrowedStr<'de> {
 /// and a `null` is handed to the field's own type (an `Option` reads it as `None`).
 macro_rules! deserialize_keeping_extra {
     ($name:ident { $($field:ident: $key:literal $(via $via:path)? $(=> $missing:tt)?),+ $(,)? }
-     $(not_in_json: $($skipped:ident),+)?) => {
+     $(not_in_json: $($skipped:ident),+)? $(skipped: $($ignored:literal),+)?) => {
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 struct ObjectVisitor;
@@ -92,6 +96,9 @@ macro_rules! deserialize_keeping_extra {
                                         @next map $($via)?
                                     ));
                                 })+
+                                $($($ignored => {
+                                    map.next_value::<serde::de::IgnoredAny>()?;
+                                })+)?
                                 _ => {
                                     let value: serde_json::Value = map.next_value()?;
                                     extra.insert(key.0.into_owned(), value);
