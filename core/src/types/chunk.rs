@@ -49,11 +49,43 @@ deserialize_keeping_extra!(ChatCompletionChunk {
     object: "object" => { chunk_object() },
     created: "created",
     model: "model",
-    choices: "choices",
+    choices: "choices" read ChunkChoices,
     usage: "usage",
     system_fingerprint: "system_fingerprint",
     service_tier: "service_tier",
 } skipped: "obfuscation");
+
+/// A chunk's `choices`, read into a vector sized for one choice first: a stream's chunks
+/// nearly always carry exactly one. serde's `Vec` sizes itself by the input's length hint,
+/// which serde_json never gives, so it starts at four choices (about 1 KiB, past the sizes
+/// the allocator serves fastest) on every chunk.
+struct ChunkChoices(Vec<ChunkChoice>);
+
+impl<'de> Deserialize<'de> for ChunkChoices {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ChoicesVisitor;
+        impl<'de> serde::de::Visitor<'de> for ChoicesVisitor {
+            type Value = ChunkChoices;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<ChunkChoices, A::Error> {
+                // A hint is the input's word, so it is capped as serde's own `Vec` caps it.
+                let mut choices = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(64));
+                while let Some(choice) = seq.next_element()? {
+                    choices.push(choice);
+                }
+                Ok(ChunkChoices(choices))
+            }
+        }
+        deserializer.deserialize_seq(ChoicesVisitor)
+    }
+}
 
 fn chunk_object() -> String {
     "chat.completion.chunk".to_owned()
@@ -389,5 +421,22 @@ mod tests {
         let odd = r#"{"id":"c","obfuscation":{"a":[1,"}"]},"obfuscation":null,"choices":[]}"#;
         let chunk: ChatCompletionChunk = serde_json::from_str(odd).unwrap();
         assert!(chunk.extra.is_empty());
+    }
+
+    #[test]
+    fn choices_are_read_however_many_and_only_from_an_array() {
+        let choice = |i: u32| json!({"index": i, "delta": {"content": format!("c{i}")}});
+        for n in [0, 1, 2, 5] {
+            let choices: Vec<Value> = (0..n).map(choice).collect();
+            let chunk: ChatCompletionChunk =
+                serde_json::from_value(json!({"id": "c", "choices": choices})).unwrap();
+            let indexes: Vec<u32> = chunk.choices.iter().map(|c| c.index).collect();
+            assert_eq!(indexes, (0..n).collect::<Vec<_>>());
+        }
+        let error = serde_json::from_str::<ChatCompletionChunk>(r#"{"choices":null}"#);
+        assert!(error
+            .unwrap_err()
+            .to_string()
+            .contains("expected a sequence"));
     }
 }
