@@ -20,7 +20,7 @@
 use std::hint::black_box;
 
 use bytes::Bytes;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use onellm_core::framing::SseDecoder;
 use onellm_core::{
     CallOptions, ChatCompletionChunk, ChatRequest, Message, ModelId, Registry, Tool, ToolCall,
@@ -184,20 +184,30 @@ fn token(i: usize) -> String {
     format!(" tok{i}")
 }
 
+/// OpenAI's `obfuscation` padding as current streams carry it on every chunk: a random
+/// string of 0–15 letters and digits (deterministic here).
+fn obfuscation(i: usize) -> &'static str {
+    const PAD: &str = "r4N7vQ2mRvoJ43Ta";
+    &PAD[..(i * 7) % PAD.len()]
+}
+
 fn openai_stream() -> StreamPayload {
     let mut data = Vec::with_capacity(STREAM_CHUNKS + 1);
     let head = r#"{"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1763000000,"model":"gpt-4o-mini-2024-07-18","system_fingerprint":"fp_bench","choices":[{"index":0,"delta":"#;
     data.push(format!(
-        r#"{head}{{"role":"assistant","content":""}},"logprobs":null,"finish_reason":null}}]}}"#
+        r#"{head}{{"role":"assistant","content":""}},"logprobs":null,"finish_reason":null}}],"obfuscation":"{}"}}"#,
+        obfuscation(0)
     ));
     for i in 1..STREAM_CHUNKS - 1 {
         let content = serde_json::to_string(&token(i)).expect("serializes");
         data.push(format!(
-            r#"{head}{{"content":{content}}},"logprobs":null,"finish_reason":null}}]}}"#
+            r#"{head}{{"content":{content}}},"logprobs":null,"finish_reason":null}}],"obfuscation":"{}"}}"#,
+            obfuscation(i)
         ));
     }
     data.push(format!(
-        r#"{head}{{}},"logprobs":null,"finish_reason":"stop"}}],"usage":{{"prompt_tokens":412,"completion_tokens":9998,"total_tokens":10410}}}}"#
+        r#"{head}{{}},"logprobs":null,"finish_reason":"stop"}}],"usage":{{"prompt_tokens":412,"completion_tokens":9998,"total_tokens":10410}},"obfuscation":"{}"}}"#,
+        obfuscation(STREAM_CHUNKS - 1)
     ));
     let mut body = Vec::new();
     for d in &data {
@@ -484,4 +494,23 @@ criterion_group!(
     bench_tokens,
     bench_router
 );
-criterion_main!(benches);
+/// `ONELLM_BENCH_DECODE_ONLY=<provider>` decodes that provider's stream 5 times and exits,
+/// with no criterion around it: the run to put under `valgrind --tool=callgrind` for
+/// instruction counts per chunk (see benches/README.md).
+fn main() {
+    if let Some(provider) = std::env::var_os("ONELLM_BENCH_DECODE_ONLY") {
+        let payload = match provider.to_str() {
+            Some("anthropic") => anthropic_stream(),
+            _ => openai_stream(),
+        };
+        let registry = registry();
+        let mut chunks = 0;
+        for _ in 0..5 {
+            chunks += decode_stream(&registry, &payload);
+        }
+        eprintln!("{}: {chunks} chunks decoded", payload.provider);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -35,6 +35,14 @@ use std::fmt;
 
 use super::error::FramingError;
 
+/// How many handed-back `data` buffers a decoder keeps for later events (see
+/// [`SseDecoder::recycle`]): enough for the events one large read completes at once.
+const SPARE_BUFFERS: usize = 32;
+
+/// The largest handed-back `data` buffer kept, so the spares hold at most
+/// `SPARE_BUFFERS × SPARE_BUFFER_BYTES` (512 KiB) however large the events were.
+const SPARE_BUFFER_BYTES: usize = 16 * 1024;
+
 /// The UTF-8 encoding of U+FEFF, which the spec strips once from the start
 /// of a stream.
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
@@ -120,6 +128,9 @@ pub struct SseDecoder {
     reconnection_time: Option<u64>,
     /// Dispatched events not yet pulled.
     ready: VecDeque<SseEvent>,
+    /// Emptied `data` buffers of events already handled, reused for the next events' data
+    /// so a stream does not allocate a buffer per event (bounded, see [`SPARE_BUFFERS`]).
+    spare: Vec<String>,
     /// Sticky error; once set the decoder accepts no more input.
     error: Option<FramingError>,
 }
@@ -165,6 +176,7 @@ impl SseDecoder {
             block_retry: None,
             reconnection_time: None,
             ready: VecDeque::new(),
+            spare: Vec::new(),
             error: None,
         }
     }
@@ -190,6 +202,17 @@ impl SseDecoder {
     /// Pull the next complete event, oldest first.
     pub fn next_event(&mut self) -> Option<SseEvent> {
         self.ready.pop_front()
+    }
+
+    /// Hand back an event that has been handled, so its `data` buffer carries a later
+    /// event's data instead of a new allocation (the chat stream decoders, which only read
+    /// each event, do this for every event).
+    pub(crate) fn recycle(&mut self, event: SseEvent) {
+        let mut data = event.data;
+        if self.spare.len() < SPARE_BUFFERS && data.capacity() <= SPARE_BUFFER_BYTES {
+            data.clear();
+            self.spare.push(data);
+        }
     }
 
     /// Signal end of input.
@@ -236,6 +259,7 @@ impl SseDecoder {
         self.error = Some(err);
         self.line = Vec::new();
         self.data = String::new();
+        self.spare = Vec::new();
         self.event_type = String::new();
         self.block_retry = None;
     }
@@ -384,9 +408,13 @@ impl SseDecoder {
         if size > limit {
             return Err(FramingError::EventTooLarge { limit });
         }
-        // A new event's buffer was handed out with the last one: size it once for its
-        // (usually only) line instead of growing it from nothing, a realloc per doubling.
+        // A new event's buffer was handed out with the last one: take a handed-back one
+        // (see `recycle`), and size it once for its (usually only) line instead of growing
+        // it from nothing, a realloc per doubling.
         if self.data.is_empty() {
+            if self.data.capacity() == 0 {
+                self.data = self.spare.pop().unwrap_or_default();
+            }
             self.data.reserve_exact(text.len() + 1);
         }
         self.data.push_str(&text);
@@ -599,6 +627,38 @@ data: {\"type\":\"message_stop\"}\n\n";
 
     const GEMINI: &[u8] = b"data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Hi\"}],\"role\":\"model\"}}]}\r\n\r\n\
 data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\" \xf0\x9f\x98\x80\"}],\"role\":\"model\"},\"finishReason\":\"STOP\"}]}\r\n\r\n";
+
+    #[test]
+    fn recycled_buffers_carry_later_events_and_stay_bounded() {
+        let mut decoder = SseDecoder::new();
+        decoder
+            .push(b"data: a long first event\n\ndata: second\n\n")
+            .unwrap();
+        let mut handled = Vec::new();
+        drain(&mut decoder, &mut handled);
+        assert_eq!(handled, [ev("a long first event"), ev("second")]);
+        for event in handled {
+            decoder.recycle(event);
+        }
+        decoder.push(b"data: x\n\ndata: y\ndata: z\n\n").unwrap();
+        let mut later = Vec::new();
+        drain(&mut decoder, &mut later);
+        assert_eq!(
+            later,
+            [ev("x"), ev("y\nz")],
+            "no old bytes in a reused buffer"
+        );
+        // A large buffer is not kept, and neither is any beyond the bound.
+        decoder.recycle(ev(&"x".repeat(SPARE_BUFFER_BYTES + 1)));
+        for _ in 0..SPARE_BUFFERS + 5 {
+            decoder.recycle(ev("small"));
+        }
+        assert_eq!(decoder.spare.len(), SPARE_BUFFERS);
+        assert!(decoder
+            .spare
+            .iter()
+            .all(|data| data.capacity() <= SPARE_BUFFER_BYTES));
+    }
 
     #[test]
     fn openai_stream() {

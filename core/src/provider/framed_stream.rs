@@ -62,6 +62,8 @@ pub(crate) trait Framing: Send + fmt::Debug {
     type Event;
     fn push(&mut self, bytes: &[u8]) -> Result<(), FramingError>;
     fn next_event(&mut self) -> Option<Self::Event>;
+    /// Takes back an event the handler is done with, for the framing to reuse its buffers.
+    fn recycle(&mut self, _event: Self::Event) {}
     /// End of body: `Ok(true)` when an incomplete event was discarded, `Err` when the framing
     /// itself says the body was cut off.
     fn finish(&mut self) -> Result<bool, FramingError>;
@@ -74,6 +76,9 @@ impl Framing for SseDecoder {
     }
     fn next_event(&mut self) -> Option<SseEvent> {
         SseDecoder::next_event(self)
+    }
+    fn recycle(&mut self, event: SseEvent) {
+        SseDecoder::recycle(self, event);
     }
     fn finish(&mut self) -> Result<bool, FramingError> {
         Ok(SseDecoder::finish(self))
@@ -267,7 +272,9 @@ impl<F: Framing, H: EventHandler<F::Event>> FramedChatStream<F, H> {
             let Some(event) = self.framing.next_event() else {
                 break;
             };
-            match self.handler.on_event(&event, &mut self.ready) {
+            let flow = self.handler.on_event(&event, &mut self.ready);
+            self.framing.recycle(event);
+            match flow {
                 Ok(StreamFlow::Continue) => {}
                 // The terminal marker alone (`data: [DONE]` and nothing else) proves nothing:
                 // it would be an empty success.

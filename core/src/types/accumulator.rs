@@ -31,7 +31,8 @@ use super::Extra;
 /// - Unknown chunk-level fields (Groq `x_groq`, OpenRouter `provider`, OpenAI `moderation`)
 ///   are kept on the completion: objects are merged key by key, arrays appended, other values
 ///   replaced. OpenAI's per-chunk `obfuscation` padding is dropped: it means nothing once
-///   the chunks are joined.
+///   the chunks are joined (a parsed chunk never has it: parsing skips it, see
+///   [`ChatCompletionChunk::extra`]; a chunk built in code may).
 ///
 /// ```
 /// use onellm_core::{ChatCompletionChunk, ChunkAccumulator, Delta};

@@ -34,7 +34,12 @@ pub struct ChatCompletionChunk {
     /// The processing tier that serves the call (OpenAI).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<String>,
-    /// Fields this version does not model, kept verbatim (and serialized back).
+    /// Fields this version does not model, kept verbatim (and serialized back) — except
+    /// OpenAI's `obfuscation`, which parsing skips: random padding on every chunk of current
+    /// OpenAI streams (it hides the tokens' lengths from observers of the encrypted traffic),
+    /// which means nothing once received, is dropped by the
+    /// [`ChunkAccumulator`](crate::ChunkAccumulator) anyway, and kept here would cost three
+    /// allocations per chunk.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -44,11 +49,43 @@ deserialize_keeping_extra!(ChatCompletionChunk {
     object: "object" => { chunk_object() },
     created: "created",
     model: "model",
-    choices: "choices",
+    choices: "choices" read ChunkChoices,
     usage: "usage",
     system_fingerprint: "system_fingerprint",
     service_tier: "service_tier",
-});
+} skipped: "obfuscation");
+
+/// A chunk's `choices`, read into a vector sized for one choice first: a stream's chunks
+/// nearly always carry exactly one. serde's `Vec` sizes itself by the input's length hint,
+/// which serde_json never gives, so it starts at four choices (about 1 KiB, past the sizes
+/// the allocator serves fastest) on every chunk.
+struct ChunkChoices(Vec<ChunkChoice>);
+
+impl<'de> Deserialize<'de> for ChunkChoices {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ChoicesVisitor;
+        impl<'de> serde::de::Visitor<'de> for ChoicesVisitor {
+            type Value = ChunkChoices;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<ChunkChoices, A::Error> {
+                // A hint is the input's word, so it is capped as serde's own `Vec` caps it.
+                let mut choices = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(64));
+                while let Some(choice) = seq.next_element()? {
+                    choices.push(choice);
+                }
+                Ok(ChunkChoices(choices))
+            }
+        }
+        deserializer.deserialize_seq(ChoicesVisitor)
+    }
+}
 
 fn chunk_object() -> String {
     "chat.completion.chunk".to_owned()
@@ -368,5 +405,38 @@ mod tests {
             call.function.as_ref().unwrap().arguments.as_deref(),
             Some("{\"a\":1}")
         );
+    }
+
+    #[test]
+    fn obfuscation_padding_is_skipped_and_other_unknown_fields_kept() {
+        let raw = r#"{"id":"c","obfuscation":"r4N7vQ2m","x_groq":{"id":"req_1"},"choices":[
+            {"index":0,"delta":{"content":"Hi","obfuscation":"kept here"},"finish_reason":null}]}"#;
+        let chunk: ChatCompletionChunk = serde_json::from_str(raw).unwrap();
+        assert!(!chunk.extra.contains_key("obfuscation"));
+        assert_eq!(chunk.extra["x_groq"], json!({"id": "req_1"}));
+        assert_eq!(chunk.text(), Some("Hi"));
+        // Only the chunk's own key is padding; a delta's field of that name is kept.
+        assert_eq!(chunk.choices[0].delta.extra["obfuscation"], "kept here");
+        // Any JSON value is skipped, and a second one is no duplicate-field error.
+        let odd = r#"{"id":"c","obfuscation":{"a":[1,"}"]},"obfuscation":null,"choices":[]}"#;
+        let chunk: ChatCompletionChunk = serde_json::from_str(odd).unwrap();
+        assert!(chunk.extra.is_empty());
+    }
+
+    #[test]
+    fn choices_are_read_however_many_and_only_from_an_array() {
+        let choice = |i: u32| json!({"index": i, "delta": {"content": format!("c{i}")}});
+        for n in [0, 1, 2, 5] {
+            let choices: Vec<Value> = (0..n).map(choice).collect();
+            let chunk: ChatCompletionChunk =
+                serde_json::from_value(json!({"id": "c", "choices": choices})).unwrap();
+            let indexes: Vec<u32> = chunk.choices.iter().map(|c| c.index).collect();
+            assert_eq!(indexes, (0..n).collect::<Vec<_>>());
+        }
+        let error = serde_json::from_str::<ChatCompletionChunk>(r#"{"choices":null}"#);
+        assert!(error
+            .unwrap_err()
+            .to_string()
+            .contains("expected a sequence"));
     }
 }

@@ -55,17 +55,23 @@ impl<'de> Deserialize<'de> for BorrowedStr<'de> {
 /// read from its JSON key, every other key goes into `extra`.
 ///
 /// Fields that never come from JSON (`#[serde(skip)]`) are listed after the braces as
-/// `not_in_json: name, …` and start as their `Default`.
+/// `not_in_json: name, …` and start as their `Default`. Keys whose values are skipped
+/// unread, kept neither in a field nor in `extra`, are listed after that as
+/// `skipped: "key", …`; only for padding that means nothing, such as OpenAI's per-chunk
+/// `obfuscation`, whose kept value would cost an allocation of its key, its value and a map
+/// entry on every streamed chunk.
 ///
 /// Each field is `name: "key"`, optionally followed by `via function` (the field is read as a
-/// JSON value and made into the field by `function`, for fields read leniently) and by `=> `
+/// JSON value and made into the field by `function`, for fields read leniently) or by
+/// `read Type` (the field is the `.0` of a `Type` read from the input, for a field read in
+/// its own way without a `Value` in between), and by `=> `
 /// and what a missing key means:
 /// nothing (the type's `Default`), a `{ block }` (its value), or `required` (a
 /// `missing field` error). As with serde's derive, a known key given twice is an error
 /// and a `null` is handed to the field's own type (an `Option` reads it as `None`).
 macro_rules! deserialize_keeping_extra {
-    ($name:ident { $($field:ident: $key:literal $(via $via:path)? $(=> $missing:tt)?),+ $(,)? }
-     $(not_in_json: $($skipped:ident),+)?) => {
+    ($name:ident { $($field:ident: $key:literal $($how:ident $with:path)? $(=> $missing:tt)?),+ $(,)? }
+     $(not_in_json: $($skipped:ident),+)? $(skipped: $($ignored:literal),+)?) => {
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 struct ObjectVisitor;
@@ -89,9 +95,12 @@ macro_rules! deserialize_keeping_extra {
                                         return Err(<A::Error as serde::de::Error>::duplicate_field($key));
                                     }
                                     $field = Some($crate::types::extra::deserialize_keeping_extra!(
-                                        @next map $($via)?
+                                        @next map $($how $with)?
                                     ));
                                 })+
+                                $($($ignored => {
+                                    map.next_value::<serde::de::IgnoredAny>()?;
+                                })+)?
                                 _ => {
                                     let value: serde_json::Value = map.next_value()?;
                                     extra.insert(key.0.into_owned(), value);
@@ -115,7 +124,8 @@ macro_rules! deserialize_keeping_extra {
         }
     };
     (@next $map:ident) => { $map.next_value()? };
-    (@next $map:ident $via:path) => { $via($map.next_value::<serde_json::Value>()?) };
+    (@next $map:ident via $via:path) => { $via($map.next_value::<serde_json::Value>()?) };
+    (@next $map:ident read $read:path) => { $map.next_value::<$read>()?.0 };
     (@missing $key:literal) => { Default::default() };
     (@missing $key:literal required) => {
         return Err(<A::Error as serde::de::Error>::missing_field($key))

@@ -51,10 +51,17 @@ impl SseEventHandler for OpenAiEvents {
             return Ok(StreamFlow::Done);
         }
         self.shape.check(&STREAM_EVENT, data.as_bytes())?;
-        let mut chunk: ChatCompletionChunk = match serde_json::from_str(data) {
-            Ok(chunk) => chunk,
-            Err(e) => chunk_with_content_parts(data)
-                .ok_or_else(|| Error::decode("stream chunk", e, data.as_bytes()))?,
+        // Parsed straight into the queue and fixed up there: the chunk is 400 bytes, and
+        // every move of it through a local is a copy.
+        match serde_json::from_str::<ChatCompletionChunk>(data) {
+            Ok(chunk) => out.push_back(chunk),
+            Err(e) => out.push_back(
+                chunk_with_content_parts(data)
+                    .ok_or_else(|| Error::decode("stream chunk", e, data.as_bytes()))?,
+            ),
+        }
+        let Some(chunk) = out.back_mut() else {
+            return Ok(StreamFlow::Continue);
         };
         for choice in &mut chunk.choices {
             normalize_delta(&mut choice.delta);
@@ -62,12 +69,11 @@ impl SseEventHandler for OpenAiEvents {
         if chunk.extra.get("error").is_some_and(|e| !e.is_null()) {
             // The error is reported on its own; the chunk keeps only what it delivers.
             chunk.extra.remove("error");
-            if !chunk.choices.is_empty() || chunk.usage.is_some() {
-                out.push_back(chunk);
+            if chunk.choices.is_empty() && chunk.usage.is_none() {
+                out.pop_back();
             }
             return Err(in_stream_error(data));
         }
-        out.push_back(chunk);
         Ok(StreamFlow::Continue)
     }
 
