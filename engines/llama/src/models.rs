@@ -309,7 +309,11 @@ pub enum Endpoint {
 
 /// llama.cpp's backend, set up once per process (llama.cpp keeps it in globals), with its
 /// logging off (it would write to stderr).
-pub(crate) fn backend() -> Result<&'static LlamaBackend, Error> {
+///
+/// `llama-cpp-2` allows one `LlamaBackend` per process: a program that also calls
+/// llama.cpp through `llama-cpp-2` itself takes this one rather than making its own (which
+/// would fail once the engine has made this, or make the engine fail if made first).
+pub fn backend() -> Result<&'static LlamaBackend, Error> {
     static BACKEND: OnceLock<Option<LlamaBackend>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {
