@@ -203,7 +203,10 @@ fn main() {
     println!("|---|---|---|---|");
     let row = |name: String, bare: &[f64], engine: &[f64]| {
         let (bare, engine) = (median(bare), median(engine));
-        println!("| {name} | {bare:.1} | {engine:.1} | {:.3} |", engine / bare);
+        println!(
+            "| {name} | {bare:.1} | {engine:.1} | {:.3} |",
+            engine / bare
+        );
     };
     row(format!("pp{prompt_tokens}"), &bare_pp, &engine_pp);
     row(format!("tg{}", args.gen), &bare_tg, &engine_tg);

@@ -47,8 +47,6 @@ pub mod tiny_gguf;
 #[cfg(feature = "engine")]
 pub use generate::{Job, FALLBACK_TEMPLATE};
 #[cfg(feature = "engine")]
-pub use models::{
-    backend, Claim, Endpoint, EngineOptions, LocalModels, Route, DEFAULT_BASE_URL,
-};
+pub use models::{backend, Claim, Endpoint, EngineOptions, LocalModels, Route, DEFAULT_BASE_URL};
 #[cfg(feature = "engine")]
 pub use response::Piece;
