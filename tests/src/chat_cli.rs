@@ -1125,9 +1125,10 @@ pub fn check_responses_story(run: RunChat<'_>) {
     }
 }
 
-/// Issue 25's examples built with the `llama` feature: `chat` answers from the GGUF file
-/// `model` (named `llama_cpp/<its stem>` through `LLAMA_CPP_MODEL_PATH`, as OneLLM's docs
-/// show), in process:
+/// Issue 25's examples built with the `llama` feature: `chat` answers from a GGUF file that
+/// `write_model` writes (the testkit does not build the engine; the transports' tests pass
+/// `TinyModel::write`), named `llama_cpp/model` through `LLAMA_CPP_MODEL_PATH` as OneLLM's
+/// docs show, in process:
 ///
 /// - a plain prompt gets a non-empty answer;
 /// - with a fixed seed (`--request` sets `seed` and `temperature`), `--repeat 2` prints the
@@ -1136,12 +1137,17 @@ pub fn check_responses_story(run: RunChat<'_>) {
 /// - a prompt longer than the model's context exits 1 with `context_window_exceeded`;
 /// - `--fake --model openai/fail-401 --fallback llama_cpp/<stem>` answers from the local
 ///   model after the cloud model's 401, in one call.
-pub fn check_local_model_story(run: RunChat<'_>, model: &Path) {
-    let stem = model
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .expect("a model file named <stem>.gguf");
-    let name = format!("llama_cpp/{stem}");
+pub fn check_local_model_story(run: RunChat<'_>, write_model: &dyn Fn(&Path)) {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "onellm-local-story-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let model = &dir.join("model.gguf");
+    write_model(model);
+    let name = "llama_cpp/model".to_owned();
     let path = model.to_str().expect("a UTF-8 path");
     let env = [("LLAMA_CPP_MODEL_PATH", path)];
 
@@ -1240,4 +1246,5 @@ pub fn check_local_model_story(run: RunChat<'_>, model: &Path) {
         stderr.contains(&format!("answered by {name} (llama_cpp), after a fallback")),
         "{stderr}"
     );
+    std::fs::remove_dir_all(dir).ok();
 }

@@ -45,6 +45,20 @@ impl Default for TinyModel {
     }
 }
 
+impl TinyModel {
+    /// A model large enough (4 layers of width 256, a 2,048-token context) that a prompt of
+    /// ~1,750 tokens takes seconds on one thread: for tests of deadlines and cancellation.
+    pub fn slow() -> Self {
+        TinyModel {
+            context_length: 2048,
+            embedding_length: 256,
+            feed_forward_length: 512,
+            layers: 4,
+            ..TinyModel::default()
+        }
+    }
+}
+
 const ALIGNMENT: usize = 32;
 
 /// GGUF metadata value types.

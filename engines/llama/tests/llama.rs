@@ -41,10 +41,10 @@ fn chat(stream: bool) -> serde_json::Value {
     })
 }
 
-/// Runs `body` to the end: the status and the body bytes.
-fn run(models: &LocalModels, body: serde_json::Value) -> (u16, String) {
+/// Runs `request` as a transport does, to the end: the status and the body bytes.
+fn run_request(models: &LocalModels, request: &http::Request<Bytes>) -> (u16, Vec<u8>) {
     let job = models
-        .start(models.claim(&request(body)).unwrap().unwrap())
+        .start(models.claim(request).unwrap().unwrap())
         .unwrap();
     let mut status = 0;
     let mut bytes = Vec::new();
@@ -55,6 +55,12 @@ fn run(models: &LocalModels, body: serde_json::Value) -> (u16, String) {
         }
         true
     });
+    (status, bytes)
+}
+
+/// Runs a chat `body` to the end: the status and the body.
+fn run(models: &LocalModels, body: serde_json::Value) -> (u16, String) {
+    let (status, bytes) = run_request(models, &request(body));
     (status, String::from_utf8(bytes).unwrap())
 }
 
@@ -146,18 +152,7 @@ fn embeddings_request(body: serde_json::Value) -> http::Request<Bytes> {
 
 /// Runs an embeddings request to the end: the status and the parsed body.
 fn embed(models: &LocalModels, body: serde_json::Value) -> (u16, serde_json::Value) {
-    let job = models
-        .start(models.claim(&embeddings_request(body)).unwrap().unwrap())
-        .unwrap();
-    let mut status = 0;
-    let mut bytes = Vec::new();
-    job.run(&|| false, &mut |piece| {
-        match piece {
-            Piece::Head(code, _) => status = code.as_u16(),
-            Piece::Body(piece) => bytes.extend_from_slice(&piece),
-        }
-        true
-    });
+    let (status, bytes) = run_request(models, &embeddings_request(body));
     (status, serde_json::from_slice(&bytes).unwrap())
 }
 

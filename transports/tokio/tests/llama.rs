@@ -119,15 +119,7 @@ async fn embeddings_come_from_the_local_model() {
 async fn the_calls_deadline_ends_a_long_prompt_with_a_timeout() {
     // A model large enough that ~1,750 prompt tokens take seconds on one thread.
     let path = std::env::temp_dir().join(format!("onellm-slow-tokio-{}.gguf", std::process::id()));
-    TinyModel {
-        context_length: 2048,
-        embedding_length: 256,
-        feed_forward_length: 512,
-        layers: 4,
-        ..TinyModel::default()
-    }
-    .write(&path)
-    .unwrap();
+    TinyModel::slow().write(&path).unwrap();
     let client = Client::builder()
         .timeout(Duration::from_millis(100))
         .build()
@@ -162,13 +154,8 @@ fn the_chat_example_answers_from_a_gguf_file() {
         "chat",
         onellm_testkit::LLAMA_SELECTION,
     );
-    let dir = std::env::temp_dir().join(format!("onellm-example-tokio-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let model = dir.join("model.gguf");
-    TinyModel::default().write(&model).unwrap();
     onellm_testkit::chat_cli::check_local_model_story(
         &|args, stdin, env| onellm_testkit::run_example(&binary, args, stdin, env),
-        &model,
+        &|path| TinyModel::default().write(path).unwrap(),
     );
-    std::fs::remove_dir_all(dir).ok();
 }
