@@ -232,14 +232,9 @@ struct Timed {
     completion_tokens: usize,
 }
 
-/// Runs `body` as a transport runs a claimed request.
+/// Runs the chat `body` as a transport runs a claimed request.
 fn run(models: &LocalModels, body: Value) -> Timed {
-    let url = if body.get("messages").is_some() {
-        "http://localhost:8080/v1/chat/completions"
-    } else {
-        "http://localhost:8080/v1/embeddings"
-    };
-    let request = http::Request::post(url)
+    let request = http::Request::post("http://localhost:8080/v1/chat/completions")
         .body(Bytes::from(body.to_string()))
         .unwrap();
     let started = Instant::now();
