@@ -4,6 +4,7 @@
 pub mod azure;
 mod error;
 mod media;
+mod plain_chunk;
 mod request;
 mod response;
 mod responses;

@@ -23,6 +23,7 @@ use http::HeaderMap;
 use serde_json::Value;
 
 use super::error::error_from_value;
+use super::plain_chunk;
 use super::response::{normalize_delta, split_content_parts, STREAM_EVENT};
 use crate::error::Error;
 use crate::framing::SseEvent;
@@ -51,14 +52,26 @@ impl SseEventHandler for OpenAiEvents {
             return Ok(StreamFlow::Done);
         }
         self.shape.check(&STREAM_EVENT, data.as_bytes())?;
-        // Parsed straight into the queue and fixed up there: the chunk is 400 bytes, and
-        // every move of it through a local is a copy.
-        match serde_json::from_str::<ChatCompletionChunk>(data) {
-            Ok(chunk) => out.push_back(chunk),
-            Err(e) => out.push_back(
-                chunk_with_content_parts(data)
-                    .ok_or_else(|| Error::decode("stream chunk", e, data.as_bytes()))?,
-            ),
+        // The plain shape is read without serde (see `plain_chunk`); the rest with it. Parsed
+        // straight into the queue and fixed up there: the chunk is 400 bytes, and every move
+        // of it through a local is a copy.
+        if let Some(chunk) = plain_chunk::read(data) {
+            // The reader's rule: what it reads, serde reads the same. Checked here so every
+            // debug-build test and fuzz target that streams tests it.
+            debug_assert_eq!(
+                Some(&chunk),
+                serde_json::from_str::<ChatCompletionChunk>(data).ok().as_ref(),
+                "the plain-chunk reader and serde disagree on {data}"
+            );
+            out.push_back(chunk);
+        } else {
+            match serde_json::from_str::<ChatCompletionChunk>(data) {
+                Ok(chunk) => out.push_back(chunk),
+                Err(e) => out.push_back(
+                    chunk_with_content_parts(data)
+                        .ok_or_else(|| Error::decode("stream chunk", e, data.as_bytes()))?,
+                ),
+            }
         }
         let Some(chunk) = out.back_mut() else {
             return Ok(StreamFlow::Continue);
