@@ -572,8 +572,13 @@ impl<T: CallOutput> TypedCall<T> {
             }
         }
         loop {
-            let action = self.call.poll(now);
-            self.account(now);
+            // The drive loops end at `Done`: the output is moved to them, not copied.
+            let action = self.call.poll_handing_over(now);
+            let done = match &action {
+                Action::Done(output) => Some(output),
+                _ => None,
+            };
+            self.account(now, done);
             #[cfg(feature = "tracing")]
             self.trace(&action);
             let wall_clock = self.wall_clock(now);
@@ -624,7 +629,8 @@ impl<T: CallOutput> TypedCall<T> {
 
     /// Reports the attempts that ended since the last look to the router: its own state at
     /// once, the shared store's through operations queued for [`poll_store`](Self::poll_store).
-    fn account(&mut self, now: Instant) {
+    /// `done` is the output just handed over by the call, which no longer holds it.
+    fn account(&mut self, now: Instant, done: Option<&Output>) {
         let attempts = self.call.attempts();
         if self.seen == attempts.len() {
             return;
@@ -633,7 +639,7 @@ impl<T: CallOutput> TypedCall<T> {
             .started
             .checked_add(now.saturating_duration_since(self.started_at))
             .unwrap_or(self.started);
-        let tokens = self.call.output().map_or(0, tokens_of);
+        let tokens = done.or(self.call.output()).map_or(0, tokens_of);
         // Only the attempt in flight (or admitted) ends between two looks before any other
         // is recorded (skipped models are recorded when nothing is in flight).
         for attempt in attempts.get(self.seen..).unwrap_or_default() {
@@ -667,7 +673,7 @@ impl<T: CallOutput> TypedCall<T> {
     /// would stay taken until its key expires, and `max_parallel_requests` would count
     /// calls long gone. Lookups, admissions and cache writes are dropped with the call.
     pub fn ops_on_drop(&mut self, now: Instant) -> Vec<StoreOp> {
-        self.account(now);
+        self.account(now, None);
         let mut ops: Vec<StoreOp> = std::mem::take(&mut self.ops)
             .into_iter()
             .filter_map(|(purpose, op)| matches!(purpose, Purpose::Report).then_some(op))
@@ -692,7 +698,7 @@ impl<T: CallOutput> TypedCall<T> {
     /// operations are dropped (an admission is then granted: the call goes on with this
     /// process's own state).
     pub fn poll_store(&mut self, now: Instant) -> Option<StoreOp> {
-        self.account(now);
+        self.account(now, None);
         if self.awaiting.is_some() {
             return None;
         }

@@ -112,7 +112,9 @@ impl<'a> Input<'a> {
             b"delta" => once(&mut delta, input.delta()?),
             b"finish_reason" => once(
                 &mut finish_reason,
-                input.string_or_null()?.map(|reason| FinishReason::from(reason.as_str())),
+                input
+                    .string_or_null()?
+                    .map(|reason| FinishReason::from(reason.as_str())),
             ),
             b"logprobs" => {
                 input.null()?;
@@ -134,7 +136,9 @@ impl<'a> Input<'a> {
         self.object(|input, key| match key {
             b"role" => once(
                 &mut role,
-                input.string_or_null()?.map(|role| Role::from(role.as_str())),
+                input
+                    .string_or_null()?
+                    .map(|role| Role::from(role.as_str())),
             ),
             b"content" => once(&mut content, input.string_or_null()?),
             b"reasoning_content" => once(&mut reasoning, input.string_or_null()?),
@@ -226,7 +230,9 @@ impl<'a> Input<'a> {
         let start = self.at;
         let mut value: u64 = 0;
         while let Some(digit) = self.bytes.get(self.at).filter(|b| b.is_ascii_digit()) {
-            value = value.checked_mul(10)?.checked_add(u64::from(digit - b'0'))?;
+            value = value
+                .checked_mul(10)?
+                .checked_add(u64::from(digit - b'0'))?;
             self.at += 1;
         }
         let digits = self.at - start;
@@ -374,7 +380,10 @@ mod tests {
         let first = plain(
             r#"{"id":"chatcmpl-C1","object":"chat.completion.chunk","created":1757000000,"model":"gpt-4o-mini-2024-07-18","service_tier":"default","system_fingerprint":"fp_560af6e559","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"obfuscation":"ND"}"#,
         );
-        assert_eq!(first.choices[0].delta.role, Some(crate::types::Role::Assistant));
+        assert_eq!(
+            first.choices[0].delta.role,
+            Some(crate::types::Role::Assistant)
+        );
         let text = plain(
             r#"{"id":"chatcmpl-C1","object":"chat.completion.chunk","created":1757000000,"model":"gpt-4o-mini","service_tier":"default","system_fingerprint":"fp_560af6e559","choices":[{"index":0,"delta":{"content":"Hello"},"logprobs":null,"finish_reason":null}],"obfuscation":"9Cv"}"#,
         );
@@ -386,9 +395,13 @@ mod tests {
             last.choices[0].finish_reason,
             Some(crate::types::FinishReason::Stop)
         );
-        plain(r#"{"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[]}"#);
+        plain(
+            r#"{"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[]}"#,
+        );
         plain(r#"{"choices":[{"delta":{"reasoning_content":"think"}}]}"#);
-        plain(r#"{"choices":[{"index":1,"delta":{"role":"narrator","content":null}},{"index":2,"delta":{}}]}"#);
+        plain(
+            r#"{"choices":[{"index":1,"delta":{"role":"narrator","content":null}},{"index":2,"delta":{}}]}"#,
+        );
         plain(r#"{"choices":[{"delta":{"refusal":"no"},"finish_reason":"something_new"}]}"#);
         plain("{}");
         plain(" {\n\t\"id\" : \"a\" ,\r\n \"choices\" : [ ] } ");
@@ -477,7 +490,9 @@ mod tests {
     fn agrees_with_serde_on_every_prefix_of_a_chunk() {
         let data = r#"{"id":"chatcmpl-C1","object":"chat.completion.chunk","created":1757000000,"model":"gpt-4o","system_fingerprint":null,"choices":[{"index":0,"delta":{"role":"assistant","content":"a\n\u00e9"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"Xy"}"#;
         for end in 0..=data.len() {
-            let Some(prefix) = data.get(..end) else { continue };
+            let Some(prefix) = data.get(..end) else {
+                continue;
+            };
             if let Some(chunk) = read(prefix) {
                 assert_eq!(Some(chunk), serde(prefix), "{prefix}");
             }
@@ -491,9 +506,7 @@ mod tests {
     fn agrees_with_serde_on_the_recorded_streams() {
         let root = std::env::var_os("ONELLM_CORPUS")
             .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| {
-                concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus").into()
-            });
+            .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus").into());
         let Ok(manifest) = std::fs::read_to_string(root.join("replay/manifest.jsonl")) else {
             println!("corpus not found at {}; skipping", root.display());
             return;
@@ -501,7 +514,14 @@ mod tests {
         let (mut chunks, mut read_plain) = (0, 0);
         for line in manifest.lines().filter(|line| !line.trim().is_empty()) {
             let entry: serde_json::Value = serde_json::from_str(line).expect("manifest line");
-            let family = ["openai", "groq", "openrouter", "deepseek", "mistral", "together"];
+            let family = [
+                "openai",
+                "groq",
+                "openrouter",
+                "deepseek",
+                "mistral",
+                "together",
+            ];
             let openai_chat = entry["stream"] == true
                 && entry["endpoint"] == "chat"
                 && family.iter().any(|name| entry["provider"] == *name);
@@ -511,7 +531,9 @@ mod tests {
             let body = std::fs::read_to_string(root.join("replay").join(file)).expect("body");
             for data in body.lines().filter_map(|line| line.strip_prefix("data:")) {
                 let data = data.trim();
-                let Some(expected) = serde(data) else { continue };
+                let Some(expected) = serde(data) else {
+                    continue;
+                };
                 chunks += 1;
                 if let Some(chunk) = read(data) {
                     assert_eq!(chunk, expected, "{file}: {data}");

@@ -60,7 +60,9 @@ impl SseEventHandler for OpenAiEvents {
             // debug-build test and fuzz target that streams tests it.
             debug_assert_eq!(
                 Some(&chunk),
-                serde_json::from_str::<ChatCompletionChunk>(data).ok().as_ref(),
+                serde_json::from_str::<ChatCompletionChunk>(data)
+                    .ok()
+                    .as_ref(),
                 "the plain-chunk reader and serde disagree on {data}"
             );
             out.push_back(chunk);
