@@ -1578,6 +1578,46 @@ pub fn responses_stream(data: &[u8]) {
 /// A fuzz target's entry point.
 pub type Target = fn(&[u8]);
 
+/// OpenAI's stream decoder against serde, one event at a time: the input is an SSE event's
+/// data. Where serde reads it as a chunk with nothing in any `extra` — the chunks the decoder
+/// may read without serde (`core/src/provider/openai/plain_chunk.rs`) — and the decoder
+/// yields a chunk, it is exactly serde's.
+pub fn openai_chunk(data: &[u8]) {
+    compare_openai_chunk(data);
+}
+
+/// [`openai_chunk`]; whether the two were compared.
+fn compare_openai_chunk(data: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return false;
+    };
+    if text.contains(['\n', '\r']) {
+        return false; // One data line.
+    }
+    let Ok(expected) = serde_json::from_str::<ChatCompletionChunk>(text.trim()) else {
+        return false;
+    };
+    let plain = expected.extra.is_empty()
+        && expected
+            .choices
+            .iter()
+            .all(|choice| choice.extra.is_empty() && choice.delta.extra.is_empty());
+    if !plain {
+        return false;
+    }
+    let registry = registry();
+    let provider = registry
+        .resolve(&ModelId::parse("openai/m").unwrap())
+        .unwrap();
+    let body = format!("data: {text}\n\ndata: [DONE]\n\n");
+    let (items, _) = decode(provider.chat_stream_decoder("m"), vec![body.as_bytes()]);
+    let Some(Ok(chunk)) = items.first() else {
+        return false;
+    };
+    assert_eq!(chunk, &expected, "the decoder and serde disagree on {text}");
+    true
+}
+
 /// Every target, by name, for the seed-replay test and the fuzz binaries.
 pub const TARGETS: &[(&str, Target)] = &[
     ("sse_decoder", sse_decoder),
@@ -1596,6 +1636,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("multipart_form", multipart_form),
     ("responses_bridges", responses_bridges),
     ("responses_stream", responses_stream),
+    ("openai_chunk", openai_chunk),
 ];
 
 #[cfg(test)]
@@ -1707,6 +1748,22 @@ mod tests {
             .collect();
         seeds.sort();
         seeds
+    }
+
+    /// Every `openai_chunk` seed is a plain chunk the target compares (it does not return
+    /// early on them), so the property is checked on them.
+    #[test]
+    fn openai_chunk_seeds_are_compared() {
+        for (name, data) in seeds("openai_chunk") {
+            assert!(
+                super::compare_openai_chunk(&data),
+                "{name} was not compared"
+            );
+        }
+        // And a chunk with an extension field is not (serde alone reads it).
+        assert!(!super::compare_openai_chunk(
+            br#"{"id":"c","x_groq":{},"choices":[]}"#
+        ));
     }
 
     /// The `router_config` seeds replay, and read as their names say: `bad-*` files are
