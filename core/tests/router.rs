@@ -284,3 +284,54 @@ fn context_window_fallbacks_take_prompts_too_long_for_the_group() {
     assert_eq!(error.kind(), ErrorKind::ServiceUnavailable, "{error}");
     assert!(seen.0.iter().all(|(host, _)| host == "small.example"));
 }
+
+/// The drive loops take the finished output out of the call rather than copying it: the
+/// call has nothing left afterwards (and says so if polled again), and the router still
+/// counts the answer's tokens against the deployment's `tpm`.
+#[test]
+fn the_output_is_handed_over_once_and_its_tokens_still_count() {
+    let engine = engine(
+        r#"{"model_list": [{"model_name": "solo", "litellm_params": {"model": "openai/gpt-4o",
+            "api_key": "sk-solo", "api_base": "https://solo.example/v1", "tpm": 10}}]}"#,
+    );
+    let mut seen = Seen::default();
+    let solo = || ChatRequest::new("solo").user("Hi");
+    let now = Instant::now();
+
+    let mut typed = engine.chat(solo(), now, SystemTime::now());
+    let Action::Send(outgoing) = typed.poll(now) else {
+        panic!("expected the request")
+    };
+    let body = r#"{"id": "c", "object": "chat.completion", "created": 1, "model": "gpt-4o",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"},
+        "finish_reason": "stop"}], "usage": {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10}}"#;
+    let response = http::Response::builder()
+        .status(200)
+        .body(Bytes::from(body))
+        .unwrap();
+    typed
+        .call_mut()
+        .handle_response(outgoing.attempt, response, now);
+    let Action::Done(output) = typed.poll(now) else {
+        panic!("expected the answer")
+    };
+    assert!(typed.call().output().is_none(), "handed over, not copied");
+    match typed.poll(now) {
+        Action::Failed(error) => assert!(error.message().contains("already handed over")),
+        other => panic!("expected nothing left, got {other:?}"),
+    }
+    assert_eq!(typed.output(output).unwrap().text(), "hi");
+
+    // The 10 tokens used up the deployment's minute: the next call finds nothing free.
+    let error = run(
+        engine.chat(solo(), now, SystemTime::now()),
+        &mut seen,
+        |_| 200,
+    )
+    .unwrap_err();
+    assert!(
+        seen.0.is_empty(),
+        "sent to a deployment over its tpm: {seen:?}"
+    );
+    assert_eq!(error.kind(), ErrorKind::RateLimit, "{error}");
+}

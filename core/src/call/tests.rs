@@ -213,39 +213,3 @@ fn jitter_is_seeded_uniform_and_bounded() {
     assert!(draws.iter().any(|d| *d < Duration::from_millis(10)));
     assert!(draws.iter().any(|d| *d > Duration::from_millis(990)));
 }
-
-/// `poll` keeps answering `Done` with a copy; the engine's `poll_handing_over` moves the
-/// output out once, after which the call has nothing left to give (and says so).
-#[test]
-fn the_output_is_copied_by_poll_and_moved_out_once_by_poll_handing_over() {
-    use super::{Action, Call, Operation, Output};
-    use crate::{ChatRequest, Registry};
-
-    let mut registry = Registry::new();
-    registry
-        .set_api_key("openai", "sk-test")
-        .set_base_url("openai", "http://openai.test/v1");
-    let now = std::time::Instant::now();
-    let request = Operation::from(ChatRequest::new("openai/gpt-4o-mini").user("Hi"));
-    let mut call = Call::new(&registry, request, CallOptions::default(), 1, now);
-    let Action::Send(outgoing) = call.poll(now) else {
-        panic!("expected Send")
-    };
-    let body = r#"{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hello"},"finish_reason":"stop"}]}"#;
-    let mut response = http::Response::new(bytes::Bytes::from(body));
-    *response.status_mut() = StatusCode::OK;
-    call.handle_response(outgoing.attempt, response, now);
-
-    let text = |action: Action| match action {
-        Action::Done(Output::Chat(completion)) => completion.text().to_owned(),
-        other => panic!("expected a chat completion, got {other:?}"),
-    };
-    assert_eq!(text(call.poll(now)), "Hello");
-    assert_eq!(text(call.poll(now)), "Hello", "poll's Done is sticky");
-    assert_eq!(text(call.poll_handing_over(now)), "Hello");
-    assert!(call.output().is_none() && call.is_terminal());
-    match call.poll(now) {
-        Action::Failed(error) => assert_eq!(error.kind(), ErrorKind::InvalidRequest),
-        other => panic!("expected Failed after the handover, got {other:?}"),
-    }
-}

@@ -21,7 +21,9 @@
 //! control character, invalid JSON) makes it return `None`, and the caller parses the chunk
 //! with serde as before. So the rule it follows is: **whenever it returns a chunk, serde
 //! would have returned the same one.** Debug builds check that on every chunk (the stream
-//! decoder compares the two), so the corpus replay tests and the fuzz targets test it.
+//! decoder compares the two), so every test that streams tests it; in any build,
+//! `core/tests/openai_plain_chunks.rs` compares the decoder with serde on the recorded
+//! streams and the `openai_chunk` fuzz target on made-up ones.
 
 use crate::types::{ChatCompletionChunk, ChunkChoice, Delta, Extra, FinishReason, Role};
 
@@ -498,54 +500,5 @@ mod tests {
             }
         }
         assert!(read(data).is_some());
-    }
-    /// Every chunk of the corpus's OpenAI-family chat streams: what the reader reads, serde
-    /// reads the same, and the reader reads a good share of them (it is not a path nothing
-    /// takes: 586 of the 1,121 when written; tool-call, usage and extension chunks are left).
-    #[test]
-    fn agrees_with_serde_on_the_recorded_streams() {
-        let root = std::env::var_os("ONELLM_CORPUS")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus").into());
-        let Ok(manifest) = std::fs::read_to_string(root.join("replay/manifest.jsonl")) else {
-            println!("corpus not found at {}; skipping", root.display());
-            return;
-        };
-        let (mut chunks, mut read_plain) = (0, 0);
-        for line in manifest.lines().filter(|line| !line.trim().is_empty()) {
-            let entry: serde_json::Value = serde_json::from_str(line).expect("manifest line");
-            let family = [
-                "openai",
-                "groq",
-                "openrouter",
-                "deepseek",
-                "mistral",
-                "together",
-            ];
-            let openai_chat = entry["stream"] == true
-                && entry["endpoint"] == "chat"
-                && family.iter().any(|name| entry["provider"] == *name);
-            let Some(file) = entry["file"].as_str().filter(|_| openai_chat) else {
-                continue;
-            };
-            let body = std::fs::read_to_string(root.join("replay").join(file)).expect("body");
-            for data in body.lines().filter_map(|line| line.strip_prefix("data:")) {
-                let data = data.trim();
-                let Some(expected) = serde(data) else {
-                    continue;
-                };
-                chunks += 1;
-                if let Some(chunk) = read(data) {
-                    assert_eq!(chunk, expected, "{file}: {data}");
-                    read_plain += 1;
-                }
-            }
-        }
-        println!("plain-chunk reader: {read_plain} of {chunks} recorded chunks");
-        assert!(chunks > 0, "no OpenAI-family chat stream in the corpus");
-        assert!(
-            read_plain * 4 > chunks,
-            "the reader read only {read_plain} of {chunks} recorded chunks"
-        );
     }
 }
