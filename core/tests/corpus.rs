@@ -1415,3 +1415,69 @@ mod anthropic {
         })
     }
 }
+
+/// The OpenAI stream decoder reads chunks of the plain shape without serde
+/// (`core/src/provider/openai/plain_chunk.rs`); it must read each exactly as serde does.
+/// Checked here on every recorded OpenAI-family chunk without extension fields, in any build
+/// (debug builds also compare the two inside the decoder), and by the `openai_chunk` fuzz
+/// target on made-up input.
+#[test]
+fn recorded_plain_chunks_decode_as_serde_reads_them() {
+    let Some((root, lines)) = corpus() else {
+        return;
+    };
+    let family = [
+        "openai",
+        "groq",
+        "openrouter",
+        "deepseek",
+        "mistral",
+        "together",
+    ];
+    let registry = Registry::from_lookup(|name| {
+        name.ends_with("_API_KEY")
+            .then(|| "sk-corpus-replay-dummy".to_owned())
+    });
+    let provider = registry
+        .resolve(&ModelId::parse("openai/m").expect("a model id"))
+        .expect("the openai adapter");
+    let (mut chunks, mut plain) = (0, 0);
+    for recording in recordings(&lines) {
+        if !recording.stream
+            || recording.endpoint != "chat"
+            || !family.contains(&recording.provider.as_str())
+        {
+            continue;
+        }
+        let body =
+            std::fs::read_to_string(root.join("replay").join(&recording.file)).expect("a body");
+        for data in body.lines().filter_map(|line| line.strip_prefix("data:")) {
+            let data = data.trim();
+            let Ok(expected) = serde_json::from_str::<ChatCompletionChunk>(data) else {
+                continue;
+            };
+            chunks += 1;
+            // Chunks with extension fields go to serde and are normalized after it.
+            let has_extra = !expected.extra.is_empty()
+                || expected
+                    .choices
+                    .iter()
+                    .any(|choice| !choice.extra.is_empty() || !choice.delta.extra.is_empty());
+            if has_extra {
+                continue;
+            }
+            plain += 1;
+            let mut decoder = provider.chat_stream_decoder("m");
+            decoder.push(format!("data: {data}\n\ndata: [DONE]\n\n").as_bytes());
+            decoder.finish();
+            let decoded = decoder.next_chunk().and_then(Result::ok);
+            assert_eq!(decoded, Some(expected), "{}: {data}", recording.file);
+        }
+    }
+    println!("{plain} of {chunks} recorded OpenAI-family chunks have the plain shape");
+    assert!(chunks > 0, "no OpenAI-family chat stream in the corpus");
+    assert!(
+        plain * 4 > chunks,
+        "only {plain} of {chunks} chunks were compared"
+    );
+}

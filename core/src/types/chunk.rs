@@ -87,7 +87,8 @@ impl<'de> Deserialize<'de> for ChunkChoices {
     }
 }
 
-fn chunk_object() -> String {
+/// A chunk's `object`, when the provider leaves it out.
+pub(crate) fn chunk_object() -> String {
     "chat.completion.chunk".to_owned()
 }
 

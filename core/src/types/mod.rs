@@ -8,7 +8,7 @@
 //! lost.
 
 mod accumulator;
-mod chunk;
+pub(crate) mod chunk;
 mod completions;
 mod embeddings;
 pub(crate) mod extra;

@@ -22,9 +22,10 @@
 //! with serde as before. So the rule it follows is: **whenever it returns a chunk, serde
 //! would have returned the same one.** Debug builds check that on every chunk (the stream
 //! decoder compares the two), so every test that streams tests it; in any build,
-//! `core/tests/openai_plain_chunks.rs` compares the decoder with serde on the recorded
+//! `core/tests/corpus.rs` compares the decoder with serde on the recorded
 //! streams and the `openai_chunk` fuzz target on made-up ones.
 
+use crate::types::chunk::chunk_object;
 use crate::types::{ChatCompletionChunk, ChunkChoice, Delta, Extra, FinishReason, Role};
 
 /// The chunk `data` holds, when it has the plain shape (see the [module docs](self));
@@ -78,7 +79,7 @@ impl<'a> Input<'a> {
         })?;
         Some(ChatCompletionChunk {
             id: id.unwrap_or_default(),
-            object: object.unwrap_or_else(|| "chat.completion.chunk".to_owned()),
+            object: object.unwrap_or_else(chunk_object),
             created: created.unwrap_or_default(),
             model: model.unwrap_or_default(),
             choices: choices.unwrap_or_default(),
