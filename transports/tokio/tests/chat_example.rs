@@ -209,7 +209,7 @@ fn usage_errors() {
 fn verbose_tells_which_models_were_tried_and_which_answered() {
     let args = ["-v", "--fake", "--model", "openai/fail-401"];
     let output = chat(&[&args[..], &["--fallback", FALLBACK, "x"]].concat(), None);
-    onellm_testkit::chat_cli::assert_fallback_story(&output, FALLBACK);
+    onellm_testkit::chat_cli::assert_fallback_story(&output, FALLBACK, "anthropic");
     let typo = chat(
         &[
             "-v",

@@ -148,14 +148,9 @@ async fn the_calls_deadline_ends_a_long_prompt_with_a_timeout() {
 
 #[test]
 fn the_chat_example_answers_from_a_gguf_file() {
-    let binary = onellm_testkit::example_binary_with_features(
+    onellm_testkit::chat_cli::check_local_model_story(
         env!("CARGO_MANIFEST_DIR"),
         "onellm-tokio",
-        "chat",
-        onellm_testkit::LLAMA_SELECTION,
-    );
-    onellm_testkit::chat_cli::check_local_model_story(
-        &|args, stdin, env| onellm_testkit::run_example(&binary, args, stdin, env),
         &|path| TinyModel::default().write(path).unwrap(),
     );
 }
